@@ -1,0 +1,177 @@
+/**
+ * The environment contract.
+ *
+ * An environment is plain data (its Gymnasium id, spaces, limits and physical
+ * parameters) plus the same dynamics written twice: TypeScript functions over
+ * one env's slice of a `Float64Array` (CPU mode) and a WGSL kernel over one
+ * env's private state (GPU mode). Batching is done from outside, by
+ * {@linkcode CpuVecEnv} and {@linkcode GpuVecEnv}, gymnax-style.
+ *
+ * Semantics shared by both modes:
+ *
+ * - **State** is exactly Gymnasium's `env.unwrapped.state` for the classic
+ *   control envs (`stateSize` floats); environments with richer state append
+ *   their own fields after it. CPU mode keeps it in float64, GPU mode in f32.
+ * - **Actions** are `actionSize` floats per env. A discrete action is its
+ *   index written as a float (`actionSize` is 1).
+ * - **Randomness** is counter-based: every draw is a hash of (seed, env index,
+ *   episode number, step in episode, draw number), so a run is reproducible and
+ *   env `i` behaves the same whatever the number of envs.
+ * - **Step** advances the state, computes the reward, then `terminated` (the
+ *   MDP ended: pole fell, goal reached) and `truncated` (the episode hit
+ *   `maxEpisodeSteps`; Gymnasium's TimeLimit) as separate signals; both may be
+ *   true at once, as in Gymnasium.
+ * - **Auto-reset** happens in the same step (as in gymnax and
+ *   Stable-Baselines3): when an episode ends, its last observation is kept in
+ *   `finalObs` (use it to bootstrap the value of a truncated episode), the
+ *   episode counter advances, the env is reset and `obs` holds the first
+ *   observation of the next episode.
+ *
+ * @module
+ */
+
+/** A discrete action space: actions are the integers `0 .. n-1`. */
+export interface DiscreteSpace {
+  kind: "discrete";
+  n: number;
+}
+
+/** A continuous box of `low.length` dimensions. Actions are clipped into it. */
+export interface BoxSpace {
+  kind: "box";
+  low: number[];
+  high: number[];
+}
+
+/** The action space of an environment. */
+export type ActionSpace = DiscreteSpace | BoxSpace;
+
+/** Physical parameters by name; their declaration order is the WGSL `Params` struct's field order. */
+export type EnvParams = Record<string, number>;
+
+/**
+ * Counter-based random numbers for one env, positioned by the batch driver
+ * before each `reset` or `step`. `uniform(k)` is the k-th draw of the current
+ * (env, episode, step) and is the same in TypeScript and WGSL.
+ */
+export class EnvRandom {
+  /** Run seed. */
+  seed = 0;
+  /** Env index in the batch. */
+  env = 0;
+  /** Episode number of this env (starts at 0). */
+  episode = 0;
+  /** Step within the episode; resets draw with `step` = 0xffffffff. */
+  step = 0;
+
+  /** The `k`-th uniform draw in [0, 1) at the current position. */
+  uniform(k: number): number {
+    return uniform01(hash5(this.seed, this.env, this.episode, this.step, k));
+  }
+
+  /** The `k`-th uniform draw in [low, high). */
+  range(k: number, low: number, high: number): number {
+    return low + (high - low) * this.uniform(k);
+  }
+}
+
+/** The `step` counter value used for draws made by `reset`. */
+export const RESET_STEP = 0xffffffff;
+
+/**
+ * One finalization round of a 32-bit integer hash (the "lowbias32" mixer).
+ * WGSL twin: `mix32` in `shaders/random.wgsl`.
+ */
+export function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Hash of five 32-bit counters. WGSL twin: `hash5`. */
+export function hash5(a: number, b: number, c: number, d: number, e: number): number {
+  let h = mix32((a ^ 0x9e3779b9) >>> 0);
+  h = mix32((h ^ b) >>> 0);
+  h = mix32((h ^ c) >>> 0);
+  h = mix32((h ^ d) >>> 0);
+  return mix32((h ^ e) >>> 0);
+}
+
+/** The top 24 bits of a hash as a float in [0, 1), exact in f32. WGSL twin: `uniform01`. */
+export function uniform01(h: number): number {
+  return (h >>> 8) * (1 / 16777216);
+}
+
+/**
+ * An environment: data plus the TypeScript twin of its dynamics and,
+ * optionally, its WGSL kernel. Functions work on one env's slice: `s[so ..
+ * so + stateSize)`, `a[ao .. ao + actionSize)`, `obs[oo .. oo + obsSize)`.
+ */
+export interface Env<P extends EnvParams = EnvParams> {
+  /** Gymnasium id, e.g. `CartPole-v1`. */
+  id: string;
+  /** Short CLI name, e.g. `cartpole`. */
+  alias: string;
+  /** One line shown by `grpo envs`. */
+  description: string;
+  /** Observation length. */
+  obsSize: number;
+  /** Floats of state per env (Gymnasium's `unwrapped.state` first). */
+  stateSize: number;
+  /** How many leading state floats are Gymnasium's `unwrapped.state` (what `replay` sets and reports). */
+  gymStateSize: number;
+  /** The action space. */
+  actionSpace: ActionSpace;
+  /**
+   * For a box action space: the action vectors a discrete policy chooses
+   * among (index `i` means `discreteActions[i]`).
+   */
+  discreteActions?: number[][];
+  /** Episode length after which `truncated` is set (Gymnasium's TimeLimit). */
+  maxEpisodeSteps: number;
+  /** Default physical parameters. */
+  params: P;
+  /**
+   * Parameters a curriculum may vary, with their value at difficulty 0
+   * (easy) and 1 (hard). The default `params` are the hard end unless stated.
+   */
+  difficulty?: Partial<Record<keyof P, [easy: number, hard: number]>>;
+  /** Draws an initial state. */
+  reset(s: Float64Array, so: number, p: P, rng: EnvRandom): void;
+  /** Advances one step and returns the reward. */
+  step(s: Float64Array, so: number, a: Float32Array, ao: number, p: P, rng: EnvRandom): number;
+  /** Whether the state is terminal (evaluated after `step`). */
+  terminated(s: Float64Array, so: number, p: P): boolean;
+  /** Writes the observation of a state. */
+  observe(s: Float64Array, so: number, obs: Float32Array, oo: number, p: P): void;
+  /**
+   * The WGSL kernel: a file defining `STATE_SIZE`, `OBS_SIZE`, `ACTION_SIZE`,
+   * `struct Params` (the fields of `params`, all f32, in order) and the
+   * functions `env_reset()`, `env_step() -> f32`, `env_terminated() -> bool`
+   * and `env_observe()` over the private arrays `s`, `a` and `o` declared by
+   * `shaders/vec_env.wgsl`. Without it, GPU mode steps the env on the CPU.
+   */
+  wgsl?: URL;
+}
+
+/** Number of floats in one action. */
+export function actionSize(env: Env): number {
+  return env.actionSpace.kind === "discrete" ? 1 : env.actionSpace.low.length;
+}
+
+/** Number of discrete choices a categorical policy has in this env, or 0 if it has none. */
+export function discreteActionCount(env: Env): number {
+  if (env.actionSpace.kind === "discrete") return env.actionSpace.n;
+  return env.discreteActions?.length ?? 0;
+}
+
+/** Parameters at a curriculum difficulty in [0, 1]: linear between each declared easy and hard value. */
+export function paramsAtDifficulty<P extends EnvParams>(env: Env<P>, difficulty: number): P {
+  const out = { ...env.params };
+  const d = Math.min(1, Math.max(0, difficulty));
+  for (const [name, range] of Object.entries(env.difficulty ?? {})) {
+    const [easy, hard] = range as [number, number];
+    (out as EnvParams)[name] = easy + (hard - easy) * d;
+  }
+  return out;
+}

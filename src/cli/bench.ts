@@ -1,0 +1,87 @@
+/**
+ * `grpo bench envs`: env steps/s for every env, CPU and GPU mode, at 1, 64,
+ * 4096 and 65536 envs.
+ *
+ * @module
+ */
+import { ENVS } from "../../envs/registry.ts";
+import { InputError } from "../errors.ts";
+import { getGpu } from "../gpu/device.ts";
+import { benchCpu, benchGpu, type EnvBenchResult } from "../rl/env_bench.ts";
+import { resolveEnv } from "../../envs/registry.ts";
+import type { Command } from "./command.ts";
+
+function formatRate(x: number): string {
+  if (x >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+/** `grpo bench`. */
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "measure env steps/s in CPU and GPU mode (grpo bench envs)",
+  usage: "grpo bench envs [--env NAME] [--sizes 1,64,4096,65536] [--mode cpu|gpu|both] [--json]",
+  flags: {
+    env: { type: "string", help: "one env instead of all" },
+    sizes: { type: "string", default: "1,64,4096,65536", help: "numbers of envs" },
+    mode: {
+      type: "string",
+      default: "both",
+      choices: ["cpu", "gpu", "both"],
+      help: "which modes to measure",
+    },
+    seconds: { type: "number", default: 0.5, help: "time per measurement" },
+    json: { type: "boolean", help: "print JSON" },
+  },
+  async run({ values, positionals }) {
+    if (positionals[0] !== "envs") {
+      throw new InputError(
+        `grpo bench: unknown target "${positionals[0] ?? ""}"; use grpo bench envs`,
+      );
+    }
+    const sizes = String(values.sizes).split(",").map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new InputError(
+        `grpo bench: --sizes must be positive integers separated by commas, got "${values.sizes}"`,
+      );
+    }
+    const envs = values.env ? [await resolveEnv(values.env as string)] : ENVS;
+    const gpu = values.mode === "cpu" ? null : await getGpu();
+    if (values.mode === "gpu" && !gpu) {
+      throw new InputError("grpo bench: no WebGPU adapter; use --mode cpu");
+    }
+    const seconds = values.seconds as number;
+    const results: EnvBenchResult[] = [];
+    const report = (r: EnvBenchResult) => {
+      results.push(r);
+      if (!values.json) {
+        console.log(
+          `${r.env.padEnd(16)} ${r.mode}  ${String(r.numEnvs).padStart(6)} envs  ${
+            formatRate(r.stepsPerSecond).padStart(7)
+          } steps/s`,
+        );
+      }
+    };
+    if (!values.json && gpu) {
+      console.log(
+        `GPU adapter: ${gpu.adapter.description}${gpu.adapter.isFallback ? " (software)" : ""}`,
+      );
+    }
+    for (const env of envs) {
+      for (const n of sizes) {
+        if (values.mode !== "gpu") report(benchCpu(env, n, seconds));
+        if (gpu) report(await benchGpu(env, n, seconds));
+      }
+    }
+    if (values.json) {
+      console.log(
+        JSON.stringify(
+          { adapter: gpu?.adapter ?? null, cpu: navigator.hardwareConcurrency, results },
+          null,
+          2,
+        ),
+      );
+    }
+  },
+};

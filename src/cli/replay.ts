@@ -1,0 +1,54 @@
+/**
+ * `grpo replay`: set envs to recorded states, apply recorded actions, write
+ * what happened.
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import { resolveMode } from "../gpu/device.ts";
+import { writeTextAtomic } from "../io/atomic.ts";
+import { parseReplayInput, replay } from "../rl/replay.ts";
+import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
+import type { Command } from "./command.ts";
+
+/** `grpo replay`. */
+export const replayCommand: Command = {
+  name: "replay",
+  summary: "replay episodes from given states and actions (Gymnasium's unwrapped.state)",
+  usage: "grpo replay --input FILE [--output FILE] [--device cpu|gpu]",
+  flags: {
+    input: {
+      type: "string",
+      help: 'JSON {"episodes":[{"env","init_state","actions"}]}; - for stdin',
+    },
+    output: { type: "string", help: "where to write the JSON result (default: stdout)" },
+    device: DEVICE_FLAG,
+  },
+  async run({ values }) {
+    const input = required(
+      "replay",
+      "input",
+      values.input as string | undefined,
+      "--input episodes.json",
+    );
+    let text: string;
+    try {
+      text = input === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : await Deno.readTextFile(input);
+    } catch (e) {
+      throw new InputError(`cannot read --input ${input}: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(`--input ${input} is not valid JSON: ${(e as Error).message}`);
+    }
+    const jobs = await parseReplayInput(json);
+    const episodes = await replay(jobs, await resolveMode(deviceChoice(values)));
+    const out = JSON.stringify({ episodes });
+    if (values.output) await writeTextAtomic(values.output as string, out + "\n");
+    else console.log(out);
+  },
+};

@@ -1,0 +1,114 @@
+/**
+ * WGSL modules assembled from several files, compiled with errors that name
+ * the file and line they came from.
+ *
+ * @module
+ */
+
+/** A piece of WGSL source and the name errors should show for it. */
+export interface ShaderPart {
+  /** A file path relative to the repository, or a description of generated code. */
+  name: string;
+  source: string;
+}
+
+/** Raised when WGSL fails to compile; the message names the file and line. */
+export class ShaderCompileError extends Error {
+  override name = "ShaderCompileError";
+}
+
+const cache = new Map<string, string>();
+
+/** Reads a WGSL file (once per process), named relative to the repository for errors. */
+export async function loadShader(url: URL): Promise<ShaderPart> {
+  let source = cache.get(url.href);
+  if (source === undefined) {
+    source = await Deno.readTextFile(url);
+    cache.set(url.href, source);
+  }
+  return { name: shaderName(url), source };
+}
+
+/** The shaders directory of this repository. */
+export const SHADERS = new URL("../../shaders/", import.meta.url);
+
+function shaderName(url: URL): string {
+  const root = new URL("../../", import.meta.url).href;
+  return url.href.startsWith(root) ? url.href.slice(root.length) : url.pathname;
+}
+
+/** Maps a line of the concatenated source back to its part and line in it. */
+export function locate(parts: ShaderPart[], line: number): { name: string; line: number } {
+  let start = 1;
+  for (const part of parts) {
+    const lines = part.source.split("\n").length;
+    if (line < start + lines) return { name: part.name, line: line - start + 1 };
+    start += lines;
+  }
+  return { name: parts.at(-1)?.name ?? "<wgsl>", line };
+}
+
+/**
+ * Compiles the concatenation of `parts` (joined by newlines). A compile error
+ * throws {@linkcode ShaderCompileError} naming `file:line:column` and the
+ * offending source line.
+ */
+export async function compileShader(
+  device: GPUDevice,
+  parts: ShaderPart[],
+  label: string,
+): Promise<GPUShaderModule> {
+  const code = parts.map((p) => p.source).join("\n");
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ code, label });
+  const info = await module.getCompilationInfo();
+  const scopeError = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length > 0) {
+    const lines = code.split("\n");
+    const text = errors.map((m) => {
+      const where = locate(parts, m.lineNum);
+      const summary = m.message.trim().split("\n")[0].replace(
+        /^Shader '[^']*' parsing error: /,
+        "",
+      );
+      const src = (lines[m.lineNum - 1] ?? "").trim();
+      return `${where.name}:${where.line}:${m.linePos}: ${summary}${src ? `\n    ${src}` : ""}`;
+    });
+    throw new ShaderCompileError(`WGSL error in ${label}: ${text.join("\n")}`);
+  }
+  if (scopeError) throw new ShaderCompileError(`WGSL error in ${label}: ${scopeError.message}`);
+  return module;
+}
+
+/** Creates a compute pipeline and surfaces validation errors (bad bindings, limits) as exceptions. */
+export async function computePipeline(
+  device: GPUDevice,
+  module: GPUShaderModule,
+  entryPoint: string,
+  label: string,
+  layout: GPUPipelineLayout | "auto" = "auto",
+): Promise<GPUComputePipeline> {
+  device.pushErrorScope("validation");
+  const pipeline = device.createComputePipeline({
+    layout,
+    compute: { module, entryPoint },
+    label: `${label}:${entryPoint}`,
+  });
+  const error = await device.popErrorScope();
+  if (error) {
+    throw new ShaderCompileError(`pipeline ${label}:${entryPoint}: ${error.message.trim()}`);
+  }
+  return pipeline;
+}
+
+/** Workgroup counts covering `invocations` threads in groups of `size`, spilling into y past the per-dimension limit. */
+export function dispatchSize(
+  invocations: number,
+  size: number,
+  maxPerDim = 65535,
+): [number, number] {
+  const groups = Math.ceil(invocations / size);
+  if (groups <= maxPerDim) return [Math.max(groups, 1), 1];
+  return [maxPerDim, Math.ceil(groups / maxPerDim)];
+}

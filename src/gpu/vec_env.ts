@@ -1,0 +1,415 @@
+/**
+ * GPU mode's batch of environments: the env's WGSL kernel, one invocation per
+ * env, over device-resident buffers that tfjs can share (all have STORAGE and
+ * COPY_SRC usage). An env without a kernel is stepped by its TypeScript twin
+ * and its arrays are uploaded after each step.
+ *
+ * @module
+ */
+import { actionSize } from "../../envs/env.ts";
+import type { Env, EnvParams } from "../../envs/env.ts";
+import { CpuVecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
+import { requireGpu, throwDeviceErrors } from "./device.ts";
+import {
+  compileShader,
+  computePipeline,
+  dispatchSize,
+  loadShader,
+  type ShaderPart,
+  SHADERS,
+} from "./shader.ts";
+
+/** The arrays of a batch, read back from the device. */
+export interface VecEnvSnapshot {
+  state: Float32Array;
+  obs: Float32Array;
+  finalObs: Float32Array;
+  reward: Float32Array;
+  done: Uint32Array;
+  /** Per env: [step in episode, episode number]. */
+  counters: Uint32Array;
+  /** Per env: [running return, sum of finished returns, finished episodes, sum of finished lengths]. */
+  stats: Float32Array;
+}
+
+/** The device buffers of a batch. */
+export interface VecEnvBuffers {
+  state: GPUBuffer;
+  obs: GPUBuffer;
+  finalObs: GPUBuffer;
+  reward: GPUBuffer;
+  done: GPUBuffer;
+  counters: GPUBuffer;
+  stats: GPUBuffer;
+  /** N x actionSize f32, read by `step`. */
+  actions: GPUBuffer;
+}
+
+const WORKGROUP = 64;
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** The WGSL `random_action()` of an action space, the twin of `randomAction` in `src/rl/vec_env.ts`. */
+function randomActionWgsl(env: Env): string {
+  const space = env.actionSpace;
+  if (space.kind === "discrete") {
+    if (space.n > 256) throw new Error(`${env.id}: random actions support at most 256 choices`);
+    return `fn random_action() {\n  let h = hash5(cfg.seed ^ ACTION_STREAM, rng_env, rng_episode, rng_step, 0u);\n  a[0] = f32(((h >> 8u) * ${space.n}u) >> 24u);\n}`;
+  }
+  const lines = space.low.map((low, k) =>
+    `  a[${k}] = ${f32(low)} + (${f32(space.high[k])} - ${f32(low)}) * action_rand(${k}u);`
+  );
+  return `fn random_action() {\n${lines.join("\n")}\n}`;
+}
+
+function f32(x: number): string {
+  const s = String(x);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+/** Assembles the WGSL of an env's batch driver. */
+export async function vecEnvShader(env: Env): Promise<ShaderPart[]> {
+  if (!env.wgsl) throw new Error(`${env.id} has no WGSL kernel`);
+  return [
+    await loadShader(new URL("random.wgsl", SHADERS)),
+    await loadShader(env.wgsl),
+    {
+      name: `<generated for ${env.id}>`,
+      source: `const MAX_EPISODE_STEPS: u32 = ${env.maxEpisodeSteps}u;\n${randomActionWgsl(env)}`,
+    },
+    await loadShader(new URL("vec_env.wgsl", SHADERS)),
+  ];
+}
+
+interface VecEnvPipelines {
+  layout: GPUBindGroupLayout;
+  reset: GPUComputePipeline;
+  observe: GPUComputePipeline;
+  step: GPUComputePipeline;
+}
+
+const BINDING_TYPES: GPUBufferBindingType[] = [
+  "uniform",
+  "uniform",
+  "storage",
+  "storage",
+  "storage",
+  "storage",
+  "storage",
+  "storage",
+  "storage",
+  "read-only-storage",
+];
+
+/** One explicit layout for all entry points, so one bind group serves them all. */
+async function vecEnvPipelines(device: GPUDevice, env: Env): Promise<VecEnvPipelines> {
+  const module = await compileShader(device, await vecEnvShader(env), `${env.id} kernel`);
+  const layout = device.createBindGroupLayout({
+    label: `${env.id} bindings`,
+    entries: BINDING_TYPES.map((type, binding) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type },
+    })),
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const make = (entry: string) => computePipeline(device, module, entry, env.id, pipelineLayout);
+  return {
+    layout,
+    reset: await make("reset"),
+    observe: await make("observe"),
+    step: await make("step"),
+  };
+}
+
+/** N environments of one kind on the GPU. */
+export class GpuVecEnv<P extends EnvParams = EnvParams> {
+  readonly env: Env<P>;
+  readonly n: number;
+  readonly seed: number;
+  readonly autoreset: boolean;
+  readonly device: GPUDevice;
+  readonly buffers: VecEnvBuffers;
+  private params: P;
+  private readonly config: GPUBuffer;
+  private readonly paramsBuffer: GPUBuffer;
+  private readonly pipelines?: VecEnvPipelines;
+  private readonly bindGroup?: GPUBindGroup;
+  /** The TypeScript twin, for envs without a kernel. */
+  private readonly host?: CpuVecEnv<P>;
+
+  private constructor(
+    device: GPUDevice,
+    env: Env<P>,
+    n: number,
+    options: VecEnvOptions<P>,
+    pipelines?: VecEnvPipelines,
+  ) {
+    this.device = device;
+    this.env = env;
+    this.n = n;
+    this.seed = (options.seed ?? 0) >>> 0;
+    this.autoreset = options.autoreset ?? true;
+    this.params = options.params ?? { ...env.params };
+    const buffer = (label: string, floats: number) =>
+      device.createBuffer({
+        label: `${env.alias}.${label}`,
+        size: Math.max(4 * floats, 16),
+        usage: USAGE,
+      });
+    this.buffers = {
+      state: buffer("state", n * env.stateSize),
+      obs: buffer("obs", n * env.obsSize),
+      finalObs: buffer("finalObs", n * env.obsSize),
+      reward: buffer("reward", n),
+      done: buffer("done", n),
+      counters: buffer("counters", 2 * n),
+      stats: buffer("stats", 4 * n),
+      actions: buffer("actions", n * actionSize(env)),
+    };
+    this.config = device.createBuffer({
+      label: `${env.alias}.config`,
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const paramCount = Object.keys(env.params).length;
+    this.paramsBuffer = device.createBuffer({
+      label: `${env.alias}.params`,
+      size: Math.max(16, Math.ceil(paramCount / 4) * 16),
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.writeParams();
+    if (pipelines) {
+      const entries = [
+        this.config,
+        this.paramsBuffer,
+        this.buffers.state,
+        this.buffers.obs,
+        this.buffers.finalObs,
+        this.buffers.reward,
+        this.buffers.done,
+        this.buffers.counters,
+        this.buffers.stats,
+        this.buffers.actions,
+      ];
+      this.bindGroup = device.createBindGroup({
+        layout: pipelines.layout,
+        entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      this.pipelines = pipelines;
+    } else {
+      this.host = new CpuVecEnv(env, n, { ...options, params: this.params });
+    }
+  }
+
+  /** Creates the batch on the process's GPU device, compiling the env's kernel (if any). */
+  static async create<P extends EnvParams>(
+    env: Env<P>,
+    n: number,
+    options: VecEnvOptions<P> = {},
+  ): Promise<GpuVecEnv<P>> {
+    const { device } = await requireGpu();
+    const pipelines = env.wgsl ? await vecEnvPipelines(device, env) : undefined;
+    return new GpuVecEnv(device, env, n, options, pipelines);
+  }
+
+  /** Whether the env runs as a WGSL kernel (otherwise its TypeScript twin steps it on the host). */
+  get onDevice(): boolean {
+    return this.pipelines !== undefined;
+  }
+
+  /** Current physical parameters. */
+  get currentParams(): P {
+    return this.params;
+  }
+
+  /** Changes the physical parameters (curriculum). */
+  setParams(params: P): void {
+    this.params = params;
+    if (this.host) this.host.params = params;
+    this.writeParams();
+  }
+
+  private writeParams(): void {
+    const values = new Float32Array(this.paramsBuffer.size / 4);
+    values.set(Object.keys(this.env.params).map((k) => this.params[k]));
+    this.device.queue.writeBuffer(this.paramsBuffer, 0, values);
+  }
+
+  private run(entry: "reset" | "observe" | "step", steps: number, randomActions: boolean): void {
+    const pipeline = this.pipelines![entry];
+    this.device.queue.writeBuffer(
+      this.config,
+      0,
+      new Uint32Array([
+        this.n,
+        this.seed,
+        steps,
+        randomActions ? 1 : 0,
+        this.autoreset ? 1 : 0,
+        0,
+        0,
+        0,
+      ]),
+    );
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.bindGroup!);
+    pass.dispatchWorkgroups(...dispatchSize(this.n, WORKGROUP));
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Starts a fresh episode in every env; episode numbers start at 0 on the first call. */
+  reset(): Promise<void> {
+    if (this.host) {
+      this.host.reset();
+      return this.upload();
+    }
+    this.run("reset", 1, false);
+    return Promise.resolve();
+  }
+
+  /** One step of every env with the actions in `buffers.actions`. */
+  async step(): Promise<void> {
+    if (this.host) {
+      const actions = await this.readBuffer(this.buffers.actions, Float32Array);
+      this.host.step(actions);
+      return this.upload();
+    }
+    this.run("step", 1, false);
+  }
+
+  /** Writes `actions` (N x actionSize) to the device and steps. */
+  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
+    this.device.queue.writeBuffer(this.buffers.actions, 0, actions);
+    return this.step();
+  }
+
+  /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
+  async stepRandom(steps = 1): Promise<void> {
+    if (this.host) {
+      this.host.stepRandom(steps);
+      return this.upload();
+    }
+    this.run("step", steps, true);
+  }
+
+  /** Sets the state of every env (N x stateSize; e.g. Gymnasium's `unwrapped.state`) and observes it. */
+  setStates(states: ArrayLike<number>): Promise<void> {
+    if (this.host) {
+      for (let i = 0; i < this.n; i++) {
+        const S = this.env.stateSize;
+        this.host.setState(i, Array.prototype.slice.call(states, i * S, i * S + S));
+      }
+      return this.upload();
+    }
+    this.device.queue.writeBuffer(this.buffers.state, 0, Float32Array.from(states));
+    this.device.queue.writeBuffer(this.buffers.counters, 0, new Uint32Array(2 * this.n));
+    this.run("observe", 1, false);
+    return Promise.resolve();
+  }
+
+  /** Zeroes the finished-episode sums of the stats. */
+  async clearStats(): Promise<void> {
+    const stats = await this.readBuffer(this.buffers.stats, Float32Array);
+    for (let i = 0; i < this.n; i++) stats.fill(0, 4 * i + 1, 4 * i + 4);
+    if (this.host) this.host.clearStats();
+    this.device.queue.writeBuffer(this.buffers.stats, 0, stats);
+  }
+
+  private upload(): Promise<void> {
+    const h = this.host!;
+    const q = this.device.queue;
+    q.writeBuffer(this.buffers.state, 0, Float32Array.from(h.state));
+    q.writeBuffer(this.buffers.obs, 0, h.obs);
+    q.writeBuffer(this.buffers.finalObs, 0, h.finalObs);
+    q.writeBuffer(this.buffers.reward, 0, h.reward);
+    q.writeBuffer(this.buffers.done, 0, Uint32Array.from(h.done));
+    const counters = new Uint32Array(2 * this.n);
+    const stats = new Float32Array(4 * this.n);
+    for (let i = 0; i < this.n; i++) {
+      counters[2 * i] = h.t[i];
+      counters[2 * i + 1] = h.episode[i];
+      stats[4 * i] = h.stats.running[i];
+      stats[4 * i + 1] = h.stats.returnSum[i];
+      stats[4 * i + 2] = h.stats.count[i];
+      stats[4 * i + 3] = h.stats.lengthSum[i];
+    }
+    q.writeBuffer(this.buffers.counters, 0, counters);
+    q.writeBuffer(this.buffers.stats, 0, stats);
+    return Promise.resolve();
+  }
+
+  /** Copies one buffer to the host (costs one GPU->CPU round trip). */
+  async readBuffer<T extends Float32Array | Uint32Array>(
+    buffer: GPUBuffer,
+    kind: { new (b: ArrayBuffer): T },
+  ): Promise<T> {
+    const staging = this.device.createBuffer({
+      size: buffer.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new kind(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    throwDeviceErrors();
+    return out;
+  }
+
+  /** Reads every array back (one round trip; for tests, replay and reporting). */
+  async read(): Promise<VecEnvSnapshot> {
+    const b = this.buffers;
+    const names = ["state", "obs", "finalObs", "reward", "done", "counters", "stats"] as const;
+    const total = names.reduce((sum, k) => sum + b[k].size, 0);
+    const staging = this.device.createBuffer({
+      size: total,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = this.device.createCommandEncoder();
+    let offset = 0;
+    for (const k of names) {
+      encoder.copyBufferToBuffer(b[k], 0, staging, offset, b[k].size);
+      offset += b[k].size;
+    }
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    throwDeviceErrors();
+    const O = this.env.obsSize, n = this.n;
+    let at = 0;
+    const take = <T>(
+      k: (typeof names)[number],
+      make: (b: ArrayBuffer, o: number, len: number) => T,
+      len: number,
+    ) => {
+      const out = make(bytes, at, len);
+      at += b[k].size;
+      return out;
+    };
+    const f = (buf: ArrayBuffer, o: number, len: number) => new Float32Array(buf, o, len);
+    const u = (buf: ArrayBuffer, o: number, len: number) => new Uint32Array(buf, o, len);
+    return {
+      state: take("state", f, n * this.env.stateSize),
+      obs: take("obs", f, n * O),
+      finalObs: take("finalObs", f, n * O),
+      reward: take("reward", f, n),
+      done: take("done", u, n),
+      counters: take("counters", u, 2 * n),
+      stats: take("stats", f, 4 * n),
+    };
+  }
+
+  /** Frees the device buffers. */
+  destroy(): void {
+    for (const b of Object.values(this.buffers)) b.destroy();
+    this.config.destroy();
+    this.paramsBuffer.destroy();
+  }
+}

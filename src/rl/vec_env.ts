@@ -1,0 +1,183 @@
+/**
+ * CPU mode's batch of environments: N copies of one env stepped by its
+ * TypeScript functions over flat typed arrays (semantics in `envs/env.ts`).
+ *
+ * @module
+ */
+import { actionSize, EnvRandom, hash5, RESET_STEP, uniform01 } from "../../envs/env.ts";
+import type { Env, EnvParams } from "../../envs/env.ts";
+
+/** Bit of `done` set when the episode terminated. */
+export const TERMINATED = 1;
+/** Bit of `done` set when the episode was truncated by the step limit. */
+export const TRUNCATED = 2;
+/** Separates the random-action stream from the env's own draws (WGSL: `ACTION_STREAM`). */
+export const ACTION_STREAM = 0x5bd1e995;
+
+/** Options of a batch of environments. */
+export interface VecEnvOptions<P extends EnvParams = EnvParams> {
+  /** Seed of all random draws. */
+  seed?: number;
+  /** Physical parameters (default: the env's). */
+  params?: P;
+  /** Reset finished envs within the step (default true); replay turns it off. */
+  autoreset?: boolean;
+}
+
+/** Per-env episode statistics, as kept by both modes. */
+export interface EpisodeStats {
+  /** Return of the episode in progress. */
+  running: Float32Array;
+  /** Sum of the returns of episodes finished since the last `clearStats`. */
+  returnSum: Float32Array;
+  /** Number of episodes finished since the last `clearStats`. */
+  count: Float32Array;
+  /** Sum of the lengths of episodes finished since the last `clearStats`. */
+  lengthSum: Float32Array;
+}
+
+/** Draws one uniformly random action for env `i` at its current position, as the WGSL `random_action` does. */
+export function randomAction(
+  env: Env,
+  seed: number,
+  i: number,
+  episode: number,
+  t: number,
+  out: Float32Array,
+  oo: number,
+): void {
+  const space = env.actionSpace;
+  if (space.kind === "discrete") {
+    // Integer arithmetic, so that both twins pick the same action at bucket edges.
+    const h = hash5((seed ^ ACTION_STREAM) >>> 0, i, episode, t, 0);
+    out[oo] = Math.floor(((h >>> 8) * space.n) / 16777216);
+    return;
+  }
+  for (let k = 0; k < space.low.length; k++) {
+    const u = uniform01(hash5((seed ^ ACTION_STREAM) >>> 0, i, episode, t, k));
+    out[oo + k] = Math.fround(space.low[k] + (space.high[k] - space.low[k]) * u);
+  }
+}
+
+/** N environments of one kind, stepped on the CPU. */
+export class CpuVecEnv<P extends EnvParams = EnvParams> {
+  readonly env: Env<P>;
+  readonly n: number;
+  readonly seed: number;
+  readonly autoreset: boolean;
+  params: P;
+  /** N x stateSize, float64. */
+  readonly state: Float64Array<ArrayBuffer>;
+  /** N x obsSize: the observation to act on. */
+  readonly obs: Float32Array<ArrayBuffer>;
+  /** N x obsSize: the last observation of the episode that ended in the last step. */
+  readonly finalObs: Float32Array<ArrayBuffer>;
+  /** Reward of the last step. */
+  readonly reward: Float32Array<ArrayBuffer>;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
+  readonly done: Uint8Array;
+  /** Step within the current episode. */
+  readonly t: Uint32Array;
+  /** Episode number per env (keys the reset draws). */
+  readonly episode: Uint32Array;
+  readonly stats: EpisodeStats;
+  private readonly rng = new EnvRandom();
+  private readonly scratch: Float32Array;
+
+  constructor(env: Env<P>, n: number, options: VecEnvOptions<P> = {}) {
+    this.env = env;
+    this.n = n;
+    this.seed = (options.seed ?? 0) >>> 0;
+    this.autoreset = options.autoreset ?? true;
+    this.params = options.params ?? { ...env.params };
+    this.state = new Float64Array(n * env.stateSize);
+    this.obs = new Float32Array(n * env.obsSize);
+    this.finalObs = new Float32Array(n * env.obsSize);
+    this.reward = new Float32Array(n);
+    this.done = new Uint8Array(n);
+    this.t = new Uint32Array(n);
+    this.episode = new Uint32Array(n);
+    this.stats = {
+      running: new Float32Array(n),
+      returnSum: new Float32Array(n),
+      count: new Float32Array(n),
+      lengthSum: new Float32Array(n),
+    };
+    this.scratch = new Float32Array(n * actionSize(env));
+    this.rng.seed = this.seed;
+  }
+
+  /** Starts a fresh episode in every env (episode numbers are kept). */
+  reset(): void {
+    for (let i = 0; i < this.n; i++) this.resetOne(i);
+    this.done.fill(0);
+    this.reward.fill(0);
+    this.stats.running.fill(0);
+  }
+
+  private resetOne(i: number): void {
+    const { env, rng } = this;
+    rng.env = i;
+    rng.episode = this.episode[i];
+    rng.step = RESET_STEP;
+    env.reset(this.state, i * env.stateSize, this.params, rng);
+    env.observe(this.state, i * env.stateSize, this.obs, i * env.obsSize, this.params);
+    this.t[i] = 0;
+  }
+
+  /** Sets env `i`'s state (e.g. Gymnasium's `unwrapped.state`) and recomputes its observation. */
+  setState(i: number, values: ArrayLike<number>): void {
+    const { env } = this;
+    this.state.set(values, i * env.stateSize);
+    env.observe(this.state, i * env.stateSize, this.obs, i * env.obsSize, this.params);
+    this.t[i] = 0;
+  }
+
+  /** One step of every env with `actions` (N x actionSize floats). */
+  step(actions: Float32Array): void {
+    const { env, rng, params, state, n } = this;
+    const S = env.stateSize, O = env.obsSize, A = actionSize(env);
+    const max = env.maxEpisodeSteps;
+    const { running } = this.stats;
+    for (let i = 0; i < n; i++) {
+      rng.env = i;
+      rng.episode = this.episode[i];
+      rng.step = this.t[i];
+      const r = env.step(state, i * S, actions, i * A, params, rng);
+      const t = ++this.t[i];
+      running[i] += r;
+      this.reward[i] = r;
+      const flags = (env.terminated(state, i * S, params) ? TERMINATED : 0) |
+        (t >= max ? TRUNCATED : 0);
+      this.done[i] = flags;
+      env.observe(state, i * S, this.obs, i * O, params);
+      if (flags !== 0 && this.autoreset) {
+        this.finalObs.set(this.obs.subarray(i * O, i * O + O), i * O);
+        this.stats.returnSum[i] += running[i];
+        this.stats.count[i] += 1;
+        this.stats.lengthSum[i] += t;
+        running[i] = 0;
+        this.episode[i]++;
+        this.resetOne(i);
+      }
+    }
+  }
+
+  /** `steps` steps with uniformly random actions (the benchmark workload; same draws as GPU mode). */
+  stepRandom(steps = 1): void {
+    const A = actionSize(this.env);
+    for (let j = 0; j < steps; j++) {
+      for (let i = 0; i < this.n; i++) {
+        randomAction(this.env, this.seed, i, this.episode[i], this.t[i], this.scratch, i * A);
+      }
+      this.step(this.scratch);
+    }
+  }
+
+  /** Zeroes the finished-episode sums of `stats`. */
+  clearStats(): void {
+    this.stats.returnSum.fill(0);
+    this.stats.count.fill(0);
+    this.stats.lengthSum.fill(0);
+  }
+}
