@@ -65,5 +65,5 @@ export const cartpole: Env<CartPoleParams> = {
   observe(s, so, obs, oo) {
     for (let k = 0; k < 4; k++) obs[oo + k] = s[so + k];
   },
-  wgsl: new URL("../shaders/envs/cartpole.wgsl", import.meta.url),
+  wgsl: [new URL("../shaders/envs/cartpole.wgsl", import.meta.url)],
 };

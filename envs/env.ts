@@ -145,13 +145,14 @@ export interface Env<P extends EnvParams = EnvParams> {
   /** Writes the observation of a state. */
   observe(s: Float64Array, so: number, obs: Float32Array, oo: number, p: P): void;
   /**
-   * The WGSL kernel: a file defining `STATE_SIZE`, `OBS_SIZE`, `ACTION_SIZE`,
+   * The WGSL kernel, as files concatenated in order (e.g. a physics engine,
+   * then the env): together they define `STATE_SIZE`, `OBS_SIZE`, `ACTION_SIZE`,
    * `struct Params` (the fields of `params`, all f32, in order) and the
    * functions `env_reset()`, `env_step() -> f32`, `env_terminated() -> bool`
    * and `env_observe()` over the private arrays `s`, `a` and `o` declared by
    * `shaders/vec_env.wgsl`. Without it, GPU mode steps the env on the CPU.
    */
-  wgsl?: URL;
+  wgsl?: URL[];
 }
 
 /** Number of floats in one action. */

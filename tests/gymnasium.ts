@@ -4,8 +4,6 @@
  *
  * @module
  */
-import type { Env } from "../envs/env.ts";
-
 /** One recorded step. */
 export interface GymStep {
   action: number | number[];
@@ -36,6 +34,6 @@ export async function loadGymnasium(envId: string): Promise<GymEpisode[] | null>
 }
 
 /** Actions of an episode as the flat float array our step takes. */
-export function episodeActions(env: Env, episode: GymEpisode): number[][] {
+export function episodeActions(episode: GymEpisode): number[][] {
   return episode.steps.map((s) => (Array.isArray(s.action) ? s.action : [s.action]));
 }

@@ -23,7 +23,7 @@ for (const env of ENVS) {
       const jobs: ReplayJob[] = episodes.map((ep) => ({
         env,
         initState: ep.init_state,
-        actions: Float32Array.from(episodeActions(env, ep).flat()),
+        actions: Float32Array.from(episodeActions(ep).flat()),
         steps: ep.steps.length,
       }));
       assertEquals(jobs[0].actions.length, jobs[0].steps * actionSize(env));

@@ -71,7 +71,7 @@ export async function vecEnvShader(env: Env): Promise<ShaderPart[]> {
   if (!env.wgsl) throw new Error(`${env.id} has no WGSL kernel`);
   return [
     await loadShader(new URL("random.wgsl", SHADERS)),
-    await loadShader(env.wgsl),
+    ...(await Promise.all(env.wgsl.map(loadShader))),
     {
       name: `<generated for ${env.id}>`,
       source: `const MAX_EPISODE_STEPS: u32 = ${env.maxEpisodeSteps}u;\n${randomActionWgsl(env)}`,
@@ -287,12 +287,13 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   }
 
   /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
-  async stepRandom(steps = 1): Promise<void> {
+  stepRandom(steps = 1): Promise<void> {
     if (this.host) {
       this.host.stepRandom(steps);
       return this.upload();
     }
     this.run("step", steps, true);
+    return Promise.resolve();
   }
 
   /** Sets the state of every env (N x stateSize; e.g. Gymnasium's `unwrapped.state`) and observes it. */

@@ -1,0 +1,18 @@
+/**
+ * grpo's library API: environments, batched stepping in CPU and GPU mode,
+ * and replay.
+ *
+ * @module
+ */
+export * from "./envs/env.ts";
+export { ENVS, findEnv, loadEnvModule, resolveEnv } from "./envs/registry.ts";
+export { cartpole } from "./envs/cartpole.ts";
+export { CpuVecEnv, randomAction, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
+export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
+export { GpuVecEnv } from "./src/gpu/vec_env.ts";
+export type { VecEnvBuffers, VecEnvSnapshot } from "./src/gpu/vec_env.ts";
+export { getGpu, releaseGpu, requireGpu, resolveMode } from "./src/gpu/device.ts";
+export type { DeviceChoice, Mode } from "./src/gpu/device.ts";
+export { parseReplayInput, replay } from "./src/rl/replay.ts";
+export type { ReplayInput, ReplayOutput } from "./src/rl/replay.ts";
+export { InputError } from "./src/errors.ts";
