@@ -26,9 +26,9 @@
  *
  * Inputs are raw env values: the model normalizes observations
  * ((obs - mean) / std) and returns (/ returnScale) itself, with statistics
- * fixed at creation and saved in the checkpoint. Discrete inputs (actions,
- * timesteps) are embedded as one-hot matMuls, because tfjs wasm has no
- * gradient for gather.
+ * fixed at creation and saved in the checkpoint. Timesteps are looked up with
+ * a custom gather whose gradient is a scatter-add, and discrete actions are
+ * embedded as one-hot matMuls, because tfjs wasm has no gradient for gather.
  *
  * @module
  */
@@ -40,9 +40,11 @@ import {
   boolToFloat,
   causalMask,
   dense,
+  embeddingLookup,
   gelu,
   layerNorm,
   MASKED,
+  matMul,
   mergeHeads,
   oneHot,
   splitHeads,
@@ -83,17 +85,22 @@ export interface DecisionTransformerConfig {
 }
 
 /**
- * Default sizes for the spec's runs on a 2-core CPU (tfjs wasm, batch 64,
- * K = 20; `bench/dt_sizes.ts`). DT's gym setting (embed 128, 3 layers, 1 head)
- * costs ~3x the time per step of embed 64 / 2 layers and reached the same
- * validation loss on CartPole's random-policy data, which is small (~22k
- * steps) and easy to fit; 2 heads cost nothing extra measurable.
+ * Default sizes, picked for the spec's runs on a 2-core CPU (tfjs wasm is
+ * single-threaded). `deno run -A bench/dt_sizes.ts` times one Adam step on a
+ * batch of 64 segments; on that machine: DT's gym setting (embed 128, 3
+ * layers, K 20) ~1300 ms; embed 64 / 2 layers / K 20 ~410 ms; embed 64 / 2
+ * layers / K 10 ~220 ms; embed 32 / 2 layers / K 10 ~105 ms. Cost grows
+ * faster than K because wasm's batched matMul (attention) is a naive loop.
+ * CartPole-type control is Markov, so 10 steps of context lose nothing that
+ * 20 would give, and random-policy data (~22k steps for 1000 episodes) does
+ * not need more than 64 wide and 2 deep; one head is faster than two at the
+ * same width on wasm.
  */
 export const DEFAULT_DT_SIZES = {
   embedDim: 64,
   nLayer: 2,
-  nHead: 2,
-  contextLength: 20,
+  nHead: 1,
+  contextLength: 10,
   dropout: 0.1,
 } as const;
 
@@ -234,12 +241,8 @@ export class DecisionTransformer {
   // ---- embeddings -------------------------------------------------------
 
   private embedTime(t: tf.Tensor): tf.Tensor {
-    const { maxTimestep } = this.config;
-    const index = tf.clipByValue(t, 0, maxTimestep - 1).cast("int32");
-    return tf.matMul(
-      oneHot(index.reshape([-1]), maxTimestep),
-      this.embedTimestep,
-    ).reshape([...t.shape, this.config.embedDim]);
+    const index = tf.clipByValue(t, 0, this.config.maxTimestep - 1).cast("int32");
+    return embeddingLookup(this.embedTimestep, index);
   }
 
   private embedActions(a: tf.Tensor): tf.Tensor {
@@ -373,8 +376,8 @@ export class DecisionTransformer {
       this.blocks.forEach((blk, i) => {
         const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
         const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
-        const kAll = cache.keys[i].mul(keep).add(tf.matMul(writeT, k)) as tf.Tensor3D;
-        const vAll = cache.values[i].mul(keep).add(tf.matMul(writeT, v)) as tf.Tensor3D;
+        const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
+        const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
         keys.push(kAll);
         values.push(vAll);
         const y = attention(
@@ -414,8 +417,10 @@ export class DecisionTransformer {
       if (w.shape.join(",") !== v.shape.join(",")) {
         throw new Error(`weight ${name} has shape [${w.shape}], expected [${v.shape}]`);
       }
-      v.assign(tf.tensor(w.data, v.shape));
     }
+    tf.tidy(() => {
+      for (const [name, v] of this.named) v.assign(tf.tensor(weights.get(name)!.data, v.shape));
+    });
   }
 
   /** Frees every tensor of the model. */

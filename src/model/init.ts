@@ -41,11 +41,18 @@ export class InitRandom {
   normalVariable(shape: number[], std: number): tf.Variable {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = this.normal() * std;
-    return tf.variable(tf.tensor(data, shape), true);
+    return toVariable(tf.tensor(data, shape));
   }
 }
 
 /** A trainable variable filled with `value`. */
 export function constantVariable(shape: number[], value: number): tf.Variable {
-  return tf.variable(tf.fill(shape, value), true);
+  return toVariable(tf.fill(shape, value));
+}
+
+/** A trainable variable holding `t`'s values; `t` itself is disposed (a variable only shares its data). */
+function toVariable(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
 }
