@@ -10,10 +10,20 @@ import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { benchCommand } from "./bench.ts";
 import { envsCommand } from "./envs.ts";
+import { evalCommand } from "./eval.ts";
+import { inspectCommand } from "./inspect.ts";
+import { pretrainCommand } from "./pretrain.ts";
 import { replayCommand } from "./replay.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
-export const COMMANDS: Command[] = [envsCommand, replayCommand, benchCommand];
+export const COMMANDS: Command[] = [
+  envsCommand,
+  replayCommand,
+  benchCommand,
+  pretrainCommand,
+  evalCommand,
+  inspectCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
