@@ -94,13 +94,14 @@ export const pretrainCommand: Command = {
     await initBackend(mode);
 
     const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
-    await Deno.mkdir(runDir, { recursive: true });
     const trainingArgs = { ...v, num_episodes: numEpisodes, num_epochs: config.numEpochs, mode };
 
     // ---- data
+    // Bad input fails here, before anything is written.
     let ds;
     if (v.dataset) {
       ds = await loadDataset(v.dataset as string, env);
+      await Deno.mkdir(runDir, { recursive: true });
       console.log(`dataset ${v.dataset}: ${ds.rewards.length} steps`);
     } else {
       const t0 = performance.now();

@@ -230,7 +230,10 @@ export async function trainBehaviourCloning(
   const { start: starts, length: lengths } = episodeBounds(ds);
   const numEpisodes = starts.length;
   const order = shuffle([...Array(numEpisodes).keys()], rng);
-  const numVal = numEpisodes < 2 ? 0 : Math.max(1, Math.round(numEpisodes * c.valFraction));
+  // valFraction 0 (or a single episode): validate on the training episodes.
+  const numVal = c.valFraction > 0 && numEpisodes >= 2
+    ? Math.min(numEpisodes - 1, Math.max(1, Math.round(numEpisodes * c.valFraction)))
+    : 0;
   const valEpisodes = numVal > 0 ? order.slice(0, numVal) : order;
   const trainEpisodes = order.slice(numVal);
   const trainSteps = trainEpisodes.flatMap((e) =>
