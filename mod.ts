@@ -16,3 +16,25 @@ export type { DeviceChoice, Mode } from "./src/gpu/device.ts";
 export { parseReplayInput, replay } from "./src/rl/replay.ts";
 export type { ReplayInput, ReplayOutput } from "./src/rl/replay.ts";
 export { InputError } from "./src/errors.ts";
+export { copyTensorToBuffer, flushTf, initBackend, tensorFromBuffer } from "./src/model/backend.ts";
+export {
+  DecisionTransformer,
+  DEFAULT_DT_SIZES,
+  KVCache,
+} from "./src/model/decision_transformer.ts";
+export type {
+  DecisionTransformerConfig,
+  SegmentBatch,
+  StepInput,
+} from "./src/model/decision_transformer.ts";
+export { DEFAULT_VALUE_SIZES, ValueNetwork } from "./src/model/value_network.ts";
+export type { ValueNetworkConfig } from "./src/model/value_network.ts";
+export * from "./src/model/distribution.ts";
+export { loadCheckpoint, saveCheckpoint } from "./src/model/checkpoint.ts";
+export type {
+  CheckpointContents,
+  CheckpointInfo,
+  LoadedCheckpoint,
+} from "./src/model/checkpoint.ts";
+export { evaluatePolicy } from "./src/rl/evaluate.ts";
+export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
