@@ -7,6 +7,9 @@
 export * from "./envs/env.ts";
 export { ENVS, findEnv, loadEnvModule, resolveEnv } from "./envs/registry.ts";
 export { cartpole } from "./envs/cartpole.ts";
+export { acrobot } from "./envs/acrobot.ts";
+export { mountainCar } from "./envs/mountain_car.ts";
+export { pendulum } from "./envs/pendulum.ts";
 export { CpuVecEnv, randomAction, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
 export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";

@@ -151,6 +151,10 @@ export interface Env<P extends EnvParams = EnvParams> {
    * functions `env_reset()`, `env_step() -> f32`, `env_terminated() -> bool`
    * and `env_observe()` over the private arrays `s`, `a` and `o` declared by
    * `shaders/vec_env.wgsl`. Without it, GPU mode steps the env on the CPU.
+   * Besides `rand(k)` and `rand_range(k, lo, hi)`, the driver offers
+   * `opaque(x)`: x unchanged, but hidden from the shader compiler, which
+   * otherwise reassociates float arithmetic and breaks error-free
+   * transformations such as TwoSum (see `shaders/envs/pendulum.wgsl`).
    */
   wgsl?: URL[];
 }

@@ -5,11 +5,14 @@
  * @module
  */
 import { InputError } from "../src/errors.ts";
+import { acrobot } from "./acrobot.ts";
 import { cartpole } from "./cartpole.ts";
+import { mountainCar } from "./mountain_car.ts";
+import { pendulum } from "./pendulum.ts";
 import type { Env } from "./env.ts";
 
 /** Every built-in environment. */
-export const ENVS: readonly Env[] = [cartpole];
+export const ENVS: readonly Env[] = [cartpole, acrobot, mountainCar, pendulum];
 
 function isEnvModulePath(name: string): boolean {
   return /\.(ts|js|mjs|mts)$/.test(name) || name.startsWith("./") || name.startsWith("/") ||

@@ -11,6 +11,8 @@ struct Config {
   random_actions: u32,
   // 0: leave a finished env as it is (replay), 1: reset it in the same step.
   autoreset: u32,
+  // Always 0, but unknown to the shader compiler: see `opaque`.
+  zero: u32,
 }
 
 const RESET_STEP: u32 = 0xffffffffu;
@@ -50,6 +52,14 @@ fn rand_range(k: u32, low: f32, high: f32) -> f32 {
 
 fn action_rand(k: u32) -> f32 {
   return uniform01(hash5(cfg.seed ^ ACTION_STREAM, rng_env, rng_episode, rng_step, k));
+}
+
+// x, hidden from the optimizer. The shader compilers reassociate float
+// arithmetic (they fold (a + b) - a into b), which erases the rounding error
+// that error-free transformations such as TwoSum compute; passing the sum
+// through `opaque` keeps it exact.
+fn opaque(x: f32) -> f32 {
+  return bitcast<f32>(bitcast<u32>(x) ^ cfg.zero);
 }
 
 fn env_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
