@@ -18,6 +18,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
+import { cos, sin } from "./math.ts";
 
 const MAX_VEL_1 = 4 * Math.PI;
 const MAX_VEL_2 = 9 * Math.PI;
@@ -53,13 +54,13 @@ export function acrobotDerivs(
   const m1 = p.link_mass_1, m2 = p.link_mass_2, l1 = p.link_length_1;
   const lc1 = p.link_com_pos_1, lc2 = p.link_com_pos_2, I1 = p.link_moi, I2 = p.link_moi;
   const g = p.gravity;
-  const cos2 = Math.cos(theta2), sin2 = Math.sin(theta2);
+  const cos2 = cos(theta2), sin2 = sin(theta2);
   const d1 = m1 * lc1 * lc1 + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * cos2) + I1 + I2;
   const d2 = m2 * (lc2 * lc2 + l1 * lc2 * cos2) + I2;
-  const phi2 = m2 * lc2 * g * Math.cos(theta1 + theta2 - Math.PI / 2.0);
+  const phi2 = m2 * lc2 * g * cos(theta1 + theta2 - Math.PI / 2.0);
   const phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * sin2 -
     2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2 +
-    (m1 * lc1 + m2 * l1) * g * Math.cos(theta1 - Math.PI / 2) + phi2;
+    (m1 * lc1 + m2 * l1) * g * cos(theta1 - Math.PI / 2) + phi2;
   const ddtheta2 = (torque + (d2 / d1) * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sin2 - phi2) /
     (m2 * lc2 * lc2 + I2 - (d2 * d2) / d1);
   const ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
@@ -147,13 +148,13 @@ export const acrobot: Env<AcrobotParams> = {
     return acrobot.terminated(s, so, p) ? 0.0 : -1.0;
   },
   terminated(s, so) {
-    return -Math.cos(s[so]) - Math.cos(s[so + 1] + s[so]) > 1.0;
+    return -cos(s[so]) - cos(s[so + 1] + s[so]) > 1.0;
   },
   observe(s, so, obs, oo) {
-    obs[oo] = Math.cos(s[so]);
-    obs[oo + 1] = Math.sin(s[so]);
-    obs[oo + 2] = Math.cos(s[so + 1]);
-    obs[oo + 3] = Math.sin(s[so + 1]);
+    obs[oo] = cos(s[so]);
+    obs[oo + 1] = sin(s[so]);
+    obs[oo + 2] = cos(s[so + 1]);
+    obs[oo + 3] = sin(s[so + 1]);
     obs[oo + 4] = s[so + 2];
     obs[oo + 5] = s[so + 3];
   },

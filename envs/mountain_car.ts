@@ -11,6 +11,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
+import { cos, sin } from "./math.ts";
 
 const MIN_POSITION = -1.2;
 const MAX_POSITION = 0.6;
@@ -46,7 +47,7 @@ export const mountainCar: Env<MountainCarParams> = {
   },
   step(s, so, a, ao, p) {
     let position = s[so], velocity = s[so + 1];
-    velocity += (a[ao] - 1) * p.force + Math.cos(3 * position) * -p.gravity;
+    velocity += (a[ao] - 1) * p.force + cos(3 * position) * -p.gravity;
     velocity = Math.min(Math.max(velocity, -MAX_SPEED), MAX_SPEED);
     position += velocity;
     position = Math.min(Math.max(position, MIN_POSITION), MAX_POSITION);

@@ -17,6 +17,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
+import { cos, sin } from "./math.ts";
 
 const MAX_SPEED = 8;
 const MAX_TORQUE = 2.0;
@@ -69,7 +70,7 @@ export const pendulum: Env<PendulumParams> = {
     const norm = angleNormalize(th);
     const costs = norm * norm + 0.1 * thdot * thdot + 0.001 * (u * u);
     let newthdot = thdot +
-      ((3 * p.g) / (2 * p.l) * Math.sin(th) + 3.0 / (p.m * p.l * p.l) * u) * p.dt;
+      ((3 * p.g) / (2 * p.l) * sin(th) + 3.0 / (p.m * p.l * p.l) * u) * p.dt;
     newthdot = Math.min(Math.max(newthdot, -MAX_SPEED), MAX_SPEED);
     s[so] = th + newthdot * p.dt;
     s[so + 1] = newthdot;
@@ -80,8 +81,8 @@ export const pendulum: Env<PendulumParams> = {
   },
   observe(s, so, obs, oo) {
     const th = s[so];
-    obs[oo] = Math.cos(th);
-    obs[oo + 1] = Math.sin(th);
+    obs[oo] = cos(th);
+    obs[oo + 1] = sin(th);
     obs[oo + 2] = s[so + 1];
   },
   wgsl: [new URL("../shaders/envs/pendulum.wgsl", import.meta.url)],
