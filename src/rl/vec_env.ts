@@ -18,7 +18,10 @@ import type { Env, EnvParams } from "../../envs/env.ts";
 export const TERMINATED = 1;
 /** Bit of `done` set when the episode was truncated by the step limit. */
 export const TRUNCATED = 2;
-/** Separates the random-action stream from the env's own draws (WGSL: `ACTION_STREAM`). */
+/**
+ * Random actions are the env stream's draws at step `t ^ ACTION_STREAM`, apart
+ * from the env's own draws (steps never come near 2^30). WGSL: `ACTION_STREAM`.
+ */
 export const ACTION_STREAM = 0x5bd1e995;
 
 /** Options of a batch of environments. */
@@ -56,9 +59,9 @@ export function randomAction(
   randomActionFromKey(env, actionKey(seed, i, episode), t, out, oo);
 }
 
-/** The hash prefix of env `i`'s random actions in an episode (WGSL: `action_key`). */
+/** The hash prefix of env `i`'s draws in an episode, random actions included (WGSL: `rng_key`). */
 export function actionKey(seed: number, i: number, episode: number): number {
-  return hashPrefix((seed ^ ACTION_STREAM) >>> 0, i, episode);
+  return hashPrefix(seed, i, episode);
 }
 
 /** {@linkcode randomAction} from a cached {@linkcode actionKey}. */
@@ -72,11 +75,13 @@ function randomActionFromKey(
   const space = env.actionSpace;
   if (space.kind === "discrete") {
     // Integer arithmetic, so that both twins pick the same action at bucket edges.
-    out[oo] = Math.floor(((hashSuffix(key, t, 0) >>> 8) * space.n) / 16777216);
+    out[oo] = Math.floor(
+      ((hashSuffix(key, (t ^ ACTION_STREAM) >>> 0, 0) >>> 8) * space.n) / 16777216,
+    );
     return;
   }
   for (let k = 0; k < space.low.length; k++) {
-    const u = uniform01(hashSuffix(key, t, k));
+    const u = uniform01(hashSuffix(key, (t ^ ACTION_STREAM) >>> 0, k));
     out[oo + k] = Math.fround(space.low[k] + (space.high[k] - space.low[k]) * u);
   }
 }
