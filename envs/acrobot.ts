@@ -140,11 +140,14 @@ export const acrobot: Env<AcrobotParams> = {
       k4,
     );
     const h = dt / 6.0;
-    const rk = (y: number, k: number) => y + h * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
-    s[so] = wrap(rk(y0, 0), -Math.PI, Math.PI);
-    s[so + 1] = wrap(rk(y1, 1), -Math.PI, Math.PI);
-    s[so + 2] = Math.min(Math.max(rk(y2, 2), -MAX_VEL_1), MAX_VEL_1);
-    s[so + 3] = Math.min(Math.max(rk(y3, 3), -MAX_VEL_2), MAX_VEL_2);
+    const n0 = y0 + h * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]);
+    const n1 = y1 + h * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]);
+    const n2 = y2 + h * (k1[2] + 2 * k2[2] + 2 * k3[2] + k4[2]);
+    const n3 = y3 + h * (k1[3] + 2 * k2[3] + 2 * k3[3] + k4[3]);
+    s[so] = wrap(n0, -Math.PI, Math.PI);
+    s[so + 1] = wrap(n1, -Math.PI, Math.PI);
+    s[so + 2] = Math.min(Math.max(n2, -MAX_VEL_1), MAX_VEL_1);
+    s[so + 3] = Math.min(Math.max(n3, -MAX_VEL_2), MAX_VEL_2);
     return acrobot.terminated(s, so, p) ? 0.0 : -1.0;
   },
   terminated(s, so) {

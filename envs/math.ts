@@ -40,63 +40,49 @@ const MAX_ARG = 4096;
 const TINY = 7.450580596923828e-9;
 const MIN_REDUCED = 9.5367431640625e-7; // 2^-20
 
-/** sin(x + y) for |x + y| <= pi/4, y a small tail of x. */
-function kernelSin(x: number, y: number): number {
-  const z = x * x;
-  const v = z * x;
-  const r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)));
-  return x - ((z * (0.5 * y - v * r) - y) - v * S1);
+/**
+ * sin(x + quarter * pi/2): one function for both, with the polynomials inline,
+ * so that V8 inlines it whole (a call would box its double argument and
+ * result).
+ */
+function sinShifted(x: number, quarter: number): number {
+  const n = Math.round(x * INV_PIO2);
+  const head = x - n * PIO2_HI;
+  const w = n * PIO2_LO;
+  const y = head - w;
+  if (!(Math.abs(x) < MAX_ARG) || (n !== 0 && Math.abs(y) < MIN_REDUCED)) {
+    return mathSinShifted(x, quarter);
+  }
+  // x = n pi/2 + y + tail, |y + tail| <= pi/4.
+  const tail = (head - y) - w;
+  const q = (n + quarter) & 3;
+  const z = y * y;
+  let value: number;
+  if ((q & 1) === 0) {
+    const v = z * y;
+    const r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)));
+    value = y - ((z * (0.5 * tail - v * r) - tail) - v * S1);
+  } else {
+    // The 1 - z/2 step is split so that its rounding error is kept.
+    const r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
+    const hz = 0.5 * z;
+    const one = 1.0 - hz;
+    value = one + (((1.0 - one) - hz) + (z * r - y * tail));
+  }
+  return (q & 2) === 0 ? value : -value;
 }
 
-/** cos(x + y) for |x + y| <= pi/4. The 1 - z/2 step is split so that its rounding error is kept. */
-function kernelCos(x: number, y: number): number {
-  const z = x * x;
-  const r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
-  const hz = 0.5 * z;
-  const w = 1.0 - hz;
-  return w + (((1.0 - w) - hz) + (z * r - x * y));
+/** The rare arguments the reduction above cannot serve. */
+function mathSinShifted(x: number, quarter: number): number {
+  return quarter === 0 ? Math.sin(x) : Math.cos(x);
 }
 
 /** sin(x), within one ulp. */
 export function sin(x: number): number {
-  if (Math.abs(x) < TINY) return x;
-  if (!(Math.abs(x) < MAX_ARG)) return Math.sin(x);
-  const n = Math.round(x * INV_PIO2);
-  const head = x - n * PIO2_HI;
-  const w = n * PIO2_LO;
-  const y = head - w;
-  if (n !== 0 && Math.abs(y) < MIN_REDUCED) return Math.sin(x);
-  const tail = (head - y) - w;
-  switch (n & 3) {
-    case 0:
-      return kernelSin(y, tail);
-    case 1:
-      return kernelCos(y, tail);
-    case 2:
-      return -kernelSin(y, tail);
-    default:
-      return -kernelCos(y, tail);
-  }
+  return Math.abs(x) < TINY ? x : sinShifted(x, 0);
 }
 
 /** cos(x), within one ulp. */
 export function cos(x: number): number {
-  if (Math.abs(x) < TINY) return 1;
-  if (!(Math.abs(x) < MAX_ARG)) return Math.cos(x);
-  const n = Math.round(x * INV_PIO2);
-  const head = x - n * PIO2_HI;
-  const w = n * PIO2_LO;
-  const y = head - w;
-  if (n !== 0 && Math.abs(y) < MIN_REDUCED) return Math.cos(x);
-  const tail = (head - y) - w;
-  switch (n & 3) {
-    case 0:
-      return kernelCos(y, tail);
-    case 1:
-      return -kernelSin(y, tail);
-    case 2:
-      return -kernelCos(y, tail);
-    default:
-      return kernelSin(y, tail);
-  }
+  return Math.abs(x) < TINY ? 1 : sinShifted(x, 1);
 }

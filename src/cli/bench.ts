@@ -59,7 +59,7 @@ export const benchCommand: Command = {
         console.log(
           `${r.env.padEnd(16)} ${r.mode}  ${String(r.numEnvs).padStart(6)} envs  ${
             formatRate(r.stepsPerSecond).padStart(7)
-          } steps/s`,
+          } steps/s${r.stepsPerDispatch ? `  (${r.stepsPerDispatch} steps/dispatch)` : ""}`,
         );
       }
     };

@@ -47,6 +47,15 @@ export function benchCpu(env: Env, numEnvs: number, seconds = 0.5): EnvBenchResu
 }
 
 /**
+ * Env steps per dispatch for a GPU measurement: 100, or more for small
+ * batches, so that each dispatch does at least ~1M env steps and the fixed
+ * cost of a dispatch (~0.1 ms) does not dominate; at most 10000.
+ */
+export function defaultStepsPerDispatch(numEnvs: number): number {
+  return Math.min(10000, Math.max(100, Math.ceil(1_000_000 / numEnvs)));
+}
+
+/**
  * Measures GPU mode for about `seconds`, looping `stepsPerDispatch` env steps
  * inside each dispatch (a rollout of random actions never leaves the device)
  * and reading back once at the end.
@@ -55,7 +64,7 @@ export async function benchGpu(
   env: Env,
   numEnvs: number,
   seconds = 0.5,
-  stepsPerDispatch = 100,
+  stepsPerDispatch = defaultStepsPerDispatch(numEnvs),
 ): Promise<EnvBenchResult> {
   const vec = await GpuVecEnv.create(env, numEnvs, { seed: 1 });
   try {
