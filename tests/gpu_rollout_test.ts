@@ -6,9 +6,11 @@
  * in registers until the end of the dispatch.
  */
 import { releaseGpuAfterTests } from "./gpu.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
+import { actionSize, type EnvParams, paramsAtDifficulty } from "../envs/env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
+import { CpuVecEnv, randomAction } from "../src/rl/vec_env.ts";
 
 for (const env of ENVS.filter((e) => e.wgsl)) {
   Deno.test(`${env.id}: one ${env.maxEpisodeSteps + 30}-step dispatch equals single steps`, async () => {
@@ -29,6 +31,33 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     for (let i = 0; i < n; i++) assert(a.stats[4 * i + 2] >= 1, `env ${i} finished an episode`);
     many.destroy();
     single.destroy();
+  });
+}
+
+for (const env of ENVS.filter((e) => e.wgsl)) {
+  Deno.test(`${env.id}: the kernel reads every physical parameter in declaration order`, async () => {
+    // Each parameter scaled by its own factor, so that two swapped fields differ.
+    const names = Object.keys(env.params);
+    const params: EnvParams = { ...paramsAtDifficulty(env, 0.3) };
+    names.forEach((name, k) => (params[name] *= 1 + 0.07 * (k + 1)));
+    const n = 64, A = actionSize(env);
+    const source = new CpuVecEnv(env, n, { seed: 21 });
+    source.reset();
+    source.stepRandom(7);
+    const cpu = new CpuVecEnv(env, n, { seed: 21, params, autoreset: false });
+    const gpu = await GpuVecEnv.create(env, n, { seed: 21, params, autoreset: false });
+    for (let i = 0; i < n; i++) {
+      cpu.setState(i, source.state.subarray(i * env.stateSize, (i + 1) * env.stateSize));
+    }
+    await gpu.setStates(Float32Array.from(source.state));
+    const actions = new Float32Array(n * A);
+    for (let i = 0; i < n; i++) randomAction(env, 5, i, 0, 0, actions, i * A);
+    cpu.step(actions);
+    await gpu.stepWith(actions);
+    const g = await gpu.read();
+    assertAllClose(g.state, Float32Array.from(cpu.state), 1e-4, "state");
+    assertAllClose(g.reward, cpu.reward, 1e-4, "reward");
+    gpu.destroy();
   });
 }
 
