@@ -10,6 +10,7 @@
  * swinging through its unstable upright point drifts ~1e-3 from float64; with
  * the residues it stays within ~1e-5, like float64 with f32 actions. The
  * float64 twin keeps them at 0.
+ *
  * Observation: `[cos theta, sin theta, theta_dot]`. Actions: one torque in
  * [-2, 2], clipped; a discrete policy picks among the five torques
  * -2, -1, 0, 1, 2 (`discreteActions`).
