@@ -36,12 +36,15 @@ export function resultsTable(results: EnvBenchResult[]): string {
     rows.set(key, { ...rows.get(key), [r.mode]: r });
   }
   const lines = [
-    "| env | envs | CPU mode steps/s | GPU mode steps/s | GPU steps/dispatch | CPU / Gymnasium 1 env |",
+    "| env | envs | CPU mode steps/s | GPU mode steps/s | GPU steps/dispatch | CPU, GPU mode vs Gymnasium |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const [key, { cpu, gpu }] of rows) {
     const [env, n] = key.split("\u0000");
-    const ratio = cpu ? `${(cpu.stepsPerSecond / GYMNASIUM_CARTPOLE.single).toFixed(0)}x` : "-";
+    // Gymnasium's figures are CartPole's: compare like with like (1 env, or a batch with 64).
+    const reference = Number(n) === 1 ? GYMNASIUM_CARTPOLE.single : GYMNASIUM_CARTPOLE.syncVector64;
+    const times = (r?: EnvBenchResult) => r ? `${(r.stepsPerSecond / reference).toFixed(0)}x` : "-";
+    const ratio = env === "CartPole-v1" ? `${times(cpu)}, ${times(gpu)}` : "";
     lines.push(
       `| ${env} | ${n} | ${rate(cpu?.stepsPerSecond)} | ${rate(gpu?.stepsPerSecond)} | ${
         gpu?.stepsPerDispatch ?? "-"
@@ -52,7 +55,7 @@ export function resultsTable(results: EnvBenchResult[]): string {
     `| Gymnasium CartPole-v1 (Python) | 1 | ${rate(GYMNASIUM_CARTPOLE.single)} | | | 1x |`,
     `| Gymnasium CartPole-v1 SyncVectorEnv (Python) | 64 | ${
       rate(GYMNASIUM_CARTPOLE.syncVector64)
-    } | | | |`,
+    } | | | 1x |`,
   );
   return lines.join("\n");
 }
