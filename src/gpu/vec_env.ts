@@ -88,10 +88,10 @@ export async function vecEnvShader(env: Env, autoreset = true): Promise<ShaderPa
 /** The entry points of `shaders/vec_env.wgsl`. */
 type Entry = "reset" | "observe" | "step" | "step_random";
 
-/** An env's compiled driver: the module, the bind group layout, and pipelines made on first use. */
+/** An env's compiled driver: the bind group layout and a pipeline per entry point. */
 interface VecEnvPipelines {
   layout: GPUBindGroupLayout;
-  get(entry: Entry): Promise<GPUComputePipeline>;
+  entries: Record<Entry, GPUComputePipeline>;
 }
 
 const BINDING_TYPES: GPUBufferBindingType[] = [
@@ -149,16 +149,16 @@ async function compileVecEnv(
     })),
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const pipelines = new Map<Entry, Promise<GPUComputePipeline>>();
+  const make = (entry: Entry) => computePipeline(device, module, entry, env.id, pipelineLayout);
+  // All made here, so that a dispatch is submitted when its method is called:
+  // calls reach the queue in call order, awaited or not.
   return {
     layout,
-    get(entry) {
-      let pipeline = pipelines.get(entry);
-      if (!pipeline) {
-        pipeline = computePipeline(device, module, entry, env.id, pipelineLayout);
-        pipelines.set(entry, pipeline);
-      }
-      return pipeline;
+    entries: {
+      reset: await make("reset"),
+      observe: await make("observe"),
+      step: await make("step"),
+      step_random: await make("step_random"),
     },
   };
 }
@@ -279,8 +279,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.device.queue.writeBuffer(this.paramsBuffer, 0, values);
   }
 
-  private async run(entry: Entry, steps: number): Promise<void> {
-    const pipeline = await this.pipelines!.get(entry);
+  private run(entry: Entry, steps: number): void {
+    const pipeline = this.pipelines!.entries[entry];
     this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, steps, 0]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -297,7 +297,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.reset();
       return this.upload();
     }
-    return this.run("reset", 1);
+    this.run("reset", 1);
+    return Promise.resolve();
   }
 
   /** One step of every env with the actions in `buffers.actions`. */
@@ -307,7 +308,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.step(actions);
       return this.upload();
     }
-    await this.run("step", 1);
+    this.run("step", 1);
   }
 
   /** Writes `actions` (N x actionSize) to the device and steps. */
@@ -322,7 +323,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.stepRandom(steps);
       return this.upload();
     }
-    return this.run("step_random", steps);
+    this.run("step_random", steps);
+    return Promise.resolve();
   }
 
   /** Sets the state of every env (N x stateSize; e.g. Gymnasium's `unwrapped.state`) and observes it. */
@@ -336,7 +338,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     }
     this.device.queue.writeBuffer(this.buffers.state, 0, Float32Array.from(states));
     this.device.queue.writeBuffer(this.buffers.counters, 0, new Uint32Array(2 * this.n));
-    return this.run("observe", 1);
+    this.run("observe", 1);
+    return Promise.resolve();
   }
 
   /** Zeroes the finished-episode sums of the stats. */
