@@ -168,7 +168,7 @@ Deno.test({
   },
 });
 
-Deno.test("a LunarLander scene list renders to GIF and HTML alike", async () => {
+Deno.test("a LunarLander scene list renders to GIF and HTML alike", () => {
   const terrain = landerTerrain([1, 5, 2, 3.3, 10 / 3, 10 / 3, 10 / 3, 10 / 3, 10 / 3, 1, 4, 2]);
   const scenes = [0, 1, 2, 3].map((k) => {
     const hull = { x: 10, y: 12 - k, angle: 0.1 * k };
