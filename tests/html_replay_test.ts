@@ -180,7 +180,7 @@ Deno.test("a LunarLander scene list renders to GIF and HTML alike", () => {
   assert(html.includes('"episodeReturn":2.5'));
   // The sky polygon never changes: one shared shape.
   const packed = packEpisodes([{ scenes }]);
-  const skies = packed.shapes.filter((s) => s[0] === "p" && (s[3] as number[]).length === 26);
+  const skies = packed.shapes.filter((s) => s[0] === "p" && (s[4] as number[]).length === 26);
   assertEquals(skies.length, 1);
   assertEquals(getPixel(rasterize(scenes[0]), 300, 5), [0, 0, 0]);
 });

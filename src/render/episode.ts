@@ -80,7 +80,10 @@ export function episodeGif(
       throw new RangeError(`all frames must be ${width}x${height}, got ${s.width}x${s.height}`);
     }
     note(s.background);
-    for (const shape of s.shapes) note(shape.color);
+    for (const shape of s.shapes) {
+      note(shape.color);
+      if (shape.kind === "polygon" && shape.outline) note(shape.outline);
+    }
   }
   const stride = Math.max(1, Math.floor(options.frameStride ?? 1));
   const delayCs = Math.max(1, Math.round((100 * stride) / (options.fps ?? 50)));

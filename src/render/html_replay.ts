@@ -33,7 +33,8 @@ export interface HtmlReplayOptions {
   fps?: number;
 }
 
-const round = (x: number) => Math.round(x * 100) / 100;
+// A tenth of a pixel is finer than anything visible.
+const round = (x: number) => Math.round(x * 10) / 10;
 
 /** The compact JSON form of a shape, with colours as indices into `palette`. */
 function packShape(shape: Shape, color: (c: RGB) => number): unknown[] {
@@ -43,6 +44,7 @@ function packShape(shape: Shape, color: (c: RGB) => number): unknown[] {
         "p",
         color(shape.color),
         shape.rule === "evenodd" ? 1 : 0,
+        shape.outline ? color(shape.outline) : -1,
         ...shape.rings.map((r) => r.map(round)),
       ];
     case "line":
@@ -163,23 +165,40 @@ const ui = {};
 for (const id of ["episode", "summary", "play", "prev", "next", "scrub", "speed", "info"]) ui[id] = document.getElementById(id);
 let ep = 0, frame = 0, playing = false, last = 0, carry = 0, cumulative = [0];
 
+function quad(x0, y0, x1, y1, w) {
+  // A line is the same filled quad the rasterizer draws.
+  const len = Math.hypot(x1 - x0, y1 - y0) || 1;
+  const nx = -(y1 - y0) / len * w / 2, ny = (x1 - x0) / len * w / 2;
+  ctx.moveTo(x0 + nx, y0 + ny); ctx.lineTo(x1 + nx, y1 + ny);
+  ctx.lineTo(x1 - nx, y1 - ny); ctx.lineTo(x0 - nx, y0 - ny);
+  ctx.closePath();
+}
+
 function drawShape(s) {
   ctx.fillStyle = D.palette[s[1]];
   ctx.beginPath();
   if (s[0] === "p") {
-    for (const ring of s.slice(3)) {
+    const rings = s.slice(4);
+    for (const ring of rings) {
       ctx.moveTo(ring[0], ring[1]);
       for (let k = 2; k < ring.length; k += 2) ctx.lineTo(ring[k], ring[k + 1]);
       ctx.closePath();
     }
     ctx.fill(s[2] ? "evenodd" : "nonzero");
+    if (s[3] >= 0) {
+      ctx.fillStyle = D.palette[s[3]];
+      for (const ring of rings) {
+        const n = ring.length / 2;
+        for (let k = 0; k < n; k++) {
+          const m = (k + 1) % n;
+          ctx.beginPath();
+          quad(ring[2 * k], ring[2 * k + 1], ring[2 * m], ring[2 * m + 1], 1);
+          ctx.fill();
+        }
+      }
+    }
   } else if (s[0] === "l") {
-    // A line is the same filled quad the rasterizer draws.
-    const [x0, y0, x1, y1, w] = s.slice(2), len = Math.hypot(x1 - x0, y1 - y0) || 1;
-    const nx = -(y1 - y0) / len * w / 2, ny = (x1 - x0) / len * w / 2;
-    ctx.moveTo(x0 + nx, y0 + ny); ctx.lineTo(x1 + nx, y1 + ny);
-    ctx.lineTo(x1 - nx, y1 - ny); ctx.lineTo(x0 - nx, y0 - ny);
-    ctx.closePath();
+    quad(s[2], s[3], s[4], s[5], s[6]);
     ctx.fill();
   } else if (s[0] === "c") {
     ctx.arc(s[2], s[3], s[4], 0, 2 * Math.PI);

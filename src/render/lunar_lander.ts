@@ -101,22 +101,8 @@ function bodyRing(pose: LanderPose, local: readonly (readonly [number, number])[
   });
 }
 
-function outlined(ring: number[], fill: RGB, outline: RGB): Shape[] {
-  const shapes: Shape[] = [{ kind: "polygon", rings: [ring], color: fill }];
-  const n = ring.length / 2;
-  for (let k = 0; k < n; k++) {
-    const m = (k + 1) % n;
-    shapes.push({
-      kind: "line",
-      x0: ring[2 * k],
-      y0: ring[2 * k + 1],
-      x1: ring[2 * m],
-      y1: ring[2 * m + 1],
-      width: 1,
-      color: outline,
-    });
-  }
-  return shapes;
+function outlined(ring: number[], fill: RGB, outline: RGB): Shape {
+  return { kind: "polygon", rings: [ring], color: fill, outline };
 }
 
 /** The particle colour Gymnasium derives from its time to live. */
@@ -182,7 +168,7 @@ export function lunarLanderScene(scene: LanderScene, options: LanderDrawOptions 
   }
 
   shapes.push(
-    ...outlined(bodyRing(scene.hull, LANDER_POLY), LANDER_COLORS.body, LANDER_COLORS.outline),
+    outlined(bodyRing(scene.hull, LANDER_POLY), LANDER_COLORS.body, LANDER_COLORS.outline),
   );
   const [lw, lh] = LEG_HALF_SIZE;
   const legBox: [number, number][] = [[-lw, -lh], [lw, -lh], [lw, lh], [-lw, lh]];
@@ -190,7 +176,7 @@ export function lunarLanderScene(scene: LanderScene, options: LanderDrawOptions 
     const fill = options.showContact && scene.legContact[k]
       ? LANDER_COLORS.contact
       : LANDER_COLORS.body;
-    shapes.push(...outlined(bodyRing(leg, legBox), fill, LANDER_COLORS.outline));
+    shapes.push(outlined(bodyRing(leg, legBox), fill, LANDER_COLORS.outline));
   });
 
   for (const x of [scene.helipadX1, scene.helipadX2]) {

@@ -31,11 +31,12 @@ export interface Frame {
 export type FillRule = "nonzero" | "evenodd";
 
 /**
- * One drawing primitive. Polygon `points` are flat `[x0, y0, x1, y1, ...]`;
- * `rings` holds several closed rings filled together (holes, by the rule).
+ * One drawing primitive. A polygon's `rings` are flat `[x0, y0, x1, y1, ...]`
+ * closed rings filled together (holes, by the rule); `outline`, when given,
+ * is then drawn along every edge as a 1 px line.
  */
 export type Shape =
-  | { kind: "polygon"; rings: number[][]; color: RGB; rule?: FillRule }
+  | { kind: "polygon"; rings: number[][]; color: RGB; rule?: FillRule; outline?: RGB }
   | { kind: "line"; x0: number; y0: number; x1: number; y1: number; width: number; color: RGB }
   | { kind: "circle"; cx: number; cy: number; r: number; color: RGB };
 
@@ -181,7 +182,24 @@ export function fillCircle(frame: Frame, cx: number, cy: number, r: number, colo
 export function drawShape(frame: Frame, shape: Shape): void {
   switch (shape.kind) {
     case "polygon":
-      return fillPolygon(frame, shape.rings, shape.color, shape.rule);
+      fillPolygon(frame, shape.rings, shape.color, shape.rule);
+      if (shape.outline) {
+        for (const ring of shape.rings) {
+          const n = ring.length >> 1;
+          for (let k = 0; k < n; k++) {
+            const m = (k + 1) % n;
+            drawLine(
+              frame,
+              ring[2 * k],
+              ring[2 * k + 1],
+              ring[2 * m],
+              ring[2 * m + 1],
+              shape.outline,
+            );
+          }
+        }
+      }
+      return;
     case "line":
       return drawLine(frame, shape.x0, shape.y0, shape.x1, shape.y1, shape.color, shape.width);
     case "circle":
