@@ -27,6 +27,7 @@ import {
   lunarLanderScene,
   particleColor,
 } from "../src/render/lunar_lander.ts";
+import { acrobotScene, mountainCarScene, pendulumScene } from "../src/render/classic.ts";
 
 const same = (a: RGB, b: RGB) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 
@@ -267,4 +268,41 @@ Deno.test("engine particles appear below the hull when the main engine fires, co
   assertEquals(trail.step(hull, lunarEnginePowers(0)), []);
   assertEquals(lunarEnginePowers([0.5, -0.8]), { main: 0.75, side: 0.8, direction: -1 });
   assertEquals(lunarEnginePowers(3), { main: 0, side: 1, direction: 1 });
+});
+
+Deno.test("Acrobot, MountainCar and Pendulum frames put their parts where the state says", () => {
+  // Pendulum: the rod's far end circle is 1 m (500 / 4.4 px) from the pivot, theta = 0 upright, counter-clockwise.
+  const scale = 500 / 4.4;
+  for (const theta of [0, 0.6, -2]) {
+    const rod = pixelsOf(rasterize(pendulumScene([theta, 0])), [204, 77, 77]);
+    // The rod's centroid lies about half way out (both end circles weigh the same).
+    assertAlmostEquals(rod.cx, 250.5 - 0.5 * scale * Math.sin(theta), 2, `pendulum x at ${theta}`);
+    assertAlmostEquals(rod.cy, 249.5 - 0.5 * scale * Math.cos(theta), 2, `pendulum y at ${theta}`);
+  }
+  // Acrobot: theta1 = 0 hangs straight down; the second link continues along theta1 + theta2.
+  const links = (s: number[]) => pixelsOf(rasterize(acrobotScene(s)), [0, 204, 204]);
+  const down = links([0, 0, 0, 0]);
+  assertAlmostEquals(down.cx, 250.5, 1);
+  assert(down.y0 >= 249 && down.y1 > 249 + 2 * scale - 20, "hangs below the pivot");
+  const side = links([Math.PI / 2, 0, 0, 0]);
+  assertAlmostEquals(side.cy, 249.5, 1);
+  assert(side.x0 >= 249 && side.x1 > 249 + 2 * scale - 20, "points right at theta1 = pi/2");
+  // MountainCar: the car moves 600 / 1.8 px per unit of position.
+  const car = (pos: number) => pixelsOf(rasterize(mountainCarScene([pos, 0])), [0, 0, 0]);
+  const carPixels = (pos: number) => {
+    const f = rasterize(mountainCarScene([pos, 0]));
+    let n = 0, sx = 0;
+    const x = (pos + 1.2) * (600 / 1.8);
+    for (let j = 0; j < 400; j++) {
+      for (let i = Math.floor(x - 30); i < x + 30; i++) {
+        if (same(getPixel(f, i, j), [128, 128, 128])) [n, sx] = [n + 1, sx + i + 0.5];
+      }
+    }
+    return sx / n;
+  };
+  for (const pos of [-1.0, -0.5, 0.2]) {
+    // The two wheels straddle the car's centre.
+    assertAlmostEquals(carPixels(pos), (pos + 1.2) * (600 / 1.8), 2.5, `wheels at ${pos}`);
+  }
+  assert(car(-0.5).n > 800, "car body and hill drawn");
 });

@@ -12,6 +12,7 @@
 import { InputError } from "../errors.ts";
 import { writeFileAtomic, writeTextAtomic } from "../io/atomic.ts";
 import { cartPoleScene } from "./cartpole.ts";
+import { acrobotScene, mountainCarScene, pendulumScene } from "./classic.ts";
 import { buildPalette, GifWriter } from "./gif.ts";
 import { type EpisodeRecording, htmlReplay } from "./html_replay.ts";
 import { type Frame, rasterize, type Scene } from "./raster.ts";
@@ -21,11 +22,21 @@ export type { EpisodeRecording } from "./html_replay.ts";
 /** Draws one state of an env as a scene. */
 export type SceneDrawer = (state: ArrayLike<number>) => Scene;
 
+/** Gymnasium's `render_fps` of each drawable env, by alias. */
+export const RENDER_FPS: Readonly<Record<string, number>> = {
+  cartpole: 50,
+  lunarlander: 50,
+  acrobot: 15,
+  mountaincar: 30,
+  mountaincarcontinuous: 30,
+  pendulum: 30,
+};
+
 /**
  * The drawer of a built-in env whose state alone fixes its picture, by
  * alias; `params` are the env's (CartPole's `length` sets the pole). Returns
- * undefined for envs drawn from richer data (LunarLander: map its state to a
- * `LanderScene` and call `lunarLanderScene`).
+ * undefined for other envs, and for LunarLander, which is drawn from richer
+ * data: map its state to a `LanderScene` and call `lunarLanderScene`.
  */
 export function envDrawer(
   alias: string,
@@ -34,6 +45,14 @@ export function envDrawer(
   switch (alias) {
     case "cartpole":
       return (s) => cartPoleScene(s, { length: params.length });
+    case "acrobot":
+      return acrobotScene;
+    case "mountaincar":
+      return (s) => mountainCarScene(s, { goalPosition: 0.5 });
+    case "mountaincarcontinuous":
+      return (s) => mountainCarScene(s, { goalPosition: 0.45 });
+    case "pendulum":
+      return pendulumScene;
     default:
       return undefined;
   }
@@ -138,7 +157,9 @@ export async function renderEpisodes(
   const draw = envDrawer(env.alias, env.params);
   if (!draw) {
     throw new InputError(
-      `--render: no drawing for env "${env.alias}" yet; rendering supports cartpole and lunarlander`,
+      `--render: no drawing for env "${env.alias}"; drawable: ${
+        Object.keys(RENDER_FPS).join(", ")
+      }`,
     );
   }
   await writeEpisodeRender(
@@ -149,6 +170,10 @@ export async function renderEpisodes(
       actions: e.actions,
       title: e.title,
     })),
-    { title: options.title ?? env.id ?? env.alias, ...options },
+    {
+      ...options,
+      fps: options.fps ?? RENDER_FPS[env.alias],
+      title: options.title ?? env.id ?? env.alias,
+    },
   );
 }
