@@ -43,7 +43,6 @@ export function acrobotScene(state: ArrayLike<number>): Scene {
   const [t1, t2] = [state[0], state[1]];
   // Gymnasium swaps the coordinates of its points: x = L sin(theta), y = -L cos(theta).
   const p1 = [L1 * Math.sin(t1) * scale, -L1 * Math.cos(t1) * scale];
-  const p2 = [p1[0] + L2 * Math.sin(t1 + t2) * scale, p1[1] - L2 * Math.cos(t1 + t2) * scale];
   const [gx0, gy] = map(-2.2 * scale + offset, 1 * scale + offset);
   const [gx1] = map(2.2 * scale + offset, 1 * scale + offset);
   const shapes: Shape[] = [

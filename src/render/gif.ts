@@ -316,7 +316,7 @@ export class GifWriter {
   }
 
   /** Appends a frame shown for `delayCs` hundredths of a second (the writer's default if omitted). */
-  addFrame(frame: Frame, delayCs = this.#delayCs): void {
+  addFrame(frame: Frame, delayCs: number = this.#delayCs): void {
     if (this.#finished) throw new Error("GifWriter: addFrame after finish");
     if (frame.width !== this.width || frame.height !== this.height) {
       throw new RangeError(
