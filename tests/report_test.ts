@@ -68,6 +68,12 @@ Deno.test("metrics.jsonl: x is the iteration, other numbers are metrics, a cut l
     5,
     9,
   ]);
+  // Python's json.dumps writes bare NaN and Infinity: gaps, not errors.
+  const py = parseMetrics(
+    '{"step": 1, "a": NaN, "b": 2}\n{"step": 2, "a": 3, "b": -Infinity}',
+    "m",
+  );
+  assertEquals([py.series.get("a")!.x, py.series.get("b")!.x], [[2], [1]]);
   const byRow = parseMetrics('{"a": 1}\n\n{"a": 2}\n', "m");
   assertEquals([byRow.xField, byRow.series.get("a")!.x], ["row", [1, 2]]);
 });
@@ -150,6 +156,7 @@ Deno.test("grpo report LOGDIR writes LOGDIR/report.html; bad input exits 2", asy
   assertEquals(await main(["report", join(dir, "missing")]), 2);
   assertEquals(await main(["report", dir, "--smoothing", "1.5"]), 2);
   assertEquals(await main(["report", dir, dir]), 2);
+  assertEquals(await main(["report"]), 2);
   // Nothing half-written beside the report.
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
     "metrics.jsonl",

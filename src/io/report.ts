@@ -53,6 +53,17 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, 
   }
 }
 
+/** JSON, also with Python's bare NaN / Infinity (written by `json.dumps`), read as gaps. */
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (e) {
+    const lenient = line.replace(/(?<=[:,\[]\s*)-?(NaN|Infinity)(?=\s*[,}\]])/g, "null");
+    if (lenient === line) throw e;
+    return JSON.parse(lenient);
+  }
+}
+
 /** Parses metrics.jsonl text; `source` names the file in errors. */
 export function parseMetrics(text: string, source: string, name = source): RunMetrics {
   const lines = text.split("\n");
@@ -63,7 +74,7 @@ export function parseMetrics(text: string, source: string, name = source): RunMe
     if (line.trim() === "") return;
     let obj: unknown;
     try {
-      obj = JSON.parse(line);
+      obj = parseLine(line);
     } catch (e) {
       if (k === lines.length - 1) {
         skippedLastLine = true;
