@@ -34,6 +34,7 @@ export { cartPoleScene } from "./src/render/cartpole.ts";
 export { acrobotScene, mountainCarScene, pendulumScene } from "./src/render/classic.ts";
 export {
   FlameTrail,
+  landerSceneFromObservation,
   landerTerrain,
   legPoses,
   lunarEnginePowers,

@@ -21,6 +21,7 @@ import {
   LANDER_COLORS,
   LANDER_SCALE,
   type LanderScene,
+  landerSceneFromObservation,
   landerTerrain,
   legPoses,
   lunarEnginePowers,
@@ -305,4 +306,22 @@ Deno.test("Acrobot, MountainCar and Pendulum frames put their parts where the st
     assertAlmostEquals(carPixels(pos), (pos + 1.2) * (600 / 1.8), 2.5, `wheels at ${pos}`);
   }
   assert(car(-0.5).n > 800, "car body and hill drawn");
+});
+
+Deno.test("a lander scene from an observation puts the hull where Gymnasium's normalization says", () => {
+  // x = 0, y = 0 is the helipad's centre with the legs' length above it.
+  const scene = landerSceneFromObservation([0, 0, 0, 0, 0.25, 0, 1, 0], TERRAIN);
+  assertAlmostEquals(scene.hull.x, 10, 1e-12);
+  assertAlmostEquals(scene.hull.y, TERRAIN.helipadY + 18 / 30, 1e-12);
+  assertEquals([scene.hull.angle, scene.legContact], [0.25, [true, false]]);
+  const high = landerSceneFromObservation([-0.5, 1, 0, 0, 0, 0, 0, 0]);
+  assertAlmostEquals(high.hull.x, 5, 1e-12);
+  assertAlmostEquals(high.hull.y, 400 / 30 / 2 + 400 / 30 / 4 + 0.6, 1e-12);
+  // legs[0] hangs on the right, legs[1] on the left, both below the hull.
+  assert(high.legs[0].x > high.hull.x && high.legs[1].x < high.hull.x);
+  assert(high.legs.every((l) => l.y < high.hull.y));
+  // The flat default terrain sits at the helipad's height.
+  const flat = rasterize(lunarLanderScene(high));
+  assert(same(getPixel(flat, 50, 400 - 100 - 3), LANDER_COLORS.sky));
+  assert(same(getPixel(flat, 50, 400 - 100 + 3), LANDER_COLORS.moon));
 });

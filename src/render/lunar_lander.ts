@@ -29,6 +29,8 @@ export const LANDER_POLY: readonly (readonly [number, number])[] = [
 ];
 /** A leg's half width and half height in pixels (Gymnasium's LEG_W, LEG_H). */
 export const LEG_HALF_SIZE = [2, 8] as const;
+/** How far below the hull's centre the legs reach when resting, in pixels (Gymnasium's LEG_DOWN). */
+const LEG_DOWN = 18;
 const CHUNKS = 11;
 /** The x of each terrain chunk in world units: 0, 2, ..., 20. */
 export const LANDER_CHUNK_X: readonly number[] = Array.from(
@@ -128,7 +130,7 @@ export function legPoses(hull: LanderPose, jointAngles: readonly [number, number
     const i = k === 0 ? -1 : 1;
     const angle = hull.angle + jointAngles[k];
     const c = Math.cos(angle), s = Math.sin(angle);
-    const ax = i * 20, ay = 18;
+    const ax = i * 20, ay = LEG_DOWN;
     return {
       x: hull.x - (c * ax - s * ay) / LANDER_SCALE,
       y: hull.y - (s * ax + c * ay) / LANDER_SCALE,
@@ -340,4 +342,42 @@ export class FlameTrail {
     this.#particles = this.#particles.filter((p) => p.ttl >= 0);
     return this.#particles.map(({ x, y, ttl }) => ({ x, y, ttl }));
   }
+}
+
+/** The terrain part of a {@linkcode LanderScene}. */
+export type LanderTerrain = Pick<
+  LanderScene,
+  "terrainX" | "terrainY" | "helipadX1" | "helipadX2" | "helipadY"
+>;
+
+/** A flat moon at the helipad's height, for when the terrain is unknown. */
+export const FLAT_TERRAIN: LanderTerrain = landerTerrain(
+  Array.from({ length: CHUNKS + 1 }, () => LANDER_VIEWPORT_H / LANDER_SCALE / 4 / 0.99),
+);
+
+/**
+ * A scene from Gymnasium's 8-number observation alone (`[x, y, vx, vy,
+ * angle, angular velocity, leg 0 contact, leg 1 contact]`, positions
+ * normalized around the helipad): the hull where the observation puts it,
+ * legs hung at `jointAngles` (the observation does not say how far they
+ * bent), on `terrain` (flat if unknown). Prefer the engine's own body poses
+ * when it has them.
+ */
+export function landerSceneFromObservation(
+  obs: ArrayLike<number>,
+  terrain: LanderTerrain = FLAT_TERRAIN,
+  jointAngles: readonly [number, number] = [0.4, -0.4],
+): LanderScene {
+  const halfW = LANDER_VIEWPORT_W / LANDER_SCALE / 2, halfH = LANDER_VIEWPORT_H / LANDER_SCALE / 2;
+  const hull = {
+    x: obs[0] * halfW + halfW,
+    y: obs[1] * halfH + terrain.helipadY + LEG_DOWN / LANDER_SCALE,
+    angle: obs[4],
+  };
+  return {
+    ...terrain,
+    hull,
+    legs: legPoses(hull, jointAngles),
+    legContact: [obs[6] > 0.5, obs[7] > 0.5],
+  };
 }
