@@ -8,6 +8,8 @@ import { assert, assertEquals } from "./assert.ts";
 import { buildPalette, colorHistogram, encodeGif, GifWriter } from "../src/render/gif.ts";
 import { createFrame, type Frame, rasterize } from "../src/render/raster.ts";
 import { cartPoleScene } from "../src/render/cartpole.ts";
+import { CHROMIUM, evaluateInPage } from "./chromium.ts";
+import { landerTerrain, legPoses, lunarLanderScene } from "../src/render/lunar_lander.ts";
 
 interface DecodedGif {
   width: number;
@@ -227,4 +229,64 @@ Deno.test("CartPole frames survive a GIF round trip exactly", () => {
   const gif = decodeGif(encodeGif(frames));
   assertEquals(gif.frames.length, 3);
   gif.frames.forEach((f, t) => assertSamePixels(f, frames[t].data, `frame ${t}`));
+});
+
+/** FNV-1a over RGB bytes, the same in the page's script. */
+function fnv(rgb: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < rgb.length; k++) h = Math.imul(h ^ rgb[k], 0x01000193) >>> 0;
+  return h;
+}
+
+Deno.test({
+  name:
+    "Chromium's own GIF decoder (WebCodecs ImageDecoder) sees the same frames, delays and colours",
+  ignore: !CHROMIUM,
+  async fn() {
+    const terrain = landerTerrain([1, 5, 2, 3.3, 10 / 3, 10 / 3, 10 / 3, 10 / 3, 10 / 3, 1, 4, 2]);
+    const frames = [0, 1, 2, 3, 4].map((k) => {
+      const hull = { x: 8 + k, y: 11 - k, angle: 0.3 * k - 0.5 };
+      return rasterize(
+        lunarLanderScene({ ...terrain, hull, legs: legPoses(hull), legContact: [false, false] }),
+      );
+    });
+    const writer = new GifWriter(600, 400, buildPalette(colorHistogram(frames)));
+    [3, 5, 2, 7, 11].forEach((d, k) => writer.addFrame(frames[k], d));
+    const base64 = btoa(String.fromCharCode(...writer.finish()));
+    const page = await Deno.makeTempFile({ prefix: "grpo-gif-", suffix: ".html" });
+    await Deno.writeTextFile(page, "<!DOCTYPE html><title>gif</title>");
+    const seen = await evaluateInPage(
+      `file://${page}`,
+      `(async () => {
+      const bytes = Uint8Array.from(atob("${base64}"), (c) => c.charCodeAt(0));
+      const decoder = new ImageDecoder({ data: bytes, type: "image/gif" });
+      await decoder.tracks.ready;
+      const out = { count: decoder.tracks.selectedTrack.frameCount, frames: [] };
+      for (let k = 0; k < out.count; k++) {
+        const { image } = await decoder.decode({ frameIndex: k });
+        const canvas = new OffscreenCanvas(image.displayWidth, image.displayHeight);
+        const ctx = canvas.getContext("2d");
+        ctx.drawImage(image, 0, 0);
+        const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let h = 0x811c9dc5;
+        for (let p = 0; p < d.length; p += 4) {
+          for (let c = 0; c < 3; c++) h = Math.imul(h ^ d[p + c], 0x01000193) >>> 0;
+        }
+        out.frames.push({ hash: h, duration: image.duration, size: [canvas.width, canvas.height] });
+        image.close();
+      }
+      return out;
+    })()`,
+    ) as {
+      count: number;
+      frames: { hash: number; duration: number; size: number[] }[];
+    };
+    await Deno.remove(page);
+    assertEquals(seen.count, 5);
+    seen.frames.forEach((f, k) => {
+      assertEquals(f.size, [600, 400]);
+      assertEquals(f.duration, [3, 5, 2, 7, 11][k] * 10_000, `frame ${k} lasts (microseconds)`);
+      assertEquals(f.hash, fnv(frames[k].data), `frame ${k} pixels`);
+    });
+  },
 });
