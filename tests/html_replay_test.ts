@@ -11,7 +11,12 @@ import { InputError } from "../src/errors.ts";
 import { envDrawer, episodeGif, renderEpisodes, renderFormat } from "../src/render/episode.ts";
 import { htmlReplay, packEpisodes } from "../src/render/html_replay.ts";
 import { getPixel, rasterize } from "../src/render/raster.ts";
-import { landerTerrain, legPoses, lunarLanderScene } from "../src/render/lunar_lander.ts";
+import {
+  landerSceneFromObservation,
+  landerTerrain,
+  legPoses,
+  lunarLanderScene,
+} from "../src/render/lunar_lander.ts";
 
 /** A CartPole episode from a simple controller, states from reset on. */
 function cartPoleEpisode(steps: number) {
@@ -183,4 +188,27 @@ Deno.test("a LunarLander scene list renders to GIF and HTML alike", () => {
   const skies = packed.shapes.filter((s) => s[0] === "p" && (s[4] as number[]).length === 26);
   assertEquals(skies.length, 1);
   assertEquals(getPixel(rasterize(scenes[0]), 300, 5), [0, 0, 0]);
+});
+
+Deno.test("renderEpisodes draws LunarLander states through a given mapping", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grpo-render-" });
+  // Observations as states, mapped by the observation-only fallback.
+  const states = [[0, 1, 0, 0, 0, 0, 0, 0], [0.1, 0.5, 0, 0, 0.2, 0, 0, 0], [
+    0.1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    1,
+  ]];
+  const path = join(dir, "lander.gif");
+  await renderEpisodes(path, { alias: "lunarlander", id: "LunarLander-v3" }, [{ states }], {
+    draw: (s) => lunarLanderScene(landerSceneFromObservation(s)),
+  });
+  const delays = gifDelays(await Deno.readFile(path));
+  assertEquals(delays.length, 3);
+  assertEquals(sum(delays), 3 * 2 + 100);
+  await Deno.remove(dir, { recursive: true });
 });

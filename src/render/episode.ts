@@ -138,9 +138,10 @@ export async function writeEpisodeRender(
 }
 
 /**
- * Convenience for envs with a {@linkcode envDrawer}: draws recorded states
- * (`states[0]` after reset, `states[k]` after step k) with their rewards and
- * actions, and writes the GIF or HTML replay.
+ * Draws recorded states (`states[0]` after reset, `states[k]` after step k)
+ * with their rewards and actions, and writes the GIF or HTML replay. The
+ * env's {@linkcode envDrawer} draws the states unless `options.draw` is given
+ * (LunarLander: `(s) => lunarLanderScene(toLanderScene(s))`).
  */
 export async function renderEpisodes(
   path: string,
@@ -151,10 +152,10 @@ export async function renderEpisodes(
     actions?: (number | readonly number[])[];
     title?: string;
   }[],
-  options: EpisodeGifOptions & { title?: string } = {},
+  options: EpisodeGifOptions & { title?: string; draw?: SceneDrawer } = {},
 ): Promise<void> {
   renderFormat(path);
-  const draw = envDrawer(env.alias, env.params);
+  const draw = options.draw ?? envDrawer(env.alias, env.params);
   if (!draw) {
     throw new InputError(
       `--render: no drawing for env "${env.alias}"; drawable: ${
