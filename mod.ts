@@ -19,3 +19,29 @@ export type { DeviceChoice, Mode } from "./src/gpu/device.ts";
 export { parseReplayInput, replay } from "./src/rl/replay.ts";
 export type { ReplayInput, ReplayOutput } from "./src/rl/replay.ts";
 export { InputError } from "./src/errors.ts";
+export {
+  envDrawer,
+  episodeGif,
+  RENDER_FPS,
+  renderEpisodes,
+  renderFormat,
+  writeEpisodeRender,
+} from "./src/render/episode.ts";
+export type { EpisodeRecording, SceneDrawer } from "./src/render/episode.ts";
+export { htmlReplay } from "./src/render/html_replay.ts";
+export { encodeGif, GifWriter } from "./src/render/gif.ts";
+export { encodePng } from "./src/render/png.ts";
+export { rasterize } from "./src/render/raster.ts";
+export type { Frame, RGB, Scene, Shape } from "./src/render/raster.ts";
+export { cartPoleScene } from "./src/render/cartpole.ts";
+export { acrobotScene, mountainCarScene, pendulumScene } from "./src/render/classic.ts";
+export {
+  FlameTrail,
+  landerSceneFromObservation,
+  landerTerrain,
+  legPoses,
+  lunarEnginePowers,
+  lunarLanderScene,
+} from "./src/render/lunar_lander.ts";
+export type { LanderPose, LanderScene } from "./src/render/lunar_lander.ts";
+export { parseMetrics, readMetrics, reportHtml, writeReport } from "./src/io/report.ts";

@@ -11,9 +11,10 @@ import type { Command } from "./command.ts";
 import { benchCommand } from "./bench.ts";
 import { envsCommand } from "./envs.ts";
 import { replayCommand } from "./replay.ts";
+import { reportCommand } from "./report.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
-export const COMMANDS: Command[] = [envsCommand, replayCommand, benchCommand];
+export const COMMANDS: Command[] = [envsCommand, replayCommand, benchCommand, reportCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
