@@ -7,6 +7,9 @@
 export * from "./envs/env.ts";
 export { ENVS, findEnv, loadEnvModule, resolveEnv } from "./envs/registry.ts";
 export { cartpole } from "./envs/cartpole.ts";
+export { acrobot } from "./envs/acrobot.ts";
+export { mountainCar } from "./envs/mountain_car.ts";
+export { pendulum } from "./envs/pendulum.ts";
 export { CpuVecEnv, randomAction, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
 export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
@@ -38,3 +41,29 @@ export type {
 } from "./src/model/checkpoint.ts";
 export { evaluatePolicy } from "./src/rl/evaluate.ts";
 export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
+export {
+  envDrawer,
+  episodeGif,
+  RENDER_FPS,
+  renderEpisodes,
+  renderFormat,
+  writeEpisodeRender,
+} from "./src/render/episode.ts";
+export type { EpisodeRecording, SceneDrawer } from "./src/render/episode.ts";
+export { htmlReplay } from "./src/render/html_replay.ts";
+export { encodeGif, GifWriter } from "./src/render/gif.ts";
+export { encodePng } from "./src/render/png.ts";
+export { rasterize } from "./src/render/raster.ts";
+export type { Frame, RGB, Scene, Shape } from "./src/render/raster.ts";
+export { cartPoleScene } from "./src/render/cartpole.ts";
+export { acrobotScene, mountainCarScene, pendulumScene } from "./src/render/classic.ts";
+export {
+  FlameTrail,
+  landerSceneFromObservation,
+  landerTerrain,
+  legPoses,
+  lunarEnginePowers,
+  lunarLanderScene,
+} from "./src/render/lunar_lander.ts";
+export type { LanderPose, LanderScene } from "./src/render/lunar_lander.ts";
+export { parseMetrics, readMetrics, reportHtml, writeReport } from "./src/io/report.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
+import { cos, sin } from "./math.ts";
 
 const THETA_THRESHOLD = (12 * 2 * Math.PI) / 360;
 const X_THRESHOLD = 2.4;
@@ -44,13 +45,13 @@ export const cartpole: Env<CartPoleParams> = {
   step(s, so, a, ao, p) {
     const x = s[so], xDot = s[so + 1], theta = s[so + 2], thetaDot = s[so + 3];
     const force = a[ao] === 1 ? p.force_mag : -p.force_mag;
-    const cos = Math.cos(theta), sin = Math.sin(theta);
+    const cosTheta = cos(theta), sinTheta = sin(theta);
     const totalMass = p.masspole + p.masscart;
     const poleMassLength = p.masspole * p.length;
-    const temp = (force + poleMassLength * thetaDot * thetaDot * sin) / totalMass;
-    const thetaAcc = (p.gravity * sin - cos * temp) /
-      (p.length * (4.0 / 3.0 - (p.masspole * cos * cos) / totalMass));
-    const xAcc = temp - (poleMassLength * thetaAcc * cos) / totalMass;
+    const temp = (force + poleMassLength * thetaDot * thetaDot * sinTheta) / totalMass;
+    const thetaAcc = (p.gravity * sinTheta - cosTheta * temp) /
+      (p.length * (4.0 / 3.0 - (p.masspole * cosTheta * cosTheta) / totalMass));
+    const xAcc = temp - (poleMassLength * thetaAcc * cosTheta) / totalMass;
     s[so] = x + p.tau * xDot;
     s[so + 1] = xDot + p.tau * xAcc;
     s[so + 2] = theta + p.tau * thetaDot;

@@ -64,9 +64,22 @@ export class EnvRandom {
   /** Step within the episode; resets draw with `step` = 0xffffffff. */
   step = 0;
 
+  private keySeed = -1;
+  private keyEnv = -1;
+  private keyEpisode = -1;
+  private key = 0;
+
   /** The `k`-th uniform draw in [0, 1) at the current position. */
   uniform(k: number): number {
-    return uniform01(hash5(this.seed, this.env, this.episode, this.step, k));
+    if (
+      this.seed !== this.keySeed || this.env !== this.keyEnv || this.episode !== this.keyEpisode
+    ) {
+      this.keySeed = this.seed;
+      this.keyEnv = this.env;
+      this.keyEpisode = this.episode;
+      this.key = hashPrefix(this.seed, this.env, this.episode);
+    }
+    return uniform01(hashSuffix(this.key, this.step, k));
   }
 
   /** The `k`-th uniform draw in [low, high). */
@@ -88,13 +101,25 @@ export function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** Hash of five 32-bit counters. WGSL twin: `hash5`. */
+/** Hash of five 32-bit counters: `hashSuffix(hashPrefix(a, b, c), d, e)`. WGSL twin: `hash5`. */
 export function hash5(a: number, b: number, c: number, d: number, e: number): number {
+  return hashSuffix(hashPrefix(a, b, c), d, e);
+}
+
+/**
+ * The first three rounds of {@linkcode hash5}. Batches cache it per (seed,
+ * env, episode), so that a draw within an episode costs two rounds. WGSL
+ * twin: `hash_prefix`.
+ */
+export function hashPrefix(a: number, b: number, c: number): number {
   let h = mix32((a ^ 0x9e3779b9) >>> 0);
   h = mix32((h ^ b) >>> 0);
-  h = mix32((h ^ c) >>> 0);
-  h = mix32((h ^ d) >>> 0);
-  return mix32((h ^ e) >>> 0);
+  return mix32((h ^ c) >>> 0);
+}
+
+/** The last two rounds of {@linkcode hash5}, from a {@linkcode hashPrefix}. WGSL twin: `hash_suffix`. */
+export function hashSuffix(prefix: number, d: number, e: number): number {
+  return mix32((mix32((prefix ^ d) >>> 0) ^ e) >>> 0);
 }
 
 /** The top 24 bits of a hash as a float in [0, 1), exact in f32. WGSL twin: `uniform01`. */
@@ -151,6 +176,10 @@ export interface Env<P extends EnvParams = EnvParams> {
    * functions `env_reset()`, `env_step() -> f32`, `env_terminated() -> bool`
    * and `env_observe()` over the private arrays `s`, `a` and `o` declared by
    * `shaders/vec_env.wgsl`. Without it, GPU mode steps the env on the CPU.
+   * Besides `rand(k)` and `rand_range(k, lo, hi)`, the driver offers
+   * `opaque(x)`: x unchanged, but hidden from the shader compiler, which
+   * otherwise reassociates float arithmetic and breaks error-free
+   * transformations such as TwoSum (see `shaders/envs/pendulum.wgsl`).
    */
   wgsl?: URL[];
 }

@@ -5,11 +5,14 @@
  * @module
  */
 import { InputError } from "../src/errors.ts";
+import { acrobot } from "./acrobot.ts";
 import { cartpole } from "./cartpole.ts";
-import type { Env } from "./env.ts";
+import { mountainCar } from "./mountain_car.ts";
+import { pendulum } from "./pendulum.ts";
+import { actionSize, type Env, EnvRandom, RESET_STEP } from "./env.ts";
 
 /** Every built-in environment. */
-export const ENVS: readonly Env[] = [cartpole];
+export const ENVS: readonly Env[] = [cartpole, acrobot, mountainCar, pendulum];
 
 function isEnvModulePath(name: string): boolean {
   return /\.(ts|js|mjs|mts)$/.test(name) || name.startsWith("./") || name.startsWith("/") ||
@@ -91,6 +94,65 @@ export function validateEnv(env: Env, source: string): void {
   }
   if (typeof env.params !== "object" || env.params === null) {
     problems.push("params must be an object");
+  } else {
+    const bad = Object.entries(env.params).filter(([, v]) => !Number.isFinite(v));
+    if (bad.length > 0) problems.push(`params.${bad[0][0]} must be a finite number`);
+    for (const [name, range] of Object.entries(env.difficulty ?? {})) {
+      if (!(name in env.params)) problems.push(`difficulty.${name} is not one of params`);
+      else if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite)) {
+        problems.push(`difficulty.${name} must be [easy, hard] numbers`);
+      }
+    }
+  }
+  if (env.discreteActions !== undefined && space?.kind === "box") {
+    const n = space.low?.length;
+    if (
+      !Array.isArray(env.discreteActions) ||
+      !env.discreteActions.every((a) => Array.isArray(a) && a.length === n)
+    ) {
+      problems.push(`discreteActions must be an array of actions of ${n} number(s) each`);
+    }
+  }
+  if (
+    env.wgsl !== undefined && !(Array.isArray(env.wgsl) && env.wgsl.every((u) => u instanceof URL))
+  ) {
+    problems.push("wgsl must be an array of URLs of .wgsl files (or be left out)");
+  }
+  if (problems.length === 0) {
+    const trial = trialStep(env);
+    if (trial) problems.push(trial);
   }
   if (problems.length > 0) throw new InputError(`invalid env in ${source}: ${problems.join("; ")}`);
+}
+
+/** Resets one env and takes one step, so that a broken env fails here with one line rather than deep inside a batch. */
+function trialStep(env: Env): string | undefined {
+  const s = new Float64Array(env.stateSize);
+  const obs = new Float32Array(env.obsSize);
+  const a = new Float32Array(actionSize(env));
+  if (env.actionSpace.kind === "box") a.set(env.actionSpace.low);
+  const rng = new EnvRandom();
+  let phase = "reset";
+  try {
+    rng.step = RESET_STEP;
+    env.reset(s, 0, env.params, rng);
+    phase = "observe";
+    env.observe(s, 0, obs, 0, env.params);
+    if (!obs.every(Number.isFinite)) return "observe after reset wrote a non-finite observation";
+    phase = "step";
+    rng.step = 0;
+    const reward = env.step(s, 0, a, 0, env.params, rng);
+    if (typeof reward !== "number" || !Number.isFinite(reward)) {
+      return `step must return a finite reward, got ${reward}`;
+    }
+    phase = "terminated";
+    const done = env.terminated(s, 0, env.params);
+    if (typeof done !== "boolean") return `terminated must return a boolean, got ${typeof done}`;
+    phase = "observe";
+    env.observe(s, 0, obs, 0, env.params);
+    if (!obs.every(Number.isFinite)) return "observe after step wrote a non-finite observation";
+  } catch (e) {
+    return `${phase} threw on a trial step: ${String((e as Error)?.message ?? e).split("\n")[0]}`;
+  }
+  return undefined;
 }

@@ -21,7 +21,8 @@ function formatRate(x: number): string {
 export const benchCommand: Command = {
   name: "bench",
   summary: "measure env steps/s in CPU and GPU mode (grpo bench envs)",
-  usage: "grpo bench envs [--env NAME] [--sizes 1,64,4096,65536] [--mode cpu|gpu|both] [--json]",
+  usage:
+    "grpo bench envs [--env NAME] [--sizes 1,64,4096,65536] [--mode cpu|gpu|both] [--repeats 3] [--json]",
   flags: {
     env: { type: "string", help: "one env instead of all" },
     sizes: { type: "string", default: "1,64,4096,65536", help: "numbers of envs" },
@@ -31,7 +32,12 @@ export const benchCommand: Command = {
       choices: ["cpu", "gpu", "both"],
       help: "which modes to measure",
     },
-    seconds: { type: "number", default: 0.5, help: "time per measurement" },
+    seconds: { type: "number", default: 0.5, help: "time per repeat" },
+    repeats: {
+      type: "integer",
+      default: 3,
+      help: "timed repeats per measurement; the fastest is reported (the CPU may be shared)",
+    },
     json: { type: "boolean", help: "print JSON" },
   },
   async run({ values, positionals }) {
@@ -46,6 +52,9 @@ export const benchCommand: Command = {
         `grpo bench: --sizes must be positive integers separated by commas, got "${values.sizes}"`,
       );
     }
+    if ((values.repeats as number) < 1) {
+      throw new InputError(`grpo bench: --repeats must be at least 1, got ${values.repeats}`);
+    }
     const envs = values.env ? [await resolveEnv(values.env as string)] : ENVS;
     const gpu = values.mode === "cpu" ? null : await getGpu();
     if (values.mode === "gpu" && !gpu) {
@@ -59,7 +68,7 @@ export const benchCommand: Command = {
         console.log(
           `${r.env.padEnd(16)} ${r.mode}  ${String(r.numEnvs).padStart(6)} envs  ${
             formatRate(r.stepsPerSecond).padStart(7)
-          } steps/s`,
+          } steps/s${r.stepsPerDispatch ? `  (${r.stepsPerDispatch} steps/dispatch)` : ""}`,
         );
       }
     };
@@ -70,8 +79,9 @@ export const benchCommand: Command = {
     }
     for (const env of envs) {
       for (const n of sizes) {
-        if (values.mode !== "gpu") report(benchCpu(env, n, seconds));
-        if (gpu) report(await benchGpu(env, n, seconds));
+        const repeats = values.repeats as number;
+        if (values.mode !== "gpu") report(benchCpu(env, n, seconds, repeats));
+        if (gpu) report(await benchGpu(env, n, seconds, undefined, repeats));
       }
     }
     if (values.json) {

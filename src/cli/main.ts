@@ -14,12 +14,14 @@ import { evalCommand } from "./eval.ts";
 import { inspectCommand } from "./inspect.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { replayCommand } from "./replay.ts";
+import { reportCommand } from "./report.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
 export const COMMANDS: Command[] = [
   envsCommand,
   replayCommand,
   benchCommand,
+  reportCommand,
   pretrainCommand,
   evalCommand,
   inspectCommand,

@@ -53,7 +53,7 @@ function randomActionWgsl(env: Env): string {
   const space = env.actionSpace;
   if (space.kind === "discrete") {
     if (space.n > 256) throw new Error(`${env.id}: random actions support at most 256 choices`);
-    return `fn random_action() {\n  let h = hash5(cfg.seed ^ ACTION_STREAM, rng_env, rng_episode, rng_step, 0u);\n  a[0] = f32(((h >> 8u) * ${space.n}u) >> 24u);\n}`;
+    return `fn random_action() {\n  a[0] = f32(((action_hash(0u) >> 8u) * ${space.n}u) >> 24u);\n}`;
   }
   const lines = space.low.map((low, k) =>
     `  a[${k}] = ${f32(low)} + (${f32(space.high[k])} - ${f32(low)}) * action_rand(${k}u);`
@@ -66,25 +66,32 @@ function f32(x: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-/** Assembles the WGSL of an env's batch driver. */
-export async function vecEnvShader(env: Env): Promise<ShaderPart[]> {
+/** Assembles the WGSL of an env's batch driver (with or without auto-reset). */
+export async function vecEnvShader(env: Env, autoreset = true): Promise<ShaderPart[]> {
   if (!env.wgsl) throw new Error(`${env.id} has no WGSL kernel`);
+  const constants = [
+    `const MAX_EPISODE_STEPS: u32 = ${env.maxEpisodeSteps}u;`,
+    `const WORKGROUP_SIZE: u32 = ${WORKGROUP}u;`,
+    `const AUTORESET: bool = ${autoreset};`,
+  ];
   return [
     await loadShader(new URL("random.wgsl", SHADERS)),
     ...(await Promise.all(env.wgsl.map(loadShader))),
     {
       name: `<generated for ${env.id}>`,
-      source: `const MAX_EPISODE_STEPS: u32 = ${env.maxEpisodeSteps}u;\n${randomActionWgsl(env)}`,
+      source: `${constants.join("\n")}\n${randomActionWgsl(env)}`,
     },
     await loadShader(new URL("vec_env.wgsl", SHADERS)),
   ];
 }
 
+/** The entry points of `shaders/vec_env.wgsl`. */
+type Entry = "reset" | "observe" | "step" | "step_random";
+
+/** An env's compiled driver: the bind group layout and a pipeline per entry point. */
 interface VecEnvPipelines {
   layout: GPUBindGroupLayout;
-  reset: GPUComputePipeline;
-  observe: GPUComputePipeline;
-  step: GPUComputePipeline;
+  entries: Record<Entry, GPUComputePipeline>;
 }
 
 const BINDING_TYPES: GPUBufferBindingType[] = [
@@ -100,9 +107,39 @@ const BINDING_TYPES: GPUBufferBindingType[] = [
   "read-only-storage",
 ];
 
+/** Compiled drivers per device, env and auto-reset, so that batches of the same env share them. */
+const compiled = new WeakMap<GPUDevice, Map<Env, Map<boolean, Promise<VecEnvPipelines>>>>();
+
+function vecEnvPipelines(
+  device: GPUDevice,
+  env: Env,
+  autoreset: boolean,
+): Promise<VecEnvPipelines> {
+  let byEnv = compiled.get(device);
+  if (!byEnv) compiled.set(device, byEnv = new Map());
+  let byReset = byEnv.get(env);
+  if (!byReset) byEnv.set(env, byReset = new Map());
+  let result = byReset.get(autoreset);
+  if (!result) {
+    result = compileVecEnv(device, env, autoreset);
+    byReset.set(autoreset, result);
+    // A failed compile is not cached: the next attempt reports the error again.
+    result.catch(() => byReset.delete(autoreset));
+  }
+  return result;
+}
+
 /** One explicit layout for all entry points, so one bind group serves them all. */
-async function vecEnvPipelines(device: GPUDevice, env: Env): Promise<VecEnvPipelines> {
-  const module = await compileShader(device, await vecEnvShader(env), `${env.id} kernel`);
+async function compileVecEnv(
+  device: GPUDevice,
+  env: Env,
+  autoreset: boolean,
+): Promise<VecEnvPipelines> {
+  const module = await compileShader(
+    device,
+    await vecEnvShader(env, autoreset),
+    `${env.id} kernel`,
+  );
   const layout = device.createBindGroupLayout({
     label: `${env.id} bindings`,
     entries: BINDING_TYPES.map((type, binding) => ({
@@ -112,12 +149,17 @@ async function vecEnvPipelines(device: GPUDevice, env: Env): Promise<VecEnvPipel
     })),
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const make = (entry: string) => computePipeline(device, module, entry, env.id, pipelineLayout);
+  const make = (entry: Entry) => computePipeline(device, module, entry, env.id, pipelineLayout);
+  // All made here, so that a dispatch is submitted when its method is called:
+  // calls reach the queue in call order, awaited or not.
   return {
     layout,
-    reset: await make("reset"),
-    observe: await make("observe"),
-    step: await make("step"),
+    entries: {
+      reset: await make("reset"),
+      observe: await make("observe"),
+      step: await make("step"),
+      step_random: await make("step_random"),
+    },
   };
 }
 
@@ -168,7 +210,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     };
     this.config = device.createBuffer({
       label: `${env.alias}.config`,
-      size: 32,
+      size: 16,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     const paramCount = Object.keys(env.params).length;
@@ -208,7 +250,9 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     options: VecEnvOptions<P> = {},
   ): Promise<GpuVecEnv<P>> {
     const { device } = await requireGpu();
-    const pipelines = env.wgsl ? await vecEnvPipelines(device, env) : undefined;
+    const pipelines = env.wgsl
+      ? await vecEnvPipelines(device, env, options.autoreset ?? true)
+      : undefined;
     return new GpuVecEnv(device, env, n, options, pipelines);
   }
 
@@ -235,22 +279,9 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.device.queue.writeBuffer(this.paramsBuffer, 0, values);
   }
 
-  private run(entry: "reset" | "observe" | "step", steps: number, randomActions: boolean): void {
-    const pipeline = this.pipelines![entry];
-    this.device.queue.writeBuffer(
-      this.config,
-      0,
-      new Uint32Array([
-        this.n,
-        this.seed,
-        steps,
-        randomActions ? 1 : 0,
-        this.autoreset ? 1 : 0,
-        0,
-        0,
-        0,
-      ]),
-    );
+  private run(entry: Entry, steps: number): void {
+    const pipeline = this.pipelines!.entries[entry];
+    this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, steps, 0]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -266,7 +297,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.reset();
       return this.upload();
     }
-    this.run("reset", 1, false);
+    this.run("reset", 1);
     return Promise.resolve();
   }
 
@@ -277,7 +308,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.step(actions);
       return this.upload();
     }
-    this.run("step", 1, false);
+    this.run("step", 1);
   }
 
   /** Writes `actions` (N x actionSize) to the device and steps. */
@@ -292,7 +323,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       this.host.stepRandom(steps);
       return this.upload();
     }
-    this.run("step", steps, true);
+    this.run("step_random", steps);
     return Promise.resolve();
   }
 
@@ -307,7 +338,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     }
     this.device.queue.writeBuffer(this.buffers.state, 0, Float32Array.from(states));
     this.device.queue.writeBuffer(this.buffers.counters, 0, new Uint32Array(2 * this.n));
-    this.run("observe", 1, false);
+    this.run("observe", 1);
     return Promise.resolve();
   }
 

@@ -4,14 +4,24 @@
  *
  * @module
  */
-import { actionSize, EnvRandom, hash5, RESET_STEP, uniform01 } from "../../envs/env.ts";
+import {
+  actionSize,
+  EnvRandom,
+  hashPrefix,
+  hashSuffix,
+  RESET_STEP,
+  uniform01,
+} from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
 
 /** Bit of `done` set when the episode terminated. */
 export const TERMINATED = 1;
 /** Bit of `done` set when the episode was truncated by the step limit. */
 export const TRUNCATED = 2;
-/** Separates the random-action stream from the env's own draws (WGSL: `ACTION_STREAM`). */
+/**
+ * Random actions are the env stream's draws at step `t ^ ACTION_STREAM`, apart
+ * from the env's own draws (steps never come near 2^30). WGSL: `ACTION_STREAM`.
+ */
 export const ACTION_STREAM = 0x5bd1e995;
 
 /** Options of a batch of environments. */
@@ -46,15 +56,32 @@ export function randomAction(
   out: Float32Array,
   oo: number,
 ): void {
+  randomActionFromKey(env, actionKey(seed, i, episode), t, out, oo);
+}
+
+/** The hash prefix of env `i`'s draws in an episode, random actions included (WGSL: `rng_key`). */
+export function actionKey(seed: number, i: number, episode: number): number {
+  return hashPrefix(seed, i, episode);
+}
+
+/** {@linkcode randomAction} from a cached {@linkcode actionKey}. */
+function randomActionFromKey(
+  env: Env,
+  key: number,
+  t: number,
+  out: Float32Array,
+  oo: number,
+): void {
   const space = env.actionSpace;
   if (space.kind === "discrete") {
     // Integer arithmetic, so that both twins pick the same action at bucket edges.
-    const h = hash5((seed ^ ACTION_STREAM) >>> 0, i, episode, t, 0);
-    out[oo] = Math.floor(((h >>> 8) * space.n) / 16777216);
+    out[oo] = Math.floor(
+      ((hashSuffix(key, (t ^ ACTION_STREAM) >>> 0, 0) >>> 8) * space.n) / 16777216,
+    );
     return;
   }
   for (let k = 0; k < space.low.length; k++) {
-    const u = uniform01(hash5((seed ^ ACTION_STREAM) >>> 0, i, episode, t, k));
+    const u = uniform01(hashSuffix(key, (t ^ ACTION_STREAM) >>> 0, k));
     out[oo + k] = Math.fround(space.low[k] + (space.high[k] - space.low[k]) * u);
   }
 }
@@ -83,6 +110,9 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
   readonly stats: EpisodeStats;
   private readonly rng = new EnvRandom();
   private readonly scratch: Float32Array;
+  /** Per env: the episode whose `actionKey` is cached in `keys` (keys are recomputed lazily). */
+  private readonly keyEpisode: Uint32Array;
+  private readonly keys: Uint32Array;
 
   constructor(env: Env<P>, n: number, options: VecEnvOptions<P> = {}) {
     this.env = env;
@@ -104,6 +134,9 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
       lengthSum: new Float32Array(n),
     };
     this.scratch = new Float32Array(n * actionSize(env));
+    this.keyEpisode = new Uint32Array(n);
+    this.keys = new Uint32Array(n);
+    for (let i = 0; i < n; i++) this.keys[i] = actionKey(this.seed, i, 0);
     this.rng.seed = this.seed;
   }
 
@@ -135,29 +168,32 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
 
   /** One step of every env with `actions` (N x actionSize floats). */
   step(actions: Float32Array): void {
-    const { env, rng, params, state, n } = this;
+    const { env, rng, params, state, n, obs, finalObs, reward, done, t: steps, episode } = this;
     const S = env.stateSize, O = env.obsSize, A = actionSize(env);
     const max = env.maxEpisodeSteps;
-    const { running } = this.stats;
+    const autoreset = this.autoreset;
+    const { running, returnSum, count, lengthSum } = this.stats;
     for (let i = 0; i < n; i++) {
+      const so = i * S, oo = i * O;
       rng.env = i;
-      rng.episode = this.episode[i];
-      rng.step = this.t[i];
-      const r = env.step(state, i * S, actions, i * A, params, rng);
-      const t = ++this.t[i];
+      rng.episode = episode[i];
+      rng.step = steps[i];
+      const r = env.step(state, so, actions, i * A, params, rng);
+      const t = steps[i] + 1;
+      steps[i] = t;
       running[i] += r;
-      this.reward[i] = r;
-      const flags = (env.terminated(state, i * S, params) ? TERMINATED : 0) |
+      reward[i] = r;
+      const flags = (env.terminated(state, so, params) ? TERMINATED : 0) |
         (t >= max ? TRUNCATED : 0);
-      this.done[i] = flags;
-      env.observe(state, i * S, this.obs, i * O, params);
-      if (flags !== 0 && this.autoreset) {
-        this.finalObs.set(this.obs.subarray(i * O, i * O + O), i * O);
-        this.stats.returnSum[i] += running[i];
-        this.stats.count[i] += 1;
-        this.stats.lengthSum[i] += t;
+      done[i] = flags;
+      env.observe(state, so, obs, oo, params);
+      if (flags !== 0 && autoreset) {
+        for (let k = 0; k < O; k++) finalObs[oo + k] = obs[oo + k];
+        returnSum[i] += running[i];
+        count[i] += 1;
+        lengthSum[i] += t;
         running[i] = 0;
-        this.episode[i]++;
+        episode[i]++;
         this.resetOne(i);
       }
     }
@@ -165,12 +201,17 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
 
   /** `steps` steps with uniformly random actions (the benchmark workload; same draws as GPU mode). */
   stepRandom(steps = 1): void {
-    const A = actionSize(this.env);
+    const { env, n, scratch, keys, keyEpisode, episode, t } = this;
+    const A = actionSize(env);
     for (let j = 0; j < steps; j++) {
-      for (let i = 0; i < this.n; i++) {
-        randomAction(this.env, this.seed, i, this.episode[i], this.t[i], this.scratch, i * A);
+      for (let i = 0; i < n; i++) {
+        if (keyEpisode[i] !== episode[i]) {
+          keyEpisode[i] = episode[i];
+          keys[i] = actionKey(this.seed, i, episode[i]);
+        }
+        randomActionFromKey(env, keys[i], t[i], scratch, i * A);
       }
-      this.step(this.scratch);
+      this.step(scratch);
     }
   }
 

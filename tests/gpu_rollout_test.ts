@@ -1,0 +1,64 @@
+/**
+ * GPU mode's multi-step dispatch (a rollout that never leaves the device)
+ * keeps the per-step semantics: k steps in one dispatch leave every array
+ * exactly as k one-step dispatches do, including the episode statistics and
+ * the final observation of the last episode that ended, which the kernel keeps
+ * in registers until the end of the dispatch.
+ */
+import { releaseGpuAfterTests } from "./gpu.ts";
+import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { ENVS } from "../envs/registry.ts";
+import { actionSize, type EnvParams, paramsAtDifficulty } from "../envs/env.ts";
+import { GpuVecEnv } from "../src/gpu/vec_env.ts";
+import { CpuVecEnv, randomAction } from "../src/rl/vec_env.ts";
+
+for (const env of ENVS.filter((e) => e.wgsl)) {
+  Deno.test(`${env.id}: one ${env.maxEpisodeSteps + 30}-step dispatch equals single steps`, async () => {
+    const n = 70, steps = env.maxEpisodeSteps + 30;
+    const many = await GpuVecEnv.create(env, n, { seed: 9 });
+    const single = await GpuVecEnv.create(env, n, { seed: 9 });
+    await many.reset();
+    await single.reset();
+    await many.stepRandom(steps);
+    for (let j = 0; j < steps; j++) await single.stepRandom(1);
+    const a = await many.read(), b = await single.read();
+    for (
+      const key of ["state", "obs", "finalObs", "reward", "done", "counters", "stats"] as const
+    ) {
+      assertEquals(Array.from(a[key]), Array.from(b[key]), key);
+    }
+    // Every env has finished at least one episode (truncation at the latest).
+    for (let i = 0; i < n; i++) assert(a.stats[4 * i + 2] >= 1, `env ${i} finished an episode`);
+    many.destroy();
+    single.destroy();
+  });
+}
+
+for (const env of ENVS.filter((e) => e.wgsl)) {
+  Deno.test(`${env.id}: the kernel reads every physical parameter in declaration order`, async () => {
+    // Each parameter scaled by its own factor, so that two swapped fields differ.
+    const names = Object.keys(env.params);
+    const params: EnvParams = { ...paramsAtDifficulty(env, 0.3) };
+    names.forEach((name, k) => (params[name] *= 1 + 0.07 * (k + 1)));
+    const n = 64, A = actionSize(env);
+    const source = new CpuVecEnv(env, n, { seed: 21 });
+    source.reset();
+    source.stepRandom(7);
+    const cpu = new CpuVecEnv(env, n, { seed: 21, params, autoreset: false });
+    const gpu = await GpuVecEnv.create(env, n, { seed: 21, params, autoreset: false });
+    for (let i = 0; i < n; i++) {
+      cpu.setState(i, source.state.subarray(i * env.stateSize, (i + 1) * env.stateSize));
+    }
+    await gpu.setStates(Float32Array.from(source.state));
+    const actions = new Float32Array(n * A);
+    for (let i = 0; i < n; i++) randomAction(env, 5, i, 0, 0, actions, i * A);
+    cpu.step(actions);
+    await gpu.stepWith(actions);
+    const g = await gpu.read();
+    assertAllClose(g.state, Float32Array.from(cpu.state), 1e-4, "state");
+    assertAllClose(g.reward, cpu.reward, 1e-4, "reward");
+    gpu.destroy();
+  });
+}
+
+releaseGpuAfterTests();
