@@ -1,4 +1,5 @@
 import { cartpole } from "../envs/cartpole.ts";
+import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
 import { InputError } from "../src/errors.ts";
 import { getGpu } from "../src/gpu/device.ts";
@@ -43,6 +44,13 @@ Deno.test("datasets round-trip through safetensors and are checked on load", asy
   await assertRejects(() => loadDataset(path, other), InputError, "collected on CartPole-v1");
   await assertRejects(() => loadDataset(`${dir}/none`, cartpole), InputError, "does not exist");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a box env with discrete choices is explored and stored through its choice indices", async () => {
+  const ds = await collectRandomEpisodes(pendulum, 2, 0, "cpu");
+  assertEquals(ds.actionSize, 1);
+  assert(ds.actions.every((a) => Number.isInteger(a) && a >= 0 && a < 5));
+  assert(new Set(ds.actions).size === 5, "every choice is drawn");
 });
 
 const gpu = await getGpu();

@@ -1,7 +1,9 @@
 /**
  * Stage 1's data: whole episodes of a random policy, collected on the
  * batched envs and stored as one safetensors file (`obs` F32 [T, obsSize],
- * `actions` F32 [T, actionSize], `rewards` F32 [T], `terminals` U8 [T] (the
+ * `actions` F32 [T, A] in the policy's action space (for a box env with
+ * `discreteActions`, the index of the choice, A = 1; otherwise the env's
+ * action), `rewards` F32 [T], `terminals` U8 [T] (the
  * episode terminated at this step, as opposed to being truncated or cut),
  * `episode` I32 [T]) with `format=grpo-dataset` and `env_id` metadata.
  *
@@ -11,7 +13,7 @@
  *
  * @module
  */
-import { actionSize, type Env } from "../../envs/env.ts";
+import { actionSize, discreteActionCount, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import type { Mode } from "../gpu/device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
@@ -95,7 +97,7 @@ class Recorder {
     return {
       envId: this.env.id,
       obsSize: this.env.obsSize,
-      actionSize: actionSize(this.env),
+      actionSize: datasetActionSize(this.env),
       obs: Float32Array.from(flat("obs")),
       actions: Float32Array.from(flat("act")),
       rewards: Float32Array.from(flat("r")),
@@ -103,6 +105,31 @@ class Recorder {
       episode: Int32Array.from(episode),
     };
   }
+}
+
+/**
+ * The env seen by the random policy: a box env with `discreteActions` is
+ * explored through its discrete choices, as its categorical policy will act.
+ */
+function policyView(env: Env): Env {
+  if (env.actionSpace.kind === "box" && discreteActionCount(env) > 0) {
+    return { ...env, actionSpace: { kind: "discrete", n: discreteActionCount(env) } };
+  }
+  return env;
+}
+
+/** Width of a dataset's `actions` rows for `env`. */
+export function datasetActionSize(env: Env): number {
+  return actionSize(policyView(env));
+}
+
+/** Env actions (N x actionSize) of policy actions: choice indices become their vectors. */
+export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
+  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
+  const A = actionSize(env);
+  const out = new Float32Array(n * A);
+  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
+  return out;
 }
 
 /** Largest batch of envs collected at once. */
@@ -133,15 +160,16 @@ function collectCpu(env: Env, n: number, seed: number, offset: number): Dataset 
   const vec = new CpuVecEnv(env, n, { seed });
   vec.reset();
   const rec = new Recorder(env, n);
-  const A = actionSize(env), O = env.obsSize;
+  const view = policyView(env);
+  const A = actionSize(view), O = env.obsSize;
   const actions = new Float32Array(n * A);
   const obs = new Float32Array(n * O);
   while (!rec.allFinished) {
     for (let i = 0; i < n; i++) {
-      randomAction(env, seed, i, vec.episode[i], vec.t[i], actions, i * A);
+      randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
     }
     obs.set(vec.obs);
-    vec.step(actions);
+    vec.step(envActionsOf(env, actions, n));
     for (let i = 0; i < n; i++) {
       rec.record(
         i,
@@ -156,25 +184,34 @@ function collectCpu(env: Env, n: number, seed: number, offset: number): Dataset 
 }
 
 /**
- * GPU mode: the env kernel draws the same random actions; the batch is read
- * back once per step (collection runs once per pretraining, at most the
- * episode limit of steps).
+ * GPU mode: the same host-drawn random actions, stepped by the env kernel;
+ * the batch is read back once per step (collection runs once per
+ * pretraining, for at most the episode limit of steps).
  */
 async function collectGpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
   const vec = await GpuVecEnv.create(env, n, { seed });
   try {
     await vec.reset();
     const rec = new Recorder(env, n);
-    const A = actionSize(env), O = env.obsSize;
-    const action = new Float32Array(A);
+    const view = policyView(env);
+    const A = actionSize(view), O = env.obsSize;
+    const actions = new Float32Array(n * A);
     let snap = await vec.read();
     while (!rec.allFinished) {
+      for (let i = 0; i < n; i++) {
+        randomAction(view, seed, i, snap.counters[2 * i + 1], snap.counters[2 * i], actions, i * A);
+      }
       const before = snap;
-      await vec.stepRandom(1);
+      await vec.stepWith(envActionsOf(env, actions, n) as Float32Array<ArrayBuffer>);
       snap = await vec.read();
       for (let i = 0; i < n; i++) {
-        randomAction(env, seed, i, before.counters[2 * i + 1], before.counters[2 * i], action, 0);
-        rec.record(i, before.obs.subarray(i * O, i * O + O), action, snap.reward[i], snap.done[i]);
+        rec.record(
+          i,
+          before.obs.subarray(i * O, i * O + O),
+          actions.subarray(i * A, i * A + A),
+          snap.reward[i],
+          snap.done[i],
+        );
       }
     }
     return rec.dataset(offset);
@@ -257,7 +294,7 @@ export async function loadDataset(path: string, env: Env): Promise<Dataset> {
     }
     return t;
   };
-  const A = actionSize(env);
+  const A = datasetActionSize(env);
   const obs = get("obs", "F32", env.obsSize), actions = get("actions", "F32", A);
   const rewards = get("rewards", "F32"), terminals = get("terminals", "U8");
   const episode = get("episode", "I32");
@@ -273,6 +310,10 @@ export async function loadDataset(path: string, env: Env): Promise<Dataset> {
   const finite = (a: ArrayLike<number>) => Array.prototype.every.call(a, Number.isFinite);
   if (!finite(obs.data) || !finite(actions.data) || !finite(rewards.data)) {
     throw bad("holds NaN or infinite values");
+  }
+  const choices = discreteActionCount(env);
+  if (choices > 0 && !actions.data.every((a) => Number.isInteger(a) && a >= 0 && a < choices)) {
+    throw bad(`actions must be choice indices 0..${choices - 1} for ${env.id}`);
   }
   return {
     envId: env.id,

@@ -10,7 +10,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { envActionsOf } from "./dataset.ts";
 import type { Mode } from "../gpu/device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
@@ -56,15 +57,6 @@ function fillUniforms(
   for (let k = 0; k < width; k++) {
     out[i * width + k] = uniform01(hash5((seed ^ SAMPLE_STREAM) >>> 0, i, episode, t, k));
   }
-}
-
-/** Env actions from policy actions: a box env's discrete choice becomes its action vector. */
-function toEnvActions(env: Env, policyActions: Float32Array, n: number): Float32Array {
-  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
-  const A = actionSize(env);
-  const out = new Float32Array(n * A);
-  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
-  return out;
 }
 
 /** Plays `numEpisodes` episodes with `policy` and returns their returns and lengths. */
@@ -131,7 +123,7 @@ export async function evaluatePolicy(
       const actions = (await actionTensor.data()) as Float32Array;
       tf.dispose([actionTensor, ...Object.values(input)]);
       disposeDist(dist);
-      const envActions = toEnvActions(env, actions, n);
+      const envActions = envActionsOf(env, actions, n);
       let result: { reward: ArrayLike<number>; done: ArrayLike<number> };
       if (cpu) {
         cpu.step(envActions);
