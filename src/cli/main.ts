@@ -14,6 +14,7 @@ import { evalCommand } from "./eval.ts";
 import { inspectCommand } from "./inspect.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { replayCommand } from "./replay.ts";
+import { trainCommand } from "./train.ts";
 import { reportCommand } from "./report.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
@@ -23,6 +24,7 @@ export const COMMANDS: Command[] = [
   benchCommand,
   reportCommand,
   pretrainCommand,
+  trainCommand,
   evalCommand,
   inspectCommand,
 ];

@@ -19,7 +19,7 @@ import {
   trainBehaviourCloning,
 } from "../rl/behaviour_cloning.ts";
 import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
-import { DEVICE_FLAG, deviceChoice } from "./args.ts";
+import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
 
@@ -67,117 +67,121 @@ export const pretrainCommand: Command = {
       help: "episodes held out for validation",
     },
   },
-  async run({ values: v }) {
-    const started = performance.now();
-    const env = await resolveEnv(v.env as string);
-    const quick = v["quick-test"] === true;
-    const numEpisodes = quick
-      ? Math.min(v["num-episodes"] as number, QUICK_TEST.numEpisodes)
-      : v["num-episodes"] as number;
-    const config: BehaviourCloningConfig = {
-      ...DEFAULT_BC_CONFIG,
-      numEpochs: quick
-        ? Math.min(v["num-epochs"] as number, QUICK_TEST.numEpochs)
-        : v["num-epochs"] as number,
-      batchSize: v["batch-size"] as number,
-      learningRate: v.lr as number,
-      seed: v.seed as number,
-      embedDim: v["embed-dim"] as number,
-      nLayer: v["n-layer"] as number,
-      nHead: v["n-head"] as number,
-      contextLength: v["context-length"] as number,
-      dropout: v.dropout as number,
-      valFraction: v["val-fraction"] as number,
-    };
-    checkConfig(config, numEpisodes);
-    const mode = await resolveMode(deviceChoice(v));
-    await initBackend(mode);
-
-    const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
-    const trainingArgs = { ...v, num_episodes: numEpisodes, num_epochs: config.numEpochs, mode };
-
-    // ---- data
-    // Bad input fails here, before anything is written.
-    let ds;
-    if (v.dataset) {
-      ds = await loadDataset(v.dataset as string, env);
-      await Deno.mkdir(runDir, { recursive: true });
-      console.log(`dataset ${v.dataset}: ${ds.rewards.length} steps`);
-    } else {
-      const t0 = performance.now();
-      ds = await collectRandomEpisodes(env, numEpisodes, config.seed, mode);
-      const path = join(runDir, "dataset.safetensors");
-      await saveDataset(path, ds, { policy: "random", seed: String(config.seed) });
-      const returns = episodeReturns(ds);
-      const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-      console.log(
-        `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
-          mean.toFixed(1)
-        }, max ${Math.max(...returns)}) in ${
-          formatDuration((performance.now() - t0) / 1000)
-        } -> ${path}`,
-      );
-    }
-
-    // ---- train, saving best_model on each new validation minimum
-    const metricsPath = join(runDir, "metrics.jsonl");
-    const metricsFile = await Deno.open(metricsPath, { create: true, append: true });
-    const progress = new ProgressLine();
-    const bestPath = join(runDir, "best_model.safetensors");
-    let targetReturn = 0;
-    const trainStart = performance.now();
-    const save = (path: string, policy: Parameters<typeof saveCheckpoint>[1]["policy"]) =>
-      saveCheckpoint(path, {
-        envId: env.id,
-        policy,
-        targetReturn,
-        trainingArgs,
-        stage: "pretrain",
-      });
-    try {
-      const result = await trainBehaviourCloning(env, ds, config, {
-        onStart(info) {
-          targetReturn = info.targetReturn;
-          console.log(
-            `training on ${info.trainEpisodes} episodes, validating on ${info.valEpisodes}; ${info.parameters} parameters; target return ${targetReturn}`,
-          );
-        },
-        onStep(epoch, batch, batches, loss) {
-          progress.update(
-            `epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}  loss ${
-              loss.toFixed(4)
-            }`,
-          );
-        },
-        async onEpoch(m, policy, improved) {
-          await metricsFile.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
-          if (improved) await save(bestPath, policy);
-          const elapsed = (performance.now() - trainStart) / 1000;
-          const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
-          progress.update(
-            `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  val ${
-              m.val_loss.toFixed(4)
-            }${improved ? "*" : " "}  acc ${(100 * m.val_accuracy).toFixed(1)}%  ${
-              m.epoch_seconds.toFixed(1)
-            }s/epoch  ETA ${formatDuration(eta)}`,
-            true,
-          );
-        },
-      });
-      await save(join(runDir, "last.safetensors"), result.policy);
-      progress.done();
-      console.log(
-        `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${targetReturn}; ${
-          formatDuration((performance.now() - started) / 1000)
-        } in all`,
-      );
-      console.log(`best model: ${bestPath}`);
-      result.policy.dispose();
-    } finally {
-      metricsFile.close();
-    }
+  async run({ values }) {
+    await pretrain(values);
   },
 };
+
+/** Runs stage 1 with `pretrain`'s flag values; returns the path of the best model. */
+export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
+  const started = performance.now();
+  const env = await resolveEnv(v.env as string);
+  const quick = v["quick-test"] === true;
+  const numEpisodes = quick
+    ? Math.min(v["num-episodes"] as number, QUICK_TEST.numEpisodes)
+    : v["num-episodes"] as number;
+  const config: BehaviourCloningConfig = {
+    ...DEFAULT_BC_CONFIG,
+    numEpochs: quick
+      ? Math.min(v["num-epochs"] as number, QUICK_TEST.numEpochs)
+      : v["num-epochs"] as number,
+    batchSize: v["batch-size"] as number,
+    learningRate: v.lr as number,
+    seed: v.seed as number,
+    embedDim: v["embed-dim"] as number,
+    nLayer: v["n-layer"] as number,
+    nHead: v["n-head"] as number,
+    contextLength: v["context-length"] as number,
+    dropout: v.dropout as number,
+    valFraction: v["val-fraction"] as number,
+  };
+  checkConfig(config, numEpisodes);
+  const mode = await resolveMode(deviceChoice(v));
+  await initBackend(mode);
+
+  const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
+  const trainingArgs = { ...v, num_episodes: numEpisodes, num_epochs: config.numEpochs, mode };
+
+  // ---- data
+  // Bad input fails here, before anything is written.
+  let ds;
+  if (v.dataset) {
+    ds = await loadDataset(v.dataset as string, env);
+    await Deno.mkdir(runDir, { recursive: true });
+    console.log(`dataset ${v.dataset}: ${ds.rewards.length} steps`);
+  } else {
+    const t0 = performance.now();
+    ds = await collectRandomEpisodes(env, numEpisodes, config.seed, mode);
+    const path = join(runDir, "dataset.safetensors");
+    await saveDataset(path, ds, { policy: "random", seed: String(config.seed) });
+    const returns = episodeReturns(ds);
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    console.log(
+      `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
+        mean.toFixed(1)
+      }, max ${Math.max(...returns)}) in ${
+        formatDuration((performance.now() - t0) / 1000)
+      } -> ${path}`,
+    );
+  }
+
+  // ---- train, saving best_model on each new validation minimum
+  const metricsPath = join(runDir, "metrics.jsonl");
+  const metricsFile = await Deno.open(metricsPath, { create: true, append: true });
+  const progress = new ProgressLine();
+  const bestPath = join(runDir, "best_model.safetensors");
+  let targetReturn = 0;
+  const trainStart = performance.now();
+  const save = (path: string, policy: Parameters<typeof saveCheckpoint>[1]["policy"]) =>
+    saveCheckpoint(path, {
+      envId: env.id,
+      policy,
+      targetReturn,
+      trainingArgs,
+      stage: "pretrain",
+    });
+  try {
+    const result = await trainBehaviourCloning(env, ds, config, {
+      onStart(info) {
+        targetReturn = info.targetReturn;
+        console.log(
+          `training on ${info.trainEpisodes} episodes, validating on ${info.valEpisodes}; ${info.parameters} parameters; target return ${targetReturn}`,
+        );
+      },
+      onStep(epoch, batch, batches, loss) {
+        progress.update(
+          `epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}  loss ${loss.toFixed(4)}`,
+        );
+      },
+      async onEpoch(m, policy, improved) {
+        await metricsFile.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+        if (improved) await save(bestPath, policy);
+        const elapsed = (performance.now() - trainStart) / 1000;
+        const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
+        progress.update(
+          `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  val ${
+            m.val_loss.toFixed(4)
+          }${improved ? "*" : " "}  acc ${(100 * m.val_accuracy).toFixed(1)}%  ${
+            m.epoch_seconds.toFixed(1)
+          }s/epoch  ETA ${formatDuration(eta)}`,
+          true,
+        );
+      },
+    });
+    await save(join(runDir, "last.safetensors"), result.policy);
+    progress.done();
+    console.log(
+      `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${targetReturn}; ${
+        formatDuration((performance.now() - started) / 1000)
+      } in all`,
+    );
+    console.log(`best model: ${bestPath}`);
+    result.policy.dispose();
+  } finally {
+    metricsFile.close();
+  }
+  return bestPath;
+}
 
 function checkConfig(c: BehaviourCloningConfig, numEpisodes: number): void {
   const positive: [string, number][] = [

@@ -11,6 +11,7 @@ import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
+import type { TensorEntry } from "../io/safetensors.ts";
 import { nextPrefixes, type Rollout } from "./rollout.ts";
 import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
@@ -24,6 +25,14 @@ export function toEnvActions(env: Env, policyActions: Float32Array, n: number): 
   const out = new Float32Array(n * A);
   for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
   return out;
+}
+
+/** The collector's state besides its envs. */
+export interface CollectorSnapshot {
+  prevAction: Float32Array;
+  /** KV cache tensors by `k.<layer>` / `v.<layer>`. */
+  cache: Map<string, TensorEntry>;
+  prefixes?: Rollout["prefixes"];
 }
 
 /** Collects rollouts in CPU mode (TypeScript envs, tfjs wasm). */
@@ -118,6 +127,31 @@ export class RolloutCollector {
     const out = (await v.data()) as Float32Array;
     v.dispose();
     return out;
+  }
+
+  /** What a checkpoint needs to continue this collector exactly. */
+  async snapshot(): Promise<CollectorSnapshot> {
+    const cache = new Map<string, TensorEntry>();
+    const put = async (name: string, t: tf.Tensor) =>
+      cache.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
+    for (const [l, k] of this.cache.keys.entries()) await put(`k.${l}`, k);
+    for (const [l, v] of this.cache.values.entries()) await put(`v.${l}`, v);
+    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+  }
+
+  /** Continues from a snapshot (the env arrays are restored by the caller). */
+  restore(s: CollectorSnapshot): void {
+    this.prevAction = s.prevAction.slice();
+    this.prefixes = s.prefixes;
+    const load = (name: string) => {
+      const e = s.cache.get(name);
+      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
+      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
+    };
+    const layers = this.cache.keys.length;
+    this.cache.dispose();
+    this.cache.keys = Array.from({ length: layers }, (_, l) => load(`k.${l}`));
+    this.cache.values = Array.from({ length: layers }, (_, l) => load(`v.${l}`));
   }
 
   /** Frees the KV cache. */

@@ -58,6 +58,8 @@ export interface GrpoState {
   valueOptimizer: tf.Optimizer;
   /** Iterations already done. */
   iteration: number;
+  /** The envs and the policy's rollout context, kept across iterations (created on first use). */
+  collector?: RolloutCollector;
 }
 
 /** Creates the two optimizers (separate learning rates, as the spec asks). */
@@ -183,9 +185,10 @@ export async function trainGrpo(
   const K = policy.config.contextLength;
   const N = config.numEnvs, T = config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
-  const collector = new RolloutCollector(env, policy, value, N, config.seed);
+  state.collector ??= new RolloutCollector(env, policy, value, N, config.seed);
+  const collector = state.collector;
   const rollout = new Rollout(T, N, env.obsSize, A);
-  try {
+  {
     while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
       const it = state.iteration;
       const started = performance.now();
@@ -355,8 +358,6 @@ export async function trainGrpo(
         difficulty,
       }, state);
     }
-  } finally {
-    collector.dispose();
   }
 }
 
