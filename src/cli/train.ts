@@ -250,6 +250,7 @@ export const trainCommand: Command = {
         runDir,
         logDir,
         stage1: checkpointPath!,
+        bestMeanReward: best,
       });
       return path;
     };
