@@ -14,13 +14,14 @@ import { checkpointInfo } from "../model/checkpoint.ts";
 import { evaluatePolicy, meanStd } from "../rl/evaluate.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import type { Command } from "./command.ts";
+import { renderEpisodes, renderFormat } from "../render/episode.ts";
 
 /** `grpo eval`. */
 export const evalCommand: Command = {
   name: "eval",
   summary: "play episodes with a checkpoint's policy; per-episode returns and mean +- std",
   usage:
-    "grpo eval --checkpoint CKPT [--env cartpole] [--num-episodes 10] [--deterministic] [--target-return R] [--seed N] [--device auto|gpu|cpu] [--json]",
+    "grpo eval --checkpoint CKPT [--env cartpole] [--num-episodes 10] [--deterministic] [--target-return R] [--seed N] [--device auto|gpu|cpu] [--json] [--render out.gif|out.html]",
   flags: {
     checkpoint: {
       type: "string",
@@ -33,6 +34,12 @@ export const evalCommand: Command = {
     seed: { type: "integer", default: 0, help: "seed of env starts and action sampling" },
     device: DEVICE_FLAG,
     json: { type: "boolean", help: "print one JSON object" },
+    render: {
+      type: "string",
+      help:
+        "draw the first --render-episodes episodes to out.gif (animated) or out.html (replay page)",
+    },
+    "render-episodes": { type: "integer", default: 1, help: "episodes drawn by --render" },
   },
   async run({ values: v }) {
     const path = required(
@@ -45,6 +52,8 @@ export const evalCommand: Command = {
     if (numEpisodes < 1) {
       throw new InputError(`grpo eval: --num-episodes must be positive, got ${numEpisodes}`);
     }
+    const renderPath = v.render as string | undefined;
+    if (renderPath) renderFormat(renderPath);
     // Read the metadata first, so --env can default to the checkpoint's.
     const info = checkpointInfo(await readSafetensors(path), path);
     const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
@@ -53,14 +62,26 @@ export const evalCommand: Command = {
     const { policy } = await loadCheckpoint(path, env);
     const targetReturn = (v["target-return"] as number | undefined) ?? info.targetReturn;
     const started = performance.now();
-    const { returns, lengths } = await evaluatePolicy(env, policy, {
+    const { returns, lengths, recorded } = await evaluatePolicy(env, policy, {
       numEpisodes,
       deterministic: v.deterministic === true,
       targetReturn,
       seed: v.seed as number,
       mode,
+      recordEpisodes: renderPath ? v["render-episodes"] as number : 0,
     });
     policy.dispose();
+    if (renderPath) {
+      await renderEpisodes(
+        renderPath,
+        env,
+        recorded.map((e, i) => ({
+          ...e,
+          title: `${env.id} episode ${i + 1}: return ${returns[i].toFixed(1)}`,
+        })),
+      );
+      if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
+    }
     const r = meanStd(returns), l = meanStd(lengths);
     if (v.json) {
       console.log(JSON.stringify({

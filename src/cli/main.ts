@@ -8,6 +8,7 @@ import { InputError } from "../errors.ts";
 import { releaseGpu } from "../gpu/device.ts";
 import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
+import { actCommand } from "./act.ts";
 import { benchCommand } from "./bench.ts";
 import { envsCommand } from "./envs.ts";
 import { evalCommand } from "./eval.ts";
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   trainCommand,
   evalCommand,
   inspectCommand,
+  actCommand,
 ];
 
 function usage(): string {

@@ -7,7 +7,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { envActionsOf } from "./dataset.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
@@ -17,15 +18,6 @@ import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
 /** Separates the training action-sampling stream from the env's own draws. */
 export const TRAIN_SAMPLE_STREAM = 0x6a09e667;
-
-/** Env actions from policy actions: a box env's discrete choice becomes its action vector. */
-export function toEnvActions(env: Env, policyActions: Float32Array, n: number): Float32Array {
-  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
-  const A = actionSize(env);
-  const out = new Float32Array(n * A);
-  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
-  return out;
-}
 
 /** The collector's state besides its envs. */
 export interface CollectorSnapshot {
@@ -101,7 +93,7 @@ export class RolloutCollector {
       tf.dispose([actions, logProbs, values]);
       this.prevAction = a;
 
-      vec.step(toEnvActions(env, a, N));
+      vec.step(envActionsOf(env, a, N));
       rollout.rewards.set(vec.reward, base);
       let anyTruncated = false;
       for (let i = 0; i < N; i++) {

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
 import { envActionsOf } from "./dataset.ts";
 import type { Mode } from "../gpu/device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
@@ -30,12 +30,23 @@ export interface EvaluateOptions {
   targetReturn: number;
   seed: number;
   mode: Mode;
+  /** Record the states, rewards and actions of the first this many episodes (for rendering). */
+  recordEpisodes?: number;
+}
+
+/** One recorded episode: `states[0]` after reset, `states[k]` after step k. */
+export interface RecordedEpisode {
+  states: number[][];
+  rewards: number[];
+  actions: number[][];
 }
 
 /** Per-episode results. */
 export interface EvaluationResult {
   returns: number[];
   lengths: number[];
+  /** The first `recordEpisodes` episodes. */
+  recorded: RecordedEpisode[];
 }
 
 /** Mean and (population) standard deviation. */
@@ -70,8 +81,16 @@ export async function evaluatePolicy(
   const P = discrete ? 1 : policy.config.actDim;
   const uWidth = discrete ? 1 : 2 * P;
   const O = env.obsSize;
-  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, { seed: o.seed }) : undefined;
-  const cpu = gpu ? undefined : new CpuVecEnv(env, n, { seed: o.seed });
+  // One episode per env: without auto-reset an env keeps its terminal state (recorded, then ignored).
+  const options = { seed: o.seed, autoreset: false };
+  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
+  const cpu = gpu ? undefined : new CpuVecEnv(env, n, options);
+  const recorded: RecordedEpisode[] = Array.from(
+    { length: Math.min(n, o.recordEpisodes ?? 0) },
+    () => ({ states: [], rewards: [], actions: [] }),
+  );
+  const S = env.stateSize;
+  let state: ArrayLike<number> = [];
   const cache = policy.createCache(n);
   try {
     // Host copies of what the policy reads each step.
@@ -85,6 +104,7 @@ export async function evaluatePolicy(
     const uniforms = new Float32Array(n * uWidth);
     const sync = async () => {
       if (cpu) {
+        state = cpu.state;
         obs.set(cpu.obs);
         t.set(cpu.t);
         episode.set(cpu.episode);
@@ -93,6 +113,7 @@ export async function evaluatePolicy(
       }
       // GPU mode steps on the device but reads the batch back each step (evaluation only).
       const s = await gpu!.read();
+      state = s.state;
       obs.set(s.obs);
       for (let i = 0; i < n; i++) {
         t[i] = s.counters[2 * i];
@@ -104,6 +125,9 @@ export async function evaluatePolicy(
     if (cpu) cpu.reset();
     else await gpu!.reset();
     await sync();
+    const recordState = (i: number) =>
+      recorded[i].states.push(Array.from({ length: S }, (_, k) => state[i * S + k]));
+    recorded.forEach((_, i) => recordState(i));
     while (!done.every(Boolean)) {
       const input = {
         returnToGo: tf.tensor1d(Array.from(running, (r) => o.targetReturn - r)),
@@ -124,6 +148,7 @@ export async function evaluatePolicy(
       tf.dispose([actionTensor, ...Object.values(input)]);
       disposeDist(dist);
       const envActions = envActionsOf(env, actions, n);
+      const A = actionSize(env);
       let result: { reward: ArrayLike<number>; done: ArrayLike<number> };
       if (cpu) {
         cpu.step(envActions);
@@ -136,11 +161,16 @@ export async function evaluatePolicy(
         if (done[i]) continue;
         returns[i] += result.reward[i];
         lengths[i]++;
+        if (i < recorded.length) {
+          recordState(i);
+          recorded[i].rewards.push(result.reward[i]);
+          recorded[i].actions.push(Array.from(envActions.subarray(i * A, i * A + A)));
+        }
         if (result.done[i] !== 0) done[i] = true;
       }
       prevAction = actions;
     }
-    return { returns, lengths };
+    return { returns, lengths, recorded };
   } finally {
     cache.dispose();
     gpu?.destroy();
