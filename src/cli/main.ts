@@ -10,6 +10,7 @@ import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { actCommand } from "./act.ts";
 import { benchCommand } from "./bench.ts";
+import { demoCommand } from "./demo.ts";
 import { envsCommand } from "./envs.ts";
 import { evalCommand } from "./eval.ts";
 import { inspectCommand } from "./inspect.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   evalCommand,
   inspectCommand,
   actCommand,
+  demoCommand,
 ];
 
 function usage(): string {

@@ -86,7 +86,8 @@ const flags: Record<string, FlagSpec> = {
   curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
   "quick-test": {
     type: "boolean",
-    help: `stage 1 quick test, then ${TRAIN_QUICK_TEST.numIterations} iterations`,
+    help:
+      `stage 1 quick test, then ${TRAIN_QUICK_TEST.numIterations} iterations (unless --num-iterations is given)`,
   },
   out: {
     type: "string",
@@ -115,8 +116,8 @@ export function trainConfig(
   if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"] as GrpoConfig["clipSchedule"];
   if (v.prioritized) config.prioritized = true;
   if (v.curriculum) config.curriculum = true;
-  if (v["quick-test"]) {
-    config.numIterations = Math.min(config.numIterations, TRAIN_QUICK_TEST.numIterations);
+  if (v["quick-test"] && v["num-iterations"] === undefined) {
+    config.numIterations = TRAIN_QUICK_TEST.numIterations;
   }
   checkConfig(config, env);
   return { config, fromPreset };
