@@ -91,7 +91,7 @@ export class ProgressLine {
   }
 
   /** The line for an update at time `now` (ms). */
-  format(u: ProgressUpdate, now = this.now()): string {
+  format(u: ProgressUpdate, now: number = this.now()): string {
     const seconds = (now - this.started) / 1000;
     const done = u.iteration - this.startIteration;
     const rate = seconds > 0 ? (u.envSteps - this.startEnvSteps) / seconds : NaN;
