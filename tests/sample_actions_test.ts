@@ -14,6 +14,9 @@ import {
 } from "../src/rl/sample_actions.ts";
 import { GpuActionSampler } from "../src/gpu/sample_actions.ts";
 import { requireGpu } from "../src/gpu/device.ts";
+import { GpuVecEnv } from "../src/gpu/vec_env.ts";
+import { CpuVecEnv } from "../src/rl/vec_env.ts";
+import { cartpole } from "../envs/cartpole.ts";
 
 function softmax(logits: number[]): number[] {
   const m = Math.max(...logits);
@@ -173,6 +176,51 @@ Deno.test("Gaussian draws have the mean and std asked for; log-prob is the uncli
     assert(Math.abs(s.logProbs[i] - expected) < 1e-5);
     assertEquals(s.envActions[i], Math.fround(Math.min(1, Math.max(-1, s.actions[i]))));
   }
+});
+
+Deno.test("the sampler drives GpuVecEnv from its counters as the twin drives CpuVecEnv", async () => {
+  const { device } = await requireGpu();
+  const sampler = await GpuActionSampler.create(device);
+  const n = 64, steps = 60, seed = 0x5eed;
+  const rand = testRandom(13);
+  // Strong, env-specific preferences: episodes end early, inside the test.
+  const logits = Float32Array.from({ length: n * 2 }, () => 6 * (rand() - 0.5));
+  const cpu = new CpuVecEnv(cartpole, n, { seed: 4 });
+  const gpu = await GpuVecEnv.create(cartpole, n, { seed: 4 });
+  cpu.reset();
+  await gpu.reset();
+  const logitsBuffer = upload(device, logits);
+  const logProbs = storage(device, n);
+  let episodesEnded = 0;
+  for (let t = 0; t < steps; t++) {
+    sampler.sampleCategorical(
+      {
+        logits: logitsBuffer,
+        counters: gpu.buffers.counters,
+        actions: gpu.buffers.actions,
+        logProbs,
+      },
+      n,
+      2,
+      seed,
+    );
+    const twin = sampleCategorical(logits, n, 2, countersOf(cpu.t, cpu.episode), seed);
+    assertEquals(
+      Array.from(await readF32(device, gpu.buffers.actions, n)),
+      Array.from(twin.actions),
+      `step ${t}`,
+    );
+    await gpu.step();
+    cpu.step(twin.actions);
+    episodesEnded += cpu.done.reduce((a, d) => a + (d ? 1 : 0), 0);
+  }
+  const snapshot = await gpu.read();
+  assertEquals(Array.from(snapshot.counters), Array.from(countersOf(cpu.t, cpu.episode)));
+  assert(episodesEnded > 10, `episodes ended: ${episodesEnded}`);
+  logitsBuffer.destroy();
+  logProbs.destroy();
+  gpu.destroy();
+  sampler.destroy();
 });
 
 releaseGpuAfterTests();
