@@ -19,6 +19,28 @@ export type { DeviceChoice, Mode } from "./src/gpu/device.ts";
 export { parseReplayInput, replay } from "./src/rl/replay.ts";
 export type { ReplayInput, ReplayOutput } from "./src/rl/replay.ts";
 export { InputError } from "./src/errors.ts";
+export { copyTensorToBuffer, flushTf, initBackend, tensorFromBuffer } from "./src/model/backend.ts";
+export {
+  DecisionTransformer,
+  DEFAULT_DT_SIZES,
+  KVCache,
+} from "./src/model/decision_transformer.ts";
+export type {
+  DecisionTransformerConfig,
+  SegmentBatch,
+  StepInput,
+} from "./src/model/decision_transformer.ts";
+export { DEFAULT_VALUE_SIZES, ValueNetwork } from "./src/model/value_network.ts";
+export type { ValueNetworkConfig } from "./src/model/value_network.ts";
+export * from "./src/model/distribution.ts";
+export { loadCheckpoint, saveCheckpoint } from "./src/model/checkpoint.ts";
+export type {
+  CheckpointContents,
+  CheckpointInfo,
+  LoadedCheckpoint,
+} from "./src/model/checkpoint.ts";
+export { evaluatePolicy } from "./src/rl/evaluate.ts";
+export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
 export {
   envDrawer,
   episodeGif,
@@ -65,9 +87,13 @@ export type { Sampled, SampledBox } from "./src/rl/sample_actions.ts";
 export { GpuActionSampler } from "./src/gpu/sample_actions.ts";
 export type { CategoricalBuffers, GaussianBuffers } from "./src/gpu/sample_actions.ts";
 export { crc32c, encodeEvent, TensorBoardWriter } from "./src/io/tensorboard.ts";
-export { MetricsWriter, RunLogger } from "./src/io/metrics.ts";
-export { ProgressLine } from "./src/cli/progress.ts";
-export type { ProgressOptions, ProgressUpdate } from "./src/cli/progress.ts";
+export { MetricsLog, MetricsWriter } from "./src/io/metrics.ts";
+export { IterationProgress, ProgressLine } from "./src/cli/progress.ts";
+export type {
+  IterationProgressOptions,
+  ProgressLineOptions,
+  ProgressUpdate,
+} from "./src/cli/progress.ts";
 export {
   importanceWeights,
   prioritizedMinibatches,

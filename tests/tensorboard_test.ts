@@ -12,7 +12,7 @@ import {
   maskedCrc32c,
   TensorBoardWriter,
 } from "../src/io/tensorboard.ts";
-import { MetricsWriter, RunLogger } from "../src/io/metrics.ts";
+import { MetricsLog, MetricsWriter } from "../src/io/metrics.ts";
 import { parseMetrics } from "../src/io/report.ts";
 import { join } from "node:path";
 
@@ -108,19 +108,19 @@ Deno.test("event file: named as TensorFlow names it, version first, scalars read
   }
 });
 
-Deno.test("RunLogger writes the same rows to metrics.jsonl and the event file", async () => {
+Deno.test("MetricsLog writes the same rows to metrics.jsonl and the event file", async () => {
   const root = await Deno.makeTempDir();
   const dir = join(root, "logs", "grpo_cartpole_x");
   try {
     let t = 1_700_000_000_000;
-    const logger = await RunLogger.create(dir, { now: () => (t += 1000), host: "h" });
-    logger.log(1, { iteration: 1, mean_reward: 10, value_loss: Infinity });
-    logger.log(2, { iteration: 2, mean_reward: 20, value_loss: 3 });
-    logger.close();
+    const logger = await MetricsLog.open(dir, { now: () => (t += 1000), host: "h" });
+    await logger.write(1, 1024, { iteration: 1, mean_reward: 10, value_loss: Infinity });
+    await logger.write(2, 2048, { iteration: 2, mean_reward: 20, value_loss: 3 });
+    await logger.close();
     const text = await Deno.readTextFile(join(dir, "metrics.jsonl"));
     const lines = text.trim().split("\n").map((l) => JSON.parse(l));
     const { wall_time: wallTime, ...first } = lines[0];
-    assertEquals(first, { step: 1, iteration: 1, mean_reward: 10, value_loss: null });
+    assertEquals(first, { step: 1024, iteration: 1, mean_reward: 10, value_loss: null });
     assertEquals(lines[1].mean_reward, 20);
     // grpo report reads it.
     const m = parseMetrics(text, "metrics.jsonl");
@@ -129,6 +129,13 @@ Deno.test("RunLogger writes the same rows to metrics.jsonl and the event file", 
       decodeEvent,
     );
     assertEquals(events[1].wallTime, wallTime, "one wall time for both files");
+    assertEquals(
+      events.slice(1).map((e) => e.step),
+      [1n, 2n],
+      "TensorBoard's step is the iteration",
+    );
+    assertEquals(events[1].values.map((v) => v.tag), ["mean_reward", "value_loss"]);
+    assertEquals(events[1].values[1].simpleValue, Infinity);
     assertEquals(
       events.slice(1).map((e) => e.values.find((v) => v.tag === "mean_reward")?.simpleValue),
       [10, 20],

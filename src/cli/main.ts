@@ -8,13 +8,28 @@ import { InputError } from "../errors.ts";
 import { releaseGpu } from "../gpu/device.ts";
 import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
+import { actCommand } from "./act.ts";
 import { benchCommand } from "./bench.ts";
 import { envsCommand } from "./envs.ts";
+import { evalCommand } from "./eval.ts";
+import { inspectCommand } from "./inspect.ts";
+import { pretrainCommand } from "./pretrain.ts";
 import { replayCommand } from "./replay.ts";
+import { trainCommand } from "./train.ts";
 import { reportCommand } from "./report.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
-export const COMMANDS: Command[] = [envsCommand, replayCommand, benchCommand, reportCommand];
+export const COMMANDS: Command[] = [
+  envsCommand,
+  replayCommand,
+  benchCommand,
+  reportCommand,
+  pretrainCommand,
+  trainCommand,
+  evalCommand,
+  inspectCommand,
+  actCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,55 +1,89 @@
 /**
- * A live progress line for long runs: iteration, env steps per second, mean
- * reward and time left. On a terminal it is redrawn in place (carriage
- * return, then erase to the end of the line); elsewhere (a log file, CI) it
- * prints plain lines, at most one per `minIntervalMs`, plus always the first
- * and the last, so logs stay short but show the whole run.
+ * Progress lines for long runs.
+ *
+ * {@linkcode ProgressLine} shows text: on a terminal it is redrawn in place
+ * (carriage return, text, erase to the end of the line); elsewhere (a file,
+ * a pipe, CI) it prints plain lines, at most one per `minInterval` ms plus
+ * every `final` one, and {@linkcode ProgressLine.done} prints the last
+ * update if the rate limit held it back, so a log ends with where the run
+ * ended. {@linkcode IterationProgress} formats a training run's line on top
+ * of it: iteration, env steps per second, mean reward, ETA.
  *
  * @module
  */
 
-/** What one update reports. */
-export interface ProgressUpdate {
-  /** Iterations done (1 after the first). */
-  iteration: number;
-  /** Env steps done in total. */
-  envSteps: number;
-  /** Mean episode return of the iteration (NaN or undefined: none finished). */
-  meanReward?: number;
-  /** Appended to the line as is, e.g. `"loss 0.12"`. */
-  extra?: string;
-}
-
 /** Options of {@linkcode ProgressLine}. */
-export interface ProgressOptions {
-  /** Iterations of the whole run. */
-  total: number;
-  /** Iteration and env steps already done when this line starts (a resumed run). */
-  startIteration?: number;
-  startEnvSteps?: number;
-  /** Where text goes (default: stderr). */
+export interface ProgressLineOptions {
+  /** Least time between two plain lines off a terminal, in ms (default 10 s). */
+  minInterval?: number;
+  /** Where text goes (default: stdout). */
   write?: (text: string) => void;
-  /** Redraw in place (default: whether stderr is a terminal). */
+  /** Redraw in place (default: whether stdout is a terminal). */
   isTty?: boolean;
-  /** Least time between two plain lines when not on a terminal (default 10 s). */
-  minIntervalMs?: number;
-  /** Least time between two redraws on a terminal (default 100 ms). */
-  minRedrawMs?: number;
   /** Clock in milliseconds (default `performance.now`). */
   now?: () => number;
 }
 
-/** Formats seconds as `1h02m`, `3m05s` or `42s`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "?";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, "0")}m`;
-  if (m > 0) return `${m}m${String(sec).padStart(2, "0")}s`;
-  return `${sec}s`;
+const encoder = new TextEncoder();
+
+/** A live or plain progress line (on stdout unless told otherwise). */
+export class ProgressLine {
+  private readonly tty: boolean;
+  private readonly minInterval: number;
+  private readonly write: (text: string) => void;
+  private readonly now: () => number;
+  private lastPlain = -Infinity;
+  private live = false;
+  /** The latest plain line the rate limit held back. */
+  private pending: string | undefined;
+
+  /** `options` may be just the minimum interval in ms. */
+  constructor(options: number | ProgressLineOptions = {}) {
+    const o = typeof options === "number" ? { minInterval: options } : options;
+    this.minInterval = o.minInterval ?? 10_000;
+    this.write = o.write ?? ((text) => {
+      Deno.stdout.writeSync(encoder.encode(text));
+    });
+    this.tty = o.isTty ?? Deno.stdout.isTerminal();
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  /** Shows `text`; `final` lines are always kept (one per epoch, say). */
+  update(text: string, final = false): void {
+    if (this.tty) {
+      this.write(`\r${text}\x1b[K${final ? "\n" : ""}`);
+      this.live = !final;
+      return;
+    }
+    const now = this.now();
+    if (final || now - this.lastPlain >= this.minInterval) {
+      this.write(`${text}\n`);
+      this.lastPlain = now;
+      this.pending = undefined;
+    } else {
+      this.pending = text;
+    }
+  }
+
+  /** Prints a held-back last line, or ends a live one, so later output starts on a fresh line. */
+  done(): void {
+    if (this.pending !== undefined) this.write(`${this.pending}\n`);
+    this.pending = undefined;
+    if (this.tty && this.live) this.write("\n");
+    this.live = false;
+  }
 }
 
-/** Formats a rate: `950`, `12.3k`, `4.56M`. */
+/** Seconds as `1h02m`, `3m05s` or `12.3s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** A rate as `950`, `12.3k` or `4.56M`. */
 export function formatRate(x: number): string {
   if (!Number.isFinite(x)) return "?";
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
@@ -57,35 +91,54 @@ export function formatRate(x: number): string {
   return x.toFixed(0);
 }
 
-const encoder = new TextEncoder();
+/** A sortable local timestamp for run directories: `20250101_120000`. */
+export function runTimestamp(d = new Date()): string {
+  const p = (x: number) => String(x).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${
+    p(d.getMinutes())
+  }${p(d.getSeconds())}`;
+}
 
-/** The progress line of a run; call {@linkcode ProgressLine.update} after each iteration. */
-export class ProgressLine {
+/** What one iteration reports. */
+export interface ProgressUpdate {
+  /** Iterations done (1 after the first). */
+  iteration: number;
+  /** Env steps done in total. */
+  envSteps: number;
+  /** Mean episode return of the iteration (NaN or undefined: no episode finished). */
+  meanReward?: number;
+  /** Appended to the line as is, e.g. `"policy 0.012"`. */
+  extra?: string;
+}
+
+/** Options of {@linkcode IterationProgress}. */
+export interface IterationProgressOptions extends ProgressLineOptions {
+  /** Iterations of the whole run. */
+  total: number;
+  /** Iteration and env steps already done when the line starts (a resumed run). */
+  startIteration?: number;
+  startEnvSteps?: number;
+}
+
+/**
+ * A training run's progress line: `iteration 12/100 | 8.2k steps/s | mean
+ * reward 45.30 | ETA 3m12s`. Rates and the ETA count from the line's
+ * creation (so a resumed run's are its own); the last iteration's line is
+ * always shown and reads `done in ...` instead of the ETA.
+ */
+export class IterationProgress {
+  private readonly line: ProgressLine;
   private readonly total: number;
   private readonly startIteration: number;
   private readonly startEnvSteps: number;
-  private readonly write: (text: string) => void;
-  private readonly isTty: boolean;
-  private readonly minIntervalMs: number;
-  private readonly minRedrawMs: number;
   private readonly now: () => number;
   private readonly started: number;
-  private lastShown = -Infinity;
-  /** The latest line not shown yet (rate-limited away). */
-  private pending: string | undefined;
-  private drawn = false;
 
-  constructor(options: ProgressOptions) {
+  constructor(options: IterationProgressOptions) {
+    this.line = new ProgressLine(options);
     this.total = options.total;
     this.startIteration = options.startIteration ?? 0;
     this.startEnvSteps = options.startEnvSteps ?? 0;
-    this.write = options.write ??
-      ((text) => {
-        Deno.stderr.writeSync(encoder.encode(text));
-      });
-    this.isTty = options.isTty ?? Deno.stderr.isTerminal();
-    this.minIntervalMs = options.minIntervalMs ?? 10_000;
-    this.minRedrawMs = options.minRedrawMs ?? 100;
     this.now = options.now ?? (() => performance.now());
     this.started = this.now();
   }
@@ -111,34 +164,13 @@ export class ProgressLine {
     return parts.join(" | ");
   }
 
-  /** Shows an update now, or later if rate-limited (the first and the last are always shown). */
+  /** Shows an update (rate-limited off a terminal; the last iteration always shows). */
   update(u: ProgressUpdate): void {
-    const now = this.now();
-    const line = this.format(u, now);
-    const last = u.iteration >= this.total;
-    const interval = this.isTty ? this.minRedrawMs : this.minIntervalMs;
-    if (!last && this.lastShown > -Infinity && now - this.lastShown < interval) {
-      this.pending = line;
-      return;
-    }
-    this.show(line);
-    this.lastShown = now;
+    this.line.update(this.format(u), u.iteration >= this.total);
   }
 
-  private show(line: string): void {
-    this.pending = undefined;
-    if (this.isTty) {
-      this.write(`\r${line}\x1b[K`);
-      this.drawn = true;
-    } else {
-      this.write(`${line}\n`);
-    }
-  }
-
-  /** Shows a rate-limited last update, and ends the terminal line. Call once at the end. */
+  /** Shows a held-back last update and ends the line. */
   done(): void {
-    if (this.pending !== undefined) this.show(this.pending);
-    if (this.isTty && this.drawn) this.write("\n");
-    this.drawn = false;
+    this.line.done();
   }
 }

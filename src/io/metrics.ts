@@ -1,18 +1,34 @@
 /**
- * Training metrics as `metrics.jsonl` (one JSON object per line, read by
- * `grpo report`) and, through {@linkcode RunLogger}, the same rows as
- * TensorBoard scalars.
+ * The training log of a run directory: every row goes to `metrics.jsonl`
+ * (one JSON object per line, read by `grpo report`) and, as scalars, to a
+ * TensorBoard event file beside it (`src/io/tensorboard.ts`), so
+ * `tensorboard --logdir DIR` and `grpo report DIR` show the same numbers.
  *
- * A row is written with one unbuffered append, so a crash leaves whole lines
- * (a reader skips a truncated last one, as `src/io/report.ts` does). NaN and
- * infinities have no JSON form: they are written as `null`.
+ * Each row is written with one unbuffered append as soon as it is logged,
+ * so a crash leaves whole lines (a reader skips a truncated last one, as
+ * `src/io/report.ts` does). NaN and infinities have no JSON form: they are
+ * written as `null` (TensorBoard gets them as they are).
  *
  * @module
  */
 import { dirname, join } from "node:path";
 import { type TensorBoardOptions, TensorBoardWriter } from "./tensorboard.ts";
 
-/** Appends rows to a metrics.jsonl file. */
+const encoder = new TextEncoder();
+
+/** Writes all of `bytes` to `file` now. */
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+}
+
+/** JSON with NaN and infinities as `null`. */
+function jsonLine(row: Record<string, unknown>): string {
+  return JSON.stringify(row, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v) +
+    "\n";
+}
+
+/** Appends rows to a JSON-lines file. */
 export class MetricsWriter {
   private closed = false;
 
@@ -27,12 +43,7 @@ export class MetricsWriter {
   /** Appends `row` as one line. */
   append(row: Record<string, unknown>): void {
     if (this.closed) throw new Error(`${this.path} is closed`);
-    const line = new TextEncoder().encode(
-      JSON.stringify(row, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v) +
-        "\n",
-    );
-    let written = 0;
-    while (written < line.length) written += this.file.writeSync(line.subarray(written));
+    writeAll(this.file, encoder.encode(jsonLine(row)));
   }
 
   /** Closes the file. */
@@ -44,35 +55,43 @@ export class MetricsWriter {
 }
 
 /**
- * A run's log directory: every {@linkcode RunLogger.log} call appends one
- * row to `metrics.jsonl` (`{"step", "wall_time", ...scalars}`) and one event
- * with the same numbers to a TensorBoard event file.
+ * Appends metric rows to `<dir>/metrics.jsonl` (created, or appended to on a
+ * resume) and to a new TensorBoard event file in `dir`.
  */
-export class RunLogger {
+export class MetricsLog {
   private constructor(
     readonly dir: string,
-    readonly metrics: MetricsWriter,
+    private readonly jsonl: MetricsWriter,
+    /** The run's event file. */
     readonly tensorboard: TensorBoardWriter,
     private readonly now: () => number,
   ) {}
 
-  /** Creates `dir` with `metrics.jsonl` (appended to if present) and a new event file. */
-  static async create(dir: string, options: TensorBoardOptions = {}): Promise<RunLogger> {
-    const metrics = await MetricsWriter.open(join(dir, "metrics.jsonl"));
+  /** Opens the log of `dir`. */
+  static async open(dir: string, options: TensorBoardOptions = {}): Promise<MetricsLog> {
+    const jsonl = await MetricsWriter.open(join(dir, "metrics.jsonl"));
     const tensorboard = await TensorBoardWriter.create(dir, options);
-    return new RunLogger(dir, metrics, tensorboard, options.now ?? Date.now);
+    return new MetricsLog(dir, jsonl, tensorboard, options.now ?? Date.now);
   }
 
-  /** Logs the numeric entries of `scalars` at `step` to both files. */
-  log(step: number, scalars: Record<string, unknown>): void {
+  /**
+   * Writes one row: the metrics, then `iteration`, `step` (env steps) and
+   * `wall_time` (seconds) to metrics.jsonl; every numeric metric (but an
+   * `iteration` field) as a scalar at TensorBoard step `iteration`, with the same wall time (the x axis of
+   * `grpo report` too).
+   */
+  write(iteration: number, step: number, metrics: Record<string, unknown>): Promise<void> {
     const wallTime = this.now() / 1000;
-    this.metrics.append({ step, wall_time: wallTime, ...scalars });
-    this.tensorboard.addScalars(step, scalars, wallTime);
+    this.jsonl.append({ ...metrics, iteration, step, wall_time: wallTime });
+    const { iteration: _, ...scalars } = metrics;
+    this.tensorboard.addScalars(iteration, scalars, wallTime);
+    return Promise.resolve();
   }
 
   /** Closes both files. */
-  close(): void {
-    this.metrics.close();
+  close(): Promise<void> {
+    this.jsonl.close();
     this.tensorboard.close();
+    return Promise.resolve();
   }
 }

@@ -20,6 +20,8 @@ export interface EpisodicPolicy<Ctx> {
   obsSize: number;
   /** Starts an episode's context. */
   begin(): Ctx;
+  /** Frees a context that a new episode replaced. */
+  end?(ctx: Ctx): void;
   /** Chooses the action for `obs`; `reward` is the reward of the previous action, if known. */
   act(ctx: Ctx, obs: Float32Array, reward: number | undefined): Promise<number | number[]>;
 }
@@ -66,6 +68,7 @@ export class ActServer<Ctx> {
     const key = JSON.stringify(episode ?? null);
     let ctx = this.episodes.get(key);
     if (msg.reset === true || ctx === undefined) {
+      if (ctx !== undefined) this.policy.end?.(ctx);
       ctx = this.policy.begin();
       this.episodes.set(key, ctx);
     }

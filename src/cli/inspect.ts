@@ -1,0 +1,55 @@
+/**
+ * `grpo inspect`: the metadata and tensor table of a checkpoint (or any
+ * safetensors file, such as a dataset).
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import { readSafetensors } from "../io/safetensors.ts";
+import { CHECKPOINT_FORMAT, checkpointInfo } from "../model/checkpoint.ts";
+import type { Command } from "./command.ts";
+
+/** `grpo inspect`. */
+export const inspectCommand: Command = {
+  name: "inspect",
+  summary: "print a checkpoint's metadata and tensor table",
+  usage: "grpo inspect CKPT [--json]",
+  flags: { json: { type: "boolean", help: "print one JSON object" } },
+  async run({ values, positionals }) {
+    const path = positionals[0];
+    if (!path || positionals.length > 1) {
+      throw new InputError(
+        "grpo inspect: give one file, e.g. grpo inspect checkpoints/gym_cartpole_*/best_model.safetensors",
+      );
+    }
+    const file = await readSafetensors(path);
+    // A grpo checkpoint is validated as such; other safetensors files are just listed.
+    if (file.metadata.format === CHECKPOINT_FORMAT) checkpointInfo(file, path);
+    const rows = [...file.tensors].map(([name, t]) => ({
+      name,
+      dtype: t.dtype,
+      shape: t.shape,
+      count: t.data.length,
+    }));
+    if (values.json) {
+      console.log(JSON.stringify({ file: path, metadata: file.metadata, tensors: rows }));
+      return;
+    }
+    console.log(`${path}\n\nmetadata:`);
+    const width = Math.max(0, ...Object.keys(file.metadata).map((k) => k.length));
+    for (const [k, text] of Object.entries(file.metadata)) {
+      console.log(`  ${k.padEnd(width)}  ${text}`);
+    }
+    const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
+    console.log(`\ntensors:\n  ${"name".padEnd(nameWidth)}  dtype  ${"shape".padEnd(14)}  values`);
+    for (const r of rows) {
+      console.log(
+        `  ${r.name.padEnd(nameWidth)}  ${r.dtype.padEnd(5)}  ${
+          `[${r.shape.join(", ")}]`.padEnd(14)
+        }  ${r.count}`,
+      );
+    }
+    const total = rows.reduce((n, r) => n + r.count, 0);
+    console.log(`\n${rows.length} tensors, ${total} values`);
+  },
+};

@@ -1,0 +1,211 @@
+/**
+ * `grpo pretrain`: stage 1 (the spec's `run_gym_pipeline_optimized.py`).
+ * Collects random-policy episodes (or reads `--dataset`), trains a Decision
+ * Transformer by behaviour cloning and writes
+ * `<out>/gym_<env>_<timestamp>/{best_model,last}.safetensors`, the dataset
+ * and `metrics.jsonl` there.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { resolveEnv } from "../../envs/registry.ts";
+import { InputError } from "../errors.ts";
+import { resolveMode } from "../gpu/device.ts";
+import { saveCheckpoint } from "../model/checkpoint.ts";
+import { initBackend } from "../model/backend.ts";
+import {
+  type BehaviourCloningConfig,
+  DEFAULT_BC_CONFIG,
+  trainBehaviourCloning,
+} from "../rl/behaviour_cloning.ts";
+import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
+import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
+
+/** `--quick-test` caps: a smoke test of the whole stage in seconds. */
+export const QUICK_TEST = { numEpisodes: 200, numEpochs: 5 } as const;
+
+const d = DEFAULT_BC_CONFIG;
+
+/** `grpo pretrain`. */
+export const pretrainCommand: Command = {
+  name: "pretrain",
+  summary: "stage 1: collect random episodes and train a Decision Transformer by behaviour cloning",
+  usage:
+    "grpo pretrain --env cartpole [--num-episodes 1000] [--num-epochs 50] [--quick-test] [--dataset FILE] [--out DIR] [--seed N] [--device auto|gpu|cpu]",
+  flags: {
+    env: {
+      type: "string",
+      default: "cartpole",
+      help: "environment: alias, Gymnasium id or module path",
+    },
+    "num-episodes": { type: "integer", default: 1000, help: "random-policy episodes to collect" },
+    "num-epochs": { type: "integer", default: d.numEpochs, help: "passes over the training steps" },
+    "quick-test": {
+      type: "boolean",
+      help: `at most ${QUICK_TEST.numEpisodes} episodes and ${QUICK_TEST.numEpochs} epochs`,
+    },
+    dataset: { type: "string", help: "train on this dataset.safetensors instead of collecting" },
+    out: { type: "string", default: "checkpoints", help: "parent directory of the run directory" },
+    seed: { type: "integer", default: d.seed, help: "seed of collection, split, init and batches" },
+    device: DEVICE_FLAG,
+    "batch-size": { type: "integer", default: d.batchSize, help: "segments per batch" },
+    lr: { type: "number", default: d.learningRate, help: "peak Adam learning rate" },
+    "embed-dim": { type: "integer", default: d.embedDim, help: "transformer width" },
+    "n-layer": { type: "integer", default: d.nLayer, help: "transformer blocks" },
+    "n-head": { type: "integer", default: d.nHead, help: "attention heads" },
+    "context-length": {
+      type: "integer",
+      default: d.contextLength,
+      help: "K, timesteps of context",
+    },
+    dropout: { type: "number", default: d.dropout, help: "dropout rate while training" },
+    "val-fraction": {
+      type: "number",
+      default: d.valFraction,
+      help: "episodes held out for validation",
+    },
+  },
+  async run({ values }) {
+    await pretrain(values);
+  },
+};
+
+/** Runs stage 1 with `pretrain`'s flag values; returns the path of the best model. */
+export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
+  const started = performance.now();
+  const env = await resolveEnv(v.env as string);
+  const quick = v["quick-test"] === true;
+  const numEpisodes = quick
+    ? Math.min(v["num-episodes"] as number, QUICK_TEST.numEpisodes)
+    : v["num-episodes"] as number;
+  const config: BehaviourCloningConfig = {
+    ...DEFAULT_BC_CONFIG,
+    numEpochs: quick
+      ? Math.min(v["num-epochs"] as number, QUICK_TEST.numEpochs)
+      : v["num-epochs"] as number,
+    batchSize: v["batch-size"] as number,
+    learningRate: v.lr as number,
+    seed: v.seed as number,
+    embedDim: v["embed-dim"] as number,
+    nLayer: v["n-layer"] as number,
+    nHead: v["n-head"] as number,
+    contextLength: v["context-length"] as number,
+    dropout: v.dropout as number,
+    valFraction: v["val-fraction"] as number,
+  };
+  checkConfig(config, numEpisodes);
+  const mode = await resolveMode(deviceChoice(v));
+  await initBackend(mode);
+
+  const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
+  const trainingArgs = { ...v, num_episodes: numEpisodes, num_epochs: config.numEpochs, mode };
+
+  // ---- data
+  // Bad input fails here, before anything is written.
+  let ds;
+  if (v.dataset) {
+    ds = await loadDataset(v.dataset as string, env);
+    await Deno.mkdir(runDir, { recursive: true });
+    console.log(`dataset ${v.dataset}: ${ds.rewards.length} steps`);
+  } else {
+    const t0 = performance.now();
+    ds = await collectRandomEpisodes(env, numEpisodes, config.seed, mode);
+    const path = join(runDir, "dataset.safetensors");
+    await saveDataset(path, ds, { policy: "random", seed: String(config.seed) });
+    const returns = episodeReturns(ds);
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    console.log(
+      `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
+        mean.toFixed(1)
+      }, max ${Math.max(...returns)}) in ${
+        formatDuration((performance.now() - t0) / 1000)
+      } -> ${path}`,
+    );
+  }
+
+  // ---- train, saving best_model on each new validation minimum
+  const metricsPath = join(runDir, "metrics.jsonl");
+  const metricsFile = await Deno.open(metricsPath, { create: true, append: true });
+  const progress = new ProgressLine();
+  const bestPath = join(runDir, "best_model.safetensors");
+  let targetReturn = 0;
+  const trainStart = performance.now();
+  const save = (path: string, policy: Parameters<typeof saveCheckpoint>[1]["policy"]) =>
+    saveCheckpoint(path, {
+      envId: env.id,
+      policy,
+      targetReturn,
+      trainingArgs,
+      stage: "pretrain",
+    });
+  try {
+    const result = await trainBehaviourCloning(env, ds, config, {
+      onStart(info) {
+        targetReturn = info.targetReturn;
+        console.log(
+          `training on ${info.trainEpisodes} episodes, validating on ${info.valEpisodes}; ${info.parameters} parameters; target return ${targetReturn}`,
+        );
+      },
+      onStep(epoch, batch, batches, loss) {
+        progress.update(
+          `epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}  loss ${loss.toFixed(4)}`,
+        );
+      },
+      async onEpoch(m, policy, improved) {
+        await metricsFile.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+        if (improved) await save(bestPath, policy);
+        const elapsed = (performance.now() - trainStart) / 1000;
+        const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
+        progress.update(
+          `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  val ${
+            m.val_loss.toFixed(4)
+          }${improved ? "*" : " "}  acc ${(100 * m.val_accuracy).toFixed(1)}%  ${
+            m.epoch_seconds.toFixed(1)
+          }s/epoch  ETA ${formatDuration(eta)}`,
+          true,
+        );
+      },
+    });
+    await save(join(runDir, "last.safetensors"), result.policy);
+    progress.done();
+    console.log(
+      `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${targetReturn}; ${
+        formatDuration((performance.now() - started) / 1000)
+      } in all`,
+    );
+    console.log(`best model: ${bestPath}`);
+    result.policy.dispose();
+  } finally {
+    metricsFile.close();
+  }
+  return bestPath;
+}
+
+function checkConfig(c: BehaviourCloningConfig, numEpisodes: number): void {
+  const positive: [string, number][] = [
+    ["num-episodes", numEpisodes],
+    ["num-epochs", c.numEpochs],
+    ["batch-size", c.batchSize],
+    ["embed-dim", c.embedDim],
+    ["n-layer", c.nLayer],
+    ["n-head", c.nHead],
+    ["context-length", c.contextLength],
+  ];
+  for (const [name, x] of positive) {
+    if (!(x > 0)) throw new InputError(`grpo pretrain: --${name} must be positive, got ${x}`);
+  }
+  if (c.embedDim % c.nHead !== 0) {
+    throw new InputError(
+      `grpo pretrain: --n-head (${c.nHead}) must divide --embed-dim (${c.embedDim})`,
+    );
+  }
+  if (!(c.dropout >= 0 && c.dropout < 1)) {
+    throw new InputError(`grpo pretrain: --dropout must be in [0, 1), got ${c.dropout}`);
+  }
+  if (!(c.valFraction >= 0 && c.valFraction < 1)) {
+    throw new InputError(`grpo pretrain: --val-fraction must be in [0, 1), got ${c.valFraction}`);
+  }
+  if (!(c.learningRate > 0)) throw new InputError(`grpo pretrain: --lr must be positive`);
+}

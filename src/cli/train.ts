@@ -1,0 +1,325 @@
+/**
+ * `grpo train`: stage 2 (the spec's `run_grpo.py`). Without `--checkpoint`
+ * it runs stage 1 first, so `grpo train --env cartpole` alone gives a
+ * trained agent.
+ *
+ * Writes `logs/grpo_<env>_<timestamp>/` (TensorBoard event file and
+ * `metrics.jsonl`) and `checkpoints/grpo_<env>_<timestamp>/`
+ * (`iteration_N.safetensors` every `--save-every` iterations, `best.safetensors`
+ * by mean reward, and `last.safetensors`), each with the optimizer state.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Env } from "../../envs/env.ts";
+import { resolveEnv } from "../../envs/registry.ts";
+import { InputError } from "../errors.ts";
+import { resolveMode } from "../gpu/device.ts";
+import { initBackend } from "../model/backend.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
+import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
+import { MetricsLog } from "../io/metrics.ts";
+import {
+  createOptimizers,
+  type GrpoState,
+  type IterationMetrics,
+  NonFiniteError,
+  trainGrpo,
+} from "../rl/grpo.ts";
+import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../rl/grpo_config.ts";
+import { restoreTrainingState, saveTrainingCheckpoint } from "../rl/grpo_checkpoint.ts";
+import { DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+import { pretrain, pretrainCommand } from "./pretrain.ts";
+import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
+
+/** `--quick-test`: a smoke test of both stages in about a minute. */
+export const TRAIN_QUICK_TEST = { numIterations: 10 } as const;
+
+/** Flag name -> config key, for every numeric hyperparameter of the spec. */
+const NUMERIC: [flag: string, key: keyof GrpoConfig, help: string, integer?: boolean][] = [
+  ["num-iterations", "numIterations", "training iterations", true],
+  ["gamma", "gamma", "discount factor"],
+  ["gae-lambda", "gaeLambda", "GAE lambda"],
+  ["clip-epsilon", "clipEpsilon", "PPO clipping of the probability ratio"],
+  ["entropy-coef", "entropyCoef", "entropy bonus coefficient"],
+  ["value-coef", "valueCoef", "value loss coefficient"],
+  ["value-clip", "valueClip", "clip the value loss around the rollout's values (0: off)"],
+  ["group-size", "groupSize", "group size for advantage normalization", true],
+  ["num-envs", "numEnvs", "parallel environments", true],
+  ["rollout-steps", "rolloutSteps", "steps per rollout, per environment", true],
+  ["num-epochs", "numEpochs", "epochs per iteration", true],
+  ["batch-size", "batchSize", "minibatch size (samples)", true],
+  ["policy-lr", "policyLr", "policy learning rate"],
+  ["value-lr", "valueLr", "value network learning rate"],
+  ["max-grad-norm", "maxGradNorm", "global gradient-norm clipping (0.3 if gradients explode)"],
+  ["target-return", "targetReturn", "return-to-go the policy is conditioned on"],
+  ["kl-coef", "klCoef", "grpo mode: k3 KL penalty to the stage-1 policy"],
+  ["save-every", "saveEvery", "save iteration_N.safetensors every N iterations", true],
+  ["seed", "seed", "seed of envs, sampling and minibatches", true],
+];
+
+const flags: Record<string, FlagSpec> = {
+  checkpoint: { type: "string", help: "stage-1 checkpoint (default: run stage 1 first)" },
+  env: {
+    type: "string",
+    default: "cartpole",
+    help: "environment: alias, Gymnasium id or module path",
+  },
+  resume: { type: "string", help: "continue a stage-2 checkpoint at its iteration" },
+  ...Object.fromEntries(NUMERIC.map(([flag, key, help, integer]) => [flag, {
+    type: integer ? "integer" : "number",
+    help: `${help} (spec default ${SPEC_DEFAULTS[key]}; an env preset may change it)`,
+  } as FlagSpec])),
+  advantage: {
+    type: "string",
+    choices: ["gae-group", "gae-global", "grpo"],
+    help:
+      "gae-group: the spec's GRPO; gae-global: plain PPO; grpo: DeepSeekMath-style (default gae-group)",
+  },
+  "clip-schedule": {
+    type: "string",
+    choices: ["constant", "linear"],
+    help: "linear: clip epsilon decays 0.2 -> 0.05 over the run (default constant)",
+  },
+  prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
+  curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
+  "quick-test": {
+    type: "boolean",
+    help: `stage 1 quick test, then ${TRAIN_QUICK_TEST.numIterations} iterations`,
+  },
+  out: {
+    type: "string",
+    default: "checkpoints",
+    help: "parent directory of the checkpoint directory",
+  },
+  "log-dir": { type: "string", default: "logs", help: "parent directory of the log directory" },
+  device: DEVICE_FLAG,
+};
+
+/** The effective config: spec defaults, then the env's preset, then the user's flags. */
+export function trainConfig(
+  env: Env,
+  v: ParsedArgs["values"],
+): { config: GrpoConfig; fromPreset: string[] } {
+  const preset = presetFor(env);
+  const config: GrpoConfig = { ...SPEC_DEFAULTS, ...preset };
+  const fromPreset = Object.keys(preset);
+  for (const [flag, key] of NUMERIC) {
+    if (v[flag] !== undefined) {
+      (config as unknown as Record<string, unknown>)[key] = v[flag];
+      fromPreset.splice(fromPreset.indexOf(key), fromPreset.includes(key) ? 1 : 0);
+    }
+  }
+  if (v.advantage) config.advantage = v.advantage as GrpoConfig["advantage"];
+  if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"] as GrpoConfig["clipSchedule"];
+  if (v.prioritized) config.prioritized = true;
+  if (v.curriculum) config.curriculum = true;
+  if (v["quick-test"]) {
+    config.numIterations = Math.min(config.numIterations, TRAIN_QUICK_TEST.numIterations);
+  }
+  checkConfig(config, env);
+  return { config, fromPreset };
+}
+
+function checkConfig(c: GrpoConfig, env: Env): void {
+  const fail = (flag: string, what: string, got: unknown) => {
+    throw new InputError(`grpo train: --${flag} must be ${what}, got ${got}`);
+  };
+  for (const [flag, key, , integer] of NUMERIC) {
+    const x = c[key] as number;
+    if (!Number.isFinite(x)) fail(flag, "a finite number", x);
+    if (integer && key !== "seed" && !(x >= 1)) fail(flag, "a positive integer", x);
+  }
+  if (!(c.gamma > 0 && c.gamma <= 1)) fail("gamma", "in (0, 1]", c.gamma);
+  if (!(c.gaeLambda >= 0 && c.gaeLambda <= 1)) fail("gae-lambda", "in [0, 1]", c.gaeLambda);
+  if (!(c.clipEpsilon > 0 && c.clipEpsilon < 1)) fail("clip-epsilon", "in (0, 1)", c.clipEpsilon);
+  if (!(c.policyLr > 0)) fail("policy-lr", "positive", c.policyLr);
+  if (!(c.valueLr > 0)) fail("value-lr", "positive", c.valueLr);
+  if (!(c.maxGradNorm > 0)) fail("max-grad-norm", "positive", c.maxGradNorm);
+  if (c.entropyCoef < 0) fail("entropy-coef", "non-negative", c.entropyCoef);
+  if (c.valueClip < 0) fail("value-clip", "non-negative", c.valueClip);
+  if (c.advantage === "grpo") {
+    throw new InputError(
+      "grpo train: --advantage grpo is not available yet; use gae-group (the spec's) or gae-global",
+    );
+  }
+  if (c.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
+    throw new InputError(
+      `grpo train: --curriculum needs an env with difficulty parameters; ${env.id} has none`,
+    );
+  }
+}
+
+const ADVICE = `Troubleshooting (from the spec):
+  policy loss huge / NaN: --policy-lr 1e-5, --max-grad-norm 0.3, --group-size 16
+  unstable training: lower --policy-lr, raise --clip-epsilon to 0.3, lower --entropy-coef to 0.001`;
+
+/** `grpo train`. */
+export const trainCommand: Command = {
+  name: "train",
+  summary:
+    "stage 2: GRPO on a stage-1 Decision Transformer (runs stage 1 first without --checkpoint)",
+  usage:
+    "grpo train [--checkpoint CKPT | --resume CKPT] --env cartpole [--num-iterations 100] [hyperparameters] [--quick-test] [--device auto|gpu|cpu]",
+  flags,
+  async run({ values: v }) {
+    const started = performance.now();
+    const env = await resolveEnv(v.env as string);
+    const { config, fromPreset } = trainConfig(env, v);
+    if (v.checkpoint && v.resume) {
+      throw new InputError(
+        "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
+      );
+    }
+    const mode = await resolveMode(deviceChoice(v));
+    if (mode === "gpu") {
+      console.log(
+        "note: stage 2 runs its rollouts and updates through tfjs on WebGPU; envs step on the host",
+      );
+    }
+    await initBackend(mode);
+
+    // ---- the models: stage 1's policy (run stage 1 first when none is given), a fresh value net
+    const source = (v.resume ?? v.checkpoint) as string | undefined;
+    let checkpointPath = source;
+    if (!checkpointPath) {
+      console.log(
+        `no --checkpoint: running stage 1 first (grpo pretrain --env ${env.alias}${
+          v["quick-test"] ? " --quick-test" : ""
+        })`,
+      );
+      const stage1Defaults = Object.entries(pretrainCommand.flags).map(([k, f]) => [k, f.default]);
+      checkpointPath = await pretrain({
+        ...Object.fromEntries(stage1Defaults),
+        env: v.env,
+        "quick-test": v["quick-test"],
+        out: v.out,
+        seed: config.seed,
+        device: v.device,
+      });
+    }
+    const loaded = await loadCheckpoint(checkpointPath, env);
+    const value = loaded.value ?? new ValueNetwork({
+      obsDim: env.obsSize,
+      ...DEFAULT_VALUE_SIZES,
+      obsMean: loaded.policy.config.obsMean,
+      obsStd: loaded.policy.config.obsStd,
+    }, config.seed);
+    const state: GrpoState = {
+      env,
+      config,
+      policy: loaded.policy,
+      value,
+      ...createOptimizers(config),
+      iteration: 0,
+    };
+    const resumeFrom = v.resume
+      ? await restoreTrainingState(state, loaded, v.resume as string)
+      : undefined;
+
+    const stamp = runTimestamp();
+    const runDir = resumeFrom?.runDir ?? join(v.out as string, `grpo_${env.alias}_${stamp}`);
+    const logDir = resumeFrom?.logDir ?? join(v["log-dir"] as string, `grpo_${env.alias}_${stamp}`);
+    await Deno.mkdir(runDir, { recursive: true });
+    const log = await MetricsLog.open(logDir);
+    console.log(
+      `GRPO on ${env.id}: ${config.numIterations} iterations x ${config.numEnvs} envs x ${config.rolloutSteps} steps, ` +
+        `${config.advantage}, policy lr ${config.policyLr}, value lr ${config.valueLr}, target return ${config.targetReturn}` +
+        (fromPreset.length ? ` (env preset: ${fromPreset.join(", ")})` : ""),
+    );
+    console.log(`from ${checkpointPath}; logs ${logDir}; checkpoints ${runDir}`);
+
+    let stop = false;
+    const onSigint = () => {
+      if (stop) Deno.exit(130);
+      stop = true;
+      console.log(
+        "\nCtrl-C: finishing this iteration, then saving a checkpoint (Ctrl-C again quits at once)",
+      );
+    };
+    Deno.addSignalListener("SIGINT", onSigint);
+    const progress = new ProgressLine(5_000);
+    const trainingArgs = { ...v, config, stage1: checkpointPath };
+    let best = resumeFrom?.bestMeanReward ?? -Infinity;
+    let lastSaved: string | undefined;
+    const save = async (name: string) => {
+      const path = join(runDir, name);
+      await saveTrainingCheckpoint(path, state, {
+        trainingArgs,
+        runDir,
+        logDir,
+        stage1: checkpointPath!,
+        bestMeanReward: best,
+      });
+      return path;
+    };
+    const loopStart = performance.now();
+    const startIteration = state.iteration;
+    try {
+      await trainGrpo(state, {
+        shouldStop: () => stop,
+        async onIteration(m: IterationMetrics) {
+          await log.write(m.iteration, m.envSteps, { ...m });
+          if (m.iteration % config.saveEvery === 0 || m.iteration === config.numIterations) {
+            lastSaved = await save(`iteration_${m.iteration}.safetensors`);
+          }
+          if (Number.isFinite(m.mean_reward) && m.mean_reward > best) {
+            best = m.mean_reward;
+            await save("best.safetensors");
+          }
+          const elapsed = (performance.now() - loopStart) / 1000;
+          const done = m.iteration - startIteration;
+          const eta = (elapsed / done) * (config.numIterations - m.iteration);
+          progress.update(
+            `iter ${m.iteration}/${config.numIterations}  ${
+              Math.round(m.steps_per_second)
+            } steps/s  ` +
+              `mean reward ${Number.isFinite(m.mean_reward) ? m.mean_reward.toFixed(1) : "-"}  ` +
+              `policy ${m.policy_loss.toFixed(3)}  value ${m.value_loss.toFixed(2)}  entropy ${
+                m.entropy.toFixed(3)
+              }  ` +
+              `kl ${m.approx_kl.toFixed(4)}  ETA ${formatDuration(eta)}`,
+            m.iteration % 10 === 0,
+          );
+        },
+      });
+      progress.done();
+      lastSaved = await save("last.safetensors");
+      if (stop) {
+        console.log(
+          `stopped at iteration ${state.iteration}; resume with: grpo train --env ${env.alias} --resume ${lastSaved}`,
+        );
+      }
+      console.log(
+        `done: ${state.iteration} iterations, ${
+          state.iteration * config.numEnvs * config.rolloutSteps
+        } env steps, ` +
+          `best mean reward ${best.toFixed(1)}, ${
+            formatDuration((performance.now() - started) / 1000)
+          } in all`,
+      );
+      console.log(
+        `checkpoints: ${runDir}  logs: ${logDir} (tensorboard --logdir ${logDir}; grpo report ${logDir})`,
+      );
+      console.log(
+        `next: grpo eval --checkpoint ${
+          join(runDir, "last.safetensors")
+        } --env ${env.alias} --num-episodes 10 --deterministic`,
+      );
+      return stop ? 130 : 0;
+    } catch (e) {
+      if (!(e instanceof NonFiniteError)) throw e;
+      progress.done();
+      console.error(`error: ${e.message}; training stopped.`);
+      console.error(
+        lastSaved ? `last good checkpoint: ${lastSaved}` : "no checkpoint was saved before this",
+      );
+      console.error(ADVICE);
+      return 1;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSigint);
+      await log.close();
+    }
+  },
+};

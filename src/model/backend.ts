@@ -1,0 +1,121 @@
+/**
+ * The tfjs backend of a run: wasm in CPU mode, WebGPU in GPU mode.
+ *
+ * CPU mode uses `@tensorflow/tfjs-backend-wasm` (single-threaded SIMD; its
+ * `.wasm` files are read from the npm package next to its JS). GPU mode uses
+ * `@tensorflow/tfjs-backend-webgpu` created on the process's own device
+ * (`getGpu()`), so tfjs tensors and our WGSL buffers live on one device:
+ * {@linkcode tensorFromBuffer} wraps an env buffer as a tensor without a copy
+ * and {@linkcode copyTensorToBuffer} writes a tensor into one.
+ *
+ * Two facts shape the model code: the wasm backend has no gradient for
+ * `gather` (UnsortedSegmentSum is missing), so discrete inputs are embedded as
+ * one-hot matMuls; and tfjs's WebGPU backend records work into its own command
+ * encoder, so {@linkcode flushTf} must run before we submit our own commands
+ * that touch buffers tfjs reads or writes.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { type Mode, requireGpu } from "../gpu/device.ts";
+
+let current: Mode | undefined;
+let registeredDevice: GPUDevice | undefined;
+
+/**
+ * Makes `mode`'s backend the active tfjs backend (idempotent). GPU mode needs
+ * a WebGPU adapter (a software one is accepted; see `resolveMode`).
+ */
+export async function initBackend(mode: Mode): Promise<void> {
+  if (mode === "cpu") {
+    if (current === "cpu" && tf.getBackend() === "wasm") return;
+    // The package's main file sits in dist/ beside the .wasm files.
+    const dir = new URL(".", import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
+    setWasmPaths(dir.href, true);
+    if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
+  } else {
+    const { device, adapter } = await requireGpu();
+    if (current === "gpu" && registeredDevice === device && tf.getBackend() === "webgpu") return;
+    // The package registers "webgpu" with an adapter of its own; kernels are
+    // keyed by backend name, so ours must take over that name.
+    if (registeredDevice !== device) {
+      if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
+      const info = { vendor: adapter.vendor, architecture: "", description: adapter.description };
+      tf.registerBackend(
+        "webgpu",
+        () => new WebGPUBackend(device, info as unknown as GPUAdapterInfo),
+      );
+      registeredDevice = device;
+    }
+    // tfjs runs ops on small tensors on the CPU by default: that reads data
+    // back (a GPU->CPU round trip per op) and mis-types the result of a
+    // bool/int cast computed there. Everything stays on the device.
+    tf.env().set("WEBGPU_CPU_FORWARD", false);
+    if (!(await tf.setBackend("webgpu"))) throw new Error("tfjs webgpu backend failed to start");
+  }
+  await tf.ready();
+  current = mode;
+}
+
+/** The tfjs backend name of a mode. */
+export function backendName(mode: Mode): string {
+  return mode === "cpu" ? "wasm" : "webgpu";
+}
+
+/** The mode of the active backend (after {@linkcode initBackend}). */
+export function backendMode(): Mode {
+  if (!current) throw new Error("initBackend() has not been called");
+  return current;
+}
+
+/**
+ * Forgets the WebGPU backend (its device is the process's; call before
+ * `releaseGpu`, so a later `initBackend("gpu")` binds to the new device).
+ */
+export function disposeGpuBackend(): void {
+  if (registeredDevice === undefined) return;
+  if (current === "gpu") current = undefined;
+  tf.removeBackend("webgpu");
+  registeredDevice = undefined;
+}
+
+function webgpu(): WebGPUBackend {
+  const b = tf.backend();
+  if (!(b instanceof WebGPUBackend)) throw new Error("the active tfjs backend is not WebGPU");
+  return b;
+}
+
+/** Submits the work tfjs has recorded but not yet submitted (GPU mode); a no-op on wasm. */
+export function flushTf(): void {
+  if (tf.getBackend() === "webgpu") webgpu().submitQueue();
+}
+
+/**
+ * A tensor that reads `buffer` in place (GPU mode). The buffer needs STORAGE
+ * and COPY_SRC usage; tfjs never destroys it. Its contents are read when the
+ * ops using the tensor run, so call {@linkcode flushTf} before changing it.
+ */
+export function tensorFromBuffer<R extends tf.Rank>(
+  buffer: GPUBuffer,
+  shape: tf.ShapeMap[R],
+  dtype: "float32" | "int32" = "float32",
+): tf.Tensor<R> {
+  return tf.tensor(
+    { buffer, zeroCopy: true } as unknown as tf.TypedArray,
+    shape,
+    dtype,
+  ) as tf.Tensor<R>;
+}
+
+/** Copies a float32/int32 tensor's data into `buffer` at `offset` bytes, on the device (GPU mode). */
+export function copyTensorToBuffer(t: tf.Tensor, buffer: GPUBuffer, offset = 0): void {
+  const data = t.dataToGPU();
+  const backend = webgpu();
+  const bytes = t.size * 4;
+  const encoder = backend.device.createCommandEncoder();
+  encoder.copyBufferToBuffer(data.buffer!, 0, buffer, offset, bytes);
+  backend.device.queue.submit([encoder.finish()]);
+  data.tensorRef.dispose();
+}

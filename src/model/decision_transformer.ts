@@ -1,0 +1,456 @@
+/**
+ * The Decision Transformer (Chen et al. 2021, arXiv 2106.01345) in tfjs,
+ * written nanoGPT-style.
+ *
+ * A trajectory is the token sequence R_0, s_0, a_0, R_1, s_1, a_1, ... where
+ * R_t is the return-to-go (target return minus rewards so far). Each token is
+ * a linear embedding of its input plus a learned embedding of the episode
+ * timestep t; a causal pre-LayerNorm GPT reads the sequence and the action
+ * head reads the output at s_t to predict a_t (categorical logits, or a
+ * Gaussian mean with a state-independent log-std).
+ *
+ * **Context.** The policy's context at episode step t is the current aligned
+ * chunk of the episode: steps K*floor(t/K) .. t (K = `contextLength`). This is
+ * what lets rollouts run incrementally with a KV cache and stay exact: with
+ * DT's sliding window, every cached key would depend on the step that just
+ * dropped out and would have to be recomputed (cost K per step). With aligned
+ * chunks, one call per step appends the new tokens (a_{t-1}, R_t, s_t) to the
+ * cache, and its output equals a full forward over the chunk (tested). The
+ * cache slots of a chunk are the full forward's sequence positions, and an
+ * env whose episode restarts (t = 0) starts a fresh chunk by itself: nothing
+ * needs resetting. Training segments may start anywhere (behaviour cloning
+ * uses random phases so the model sees every context length); PPO uses the
+ * aligned chunks that rollouts saw. Segments shorter than K are padded at
+ * the END, so padding can never influence a real position (causal mask) and
+ * only the loss needs masking.
+ *
+ * Inputs are raw env values: the model normalizes observations
+ * ((obs - mean) / std) and returns (/ returnScale) itself, with statistics
+ * fixed at creation and saved in the checkpoint. Timesteps are looked up with
+ * a custom gather whose gradient is a scatter-add, and discrete actions are
+ * embedded as one-hot matMuls, because tfjs wasm has no gradient for gather.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type ActionDist, entropy, logProb } from "./distribution.ts";
+import { constantVariable, InitRandom } from "./init.ts";
+import {
+  attention,
+  boolToFloat,
+  causalMask,
+  dense,
+  embeddingLookup,
+  gelu,
+  layerNorm,
+  MASKED,
+  matMul,
+  mergeHeads,
+  oneHot,
+  splitHeads,
+  tidy,
+} from "./layers.ts";
+
+/**
+ * Sizes and input statistics of a Decision Transformer.
+ *
+ * Default sizes (see {@linkcode DEFAULT_DT_SIZES}) were picked by timing
+ * training steps on the 2-core CPU machine with tfjs wasm.
+ */
+export interface DecisionTransformerConfig {
+  /** Observation length. */
+  obsDim: number;
+  /** `discrete`: a categorical over `actDim` choices; `continuous`: a Gaussian over `actDim` dims. */
+  actionKind: "discrete" | "continuous";
+  /** Number of choices (discrete) or action dimensions (continuous). */
+  actDim: number;
+  /** Width of the residual stream. */
+  embedDim: number;
+  /** Transformer blocks. */
+  nLayer: number;
+  /** Attention heads (must divide embedDim). */
+  nHead: number;
+  /** K: timesteps of context (3K tokens). */
+  contextLength: number;
+  /** Timesteps with an embedding (the env's episode limit); later steps share the last one. */
+  maxTimestep: number;
+  /** Dropout rate on embeddings, attention weights and residual branches (training only). */
+  dropout: number;
+  /** Observation mean, subtracted before embedding. */
+  obsMean: number[];
+  /** Observation standard deviation (divides after centering). */
+  obsStd: number[];
+  /** Returns-to-go are divided by this before embedding. */
+  returnScale: number;
+}
+
+/**
+ * Default sizes, picked for the spec's runs on a 2-core CPU (tfjs wasm is
+ * single-threaded). `deno run -A bench/dt_sizes.ts` times one Adam step on a
+ * batch of 64 segments; on that machine: DT's gym setting (embed 128, 3
+ * layers, K 20) ~1300 ms; embed 64 / 2 layers / K 20 ~410 ms; embed 64 / 2
+ * layers / K 10 ~220 ms; embed 32 / 2 layers / K 10 ~105 ms. Cost grows
+ * faster than K because wasm's batched matMul (attention) is a naive loop.
+ * CartPole-type control is Markov, so 10 steps of context lose nothing that
+ * 20 would give, and random-policy data (~22k steps for 1000 episodes) does
+ * not need more than 64 wide and 2 deep; one head is faster than two at the
+ * same width on wasm.
+ */
+export const DEFAULT_DT_SIZES = {
+  embedDim: 64,
+  nLayer: 2,
+  nHead: 1,
+  contextLength: 10,
+  dropout: 0.1,
+} as const;
+
+/** A batch of trajectory segments, all [B, K, ...]; padding goes at the end of a segment. */
+export interface SegmentBatch {
+  /** [B, K] raw returns-to-go. */
+  returnsToGo: tf.Tensor2D;
+  /** [B, K, obsDim] raw observations. */
+  obs: tf.Tensor3D;
+  /** [B, K, A] actions in the env layout (a discrete action is its index as a float). */
+  actions: tf.Tensor3D;
+  /** [B, K] int32 episode timesteps. */
+  timesteps: tf.Tensor2D;
+}
+
+/** One step of a batch of N envs for {@linkcode DecisionTransformer.act}. */
+export interface StepInput {
+  /** [N] raw return-to-go at this step. */
+  returnToGo: tf.Tensor1D;
+  /** [N, obsDim] current observations. */
+  obs: tf.Tensor2D;
+  /** [N, A] the action each env took at the previous step (ignored at chunk starts). */
+  prevAction: tf.Tensor2D;
+  /** [N] int32 episode timestep t of `obs` (0 right after a reset). */
+  timestep: tf.Tensor1D;
+}
+
+/** Per-layer keys and values of N envs' current chunks: [N, 3K, embedDim] each. */
+export class KVCache {
+  constructor(public keys: tf.Tensor3D[], public values: tf.Tensor3D[]) {}
+
+  /** Number of envs. */
+  get size(): number {
+    return this.keys[0].shape[0];
+  }
+
+  /** Frees the tensors. */
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t.dispose();
+  }
+}
+
+interface Block {
+  ln1: [tf.Variable, tf.Variable];
+  attn: [tf.Variable, tf.Variable];
+  attnProj: [tf.Variable, tf.Variable];
+  ln2: [tf.Variable, tf.Variable];
+  fc: [tf.Variable, tf.Variable];
+  mlpProj: [tf.Variable, tf.Variable];
+}
+
+/** The Decision Transformer policy. */
+export class DecisionTransformer {
+  readonly config: DecisionTransformerConfig;
+  private readonly named: [string, tf.Variable][] = [];
+  private readonly embedTimestep: tf.Variable;
+  private readonly embedReturn: [tf.Variable, tf.Variable];
+  private readonly embedState: [tf.Variable, tf.Variable];
+  private readonly embedAction: [tf.Variable, tf.Variable];
+  private readonly embedLn: [tf.Variable, tf.Variable];
+  private readonly blocks: Block[] = [];
+  private readonly lnF: [tf.Variable, tf.Variable];
+  private readonly predictAction: [tf.Variable, tf.Variable];
+  private readonly actionLogStd?: tf.Variable;
+  private readonly obsMean: tf.Tensor1D;
+  private readonly obsInvStd: tf.Tensor1D;
+
+  /** Creates a model with weights drawn from `seed` (identical on every backend). */
+  constructor(config: DecisionTransformerConfig, seed = 0) {
+    validateConfig(config);
+    this.config = config;
+    const { embedDim: d, obsDim, actDim, nLayer, maxTimestep } = config;
+    const rng = new InitRandom(seed);
+    const std = 0.02;
+    const linear = (name: string, inDim: number, outDim: number, s = std) =>
+      [
+        this.add(`${name}.weight`, rng.normalVariable([inDim, outDim], s)),
+        this.add(`${name}.bias`, constantVariable([outDim], 0)),
+      ] as [tf.Variable, tf.Variable];
+    const norm = (name: string) =>
+      [
+        this.add(`${name}.weight`, constantVariable([d], 1)),
+        this.add(`${name}.bias`, constantVariable([d], 0)),
+      ] as [tf.Variable, tf.Variable];
+    this.embedTimestep = this.add(
+      "embed_timestep.weight",
+      rng.normalVariable([maxTimestep, d], std),
+    );
+    this.embedReturn = linear("embed_return", 1, d);
+    this.embedState = linear("embed_state", obsDim, d);
+    this.embedAction = linear("embed_action", actDim, d);
+    this.embedLn = norm("embed_ln");
+    // GPT-2's scaled init of the projections that write into the residual stream.
+    const projStd = std / Math.sqrt(2 * nLayer);
+    for (let i = 0; i < nLayer; i++) {
+      const p = `transformer.h.${i}`;
+      this.blocks.push({
+        ln1: norm(`${p}.ln_1`),
+        attn: linear(`${p}.attn.c_attn`, d, 3 * d),
+        attnProj: linear(`${p}.attn.c_proj`, d, d, projStd),
+        ln2: norm(`${p}.ln_2`),
+        fc: linear(`${p}.mlp.c_fc`, d, 4 * d),
+        mlpProj: linear(`${p}.mlp.c_proj`, 4 * d, d, projStd),
+      });
+    }
+    this.lnF = norm("transformer.ln_f");
+    this.predictAction = linear("predict_action", d, actDim);
+    if (config.actionKind === "continuous") {
+      this.actionLogStd = this.add(
+        "action_log_std",
+        constantVariable([actDim], -0.5),
+      );
+    }
+    this.obsMean = tf.keep(tf.tensor1d(config.obsMean));
+    this.obsInvStd = tf.keep(tf.tensor1d(config.obsStd.map((s) => 1 / s)));
+  }
+
+  private add(name: string, v: tf.Variable): tf.Variable {
+    this.named.push([name, v]);
+    return v;
+  }
+
+  /** The weights by checkpoint name, in a fixed order (matrices are [in, out], as GPT-2's Conv1D). */
+  namedWeights(): readonly [string, tf.Variable][] {
+    return this.named;
+  }
+
+  /** The trainable variables (for an optimizer's var list). */
+  trainableVariables(): tf.Variable[] {
+    return this.named.map(([, v]) => v);
+  }
+
+  /** Number of trainable parameters. */
+  parameterCount(): number {
+    return this.named.reduce((n, [, v]) => n + v.size, 0);
+  }
+
+  // ---- embeddings -------------------------------------------------------
+
+  private embedTime(t: tf.Tensor): tf.Tensor {
+    const index = tf.clipByValue(t, 0, this.config.maxTimestep - 1).cast("int32");
+    return embeddingLookup(this.embedTimestep, index);
+  }
+
+  private embedActions(a: tf.Tensor): tf.Tensor {
+    const [w, b] = this.embedAction;
+    if (this.config.actionKind === "continuous") return dense(a, w, b);
+    const index = a.squeeze([-1]).cast("int32");
+    return dense(oneHot(index, this.config.actDim), w, b);
+  }
+
+  private embedStates(obs: tf.Tensor): tf.Tensor {
+    const [w, b] = this.embedState;
+    return dense(obs.sub(this.obsMean).mul(this.obsInvStd), w, b);
+  }
+
+  private embedReturns(r: tf.Tensor): tf.Tensor {
+    const [w, b] = this.embedReturn;
+    return r.div(this.config.returnScale).expandDims(-1).mul(w.reshape([-1])).add(b);
+  }
+
+  // ---- transformer ------------------------------------------------------
+
+  private mlp(x: tf.Tensor, blk: Block, training: boolean): tf.Tensor {
+    const h = dense(gelu(dense(x, ...blk.fc)), ...blk.mlpProj);
+    return this.drop(h, training);
+  }
+
+  private drop(x: tf.Tensor, training: boolean): tf.Tensor {
+    return training && this.config.dropout > 0 ? tf.dropout(x, this.config.dropout) : x;
+  }
+
+  private head(h: tf.Tensor): ActionDist {
+    const out = dense(layerNorm(h, ...this.lnF), ...this.predictAction);
+    if (this.config.actionKind === "discrete") return { kind: "discrete", logits: out };
+    return { kind: "continuous", mean: out, logStd: this.actionLogStd!.clone() };
+  }
+
+  /**
+   * The action distributions at every step of a batch of segments, in one
+   * forward: logits (or means) [B, K, actDim]. `training` turns dropout on.
+   */
+  forward(batch: SegmentBatch, training = false): ActionDist {
+    return tidy(() => {
+      const { embedDim: d, nHead } = this.config;
+      const [b, k] = batch.returnsToGo.shape;
+      const time = this.embedTime(batch.timesteps);
+      // [B, K, 3, D] -> [B, 3K, D]: R_t, s_t, a_t interleaved.
+      let x = tf.stack([
+        this.embedReturns(batch.returnsToGo).add(time),
+        this.embedStates(batch.obs).add(time),
+        this.embedActions(batch.actions).add(time),
+      ], 2).reshape([b, 3 * k, d]);
+      x = this.drop(layerNorm(x, ...this.embedLn), training);
+      const mask = causalMask(3 * k);
+      for (const blk of this.blocks) {
+        const [q, kk, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+        const y = attention(
+          splitHeads(q, nHead),
+          splitHeads(kk, nHead),
+          splitHeads(v, nHead),
+          mask,
+          this.config.dropout,
+          training,
+        );
+        x = x.add(this.drop(dense(mergeHeads(y), ...blk.attnProj), training));
+        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk, training));
+      }
+      // Hidden states at the s_t tokens predict a_t.
+      const atStates = x.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
+      return this.head(atStates);
+    });
+  }
+
+  /**
+   * Log-probabilities and entropies [B, K] of `batch.actions` under the
+   * policy: what a PPO update needs (padding positions are garbage; mask
+   * them).
+   */
+  logProbs(batch: SegmentBatch, training = false): { logProb: tf.Tensor2D; entropy: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const dist = this.forward(batch, training);
+      return {
+        logProb: logProb(dist, batch.actions) as tf.Tensor2D,
+        entropy: entropy(dist) as tf.Tensor2D,
+      };
+    });
+  }
+
+  /** An empty cache for `n` envs. */
+  createCache(n: number): KVCache {
+    const shape: [number, number, number] = [
+      n,
+      3 * this.config.contextLength,
+      this.config.embedDim,
+    ];
+    const make = () => this.blocks.map(() => tf.keep(tf.zeros<tf.Rank.R3>(shape)));
+    return new KVCache(make(), make());
+  }
+
+  /**
+   * One rollout step for N envs: appends (a_{t-1}, R_t, s_t) of each env to
+   * its chunk in `cache` and returns the action distribution at s_t ([N,
+   * actDim]), equal to a full forward over the chunk. All inputs are tensors,
+   * so in GPU mode a rollout never leaves the device. The cache is updated in
+   * place (its old tensors are disposed).
+   */
+  act(cache: KVCache, input: StepInput): ActionDist {
+    const { embedDim: d, nHead, contextLength: K } = this.config;
+    const n = cache.size;
+    const s = 3 * K;
+    const result = tidy(() => {
+      const t = input.timestep.cast("int32");
+      const int = (v: number) => tf.scalar(v, "int32");
+      const slot = tf.mod(t, int(K));
+      const prevT = t.sub(int(1));
+      // Positions of the three new tokens in the chunk: a_{t-1} at 3j-1, R_t at 3j, s_t at 3j+1.
+      const base = slot.mul(int(3)).reshape([n, 1]);
+      const pos = base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32")); // [N, 3]
+      let x = tf.stack([
+        this.embedActions(input.prevAction).add(this.embedTime(prevT)),
+        this.embedReturns(input.returnToGo).add(this.embedTime(t)),
+        this.embedStates(input.obs).add(this.embedTime(t)),
+      ], 1); // [N, 3, D]
+      x = layerNorm(x, ...this.embedLn);
+      // write[n, r, slot] = 1 where token r goes (a_{t-1} at a chunk start goes nowhere).
+      const write = oneHot(pos, s);
+      const keep = tf.scalar(1).sub(write.sum(1)).expandDims(-1); // [N, S, 1]
+      const slots = tf.range(0, s, 1, "int32").reshape([1, 1, s]);
+      const mask = boolToFloat(slots.greater(pos.expandDims(-1))).mul(MASKED).expandDims(1);
+      const keys: tf.Tensor3D[] = [];
+      const values: tf.Tensor3D[] = [];
+      this.blocks.forEach((blk, i) => {
+        const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+        const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
+        const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
+        const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
+        keys.push(kAll);
+        values.push(vAll);
+        const y = attention(
+          splitHeads(q, nHead),
+          splitHeads(kAll, nHead),
+          splitHeads(vAll, nHead),
+          mask,
+          0,
+          false,
+        );
+        x = x.add(dense(mergeHeads(y), ...blk.attnProj));
+        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk, false));
+      });
+      const atState = x.slice([0, 2, 0], [n, 1, d]).reshape([n, d]);
+      return { dist: this.head(atState), keys, values };
+    });
+    cache.dispose();
+    cache.keys = result.keys;
+    cache.values = result.values;
+    return result.dist;
+  }
+
+  /** Copies the weights out (one readback per tensor). */
+  async getWeights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, v] of this.named) {
+      out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+    }
+    return out;
+  }
+
+  /** Sets every weight; throws naming the first missing or mis-shaped tensor. */
+  setWeights(weights: Map<string, { shape: number[]; data: Float32Array }>): void {
+    for (const [name, v] of this.named) {
+      const w = weights.get(name);
+      if (!w) throw new Error(`missing weight ${name}`);
+      if (w.shape.join(",") !== v.shape.join(",")) {
+        throw new Error(`weight ${name} has shape [${w.shape}], expected [${v.shape}]`);
+      }
+    }
+    tf.tidy(() => {
+      for (const [name, v] of this.named) v.assign(tf.tensor(weights.get(name)!.data, v.shape));
+    });
+  }
+
+  /** Frees every tensor of the model. */
+  dispose(): void {
+    for (const [, v] of this.named) v.dispose();
+    this.obsMean.dispose();
+    this.obsInvStd.dispose();
+  }
+}
+
+/** Throws on a config that cannot make a model. */
+export function validateConfig(c: DecisionTransformerConfig): void {
+  const posInt = (x: number) => Number.isInteger(x) && x > 0;
+  const problems: string[] = [];
+  for (const key of ["obsDim", "actDim", "embedDim", "nLayer", "nHead", "contextLength"] as const) {
+    if (!posInt(c[key])) problems.push(`${key} must be a positive integer`);
+  }
+  if (!posInt(c.maxTimestep)) problems.push("maxTimestep must be a positive integer");
+  if (posInt(c.nHead) && c.embedDim % c.nHead !== 0) problems.push("nHead must divide embedDim");
+  if (!(c.dropout >= 0 && c.dropout < 1)) problems.push("dropout must be in [0, 1)");
+  if (c.actionKind !== "discrete" && c.actionKind !== "continuous") {
+    problems.push("actionKind must be discrete or continuous");
+  }
+  if (c.obsMean?.length !== c.obsDim || c.obsStd?.length !== c.obsDim) {
+    problems.push("obsMean and obsStd must have obsDim entries");
+  } else if (!c.obsStd.every((s) => s > 0 && Number.isFinite(s))) {
+    problems.push("obsStd entries must be positive");
+  }
+  if (!(c.returnScale > 0 && Number.isFinite(c.returnScale))) {
+    problems.push("returnScale must be positive");
+  }
+  if (problems.length > 0) throw new Error(`invalid model config: ${problems.join("; ")}`);
+}

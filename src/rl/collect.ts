@@ -1,0 +1,153 @@
+/**
+ * Rollout collection: N envs stepped by the Decision Transformer, conditioned
+ * on a target return, for T steps per iteration. The collector keeps what
+ * must survive between iterations: the envs, the policy's KV cache, the
+ * previous actions and each env's chunk prefix (see `rollout.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { envActionsOf } from "./dataset.ts";
+import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
+import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
+import type { ValueNetwork } from "../model/value_network.ts";
+import type { TensorEntry } from "../io/safetensors.ts";
+import { nextPrefixes, type Rollout } from "./rollout.ts";
+import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
+
+/** Separates the training action-sampling stream from the env's own draws. */
+export const TRAIN_SAMPLE_STREAM = 0x6a09e667;
+
+/** The collector's state besides its envs. */
+export interface CollectorSnapshot {
+  prevAction: Float32Array;
+  /** KV cache tensors by `k.<layer>` / `v.<layer>`. */
+  cache: Map<string, TensorEntry>;
+  prefixes?: Rollout["prefixes"];
+}
+
+/** Collects rollouts in CPU mode (TypeScript envs, tfjs wasm). */
+export class RolloutCollector {
+  readonly vec: CpuVecEnv;
+  private cache: KVCache;
+  private prevAction: Float32Array;
+  private readonly policyActionSize: number;
+  private prefixes: Rollout["prefixes"] | undefined;
+
+  constructor(
+    readonly env: Env,
+    readonly policy: DecisionTransformer,
+    readonly value: ValueNetwork,
+    numEnvs: number,
+    readonly seed: number,
+  ) {
+    this.vec = new CpuVecEnv(env, numEnvs, { seed });
+    this.vec.reset();
+    this.cache = policy.createCache(numEnvs);
+    this.policyActionSize = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
+    this.prevAction = new Float32Array(numEnvs * this.policyActionSize);
+  }
+
+  /** Fills `rollout` with the next T steps of every env, conditioned on `targetReturn`. */
+  async collect(rollout: Rollout, targetReturn: number): Promise<void> {
+    const { vec, policy, env } = this;
+    const N = vec.n, O = env.obsSize, P = this.policyActionSize;
+    const discrete = policy.config.actionKind === "discrete";
+    const uWidth = discrete ? 1 : 2 * P;
+    const uniforms = new Float32Array(N * uWidth);
+    if (this.prefixes) rollout.prefixes = this.prefixes;
+    for (let t = 0; t < rollout.steps; t++) {
+      const base = t * N;
+      const rtg = new Float32Array(N);
+      for (let i = 0; i < N; i++) {
+        rtg[i] = targetReturn - vec.stats.running[i];
+        for (let k = 0; k < uWidth; k++) {
+          uniforms[i * uWidth + k] = uniform01(
+            hash5((this.seed ^ TRAIN_SAMPLE_STREAM) >>> 0, i, vec.episode[i], vec.t[i], k),
+          );
+        }
+      }
+      rollout.obs.set(vec.obs, base * O);
+      rollout.returnsToGo.set(rtg, base);
+      for (let i = 0; i < N; i++) rollout.timesteps[base + i] = vec.t[i];
+      const obs = tf.tensor2d(vec.obs, [N, O]);
+      const input = {
+        returnToGo: tf.tensor1d(rtg),
+        obs,
+        prevAction: tf.tensor2d(this.prevAction, [N, P]),
+        timestep: tf.tensor1d(Int32Array.from(vec.t), "int32"),
+      };
+      // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
+      const dist = policy.act(this.cache, input);
+      const [actions, logProbs, values] = tf.tidy(() => {
+        const a = sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth]));
+        return [a, logProb(dist, a), this.value.predict(obs)];
+      });
+      disposeDist(dist);
+      tf.dispose(Object.values(input));
+      const a = (await actions.data()) as Float32Array;
+      rollout.actions.set(a, base * P);
+      rollout.logProbs.set((await logProbs.data()) as Float32Array, base);
+      rollout.values.set((await values.data()) as Float32Array, base);
+      tf.dispose([actions, logProbs, values]);
+      this.prevAction = a;
+
+      vec.step(envActionsOf(env, a, N));
+      rollout.rewards.set(vec.reward, base);
+      let anyTruncated = false;
+      for (let i = 0; i < N; i++) {
+        rollout.terminated[base + i] = vec.done[i] & TERMINATED ? 1 : 0;
+        rollout.truncated[base + i] = vec.done[i] & TRUNCATED ? 1 : 0;
+        anyTruncated ||= rollout.truncated[base + i] === 1 && rollout.terminated[base + i] === 0;
+      }
+      if (anyTruncated) {
+        const v = await this.predictValues(vec.finalObs);
+        for (let i = 0; i < N; i++) {
+          rollout.finalValues[base + i] = rollout.truncated[base + i] ? v[i] : 0;
+        }
+      } else {
+        rollout.finalValues.fill(0, base, base + N);
+      }
+    }
+    rollout.lastValues.set(await this.predictValues(vec.obs));
+    this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
+  }
+
+  private async predictValues(obs: Float32Array): Promise<Float32Array> {
+    const v = tf.tidy(() => this.value.predict(tf.tensor2d(obs, [this.vec.n, this.env.obsSize])));
+    const out = (await v.data()) as Float32Array;
+    v.dispose();
+    return out;
+  }
+
+  /** What a checkpoint needs to continue this collector exactly. */
+  async snapshot(): Promise<CollectorSnapshot> {
+    const cache = new Map<string, TensorEntry>();
+    const put = async (name: string, t: tf.Tensor) =>
+      cache.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
+    for (const [l, k] of this.cache.keys.entries()) await put(`k.${l}`, k);
+    for (const [l, v] of this.cache.values.entries()) await put(`v.${l}`, v);
+    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+  }
+
+  /** Continues from a snapshot (the env arrays are restored by the caller). */
+  restore(s: CollectorSnapshot): void {
+    this.prevAction = s.prevAction.slice();
+    this.prefixes = s.prefixes;
+    const load = (name: string) => {
+      const e = s.cache.get(name);
+      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
+      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
+    };
+    const layers = this.cache.keys.length;
+    this.cache.dispose();
+    this.cache.keys = Array.from({ length: layers }, (_, l) => load(`k.${l}`));
+    this.cache.values = Array.from({ length: layers }, (_, l) => load(`v.${l}`));
+  }
+
+  /** Frees the KV cache. */
+  dispose(): void {
+    this.cache.dispose();
+  }
+}

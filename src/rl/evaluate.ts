@@ -1,0 +1,178 @@
+/**
+ * Evaluation of a Decision Transformer policy (the spec's
+ * `test_grpo_agent.py`): N episodes played at once, env `i` playing episode
+ * `i`, the policy conditioned on a target return that drops by each reward,
+ * with the KV-cached `act` (one call per step for the whole batch).
+ *
+ * Stochastic actions use counter-based uniforms (seed, env, episode, step),
+ * so an evaluation is reproducible.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
+import { envActionsOf } from "./dataset.ts";
+import type { Mode } from "../gpu/device.ts";
+import { GpuVecEnv } from "../gpu/vec_env.ts";
+import type { DecisionTransformer } from "../model/decision_transformer.ts";
+import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";
+import { CpuVecEnv } from "./vec_env.ts";
+
+/** Separates the policy's sampling stream from the envs' draws. */
+export const SAMPLE_STREAM = 0x27d4eb2f;
+
+/** Options of an evaluation. */
+export interface EvaluateOptions {
+  numEpisodes: number;
+  /** Argmax (or the Gaussian mean) instead of sampling. */
+  deterministic: boolean;
+  /** The return-to-go of the first step. */
+  targetReturn: number;
+  seed: number;
+  mode: Mode;
+  /** Record the states, rewards and actions of the first this many episodes (for rendering). */
+  recordEpisodes?: number;
+}
+
+/** One recorded episode: `states[0]` after reset, `states[k]` after step k. */
+export interface RecordedEpisode {
+  states: number[][];
+  rewards: number[];
+  actions: number[][];
+}
+
+/** Per-episode results. */
+export interface EvaluationResult {
+  returns: number[];
+  lengths: number[];
+  /** The first `recordEpisodes` episodes. */
+  recorded: RecordedEpisode[];
+}
+
+/** Mean and (population) standard deviation. */
+export function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length);
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/** The uniforms of a sampling step for env `i`: 1 per discrete action, 2 per continuous dim. */
+function fillUniforms(
+  out: Float32Array,
+  width: number,
+  seed: number,
+  i: number,
+  episode: number,
+  t: number,
+): void {
+  for (let k = 0; k < width; k++) {
+    out[i * width + k] = uniform01(hash5((seed ^ SAMPLE_STREAM) >>> 0, i, episode, t, k));
+  }
+}
+
+/** Plays `numEpisodes` episodes with `policy` and returns their returns and lengths. */
+export async function evaluatePolicy(
+  env: Env,
+  policy: DecisionTransformer,
+  o: EvaluateOptions,
+): Promise<EvaluationResult> {
+  const n = o.numEpisodes;
+  const discrete = policy.config.actionKind === "discrete";
+  const P = discrete ? 1 : policy.config.actDim;
+  const uWidth = discrete ? 1 : 2 * P;
+  const O = env.obsSize;
+  // One episode per env: without auto-reset an env keeps its terminal state (recorded, then ignored).
+  const options = { seed: o.seed, autoreset: false };
+  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
+  const cpu = gpu ? undefined : new CpuVecEnv(env, n, options);
+  const recorded: RecordedEpisode[] = Array.from(
+    { length: Math.min(n, o.recordEpisodes ?? 0) },
+    () => ({ states: [], rewards: [], actions: [] }),
+  );
+  const S = env.stateSize;
+  let state: ArrayLike<number> = [];
+  const cache = policy.createCache(n);
+  try {
+    // Host copies of what the policy reads each step.
+    const obs = new Float32Array(n * O);
+    const t = new Int32Array(n);
+    const episode = new Uint32Array(n);
+    const running = new Float32Array(n);
+    let prevAction: Float32Array = new Float32Array(n * P);
+    const returns = new Array<number>(n).fill(0), lengths = new Array<number>(n).fill(0);
+    const done = new Array<boolean>(n).fill(false);
+    const uniforms = new Float32Array(n * uWidth);
+    const sync = async () => {
+      if (cpu) {
+        state = cpu.state;
+        obs.set(cpu.obs);
+        t.set(cpu.t);
+        episode.set(cpu.episode);
+        running.set(cpu.stats.running);
+        return { reward: cpu.reward, done: cpu.done };
+      }
+      // GPU mode steps on the device but reads the batch back each step (evaluation only).
+      const s = await gpu!.read();
+      state = s.state;
+      obs.set(s.obs);
+      for (let i = 0; i < n; i++) {
+        t[i] = s.counters[2 * i];
+        episode[i] = s.counters[2 * i + 1];
+        running[i] = s.stats[4 * i];
+      }
+      return { reward: s.reward, done: s.done };
+    };
+    if (cpu) cpu.reset();
+    else await gpu!.reset();
+    await sync();
+    const recordState = (i: number) =>
+      recorded[i].states.push(Array.from({ length: S }, (_, k) => state[i * S + k]));
+    recorded.forEach((_, i) => recordState(i));
+    while (!done.every(Boolean)) {
+      const input = {
+        returnToGo: tf.tensor1d(Array.from(running, (r) => o.targetReturn - r)),
+        obs: tf.tensor2d(obs, [n, O]),
+        prevAction: tf.tensor2d(prevAction, [n, P]),
+        timestep: tf.tensor1d(t, "int32"),
+      };
+      const dist = policy.act(cache, input);
+      let actionTensor: tf.Tensor;
+      if (o.deterministic) actionTensor = modeAction(dist);
+      else {
+        for (let i = 0; i < n; i++) fillUniforms(uniforms, uWidth, o.seed, i, episode[i], t[i]);
+        const u = tf.tensor2d(uniforms, [n, uWidth]);
+        actionTensor = sampleWithUniforms(dist, u);
+        u.dispose();
+      }
+      const actions = (await actionTensor.data()) as Float32Array;
+      tf.dispose([actionTensor, ...Object.values(input)]);
+      disposeDist(dist);
+      const envActions = envActionsOf(env, actions, n);
+      const A = actionSize(env);
+      let result: { reward: ArrayLike<number>; done: ArrayLike<number> };
+      if (cpu) {
+        cpu.step(envActions);
+        result = await sync();
+      } else {
+        await gpu!.stepWith(envActions as Float32Array<ArrayBuffer>);
+        result = await sync();
+      }
+      for (let i = 0; i < n; i++) {
+        if (done[i]) continue;
+        returns[i] += result.reward[i];
+        lengths[i]++;
+        if (i < recorded.length) {
+          recordState(i);
+          recorded[i].rewards.push(result.reward[i]);
+          recorded[i].actions.push(Array.from(envActions.subarray(i * A, i * A + A)));
+        }
+        if (result.done[i] !== 0) done[i] = true;
+      }
+      prevAction = actions;
+    }
+    return { returns, lengths, recorded };
+  } finally {
+    cache.dispose();
+    gpu?.destroy();
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * Stage 2: GRPO, the spec's PPO with group-normalized advantages, on the
+ * stage-1 Decision Transformer. The loop reads top to bottom as in CleanRL's
+ * `ppo.py`: collect a rollout, compute advantages, update the policy and the
+ * value network for `numEpochs` passes of minibatches, log, checkpoint.
+ *
+ * The policy is updated on aligned chunks (see `rollout.ts`): one forward
+ * per chunk gives the log-probabilities of all its steps in exactly the
+ * context the rollout used, so before the first update the ratio is 1.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type Env, paramsAtDifficulty } from "../../envs/env.ts";
+import type { DecisionTransformer, SegmentBatch } from "../model/decision_transformer.ts";
+import type { ValueNetwork } from "../model/value_network.ts";
+import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
+import { gae, normalizeGlobal, normalizeGroups } from "./advantages.ts";
+import { RolloutCollector } from "./collect.ts";
+import type { GrpoConfig } from "./grpo_config.ts";
+import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
+
+/** What one iteration measured (the rows of the TensorBoard log). */
+export interface IterationMetrics {
+  iteration: number;
+  envSteps: number;
+  /** Mean return of the episodes that finished during this rollout (NaN when none did). */
+  mean_reward: number;
+  mean_length: number;
+  episodes: number;
+  policy_loss: number;
+  value_loss: number;
+  entropy: number;
+  approx_kl: number;
+  clip_fraction: number;
+  explained_variance: number;
+  /** max |ratio - 1| over the first minibatch: 0 up to float error when rollout and update contexts agree. */
+  first_ratio_error: number;
+  steps_per_second: number;
+  policy_lr: number;
+  value_lr: number;
+  clip_epsilon: number;
+  difficulty: number;
+}
+
+/** Raised when a loss or gradient becomes NaN or Inf. */
+export class NonFiniteError extends Error {
+  override name = "NonFiniteError";
+}
+
+/** Everything the loop works on; `iteration` is where it resumes. */
+export interface GrpoState {
+  env: Env;
+  config: GrpoConfig;
+  policy: DecisionTransformer;
+  value: ValueNetwork;
+  policyOptimizer: tf.Optimizer;
+  valueOptimizer: tf.Optimizer;
+  /** Iterations already done. */
+  iteration: number;
+  /** The envs and the policy's rollout context, kept across iterations (created on first use). */
+  collector?: RolloutCollector;
+}
+
+/** Creates the two optimizers (separate learning rates, as the spec asks). */
+export function createOptimizers(
+  config: GrpoConfig,
+): Pick<GrpoState, "policyOptimizer" | "valueOptimizer"> {
+  return {
+    policyOptimizer: tf.train.adam(config.policyLr, 0.9, 0.999, 1e-5),
+    valueOptimizer: tf.train.adam(config.valueLr, 0.9, 0.999, 1e-5),
+  };
+}
+
+/** The clip epsilon at an iteration (constant, or linear from clipEpsilon to clipEpsilonFinal). */
+export function clipEpsilonAt(config: GrpoConfig, iteration: number): number {
+  if (config.clipSchedule === "constant" || config.numIterations <= 1) return config.clipEpsilon;
+  const f = Math.min(1, iteration / (config.numIterations - 1));
+  return config.clipEpsilon + (config.clipEpsilonFinal - config.clipEpsilon) * f;
+}
+
+/** A seeded shuffle (mulberry32), so minibatch order is reproducible and independent of wall time. */
+function shuffled<T>(xs: T[], seed: number): T[] {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = xs.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * Minibatches of whole chunks holding about `batchSize` samples each. With
+ * `prioritized`, chunks are drawn (with replacement) with probability
+ * proportional to their mean |advantage| plus a floor, and each chunk gets
+ * the importance weight (1 / (M p))^1 normalized by the largest, which
+ * removes the sampling bias from the gradient's expectation.
+ */
+export function minibatches(
+  all: Chunk[],
+  batchSize: number,
+  seed: number,
+  priority?: Float64Array,
+): { chunks: Chunk[]; weights: number[] }[] {
+  let order: Chunk[];
+  let weightOf = (_c: Chunk) => 1;
+  if (priority) {
+    const total = priority.reduce((a, b) => a + b, 0);
+    const p = Array.from(priority, (x) => x / total);
+    const cdf: number[] = [];
+    p.reduce((acc, x, k) => (cdf[k] = acc + x), 0);
+    const picks = shuffled(all.map((_, k) => k), seed).map((_, k) => {
+      const u = ((Math.imul(seed + k, 0x9e3779b1) >>> 0) + 0.5) / 4294967296;
+      const idx = cdf.findIndex((c) => c >= u);
+      return idx < 0 ? all.length - 1 : idx;
+    });
+    const w = new Map<Chunk, number>();
+    const raw = picks.map((k) => 1 / (all.length * p[k]));
+    const max = Math.max(...raw);
+    picks.forEach((k, j) => w.set(all[k], raw[j] / max));
+    order = picks.map((k) => all[k]);
+    weightOf = (c) => w.get(c) ?? 1;
+  } else {
+    order = shuffled(all, seed);
+  }
+  const out: { chunks: Chunk[]; weights: number[] }[] = [];
+  let current: Chunk[] = [];
+  let samples = 0;
+  for (const c of order) {
+    current.push(c);
+    samples += c.length;
+    if (samples >= batchSize) {
+      out.push({ chunks: current, weights: current.map(weightOf) });
+      current = [];
+      samples = 0;
+    }
+  }
+  if (current.length > 0) out.push({ chunks: current, weights: current.map(weightOf) });
+  return out;
+}
+
+function explainedVariance(values: Float32Array, returns: Float32Array): number {
+  const n = returns.length;
+  const mean = (x: Float32Array) => x.reduce((a, b) => a + b, 0) / n;
+  const mr = mean(returns);
+  let varR = 0, varD = 0;
+  const diffs = new Float32Array(n);
+  for (let k = 0; k < n; k++) diffs[k] = returns[k] - values[k];
+  const md = mean(diffs);
+  for (let k = 0; k < n; k++) {
+    varR += (returns[k] - mr) ** 2;
+    varD += (diffs[k] - md) ** 2;
+  }
+  return varR === 0 ? NaN : 1 - varD / varR;
+}
+
+/** Checks a scalar is finite; throws {@linkcode NonFiniteError} naming it otherwise. */
+function requireFinite(name: string, x: number, iteration: number): void {
+  if (!Number.isFinite(x)) {
+    throw new NonFiniteError(`${name} became ${x} at iteration ${iteration + 1}`);
+  }
+}
+
+/**
+ * Runs iterations until `config.numIterations`, calling `onIteration` after
+ * each (logging and checkpoints live there). `shouldStop` is polled between
+ * iterations (Ctrl-C).
+ */
+export async function trainGrpo(
+  state: GrpoState,
+  hooks: {
+    onIteration?: (m: IterationMetrics, state: GrpoState) => Promise<void> | void;
+    shouldStop?: () => boolean;
+  } = {},
+): Promise<void> {
+  const { env, config, policy, value } = state;
+  const K = policy.config.contextLength;
+  const N = config.numEnvs, T = config.rolloutSteps;
+  const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
+  state.collector ??= new RolloutCollector(env, policy, value, N, config.seed);
+  const collector = state.collector;
+  const rollout = new Rollout(T, N, env.obsSize, A);
+  {
+    while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
+      const it = state.iteration;
+      const started = performance.now();
+      const clipEps = clipEpsilonAt(config, it);
+      const difficulty = config.curriculum
+        ? Math.min(1, it / Math.max(1, config.numIterations - 1))
+        : 1;
+      if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
+
+      // 1. Rollout.
+      collector.vec.clearStats();
+      await collector.collect(rollout, config.targetReturn);
+      const stats = collector.vec.stats;
+      const episodes = stats.count.reduce((a, b) => a + b, 0);
+      const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+      const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+
+      // 2. Advantages: GAE, then group (GRPO) or global (PPO) normalization.
+      const { advantages, returns } = gae(rollout, config.gamma, config.gaeLambda);
+      const normalized = advantages.slice();
+      if (config.advantage === "gae-group") normalizeGroups(normalized, config.groupSize);
+      else normalizeGlobal(normalized);
+
+      // 3. Update: numEpochs passes over minibatches of whole chunks.
+      const all = chunks(rollout, K);
+      let priority: Float64Array | undefined;
+      if (config.prioritized) {
+        priority = Float64Array.from(all, (c) => {
+          let s = 0;
+          for (let t = c.start; t < c.start + c.length; t++) {
+            s += Math.abs(normalized[t * N + c.env]);
+          }
+          return s / c.length + 0.1;
+        });
+      }
+      let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
+      let firstRatioError = NaN;
+      for (let epoch = 0; epoch < config.numEpochs; epoch++) {
+        const seed = (config.seed * 1000003 + it * 97 + epoch) >>> 0;
+        for (const mb of minibatches(all, config.batchSize, seed, priority)) {
+          const cb = chunkBatch(rollout, mb.chunks, K);
+          const pick = (src: Float32Array) =>
+            Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
+          const m = tf.tidy(() => {
+            const B = cb.batch;
+            const batch: SegmentBatch = {
+              returnsToGo: tf.tensor2d(cb.returnsToGo, [B, K]),
+              obs: tf.tensor3d(cb.obs, [B, K, env.obsSize]),
+              actions: tf.tensor3d(cb.actions, [B, K, A]),
+              timesteps: tf.tensor2d(cb.timesteps, [B, K], "int32"),
+            };
+            const weights = tf.tensor2d(mb.weights, [B, 1]);
+            const mask = tf.tensor2d(cb.mask, [B, K]).mul(weights);
+            const count = tf.tensor2d(cb.mask, [B, K]).sum();
+            const adv = tf.tensor2d(pick(normalized), [B, K]);
+            const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
+            let ratioOut: tf.Tensor | undefined;
+            let entropyOut: tf.Tensor | undefined;
+            const policyLoss = () => {
+              const { logProb, entropy } = policy.logProbs(batch, false);
+              const logRatio = logProb.sub(oldLogProb);
+              const ratio = tf.exp(logRatio);
+              ratioOut = tf.keep(ratio.clone());
+              entropyOut = tf.keep(entropy.mul(mask).sum().div(count));
+              const surrogate = tf.minimum(
+                ratio.mul(adv),
+                tf.clipByValue(ratio, 1 - clipEps, 1 + clipEps).mul(adv),
+              );
+              const pg = surrogate.mul(mask).sum().div(count).neg();
+              return pg.sub(
+                entropy.mul(mask).sum().div(count).mul(config.entropyCoef),
+              ) as tf.Scalar;
+            };
+            const p = tf.variableGrads(policyLoss, policy.trainableVariables());
+            const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
+
+            // The value network sees the same samples, flattened.
+            const obsFlat = tf.tensor2d(cb.obs, [B * K, env.obsSize]);
+            const ret = tf.tensor1d(pick(returns));
+            const oldValue = tf.tensor1d(pick(rollout.values));
+            const flatMask = tf.tensor1d(cb.mask).mul(weights.tile([1, K]).reshape([B * K]));
+            const valueLoss = () => {
+              const v = value.predict(obsFlat);
+              let err = v.sub(ret).square();
+              if (config.valueClip > 0) {
+                const clipped = oldValue.add(
+                  tf.clipByValue(v.sub(oldValue), -config.valueClip, config.valueClip),
+                );
+                err = tf.maximum(err, clipped.sub(ret).square());
+              }
+              return err.mul(flatMask).sum().div(count).mul(0.5 * config.valueCoef) as tf.Scalar;
+            };
+            const v = tf.variableGrads(valueLoss, value.trainableVariables());
+            const vc = clipByGlobalNorm(v.grads, config.maxGradNorm);
+            const ratio = ratioOut!;
+            const realMask = tf.tensor2d(cb.mask, [B, K]);
+            const logRatio = tf.log(ratio);
+            return {
+              policyLoss: p.value,
+              valueLoss: v.value,
+              policyNorm: pc.norm,
+              valueNorm: vc.norm,
+              policyGrads: pc.grads,
+              valueGrads: vc.grads,
+              entropy: entropyOut!,
+              // k3 estimator of KL(old || new), as CleanRL's approx_kl.
+              approxKl: ratio.sub(1).sub(logRatio).mul(realMask).sum().div(count),
+              clipFraction: tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask)
+                .sum().div(count),
+              ratioError: tf.abs(ratio.sub(1)).mul(realMask).max(),
+              // Kept out of variableGrads' scope; freed below with the rest.
+              ratio,
+            };
+          });
+          const read = (t: tf.Tensor) => t.dataSync()[0];
+          const policyLossValue = read(m.policyLoss), valueLossValue = read(m.valueLoss);
+          requireFinite("policy_loss", policyLossValue, it);
+          requireFinite("value_loss", valueLossValue, it);
+          requireFinite("policy gradient norm", read(m.policyNorm), it);
+          requireFinite("value gradient norm", read(m.valueNorm), it);
+          if (Number.isNaN(firstRatioError)) firstRatioError = read(m.ratioError);
+          state.policyOptimizer.applyGradients(m.policyGrads);
+          state.valueOptimizer.applyGradients(m.valueGrads);
+          sums = {
+            policy: sums.policy + policyLossValue,
+            value: sums.value + valueLossValue,
+            entropy: sums.entropy + read(m.entropy),
+            kl: sums.kl + read(m.approxKl),
+            clip: sums.clip + read(m.clipFraction),
+            batches: sums.batches + 1,
+          };
+          tf.dispose([
+            m.policyLoss,
+            m.valueLoss,
+            m.policyNorm,
+            m.valueNorm,
+            m.entropy,
+            m.approxKl,
+            m.clipFraction,
+            m.ratioError,
+            m.ratio,
+            ...Object.values(m.policyGrads),
+            ...Object.values(m.valueGrads),
+          ]);
+        }
+      }
+      state.iteration++;
+      const seconds = (performance.now() - started) / 1000;
+      const b = Math.max(1, sums.batches);
+      await hooks.onIteration?.({
+        iteration: state.iteration,
+        envSteps: state.iteration * N * T,
+        mean_reward: meanReward,
+        mean_length: meanLength,
+        episodes,
+        policy_loss: sums.policy / b,
+        value_loss: sums.value / b,
+        entropy: sums.entropy / b,
+        approx_kl: sums.kl / b,
+        clip_fraction: sums.clip / b,
+        explained_variance: explainedVariance(rollout.values, returns),
+        first_ratio_error: firstRatioError,
+        steps_per_second: (N * T) / seconds,
+        policy_lr: config.policyLr,
+        value_lr: config.valueLr,
+        clip_epsilon: clipEps,
+        difficulty,
+      }, state);
+    }
+  }
+}
+
+/** Sets both optimizers' learning rates (after loading a resumed state). */
+export function applyLearningRates(state: GrpoState): void {
+  setLearningRate(state.policyOptimizer, state.config.policyLr);
+  setLearningRate(state.valueOptimizer, state.config.valueLr);
+}

@@ -1,0 +1,187 @@
+/**
+ * Stage 2: advantages by hand, the ratio-1 proof that rollout and update see
+ * the same context, flat memory, and exact resume.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import { cartpole } from "../envs/cartpole.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
+import { ValueNetwork } from "../src/model/value_network.ts";
+import { gae, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
+import { createOptimizers, type GrpoState, type IterationMetrics, trainGrpo } from "../src/rl/grpo.ts";
+import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { chunkBatch, chunks, Rollout } from "../src/rl/rollout.ts";
+import { restoreTrainingState, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
+
+Deno.test("GAE restarts at episode ends and bootstraps truncation from the final observation", () => {
+  // One env, 4 steps: terminated at t=1, truncated at t=3.
+  const r = {
+    steps: 4,
+    numEnvs: 1,
+    rewards: Float32Array.of(1, 2, 3, 4),
+    values: Float32Array.of(0.5, 0.25, 1, 2),
+    terminated: Uint8Array.of(0, 1, 0, 0),
+    truncated: Uint8Array.of(0, 0, 0, 1),
+    finalValues: Float32Array.of(0, 0, 0, 10),
+    lastValues: Float32Array.of(99), // unused: the last step ended an episode
+  };
+  const g = 0.9, l = 0.8;
+  const { advantages, returns } = gae(r, g, l);
+  const d3 = 4 + g * 10 - 2;
+  const d2 = 3 + g * 2 - 1;
+  const a2 = d2 + g * l * d3;
+  const d1 = 2 - 0.25;
+  const d0 = 1 + g * 0.25 - 0.5;
+  const expected = [d0 + g * l * d1, d1, a2, d3];
+  expected.forEach((x, t) => assertAlmostEquals(advantages[t], x, 1e-5, `advantage ${t}`));
+  expected.forEach((x, t) => assertAlmostEquals(returns[t], x + r.values[t], 1e-5, `return ${t}`));
+});
+
+Deno.test("GAE bootstraps an unfinished rollout from the value after its last step", () => {
+  const r = {
+    steps: 2,
+    numEnvs: 2,
+    rewards: Float32Array.of(1, 0, 1, 0),
+    values: Float32Array.of(0, 0, 0, 0),
+    terminated: new Uint8Array(4),
+    truncated: new Uint8Array(4),
+    finalValues: new Float32Array(4),
+    lastValues: Float32Array.of(5, -5),
+  };
+  const { advantages } = gae(r, 1, 1);
+  // env 0: rewards 1, 1 then V=5; env 1: rewards 0, 0 then V=-5.
+  assertEquals(Array.from(advantages), [7, -5, 6, -5]);
+});
+
+Deno.test("group normalization: each group to mean 0 and std 1; a zero-std group to zeros", () => {
+  const x = Float32Array.of(1, 2, 3, 4, 7, 7, 7, 7, 5);
+  normalizeGroups(x, 4);
+  assertAlmostEquals(x[0] + x[1] + x[2] + x[3], 0, 1e-6);
+  assertAlmostEquals(x[0], -3 / Math.sqrt(5), 1e-5);
+  assertEquals(Array.from(x.slice(4, 8)), [0, 0, 0, 0]);
+  assertEquals(x[8], 0, "a partial group of one");
+  const y = normalizeGlobal(Float32Array.of(2, 4));
+  assertEquals(Array.from(y).map((v) => Math.round(v * 1e6) / 1e6), [-1, 1]);
+});
+
+function tinyState(seed = 0, overrides: Partial<GrpoConfig> = {}): GrpoState {
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 16,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0.1,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+    returnScale: 100,
+  }, seed);
+  const value = new ValueNetwork({
+    obsDim: 4,
+    embedDim: 16,
+    hiddenDim: 16,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+  }, seed);
+  // T = 10 is not a multiple of K = 4: chunks straddle rollouts and need their prefixes.
+  const config: GrpoConfig = {
+    ...SPEC_DEFAULTS,
+    numEnvs: 4,
+    rolloutSteps: 10,
+    numEpochs: 2,
+    batchSize: 16,
+    policyLr: 1e-3,
+    valueLr: 1e-3,
+    numIterations: 3,
+    groupSize: 4,
+    seed: 3,
+    ...overrides,
+  };
+  return { env: cartpole, config, policy, value, ...createOptimizers(config), iteration: 0 };
+}
+
+async function run(state: GrpoState): Promise<IterationMetrics[]> {
+  const out: IterationMetrics[] = [];
+  await trainGrpo(state, { onIteration: (m) => void out.push(m) });
+  return out;
+}
+
+Deno.test("before the first update of each iteration the recomputed log-probs equal the rollout's", async () => {
+  await initBackend("cpu");
+  const state = tinyState();
+  const metrics = await run(state);
+  assertEquals(metrics.length, 3);
+  for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
+  assert(metrics.every((m) => Number.isFinite(m.policy_loss) && Number.isFinite(m.value_loss)));
+});
+
+Deno.test("tensor count stays flat across iterations", async () => {
+  await initBackend("cpu");
+  const state = tinyState(1, { numIterations: 2 });
+  await run(state);
+  const after2 = tf.memory().numTensors;
+  state.config.numIterations = 4;
+  await run(state);
+  assertEquals(tf.memory().numTensors, after2);
+});
+
+Deno.test("--resume continues exactly as the uninterrupted run", async () => {
+  await initBackend("cpu");
+  const straight = await run(tinyState(2));
+
+  const first = tinyState(2, { numIterations: 2 });
+  await run(first);
+  const places = { trainingArgs: {}, runDir: "r", logDir: "l", stage1: "s", bestMeanReward: 0 };
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await saveTrainingCheckpoint(path, first, places);
+  const bytes = await Deno.readFile(path);
+  await Deno.remove(path);
+  const loaded = checkpointFromBytes(bytes, "resume test", cartpole);
+  const resumed: GrpoState = {
+    ...tinyState(99),
+    policy: loaded.policy,
+    value: loaded.value!,
+  };
+  resumed.config = { ...first.config, numIterations: 3 };
+  Object.assign(resumed, createOptimizers(resumed.config));
+  await restoreTrainingState(resumed, loaded, "resume test");
+  assertEquals(resumed.iteration, 2);
+  const [third] = await run(resumed);
+  assertEquals(third.iteration, 3);
+  assertEquals(third.mean_reward, straight[2].mean_reward);
+  assertEquals(third.episodes, straight[2].episodes);
+  assertAlmostEquals(third.policy_loss, straight[2].policy_loss, 1e-5, "policy loss");
+  assertAlmostEquals(third.value_loss, straight[2].value_loss, 1e-4 * Math.abs(straight[2].value_loss), "value loss");
+  void encodeCheckpoint;
+});
+
+Deno.test("chunks cover every rollout sample once, in episode-aligned context", () => {
+  const N = 2, T = 7, K = 3;
+  const r = new Rollout(T, N, 1, 1);
+  // env 0: one episode going on from step 5 before the rollout; env 1: resets at t = 4.
+  r.prefixes[0] = { obs: [[-2], [-1]], actions: [[0], [1]], returnsToGo: [9, 8], timesteps: [3, 4] };
+  for (let t = 0; t < T; t++) {
+    r.timesteps[t * N] = 5 + t;
+    r.timesteps[t * N + 1] = t < 4 ? 10 + t : t - 4;
+    r.obs[t * N] = t;
+  }
+  const cs = chunks(r, K);
+  const seen = new Set<number>();
+  for (const c of cs) {
+    for (let t = c.start; t < c.start + c.length; t++) {
+      assert(!seen.has(t * N + c.env));
+      seen.add(t * N + c.env);
+    }
+  }
+  assertEquals(seen.size, N * T);
+  const b = chunkBatch(r, cs.filter((c) => c.env === 0), K);
+  // First chunk of env 0: timesteps 3, 4 from the prefix, 5 from the rollout.
+  assertEquals(Array.from(b.timesteps.slice(0, 3)), [3, 4, 5]);
+  assertEquals(Array.from(b.mask.slice(0, 3)), [0, 0, 1]);
+  assertEquals(Array.from(b.obs.slice(0, 3)), [-2, -1, 0]);
+});

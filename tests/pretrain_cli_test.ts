@@ -1,0 +1,124 @@
+import { main } from "../src/cli/main.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+/** Runs `grpo` and captures what it prints. */
+async function grpo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const TINY = ["--embed-dim", "8", "--n-layer", "1", "--context-length", "4", "--device", "cpu"];
+
+Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = await grpo(
+    "pretrain",
+    "--env",
+    "cartpole",
+    "--num_episodes", // the spec's snake_case
+    "12",
+    "--num-epochs",
+    "2",
+    "--out",
+    dir,
+    ...TINY,
+  );
+  assertEquals(run.code, 0, run.err);
+  const [runDir] = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+  assert(/gym_cartpole_\d{8}_\d{6}$/.test(runDir), runDir);
+  const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
+  assertEquals(files, [
+    "best_model.safetensors",
+    "dataset.safetensors",
+    "last.safetensors",
+    "metrics.jsonl",
+  ]);
+  const rows = Deno.readTextFileSync(`${runDir}/metrics.jsonl`).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assertEquals(rows.map((r) => r.epoch), [1, 2]);
+  assert(rows.every((r) => Number.isFinite(r.val_loss) && Number.isFinite(r.train_loss)));
+
+  const inspect = await grpo("inspect", `${runDir}/best_model.safetensors`);
+  assertEquals(inspect.code, 0, inspect.err);
+  assert(inspect.out.includes("env_id          CartPole-v1"), inspect.out);
+  assert(inspect.out.includes("transformer.h.0.attn.c_attn.weight  F32    [8, 24]"), inspect.out);
+
+  const evaluation = await grpo(
+    "eval",
+    "--checkpoint",
+    `${runDir}/best_model.safetensors`,
+    "--num-episodes",
+    "3",
+    "--deterministic",
+    "--json",
+    "--device",
+    "cpu",
+  );
+  assertEquals(evaluation.code, 0, evaluation.err);
+  const result = JSON.parse(evaluation.out);
+  assertEquals(result.env, "CartPole-v1");
+  assertEquals(result.returns.length, 3);
+  assertEquals(result.returns, result.lengths, "CartPole pays 1 per step");
+  const again = await grpo(
+    "eval",
+    "--checkpoint",
+    `${runDir}/best_model.safetensors`,
+    "--num-episodes",
+    "3",
+    "--deterministic",
+    "--json",
+    "--device",
+    "cpu",
+  );
+  assertEquals(JSON.parse(again.out).returns, result.returns, "evaluation is reproducible");
+
+  // The saved dataset can be reused.
+  const reuse = await grpo(
+    "pretrain",
+    "--dataset",
+    `${runDir}/dataset.safetensors`,
+    "--num-epochs",
+    "1",
+    "--out",
+    `${dir}/reuse`,
+    ...TINY,
+  );
+  assertEquals(reuse.code, 0, reuse.err);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bad input to pretrain and eval is one line and exit code 2", async () => {
+  const cases: [string[], string][] = [
+    [["eval", "--checkpoint", "/nonexistent.safetensors"], "does not exist"],
+    [["eval"], "--checkpoint is required"],
+    [["pretrain", "--n-head", "3", "--embed-dim", "8"], "must divide"],
+    [[
+      "pretrain",
+      "--dataset",
+      "/nonexistent.safetensors",
+      "--device",
+      "cpu",
+      "--out",
+      "/tmp/x-none",
+    ], "does not exist"],
+    [["inspect"], "give one file"],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await grpo(...argv);
+    assertEquals(r.code, 2, argv.join(" "));
+    assert(r.err.includes(message) && !r.err.includes("\n"), r.err);
+  }
+  let exists = true;
+  await Deno.stat("/tmp/x-none").catch(() => (exists = false));
+  assert(!exists, "a failed run writes nothing");
+});
