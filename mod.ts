@@ -67,3 +67,39 @@ export {
 } from "./src/render/lunar_lander.ts";
 export type { LanderPose, LanderScene } from "./src/render/lunar_lander.ts";
 export { parseMetrics, readMetrics, reportHtml, writeReport } from "./src/io/report.ts";
+export {
+  gae,
+  grpoAdvantages,
+  NORM_EPS,
+  normalizeGlobal,
+  normalizeGroups,
+} from "./src/rl/advantages.ts";
+export type { GaeInput, GaeOutput, GrpoOutput } from "./src/rl/advantages.ts";
+export { GpuAdvantages } from "./src/gpu/advantages.ts";
+export type { GaeBuffers, GrpoBuffers } from "./src/gpu/advantages.ts";
+export {
+  categoricalChoice,
+  countersOf,
+  sampleCategorical,
+  sampleGaussian,
+} from "./src/rl/sample_actions.ts";
+export type { Sampled, SampledBox } from "./src/rl/sample_actions.ts";
+export { GpuActionSampler } from "./src/gpu/sample_actions.ts";
+export type { CategoricalBuffers, GaussianBuffers } from "./src/gpu/sample_actions.ts";
+export { crc32c, encodeEvent, TensorBoardWriter } from "./src/io/tensorboard.ts";
+export { MetricsLog, MetricsWriter } from "./src/io/metrics.ts";
+export { IterationProgress, ProgressLine } from "./src/cli/progress.ts";
+export type {
+  IterationProgressOptions,
+  ProgressLineOptions,
+  ProgressUpdate,
+} from "./src/cli/progress.ts";
+export {
+  importanceWeights,
+  prioritizedMinibatches,
+  priorityProbabilities,
+  uniformMinibatches,
+} from "./src/rl/minibatches.ts";
+export type { Minibatch, PrioritizedOptions } from "./src/rl/minibatches.ts";
+export { clipEpsilonAt, parseClipSchedule } from "./src/rl/schedules.ts";
+export type { ClipSchedule, ClipScheduleConfig } from "./src/rl/schedules.ts";
