@@ -10,7 +10,12 @@ import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
 import { ValueNetwork } from "../src/model/value_network.ts";
 import { gae, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
-import { createOptimizers, type GrpoState, type IterationMetrics, trainGrpo } from "../src/rl/grpo.ts";
+import {
+  createOptimizers,
+  type GrpoState,
+  type IterationMetrics,
+  trainGrpo,
+} from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { chunkBatch, chunks, Rollout } from "../src/rl/rollout.ts";
 import { restoreTrainingState, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
@@ -156,7 +161,12 @@ Deno.test("--resume continues exactly as the uninterrupted run", async () => {
   assertEquals(third.mean_reward, straight[2].mean_reward);
   assertEquals(third.episodes, straight[2].episodes);
   assertAlmostEquals(third.policy_loss, straight[2].policy_loss, 1e-5, "policy loss");
-  assertAlmostEquals(third.value_loss, straight[2].value_loss, 1e-4 * Math.abs(straight[2].value_loss), "value loss");
+  assertAlmostEquals(
+    third.value_loss,
+    straight[2].value_loss,
+    1e-4 * Math.abs(straight[2].value_loss),
+    "value loss",
+  );
   void encodeCheckpoint;
 });
 
@@ -164,7 +174,12 @@ Deno.test("chunks cover every rollout sample once, in episode-aligned context", 
   const N = 2, T = 7, K = 3;
   const r = new Rollout(T, N, 1, 1);
   // env 0: one episode going on from step 5 before the rollout; env 1: resets at t = 4.
-  r.prefixes[0] = { obs: [[-2], [-1]], actions: [[0], [1]], returnsToGo: [9, 8], timesteps: [3, 4] };
+  r.prefixes[0] = {
+    obs: [[-2], [-1]],
+    actions: [[0], [1]],
+    returnsToGo: [9, 8],
+    timesteps: [3, 4],
+  };
   for (let t = 0; t < T; t++) {
     r.timesteps[t * N] = 5 + t;
     r.timesteps[t * N + 1] = t < 4 ? 10 + t : t - 4;

@@ -1,0 +1,188 @@
+/**
+ * `grpo train` end to end at tiny sizes: checkpoints and logs where the spec
+ * puts them, resume from a checkpoint, bad flags rejected before anything is
+ * written, and a diverging run stopped with advice.
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "./assert.ts";
+import { cartpole } from "../envs/cartpole.ts";
+import { main } from "../src/cli/main.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { saveCheckpoint } from "../src/model/checkpoint.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+
+async function tinyStage1(dir: string): Promise<string> {
+  await initBackend("cpu");
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 8,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+    returnScale: 100,
+  });
+  const path = join(dir, "stage1.safetensors");
+  await saveCheckpoint(path, {
+    envId: cartpole.id,
+    policy,
+    targetReturn: 50,
+    trainingArgs: {},
+    stage: "pretrain",
+  });
+  policy.dispose();
+  return path;
+}
+
+const TINY = [
+  "--num-envs",
+  "2",
+  "--rollout-steps",
+  "40",
+  "--num-epochs",
+  "1",
+  "--batch-size",
+  "16",
+];
+
+async function quietly<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = "", err = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  try {
+    return { result: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("grpo train writes iteration, best and last checkpoints and a metrics log, and resumes", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir);
+  const ck = join(dir, "ck"), logs = join(dir, "logs");
+  const args = [
+    "train",
+    "--checkpoint",
+    stage1,
+    ...TINY,
+    "--out",
+    ck,
+    "--log-dir",
+    logs,
+    "--device",
+    "cpu",
+  ];
+  const run = await quietly(() => main([...args, "--num-iterations", "2", "--save-every", "1"]));
+  assertEquals(run.result, 0, run.err);
+  const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
+  const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
+  assertEquals(files, [
+    "best.safetensors",
+    "iteration_1.safetensors",
+    "iteration_2.safetensors",
+    "last.safetensors",
+  ]);
+  const [logDir] = [...Deno.readDirSync(logs)].map((e) => join(logs, e.name));
+  const rows = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assertEquals(rows.map((r) => r.iteration), [1, 2]);
+  for (
+    const key of [
+      "mean_reward",
+      "policy_loss",
+      "value_loss",
+      "entropy",
+      "approx_kl",
+      "clip_fraction",
+    ]
+  ) {
+    assert(key in rows[0], key);
+  }
+  const resumed = await quietly(() =>
+    main([
+      "train",
+      "--resume",
+      join(runDir, "iteration_2.safetensors"),
+      ...TINY,
+      "--num-iterations",
+      "3",
+      "--device",
+      "cpu",
+    ])
+  );
+  assertEquals(resumed.result, 0, resumed.err);
+  const after = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assertEquals(after.map((r) => r.iteration), [1, 2, 3]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("grpo train rejects bad flags with one line, exit 2, and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir);
+  const out = join(dir, "ck");
+  for (
+    const bad of [
+      ["--gamma", "1.5"],
+      ["--num-envs", "0"],
+      ["--policy-lr", "abc"],
+      ["--advantage", "ppo"],
+      ["--env", "nosuchenv"],
+    ]
+  ) {
+    const r = await quietly(() => main(["train", "--checkpoint", stage1, "--out", out, ...bad]));
+    assertEquals(r.result, 2, bad.join(" "));
+    assertEquals(r.err.trim().split("\n").length, 1, r.err);
+  }
+  const other = await quietly(() =>
+    main(["train", "--checkpoint", join(dir, "missing.safetensors"), "--out", out])
+  );
+  assertEquals(other.result, 2);
+  assert(!(await exists(out)), "nothing written");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a diverging run stops with the spec's advice and names the last good checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir);
+  const r = await quietly(() =>
+    main([
+      "train",
+      "--checkpoint",
+      stage1,
+      ...TINY,
+      "--policy-lr",
+      "1e38",
+      "--num-iterations",
+      "20",
+      "--out",
+      join(dir, "ck"),
+      "--log-dir",
+      join(dir, "logs"),
+      "--device",
+      "cpu",
+    ])
+  );
+  assertEquals(r.result, 1, r.out + r.err);
+  assert(r.err.includes("became"), r.err);
+  assert(r.err.includes("--policy-lr 1e-5"), r.err);
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
