@@ -103,3 +103,12 @@ export {
 export type { Minibatch, PrioritizedOptions } from "./src/rl/minibatches.ts";
 export { clipEpsilonAt, parseClipSchedule } from "./src/rl/schedules.ts";
 export type { ClipSchedule, ClipScheduleConfig } from "./src/rl/schedules.ts";
+export { createOptimizers, NonFiniteError, trainGrpo } from "./src/rl/grpo.ts";
+export type { GrpoState, IterationMetrics } from "./src/rl/grpo.ts";
+export { ENV_PRESETS, presetFor, SPEC_DEFAULTS } from "./src/rl/grpo_config.ts";
+export type { AdvantageMode, GrpoConfig } from "./src/rl/grpo_config.ts";
+export { restoreTrainingState, saveTrainingCheckpoint } from "./src/rl/grpo_checkpoint.ts";
+export { RolloutCollector } from "./src/rl/collect.ts";
+export { chunkBatch, chunks, Rollout } from "./src/rl/rollout.ts";
+export { ActServer } from "./src/rl/act_server.ts";
+export type { EpisodicPolicy } from "./src/rl/act_server.ts";

@@ -17,6 +17,7 @@ import type { ValueNetwork } from "../model/value_network.ts";
 import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
 import { gae, normalizeGlobal, normalizeGroups } from "./advantages.ts";
 import { RolloutCollector } from "./collect.ts";
+import { clipEpsilonAt } from "./schedules.ts";
 import type { GrpoConfig } from "./grpo_config.ts";
 import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
 
@@ -70,13 +71,6 @@ export function createOptimizers(
     policyOptimizer: tf.train.adam(config.policyLr, 0.9, 0.999, 1e-5),
     valueOptimizer: tf.train.adam(config.valueLr, 0.9, 0.999, 1e-5),
   };
-}
-
-/** The clip epsilon at an iteration (constant, or linear from clipEpsilon to clipEpsilonFinal). */
-export function clipEpsilonAt(config: GrpoConfig, iteration: number): number {
-  if (config.clipSchedule === "constant" || config.numIterations <= 1) return config.clipEpsilon;
-  const f = Math.min(1, iteration / (config.numIterations - 1));
-  return config.clipEpsilon + (config.clipEpsilonFinal - config.clipEpsilon) * f;
 }
 
 /** A seeded shuffle (mulberry32), so minibatch order is reproducible and independent of wall time. */
