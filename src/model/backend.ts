@@ -89,7 +89,12 @@ function webgpu(): WebGPUBackend {
 
 /** Submits the work tfjs has recorded but not yet submitted (GPU mode); a no-op on wasm. */
 export function flushTf(): void {
-  if (tf.getBackend() === "webgpu") webgpu().submitQueue();
+  if (tf.getBackend() !== "webgpu") return;
+  // submitQueue alone fails when nothing was recorded (no encoder) or a compute pass is open.
+  const b = webgpu();
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.submitQueue();
 }
 
 /**

@@ -16,7 +16,7 @@ import type { DecisionTransformer, SegmentBatch } from "../model/decision_transf
 import type { ValueNetwork } from "../model/value_network.ts";
 import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
 import { gae, normalizeGlobal, normalizeGroups } from "./advantages.ts";
-import { RolloutCollector } from "./collect.ts";
+import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
 import { clipEpsilonAt } from "./schedules.ts";
 import type { GrpoConfig } from "./grpo_config.ts";
 import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
@@ -60,7 +60,7 @@ export interface GrpoState {
   /** Iterations already done. */
   iteration: number;
   /** The envs and the policy's rollout context, kept across iterations (created on first use). */
-  collector?: RolloutCollector;
+  collector?: Collector;
 }
 
 /** Creates the two optimizers (separate learning rates, as the spec asks). */
@@ -179,7 +179,7 @@ export async function trainGrpo(
   const K = policy.config.contextLength;
   const N = config.numEnvs, T = config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
-  state.collector ??= new RolloutCollector(env, policy, value, N, config.seed);
+  state.collector ??= createCollector(env, policy, value, N, config.seed);
   const collector = state.collector;
   const rollout = new Rollout(T, N, env.obsSize, A);
   {
@@ -297,21 +297,42 @@ export async function trainGrpo(
               ratio,
             };
           });
-          const read = (t: tf.Tensor) => t.dataSync()[0];
-          const policyLossValue = read(m.policyLoss), valueLossValue = read(m.valueLoss);
+          // One asynchronous read of all scalars: WebGPU in Deno has no dataSync, and each read
+          // is a GPU->CPU round trip.
+          const scalars = tf.stack([
+            m.policyLoss,
+            m.valueLoss,
+            m.policyNorm,
+            m.valueNorm,
+            m.ratioError,
+            m.entropy,
+            m.approxKl,
+            m.clipFraction,
+          ]);
+          const [
+            policyLossValue,
+            valueLossValue,
+            policyNormValue,
+            valueNormValue,
+            ratioErrorValue,
+            entropyValue,
+            approxKlValue,
+            clipFractionValue,
+          ] = await scalars.data();
+          scalars.dispose();
           requireFinite("policy_loss", policyLossValue, it);
           requireFinite("value_loss", valueLossValue, it);
-          requireFinite("policy gradient norm", read(m.policyNorm), it);
-          requireFinite("value gradient norm", read(m.valueNorm), it);
-          if (Number.isNaN(firstRatioError)) firstRatioError = read(m.ratioError);
+          requireFinite("policy gradient norm", policyNormValue, it);
+          requireFinite("value gradient norm", valueNormValue, it);
+          if (Number.isNaN(firstRatioError)) firstRatioError = ratioErrorValue;
           state.policyOptimizer.applyGradients(m.policyGrads);
           state.valueOptimizer.applyGradients(m.valueGrads);
           sums = {
             policy: sums.policy + policyLossValue,
             value: sums.value + valueLossValue,
-            entropy: sums.entropy + read(m.entropy),
-            kl: sums.kl + read(m.approxKl),
-            clip: sums.clip + read(m.clipFraction),
+            entropy: sums.entropy + entropyValue,
+            kl: sums.kl + approxKlValue,
+            clip: sums.clip + clipFractionValue,
             batches: sums.batches + 1,
           };
           tf.dispose([

@@ -13,7 +13,7 @@ import { InputError } from "../errors.ts";
 import { type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
-import { RolloutCollector } from "./collect.ts";
+import { createCollector } from "../gpu/rollout_collector.ts";
 import type { ChunkPrefix } from "./rollout.ts";
 
 /** Where a resumed run keeps writing. */
@@ -132,7 +132,7 @@ export async function restoreTrainingState(
         `${source} was trained with --num-envs ${N}; resume with the same --num-envs`,
       );
     }
-    const c = new RolloutCollector(state.env, state.policy, state.value, N, state.config.seed);
+    const c = createCollector(state.env, state.policy, state.value, N, state.config.seed);
     c.vec.state.set(vecState.data as Float64Array);
     c.vec.obs.set(get("obs")!.data as Float32Array);
     c.vec.t.set(get("t")!.data as Uint32Array);

@@ -1,0 +1,353 @@
+/**
+ * GPU mode's rollout collector: the same rollouts as CPU mode's
+ * `RolloutCollector` (`src/rl/collect.ts`), with everything of a rollout on
+ * one device and nothing read back per step. Per step:
+ *
+ * 1. `begin_step` (`shaders/rollout_record.wgsl`) makes the policy's inputs
+ *    (return-to-go, timestep) from GpuVecEnv's counters and stats and records
+ *    them with the observation;
+ * 2. the Decision Transformer's cached `act` runs on tfjs WebGPU, reading
+ *    those buffers in place (`tensorFromBuffer`);
+ * 3. `GpuActionSampler` draws the actions from the head's outputs with the
+ *    counter-based RNG (the same draws as CPU mode) into GpuVecEnv's action
+ *    buffer, with their log-probs;
+ * 4. the env kernel steps; 5. `end_step` records the outcome.
+ *
+ * After the last step the value network runs once over all recorded
+ * observations and final observations and the observation after the
+ * rollout, and one readback brings the record, the values and the envs'
+ * arrays to the host. Between collects the host copy (`vec`, a CpuVecEnv
+ * used as storage) is the truth: each collect uploads it first, so episode
+ * statistics, curriculum parameters and checkpoint restores work as in CPU
+ * mode through the same fields.
+ *
+ * tfjs records its work into its own command encoder, so `flushTf()` runs
+ * before each of our submits to keep the queue in program order.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { actionSize, type Env } from "../../envs/env.ts";
+import { copyTensorToBuffer, flushTf, tensorFromBuffer } from "../model/backend.ts";
+import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
+import { disposeDist } from "../model/distribution.ts";
+import type { ValueNetwork } from "../model/value_network.ts";
+import type { TensorEntry } from "../io/safetensors.ts";
+import { type CollectorSnapshot, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
+import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
+import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
+import { CpuVecEnv } from "../rl/vec_env.ts";
+import { requireGpu, throwDeviceErrors } from "./device.ts";
+import { GpuRolloutRecorder } from "./rollout_record.ts";
+import { GpuActionSampler } from "./sample_actions.ts";
+import { GpuVecEnv } from "./vec_env.ts";
+
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Device objects, made on the first collect (the constructor is synchronous, as CPU mode's). */
+interface DeviceParts {
+  device: GPUDevice;
+  envs: GpuVecEnv;
+  sampler: GpuActionSampler;
+  rtg: GPUBuffer;
+  timestep: GPUBuffer;
+  prevAction: GPUBuffer;
+  logProbs: GPUBuffer;
+  /** Gaussian policies: the unclipped samples (GpuVecEnv's buffer gets the clipped ones). */
+  sampled?: GPUBuffer;
+  /** Per rollout length: the record, the values and the recorder bound to them. */
+  steps: number;
+  layout?: RecordLayout;
+  record?: GPUBuffer;
+  values?: GPUBuffer;
+  recorder?: GpuRolloutRecorder;
+}
+
+/** Whether {@linkcode GpuRolloutCollector} can run `env` (a WGSL kernel, actions the env takes as drawn). */
+export function gpuCollectorSupports(env: Env): boolean {
+  return env.wgsl !== undefined && env.discreteActions === undefined;
+}
+
+/** Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling kernel on one device. */
+export class GpuRolloutCollector {
+  /** The envs' arrays between collects (read back after each; uploaded before the next). */
+  readonly vec: CpuVecEnv;
+  private cache: KVCache;
+  private prevAction: Float32Array;
+  private readonly policyActionSize: number;
+  private prefixes: Rollout["prefixes"] | undefined;
+  private parts?: DeviceParts;
+
+  constructor(
+    readonly env: Env,
+    readonly policy: DecisionTransformer,
+    readonly value: ValueNetwork,
+    numEnvs: number,
+    readonly seed: number,
+  ) {
+    if (!gpuCollectorSupports(env)) {
+      throw new Error(`${env.id}: the GPU collector needs a WGSL kernel and no discreteActions`);
+    }
+    // The twin's reset, so that both modes start from the same states.
+    this.vec = new CpuVecEnv(env, numEnvs, { seed });
+    this.vec.reset();
+    this.cache = policy.createCache(numEnvs);
+    this.policyActionSize = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
+    this.prevAction = new Float32Array(numEnvs * this.policyActionSize);
+  }
+
+  private async deviceParts(steps: number): Promise<DeviceParts> {
+    const N = this.vec.n, P = this.policyActionSize, O = this.env.obsSize;
+    if (!this.parts) {
+      const { device } = await requireGpu();
+      const buffer = (label: string, floats: number) =>
+        device.createBuffer({ label, size: Math.max(16, 4 * floats), usage: STORAGE });
+      this.parts = {
+        device,
+        envs: await GpuVecEnv.create(this.env, N, { seed: this.seed }),
+        sampler: await GpuActionSampler.create(device),
+        rtg: buffer("rollout rtg", N),
+        timestep: buffer("rollout timestep", N),
+        prevAction: buffer("rollout prev action", N * P),
+        logProbs: buffer("rollout log-probs", N),
+        sampled: this.policy.config.actionKind === "continuous"
+          ? buffer("rollout samples", N * P)
+          : undefined,
+        steps: 0,
+      };
+    }
+    const p = this.parts;
+    if (p.steps !== steps) {
+      p.record?.destroy();
+      p.values?.destroy();
+      p.recorder?.destroy();
+      const layout = recordLayout(steps, N, O, P);
+      p.layout = layout;
+      p.record = p.device.createBuffer({
+        label: "rollout record",
+        size: 4 * layout.length,
+        usage: STORAGE,
+      });
+      p.values = p.device.createBuffer({
+        label: "rollout values",
+        size: 4 * (2 * layout.samples + N),
+        usage: STORAGE,
+      });
+      const b = p.envs.buffers;
+      p.recorder = await GpuRolloutRecorder.create(p.device, layout, {
+        stats: b.stats,
+        counters: b.counters,
+        obs: b.obs,
+        finalObs: b.finalObs,
+        reward: b.reward,
+        done: b.done,
+        actions: p.sampled ?? b.actions,
+        logProbs: p.logProbs,
+        rtg: p.rtg,
+        timestep: p.timestep,
+        prevAction: p.prevAction,
+        record: p.record,
+      });
+      p.steps = steps;
+    }
+    return p;
+  }
+
+  /** Writes the host copy of the envs and the previous actions to the device. */
+  private upload(p: DeviceParts): void {
+    const { vec } = this;
+    const q = p.device.queue, b = p.envs.buffers, N = vec.n;
+    p.envs.setParams(vec.params);
+    q.writeBuffer(b.state, 0, Float32Array.from(vec.state));
+    q.writeBuffer(b.obs, 0, vec.obs);
+    const counters = new Uint32Array(2 * N);
+    const stats = new Float32Array(4 * N);
+    for (let i = 0; i < N; i++) {
+      counters[2 * i] = vec.t[i];
+      counters[2 * i + 1] = vec.episode[i];
+      stats[4 * i] = vec.stats.running[i];
+      stats[4 * i + 1] = vec.stats.returnSum[i];
+      stats[4 * i + 2] = vec.stats.count[i];
+      stats[4 * i + 3] = vec.stats.lengthSum[i];
+    }
+    q.writeBuffer(b.counters, 0, counters);
+    q.writeBuffer(b.stats, 0, stats);
+    q.writeBuffer(p.prevAction, 0, this.prevAction as Float32Array<ArrayBuffer>);
+  }
+
+  /** Fills `rollout` with the next T steps of every env, conditioned on `targetReturn`. */
+  async collect(rollout: Rollout, targetReturn: number): Promise<void> {
+    const { vec, policy, env } = this;
+    const N = vec.n, O = env.obsSize, P = this.policyActionSize, T = rollout.steps;
+    const p = await this.deviceParts(T);
+    const recorder = p.recorder!, envs = p.envs, b = envs.buffers;
+    const seed = (this.seed ^ TRAIN_SAMPLE_STREAM) >>> 0;
+    const box = env.actionSpace.kind === "box" ? env.actionSpace : undefined;
+    if (this.prefixes) rollout.prefixes = this.prefixes;
+    flushTf();
+    this.upload(p);
+    for (let t = 0; t < T; t++) {
+      recorder.beginStep(t, targetReturn);
+      const input = {
+        returnToGo: tensorFromBuffer<tf.Rank.R1>(p.rtg, [N]),
+        obs: tensorFromBuffer<tf.Rank.R2>(b.obs, [N, O]),
+        prevAction: tensorFromBuffer<tf.Rank.R2>(p.prevAction, [N, P]),
+        timestep: tensorFromBuffer<tf.Rank.R1>(p.timestep, [N], "int32"),
+      };
+      // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
+      const dist = policy.act(this.cache, input);
+      // dataToGPU submits tfjs's pending work, so the sampler reads finished outputs.
+      if (dist.kind === "discrete") {
+        const logits = dist.logits.dataToGPU();
+        flushTf();
+        p.sampler.sampleCategorical(
+          {
+            logits: logits.buffer!,
+            counters: b.counters,
+            actions: b.actions,
+            logProbs: p.logProbs,
+          },
+          N,
+          dist.logits.shape[1]!,
+          seed,
+        );
+        logits.tensorRef.dispose();
+      } else {
+        const mean = dist.mean.dataToGPU(), logStd = dist.logStd.dataToGPU();
+        flushTf();
+        p.sampler.sampleGaussian(
+          {
+            mean: mean.buffer!,
+            logStd: logStd.buffer!,
+            counters: b.counters,
+            actions: p.sampled!,
+            envActions: b.actions,
+            logProbs: p.logProbs,
+          },
+          N,
+          box!.low,
+          box!.high,
+          seed,
+        );
+        mean.tensorRef.dispose();
+        logStd.tensorRef.dispose();
+      }
+      disposeDist(dist);
+      tf.dispose(Object.values(input));
+      await envs.step();
+      recorder.endStep(t);
+    }
+
+    // One value forward: V(obs) and V(final obs) of every sample, then V(obs after the rollout).
+    const layout = p.layout!, M = layout.samples;
+    const values = tf.tidy(() => {
+      const recorded = tensorFromBuffer<tf.Rank.R2>(p.record!, [2 * M, O]);
+      const last = tensorFromBuffer<tf.Rank.R2>(b.obs, [N, O]);
+      return this.value.predict(tf.concat([recorded, last], 0));
+    });
+    copyTensorToBuffer(values, p.values!);
+    values.dispose();
+    flushTf();
+
+    // The one readback: record, values and the envs' arrays, copied into one staging buffer.
+    const sources = [p.record!, p.values!, b.state, b.obs, b.counters, b.stats];
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of sources) {
+      offsets.push(total);
+      total += s.size;
+    }
+    const staging = p.device.createBuffer({
+      label: "rollout readback",
+      size: total,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = p.device.createCommandEncoder();
+    sources.forEach((s, k) => encoder.copyBufferToBuffer(s, 0, staging, offsets[k], s.size));
+    p.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    throwDeviceErrors();
+
+    const f32 = (k: number, len: number) => new Float32Array(bytes, offsets[k], len);
+    readRecord(layout, f32(0, layout.length), f32(1, 2 * M + N), rollout);
+    vec.state.set(f32(2, N * env.stateSize));
+    vec.obs.set(f32(3, N * O));
+    const counters = new Uint32Array(bytes, offsets[4], 2 * N);
+    const stats = f32(5, 4 * N);
+    for (let i = 0; i < N; i++) {
+      vec.t[i] = counters[2 * i];
+      vec.episode[i] = counters[2 * i + 1];
+      vec.stats.running[i] = stats[4 * i];
+      vec.stats.returnSum[i] = stats[4 * i + 1];
+      vec.stats.count[i] = stats[4 * i + 2];
+      vec.stats.lengthSum[i] = stats[4 * i + 3];
+    }
+    this.prevAction = rollout.actions.slice((T - 1) * N * P, T * N * P);
+    this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
+  }
+
+  /** What a checkpoint needs to continue this collector exactly. */
+  async snapshot(): Promise<CollectorSnapshot> {
+    const cache = new Map<string, TensorEntry>();
+    const put = async (name: string, t: tf.Tensor) =>
+      cache.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
+    for (const [l, k] of this.cache.keys.entries()) await put(`k.${l}`, k);
+    for (const [l, v] of this.cache.values.entries()) await put(`v.${l}`, v);
+    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+  }
+
+  /** Continues from a snapshot (the env arrays in `vec` are restored by the caller). */
+  restore(s: CollectorSnapshot): void {
+    this.prevAction = s.prevAction.slice();
+    this.prefixes = s.prefixes;
+    const load = (name: string) => {
+      const e = s.cache.get(name);
+      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
+      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
+    };
+    const layers = this.cache.keys.length;
+    this.cache.dispose();
+    this.cache.keys = Array.from({ length: layers }, (_, l) => load(`k.${l}`));
+    this.cache.values = Array.from({ length: layers }, (_, l) => load(`v.${l}`));
+  }
+
+  /** Frees the KV cache and the device buffers. */
+  dispose(): void {
+    this.cache.dispose();
+    const p = this.parts;
+    if (!p) return;
+    flushTf();
+    p.envs.destroy();
+    p.sampler.destroy();
+    p.recorder?.destroy();
+    for (const b of [p.rtg, p.timestep, p.prevAction, p.logProbs, p.sampled, p.record, p.values]) {
+      b?.destroy();
+    }
+    this.parts = undefined;
+  }
+}
+
+/** A stage-2 collector: CPU mode's, or GPU mode's. */
+export type Collector = RolloutCollector | GpuRolloutCollector;
+
+/**
+ * The collector for the active tfjs backend: GPU mode's where the backend is
+ * WebGPU and the env can run on the device ({@linkcode gpuCollectorSupports}),
+ * CPU mode's otherwise.
+ */
+export function createCollector(
+  env: Env,
+  policy: DecisionTransformer,
+  value: ValueNetwork,
+  numEnvs: number,
+  seed: number,
+): Collector {
+  const gpu = tf.getBackend() === "webgpu" && gpuCollectorSupports(env) &&
+    actionSize(env) === (policy.config.actionKind === "discrete" ? 1 : policy.config.actDim);
+  return gpu
+    ? new GpuRolloutCollector(env, policy, value, numEnvs, seed)
+    : new RolloutCollector(env, policy, value, numEnvs, seed);
+}

@@ -1,0 +1,127 @@
+/**
+ * GPU runner for `shaders/rollout_record.wgsl` (layout and TypeScript twin:
+ * `src/rl/rollout_record.ts`). Each call writes the step's config with
+ * `queue.writeBuffer` and submits one dispatch, reading nothing back.
+ *
+ * @module
+ */
+import type { RecordLayout } from "../rl/rollout_record.ts";
+import { compileShader, computePipeline, dispatchSize, loadShader, SHADERS } from "./shader.ts";
+
+/** The buffers both entry points bind (see the WGSL for their layouts). */
+export interface RecordBuffers {
+  /** GpuVecEnv's `stats`, `counters`, `obs`, `finalObs`, `reward`, `done`. */
+  stats: GPUBuffer;
+  counters: GPUBuffer;
+  obs: GPUBuffer;
+  finalObs: GPUBuffer;
+  reward: GPUBuffer;
+  done: GPUBuffer;
+  /** The sampler's outputs: N x P actions as the rollout stores them, N log-probs. */
+  actions: GPUBuffer;
+  logProbs: GPUBuffer;
+  /** The policy's inputs: N returns-to-go, N i32 timesteps, N x P previous actions. */
+  rtg: GPUBuffer;
+  timestep: GPUBuffer;
+  prevAction: GPUBuffer;
+  /** `layout.length` floats. */
+  record: GPUBuffer;
+}
+
+const WORKGROUP = 64;
+
+/** Records a rollout on the device, step by step, for one set of buffers. */
+export class GpuRolloutRecorder {
+  private readonly config: GPUBuffer;
+  private readonly begin: { pipeline: GPUComputePipeline; group: GPUBindGroup };
+  private readonly end: { pipeline: GPUComputePipeline; group: GPUBindGroup };
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly layout: RecordLayout,
+    pipelines: { begin: GPUComputePipeline; end: GPUComputePipeline },
+    b: RecordBuffers,
+  ) {
+    this.config = device.createBuffer({
+      label: "record config",
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    // Each entry point's auto layout holds only the bindings it uses.
+    const group = (pipeline: GPUComputePipeline, buffers: [number, GPUBuffer][]) => ({
+      pipeline,
+      group: device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
+      }),
+    });
+    this.begin = group(pipelines.begin, [
+      [0, this.config],
+      [1, b.stats],
+      [2, b.counters],
+      [3, b.obs],
+      [9, b.rtg],
+      [10, b.timestep],
+      [12, b.record],
+    ]);
+    this.end = group(pipelines.end, [
+      [0, this.config],
+      [4, b.finalObs],
+      [5, b.reward],
+      [6, b.done],
+      [7, b.actions],
+      [8, b.logProbs],
+      [11, b.prevAction],
+      [12, b.record],
+    ]);
+  }
+
+  /** Compiles the kernel and binds `buffers`. */
+  static async create(
+    device: GPUDevice,
+    layout: RecordLayout,
+    buffers: RecordBuffers,
+  ): Promise<GpuRolloutRecorder> {
+    const file = "rollout_record.wgsl";
+    const module = await compileShader(
+      device,
+      [await loadShader(new URL(file, SHADERS))],
+      file,
+    );
+    return new GpuRolloutRecorder(device, layout, {
+      begin: await computePipeline(device, module, "begin_step", file),
+      end: await computePipeline(device, module, "end_step", file),
+    }, buffers);
+  }
+
+  private run(which: "begin" | "end", step: number, target: number): void {
+    const { numEnvs, obsSize, actionSize, samples } = this.layout;
+    const cfg = new ArrayBuffer(32);
+    new Uint32Array(cfg).set([numEnvs, step, obsSize, actionSize, 0, samples]);
+    new Float32Array(cfg, 16, 1)[0] = target;
+    this.device.queue.writeBuffer(this.config, 0, cfg);
+    const { pipeline, group } = this[which];
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(...dispatchSize(numEnvs, WORKGROUP));
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** `begin_step` at rollout step `step` (before the policy acts). */
+  beginStep(step: number, target: number): void {
+    this.run("begin", step, target);
+  }
+
+  /** `end_step` at rollout step `step` (after the env stepped). */
+  endStep(step: number): void {
+    this.run("end", step, 0);
+  }
+
+  /** Frees the config buffer (the bound buffers belong to the caller). */
+  destroy(): void {
+    this.config.destroy();
+  }
+}

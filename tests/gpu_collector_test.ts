@@ -1,0 +1,238 @@
+/**
+ * GPU mode's rollout collector: its record kernel against the TypeScript
+ * twin, its rollouts against CPU mode's (same seed and weights), at most 2
+ * readbacks per collect, flat tensor count, and the ratio-1 proof of a GPU
+ * mode training iteration.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { releaseGpuAfterTests } from "./gpu.ts";
+import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
+import { cartpole } from "../envs/cartpole.ts";
+import { pendulum } from "../envs/pendulum.ts";
+import type { Env } from "../envs/env.ts";
+import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { ValueNetwork } from "../src/model/value_network.ts";
+import { requireGpu } from "../src/gpu/device.ts";
+import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
+import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
+import { RolloutCollector } from "../src/rl/collect.ts";
+import { beginStep, endStep, recordLayout } from "../src/rl/rollout_record.ts";
+import { Rollout } from "../src/rl/rollout.ts";
+import {
+  createOptimizers,
+  type GrpoState,
+  type IterationMetrics,
+  trainGrpo,
+} from "../src/rl/grpo.ts";
+import { SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+
+Deno.test("rollout record kernel equals its TypeScript twin on random inputs", async () => {
+  const { device } = await requireGpu();
+  for (const [T, N, O, P, seed] of [[3, 5, 4, 1, 1], [2, 70, 3, 2, 2]]) {
+    const rand = testRandom(seed);
+    const f = (n: number, lo = -5, hi = 5) =>
+      Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
+    const u = (n: number, hi: number) =>
+      Uint32Array.from({ length: n }, () => Math.floor(rand() * hi));
+    const layout = recordLayout(T, N, O, P);
+    const host = {
+      stats: f(4 * N, -50, 50),
+      counters: u(2 * N, 600),
+      obs: f(N * O),
+      finalObs: f(N * O),
+      reward: f(N),
+      done: u(N, 4),
+      actions: f(N * P),
+      logProbs: f(N, -3, 0),
+      rtg: new Float32Array(N),
+      timestep: new Int32Array(N),
+      prevAction: new Float32Array(N * P),
+      record: f(layout.length),
+    };
+    const b = {
+      stats: upload(device, host.stats),
+      counters: upload(device, host.counters),
+      obs: upload(device, host.obs),
+      finalObs: upload(device, host.finalObs),
+      reward: upload(device, host.reward),
+      done: upload(device, host.done),
+      actions: upload(device, host.actions),
+      logProbs: upload(device, host.logProbs),
+      rtg: storage(device, N),
+      timestep: storage(device, N),
+      prevAction: storage(device, N * P),
+      record: upload(device, host.record),
+    };
+    const recorder = await GpuRolloutRecorder.create(device, layout, b);
+    for (const step of [T - 1, 0]) {
+      recorder.beginStep(step, 123.25);
+      recorder.endStep(step);
+      beginStep(layout, step, 123.25, host);
+      endStep(layout, step, host);
+    }
+    assertEquals(Array.from(await readF32(device, b.rtg, N)), Array.from(host.rtg), "rtg");
+    const ts = new Int32Array((await readF32(device, b.timestep, N)).buffer);
+    assertEquals(Array.from(ts), Array.from(host.timestep), "timestep");
+    const prev = await readF32(device, b.prevAction, N * P);
+    assertEquals(Array.from(prev), Array.from(host.prevAction), "prev action");
+    const record = await readF32(device, b.record, layout.length);
+    assertEquals(Array.from(record), Array.from(host.record), "record");
+    recorder.destroy();
+    Object.values(b).forEach((x) => x.destroy());
+  }
+});
+
+/** CartPole with a 7-step limit, so that a short rollout sees truncations as well as terminations. */
+const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 7 };
+/** Pendulum with Gaussian actions (no discrete action table) and a 9-step limit. */
+const boxPendulum: Env = { ...pendulum, discreteActions: undefined, maxEpisodeSteps: 9 };
+
+function tinyModels(env: Env, seed: number) {
+  const O = env.obsSize;
+  const box = env.actionSpace.kind === "box";
+  const policy = new DecisionTransformer({
+    obsDim: O,
+    actionKind: box ? "continuous" : "discrete",
+    actDim: env.actionSpace.kind === "box" ? env.actionSpace.low.length : env.actionSpace.n,
+    embedDim: 16,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0.1,
+    obsMean: new Array(O).fill(0),
+    obsStd: new Array(O).fill(1),
+    returnScale: 100,
+  }, seed);
+  const value = new ValueNetwork({
+    obsDim: O,
+    embedDim: 16,
+    hiddenDim: 16,
+    obsMean: new Array(O).fill(0),
+    obsStd: new Array(O).fill(1),
+  }, seed);
+  return { policy, value };
+}
+
+/** Two 12-step collects of 4 envs; the collector's class picks the mode. */
+async function collectTwice(
+  env: Env,
+  Collector: typeof RolloutCollector | typeof GpuRolloutCollector,
+): Promise<Rollout[]> {
+  const { policy, value } = tinyModels(env, 5);
+  const c = new Collector(env, policy, value, 4, 11);
+  const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
+  const out: Rollout[] = [];
+  for (let k = 0; k < 2; k++) {
+    const r = new Rollout(12, 4, env.obsSize, A);
+    await c.collect(r, 150);
+    out.push(r);
+  }
+  c.dispose();
+  policy.dispose();
+  value.dispose();
+  return out;
+}
+
+for (const env of [shortCartpole, boxPendulum]) {
+  Deno.test(`${env.id}: the GPU collector's rollouts equal the CPU collector's`, async () => {
+    await initBackend("cpu");
+    const cpu = await collectTwice(env, RolloutCollector);
+    await initBackend("gpu");
+    const gpu = await collectTwice(env, GpuRolloutCollector);
+    await initBackend("cpu");
+    disposeGpuBackend();
+    let ended = 0;
+    cpu.forEach((c, k) => {
+      const g = gpu[k], at = `collect ${k}`;
+      const discrete = env.actionSpace.kind === "discrete";
+      if (discrete) assertEquals(Array.from(g.actions), Array.from(c.actions), `${at} actions`);
+      else assertAllClose(g.actions, c.actions, 1e-4, `${at} actions`);
+      assertEquals(Array.from(g.timesteps), Array.from(c.timesteps), `${at} timesteps`);
+      assertEquals(Array.from(g.terminated), Array.from(c.terminated), `${at} terminated`);
+      assertEquals(Array.from(g.truncated), Array.from(c.truncated), `${at} truncated`);
+      for (const key of ["obs", "rewards", "returnsToGo", "values", "logProbs"] as const) {
+        assertAllClose(g[key], c[key], 1e-4, `${at} ${key}`);
+      }
+      assertAllClose(g.finalValues, c.finalValues, 1e-4, `${at} finalValues`);
+      assertAllClose(g.lastValues, c.lastValues, 1e-4, `${at} lastValues`);
+      assertEquals(
+        g.prefixes.map((p) => p.timesteps),
+        c.prefixes.map((p) => p.timesteps),
+        `${at} prefixes`,
+      );
+      ended += c.truncated.reduce((a, b) => a + b, 0);
+    });
+    assert(ended > 0, "the rollouts include truncated steps");
+  });
+}
+
+Deno.test("the GPU collector reads back at most twice per collect, and keeps the tensor count flat", async () => {
+  await initBackend("gpu");
+  const { policy, value } = tinyModels(cartpole, 1);
+  const c = new GpuRolloutCollector(cartpole, policy, value, 4, 3);
+  const r = new Rollout(12, 4, cartpole.obsSize, 1);
+  await c.collect(r, 100); // compiles the kernels
+  const before = tf.memory().numTensors;
+  const mapAsync = GPUBuffer.prototype.mapAsync;
+  let readbacks = 0;
+  GPUBuffer.prototype.mapAsync = function (...args) {
+    readbacks++;
+    return mapAsync.apply(this, args);
+  };
+  try {
+    for (let k = 0; k < 3; k++) {
+      readbacks = 0;
+      await c.collect(r, 100);
+      assert(readbacks <= 2, `collect ${k} read back ${readbacks} times`);
+      assert(readbacks >= 1, "the count sees the readback");
+    }
+  } finally {
+    GPUBuffer.prototype.mapAsync = mapAsync;
+  }
+  assertEquals(tf.memory().numTensors, before);
+  c.dispose();
+  policy.dispose();
+  value.dispose();
+  await initBackend("cpu");
+  disposeGpuBackend();
+});
+
+Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
+  await initBackend("gpu");
+  const { policy, value } = tinyModels(cartpole, 0);
+  const config = {
+    ...SPEC_DEFAULTS,
+    numEnvs: 4,
+    rolloutSteps: 10,
+    numEpochs: 1,
+    batchSize: 16,
+    policyLr: 1e-3,
+    valueLr: 1e-3,
+    numIterations: 2,
+    groupSize: 4,
+    seed: 3,
+  };
+  const state: GrpoState = {
+    env: cartpole,
+    config,
+    policy,
+    value,
+    ...createOptimizers(config),
+    iteration: 0,
+  };
+  const metrics: IterationMetrics[] = [];
+  await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });
+  assert(state.collector instanceof GpuRolloutCollector, "GPU mode picks the GPU collector");
+  assertEquals(metrics.length, 2);
+  for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
+  state.collector!.dispose();
+  policy.dispose();
+  value.dispose();
+  await initBackend("cpu");
+  disposeGpuBackend();
+});
+
+releaseGpuAfterTests();
