@@ -200,6 +200,48 @@ Deno.test("the GPU collector reads back at most twice per collect, and keeps the
   disposeGpuBackend();
 });
 
+Deno.test("a GPU collector restored from a snapshot continues exactly as the original", async () => {
+  await initBackend("gpu");
+  const { policy, value } = tinyModels(shortCartpole, 2);
+  const original = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
+  const first = new Rollout(6, 4, cartpole.obsSize, 1);
+  await original.collect(first, 120);
+  // What a checkpoint keeps: the envs' arrays (as grpo_checkpoint.ts saves them) and the snapshot.
+  const v = original.vec;
+  const saved = {
+    state: v.state.slice(),
+    obs: v.obs.slice(),
+    t: v.t.slice(),
+    episode: v.episode.slice(),
+    running: v.stats.running.slice(),
+  };
+  const snapshot = await original.snapshot();
+  const straight = new Rollout(6, 4, cartpole.obsSize, 1);
+  await original.collect(straight, 120);
+
+  const resumed = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
+  resumed.vec.state.set(saved.state);
+  resumed.vec.obs.set(saved.obs);
+  resumed.vec.t.set(saved.t);
+  resumed.vec.episode.set(saved.episode);
+  resumed.vec.stats.running.set(saved.running);
+  resumed.restore(snapshot);
+  const again = new Rollout(6, 4, cartpole.obsSize, 1);
+  await resumed.collect(again, 120);
+  for (
+    const key of ["obs", "actions", "rewards", "values", "logProbs", "timesteps"] as const
+  ) {
+    assertEquals(Array.from(again[key]), Array.from(straight[key]), key);
+  }
+  assertEquals(again.prefixes, straight.prefixes, "prefixes");
+  original.dispose();
+  resumed.dispose();
+  policy.dispose();
+  value.dispose();
+  await initBackend("cpu");
+  disposeGpuBackend();
+});
+
 Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
   await initBackend("gpu");
   const { policy, value } = tinyModels(cartpole, 0);
