@@ -6,8 +6,9 @@
 // timestep = the env's step counter) and records them with the observation.
 // end_step runs after the env stepped: it records the action, its log-prob,
 // the reward, the done bits and the final observation, and keeps the action
-// as the next step's previous action. Nothing is read back per step: the
-// host reads the whole record once, after the last step.
+// as the next step's previous action. map_actions (between sampling and the
+// env step) turns choice indices into an env's table actions. Nothing is read
+// back per step: the host reads the whole record once, after the last step.
 //
 // The record is one f32 array, sections of M = T x N samples, step-major
 // (sample k = step * n + i): obs (M x O), final obs (M x O), actions (M x P),
@@ -26,8 +27,9 @@ struct RecordConfig {
   target_return: f32,
   // M = T x N.
   samples: u32,
-  _pad0: u32,
-  _pad1: u32,
+  // Floats per env action (map_actions).
+  env_act_size: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> cfg: RecordConfig;
@@ -46,6 +48,10 @@ struct RecordConfig {
 @group(0) @binding(10) var<storage, read_write> timestep: array<i32>;
 @group(0) @binding(11) var<storage, read_write> prev_action: array<f32>;
 @group(0) @binding(12) var<storage, read_write> record: array<f32>;
+// Envs with a discrete action table (a box env driven by a categorical policy):
+// the table (choices x env_act_size) and the env's actions.
+@group(0) @binding(13) var<storage, read> action_table: array<f32>;
+@group(0) @binding(14) var<storage, read_write> env_actions: array<f32>;
 
 fn env_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
@@ -101,4 +107,19 @@ fn end_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   record[rewards_at() + k] = reward[i];
   record[log_probs_at() + k] = log_probs[i];
   record[done_at() + k] = f32(done[i]);
+}
+
+// The env's actions from sampled choice indices (in `actions`, act_size 1):
+// row `choice` of the action table.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn map_actions(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = env_index(gid, nwg);
+  if (i >= cfg.n) {
+    return;
+  }
+  let e = cfg.env_act_size;
+  let choice = u32(actions[i]);
+  for (var d = 0u; d < e; d++) {
+    env_actions[i * e + d] = action_table[choice * e + d];
+  }
 }

@@ -18,7 +18,7 @@ import { requireGpu } from "../src/gpu/device.ts";
 import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
 import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
-import { beginStep, endStep, recordLayout } from "../src/rl/rollout_record.ts";
+import { beginStep, endStep, mapActions, recordLayout } from "../src/rl/rollout_record.ts";
 import { Rollout } from "../src/rl/rollout.ts";
 import {
   createOptimizers,
@@ -84,18 +84,60 @@ Deno.test("rollout record kernel equals its TypeScript twin on random inputs", a
   }
 });
 
+Deno.test("map_actions in WGSL equals its twin: each choice becomes its row of the action table", async () => {
+  const { device } = await requireGpu();
+  const rand = testRandom(7);
+  const N = 70, choices = 5, E = 2;
+  const picked = Float32Array.from({ length: N }, () => Math.floor(rand() * choices));
+  const table = Float32Array.from({ length: choices * E }, () => rand() * 4 - 2);
+  const layout = recordLayout(1, N, 3, 1);
+  const b = {
+    stats: storage(device, 4 * N),
+    counters: storage(device, 2 * N),
+    obs: storage(device, 3 * N),
+    finalObs: storage(device, 3 * N),
+    reward: storage(device, N),
+    done: storage(device, N),
+    actions: upload(device, picked),
+    logProbs: storage(device, N),
+    rtg: storage(device, N),
+    timestep: storage(device, N),
+    prevAction: storage(device, N),
+    record: storage(device, layout.length),
+  };
+  const actionTable = { table: upload(device, table), envActions: storage(device, N * E) };
+  const recorder = await GpuRolloutRecorder.create(device, layout, {
+    ...b,
+    actionTable: { ...actionTable, envActionSize: E },
+  });
+  recorder.mapActions();
+  const expected = new Float32Array(N * E);
+  mapActions(picked, table, E, expected);
+  const got = await readF32(device, actionTable.envActions, N * E);
+  assertEquals(Array.from(got), Array.from(expected));
+  assertEquals(
+    Array.from(expected.subarray(2, 4)),
+    Array.from(table.subarray(picked[1] * E, picked[1] * E + E)),
+  );
+  recorder.destroy();
+  [...Object.values(b), ...Object.values(actionTable)].forEach((x) => x.destroy());
+});
+
 /** CartPole with a 7-step limit, so that a short rollout sees truncations as well as terminations. */
 const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 7 };
-/** Pendulum with Gaussian actions (no discrete action table) and a 9-step limit. */
+/** Pendulum with a 9-step limit, with Gaussian actions (no discrete action table) and with its table. */
 const boxPendulum: Env = { ...pendulum, discreteActions: undefined, maxEpisodeSteps: 9 };
+const tablePendulum: Env = { ...pendulum, id: "Pendulum-v1 (action table)", maxEpisodeSteps: 9 };
 
 function tinyModels(env: Env, seed: number) {
   const O = env.obsSize;
-  const box = env.actionSpace.kind === "box";
+  const box = env.actionSpace.kind === "box" && !env.discreteActions;
   const policy = new DecisionTransformer({
     obsDim: O,
     actionKind: box ? "continuous" : "discrete",
-    actDim: env.actionSpace.kind === "box" ? env.actionSpace.low.length : env.actionSpace.n,
+    actDim: env.actionSpace.kind === "discrete"
+      ? env.actionSpace.n
+      : env.discreteActions?.length ?? env.actionSpace.low.length,
     embedDim: 16,
     nLayer: 1,
     nHead: 1,
@@ -136,7 +178,7 @@ async function collectTwice(
   return out;
 }
 
-for (const env of [shortCartpole, boxPendulum]) {
+for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
   Deno.test(`${env.id}: the GPU collector's rollouts equal the CPU collector's`, async () => {
     await initBackend("cpu");
     const cpu = await collectTwice(env, RolloutCollector);
@@ -147,7 +189,7 @@ for (const env of [shortCartpole, boxPendulum]) {
     let ended = 0;
     cpu.forEach((c, k) => {
       const g = gpu[k], at = `collect ${k}`;
-      const discrete = env.actionSpace.kind === "discrete";
+      const discrete = env.actionSpace.kind === "discrete" || env.discreteActions;
       if (discrete) assertEquals(Array.from(g.actions), Array.from(c.actions), `${at} actions`);
       else assertAllClose(g.actions, c.actions, 1e-4, `${at} actions`);
       assertEquals(Array.from(g.timesteps), Array.from(c.timesteps), `${at} timesteps`);

@@ -176,7 +176,7 @@ export const trainCommand: Command = {
     const mode = await resolveMode(deviceChoice(v));
     if (mode === "gpu") {
       console.log(
-        "note: stage 2 runs its rollouts and updates through tfjs on WebGPU; envs step on the host",
+        "note: GPU mode: rollouts stay on the device (env kernel, policy, sampling); updates run through tfjs on WebGPU",
       );
     }
     await initBackend(mode);

@@ -53,8 +53,14 @@ interface DeviceParts {
   timestep: GPUBuffer;
   prevAction: GPUBuffer;
   logProbs: GPUBuffer;
-  /** Gaussian policies: the unclipped samples (GpuVecEnv's buffer gets the clipped ones). */
+  /**
+   * What the sampler draws when it is not what the env takes: Gaussian
+   * policies' unclipped samples (GpuVecEnv's buffer gets the clipped ones), or
+   * the choice indices of an env with a discrete action table.
+   */
   sampled?: GPUBuffer;
+  /** The discrete action table (choices x env action size). */
+  actionTable?: GPUBuffer;
   /** Per rollout length: the record, the values and the recorder bound to them. */
   steps: number;
   layout?: RecordLayout;
@@ -63,9 +69,9 @@ interface DeviceParts {
   recorder?: GpuRolloutRecorder;
 }
 
-/** Whether {@linkcode GpuRolloutCollector} can run `env` (a WGSL kernel, actions the env takes as drawn). */
+/** Whether {@linkcode GpuRolloutCollector} can run `env` (it needs the env's WGSL kernel). */
 export function gpuCollectorSupports(env: Env): boolean {
-  return env.wgsl !== undefined && env.discreteActions === undefined;
+  return env.wgsl !== undefined;
 }
 
 /** Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling kernel on one device. */
@@ -86,7 +92,7 @@ export class GpuRolloutCollector {
     readonly seed: number,
   ) {
     if (!gpuCollectorSupports(env)) {
-      throw new Error(`${env.id}: the GPU collector needs a WGSL kernel and no discreteActions`);
+      throw new Error(`${env.id}: the GPU collector needs the env's WGSL kernel`);
     }
     // The twin's reset, so that both modes start from the same states.
     this.vec = new CpuVecEnv(env, numEnvs, { seed });
@@ -110,11 +116,17 @@ export class GpuRolloutCollector {
         timestep: buffer("rollout timestep", N),
         prevAction: buffer("rollout prev action", N * P),
         logProbs: buffer("rollout log-probs", N),
-        sampled: this.policy.config.actionKind === "continuous"
+        sampled: this.policy.config.actionKind === "continuous" || this.env.discreteActions
           ? buffer("rollout samples", N * P)
           : undefined,
         steps: 0,
       };
+      const table = this.env.discreteActions;
+      if (table) {
+        const data = Float32Array.from(table.flat());
+        this.parts.actionTable = buffer("discrete action table", data.length);
+        device.queue.writeBuffer(this.parts.actionTable, 0, data);
+      }
     }
     const p = this.parts;
     if (p.steps !== steps) {
@@ -147,6 +159,11 @@ export class GpuRolloutCollector {
         timestep: p.timestep,
         prevAction: p.prevAction,
         record: p.record,
+        actionTable: p.actionTable && {
+          table: p.actionTable,
+          envActions: b.actions,
+          envActionSize: actionSize(this.env),
+        },
       });
       p.steps = steps;
     }
@@ -204,7 +221,7 @@ export class GpuRolloutCollector {
           {
             logits: logits.buffer!,
             counters: b.counters,
-            actions: b.actions,
+            actions: p.sampled ?? b.actions,
             logProbs: p.logProbs,
           },
           N,
@@ -212,6 +229,7 @@ export class GpuRolloutCollector {
           seed,
         );
         logits.tensorRef.dispose();
+        if (p.actionTable) recorder.mapActions();
       } else {
         const mean = dist.mean.dataToGPU(), logStd = dist.logStd.dataToGPU();
         flushTf();
@@ -323,7 +341,8 @@ export class GpuRolloutCollector {
     p.envs.destroy();
     p.sampler.destroy();
     p.recorder?.destroy();
-    for (const b of [p.rtg, p.timestep, p.prevAction, p.logProbs, p.sampled, p.record, p.values]) {
+    const buffers = [p.rtg, p.timestep, p.prevAction, p.logProbs, p.sampled, p.actionTable];
+    for (const b of [...buffers, p.record, p.values]) {
       b?.destroy();
     }
     this.parts = undefined;
@@ -345,9 +364,7 @@ export function createCollector(
   numEnvs: number,
   seed: number,
 ): Collector {
-  const gpu = tf.getBackend() === "webgpu" && gpuCollectorSupports(env) &&
-    actionSize(env) === (policy.config.actionKind === "discrete" ? 1 : policy.config.actDim);
-  return gpu
+  return tf.getBackend() === "webgpu" && gpuCollectorSupports(env)
     ? new GpuRolloutCollector(env, policy, value, numEnvs, seed)
     : new RolloutCollector(env, policy, value, numEnvs, seed);
 }

@@ -26,6 +26,8 @@ export interface RecordBuffers {
   prevAction: GPUBuffer;
   /** `layout.length` floats. */
   record: GPUBuffer;
+  /** For envs with a discrete action table: the table (choices x E floats) and the env's N x E actions. */
+  actionTable?: { table: GPUBuffer; envActions: GPUBuffer; envActionSize: number };
 }
 
 const WORKGROUP = 64;
@@ -35,11 +37,13 @@ export class GpuRolloutRecorder {
   private readonly config: GPUBuffer;
   private readonly begin: { pipeline: GPUComputePipeline; group: GPUBindGroup };
   private readonly end: { pipeline: GPUComputePipeline; group: GPUBindGroup };
+  private readonly map?: { pipeline: GPUComputePipeline; group: GPUBindGroup };
+  private readonly envActionSize: number;
 
   private constructor(
     readonly device: GPUDevice,
     readonly layout: RecordLayout,
-    pipelines: { begin: GPUComputePipeline; end: GPUComputePipeline },
+    pipelines: { begin: GPUComputePipeline; end: GPUComputePipeline; map: GPUComputePipeline },
     b: RecordBuffers,
   ) {
     this.config = device.createBuffer({
@@ -74,6 +78,15 @@ export class GpuRolloutRecorder {
       [11, b.prevAction],
       [12, b.record],
     ]);
+    this.envActionSize = b.actionTable?.envActionSize ?? 0;
+    if (b.actionTable) {
+      this.map = group(pipelines.map, [
+        [0, this.config],
+        [7, b.actions],
+        [13, b.actionTable.table],
+        [14, b.actionTable.envActions],
+      ]);
+    }
   }
 
   /** Compiles the kernel and binds `buffers`. */
@@ -91,16 +104,17 @@ export class GpuRolloutRecorder {
     return new GpuRolloutRecorder(device, layout, {
       begin: await computePipeline(device, module, "begin_step", file),
       end: await computePipeline(device, module, "end_step", file),
+      map: await computePipeline(device, module, "map_actions", file),
     }, buffers);
   }
 
-  private run(which: "begin" | "end", step: number, target: number): void {
+  private run(which: "begin" | "end" | "map", step: number, target: number): void {
     const { numEnvs, obsSize, actionSize, samples } = this.layout;
     const cfg = new ArrayBuffer(32);
-    new Uint32Array(cfg).set([numEnvs, step, obsSize, actionSize, 0, samples]);
+    new Uint32Array(cfg).set([numEnvs, step, obsSize, actionSize, 0, samples, this.envActionSize]);
     new Float32Array(cfg, 16, 1)[0] = target;
     this.device.queue.writeBuffer(this.config, 0, cfg);
-    const { pipeline, group } = this[which];
+    const { pipeline, group } = this[which]!;
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -118,6 +132,12 @@ export class GpuRolloutRecorder {
   /** `end_step` at rollout step `step` (after the env stepped). */
   endStep(step: number): void {
     this.run("end", step, 0);
+  }
+
+  /** `map_actions`: the env's table actions of the sampled choices (needs `actionTable`). */
+  mapActions(): void {
+    if (!this.map) throw new Error("mapActions needs the buffers' actionTable");
+    this.run("map", 0, 0);
   }
 
   /** Frees the config buffer (the bound buffers belong to the caller). */

@@ -127,6 +127,22 @@ export function endStep(layout: RecordLayout, step: number, a: EndStepArrays): v
 }
 
 /**
+ * Twin of `map_actions`: the env actions (N x E) of choice indices (N), rows
+ * of `table` (choices x E).
+ */
+export function mapActions(
+  choices: Float32Array,
+  table: Float32Array,
+  envActionSize: number,
+  envActions: Float32Array,
+): void {
+  const E = envActionSize;
+  for (let i = 0; i < choices.length; i++) {
+    envActions.set(table.subarray(choices[i] * E, choices[i] * E + E), i * E);
+  }
+}
+
+/**
  * Fills `rollout` from a record and the value network's outputs `values`:
  * V(obs) of the M samples, then V(final obs) of the M samples, then V(obs
  * after the last step) of the N envs. As in CPU mode, a final value is kept
