@@ -109,6 +109,8 @@ export { ENV_PRESETS, presetFor, SPEC_DEFAULTS } from "./src/rl/grpo_config.ts";
 export type { AdvantageMode, GrpoConfig } from "./src/rl/grpo_config.ts";
 export { restoreTrainingState, saveTrainingCheckpoint } from "./src/rl/grpo_checkpoint.ts";
 export { RolloutCollector } from "./src/rl/collect.ts";
+export { createCollector, GpuRolloutCollector } from "./src/gpu/rollout_collector.ts";
+export type { Collector } from "./src/gpu/rollout_collector.ts";
 export { chunkBatch, chunks, Rollout } from "./src/rl/rollout.ts";
 export { ActServer } from "./src/rl/act_server.ts";
 export type { EpisodicPolicy } from "./src/rl/act_server.ts";

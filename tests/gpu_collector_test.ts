@@ -183,7 +183,12 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
     await initBackend("cpu");
     const cpu = await collectTwice(env, RolloutCollector);
     await initBackend("gpu");
-    const gpu = await collectTwice(env, GpuRolloutCollector);
+    // Small value chunks, so that the chunked value forward (with a partial last chunk) runs too.
+    const valueRows = GpuRolloutCollector.valueRows;
+    GpuRolloutCollector.valueRows = 7;
+    const gpu = await collectTwice(env, GpuRolloutCollector).finally(() =>
+      GpuRolloutCollector.valueRows = valueRows
+    );
     await initBackend("cpu");
     disposeGpuBackend();
     let ended = 0;

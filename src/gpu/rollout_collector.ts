@@ -76,6 +76,8 @@ export function gpuCollectorSupports(env: Env): boolean {
 
 /** Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling kernel on one device. */
 export class GpuRolloutCollector {
+  /** Rows per value-network forward at the end of a rollout (bounds the hidden layers' memory). */
+  static valueRows = 16384;
   /** The envs' arrays between collects (read back after each; uploaded before the next). */
   readonly vec: CpuVecEnv;
   private cache: KVCache;
@@ -213,7 +215,8 @@ export class GpuRolloutCollector {
       };
       // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
       const dist = policy.act(this.cache, input);
-      // dataToGPU submits tfjs's pending work, so the sampler reads finished outputs.
+      // dataToGPU copies the head's outputs and submits tfjs's work; flushTf keeps the
+      // queue in program order should anything be left recorded.
       if (dist.kind === "discrete") {
         const logits = dist.logits.dataToGPU();
         flushTf();
@@ -257,14 +260,21 @@ export class GpuRolloutCollector {
     }
 
     // One value forward: V(obs) and V(final obs) of every sample, then V(obs after the rollout).
-    const layout = p.layout!, M = layout.samples;
-    const values = tf.tidy(() => {
-      const recorded = tensorFromBuffer<tf.Rank.R2>(p.record!, [2 * M, O]);
-      const last = tensorFromBuffer<tf.Rank.R2>(b.obs, [N, O]);
-      return this.value.predict(tf.concat([recorded, last], 0));
-    });
-    copyTensorToBuffer(values, p.values!);
-    values.dispose();
+    // In row chunks, so that the hidden layers stay small for large batches.
+    const layout = p.layout!, M = layout.samples, rows = 2 * M + N;
+    const observations = tf.tidy(() =>
+      tf.concat([
+        tensorFromBuffer<tf.Rank.R2>(p.record!, [2 * M, O]),
+        tensorFromBuffer<tf.Rank.R2>(b.obs, [N, O]),
+      ], 0)
+    );
+    for (let start = 0; start < rows; start += GpuRolloutCollector.valueRows) {
+      const count = Math.min(GpuRolloutCollector.valueRows, rows - start);
+      const values = tf.tidy(() => this.value.predict(observations.slice([start, 0], [count, O])));
+      copyTensorToBuffer(values, p.values!, 4 * start);
+      values.dispose();
+    }
+    observations.dispose();
     flushTf();
 
     // The one readback: record, values and the envs' arrays, copied into one staging buffer.
