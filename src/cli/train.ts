@@ -83,6 +83,12 @@ const flags: Record<string, FlagSpec> = {
     help: "linear: clip epsilon decays 0.2 -> 0.05 over the run (default constant)",
   },
   prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
+  "anneal-lr": {
+    type: "string",
+    choices: ["on", "off"],
+    help:
+      "decay both learning rates linearly to 0 over the run (default off; on in the CartPole preset)",
+  },
   curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
   "quick-test": {
     type: "boolean",
@@ -115,6 +121,10 @@ export function trainConfig(
   if (v.advantage) config.advantage = v.advantage as GrpoConfig["advantage"];
   if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"] as GrpoConfig["clipSchedule"];
   if (v.prioritized) config.prioritized = true;
+  if (v["anneal-lr"]) {
+    config.annealLr = v["anneal-lr"] === "on";
+    if (fromPreset.includes("annealLr")) fromPreset.splice(fromPreset.indexOf("annealLr"), 1);
+  }
   if (v.curriculum) config.curriculum = true;
   if (v["quick-test"] && v["num-iterations"] === undefined) {
     config.numIterations = TRAIN_QUICK_TEST.numIterations;

@@ -187,6 +187,9 @@ export async function trainGrpo(
       const it = state.iteration;
       const started = performance.now();
       const clipEps = clipEpsilonAt(config, it);
+      const lrScale = config.annealLr ? 1 - it / config.numIterations : 1;
+      setLearningRate(state.policyOptimizer, config.policyLr * lrScale);
+      setLearningRate(state.valueOptimizer, config.valueLr * lrScale);
       const difficulty = config.curriculum
         ? Math.min(1, it / Math.max(1, config.numIterations - 1))
         : 1;
@@ -358,17 +361,11 @@ export async function trainGrpo(
         explained_variance: explainedVariance(rollout.values, returns),
         first_ratio_error: firstRatioError,
         steps_per_second: (N * T) / seconds,
-        policy_lr: config.policyLr,
-        value_lr: config.valueLr,
+        policy_lr: config.policyLr * lrScale,
+        value_lr: config.valueLr * lrScale,
         clip_epsilon: clipEps,
         difficulty,
       }, state);
     }
   }
-}
-
-/** Sets both optimizers' learning rates (after loading a resumed state). */
-export function applyLearningRates(state: GrpoState): void {
-  setLearningRate(state.policyOptimizer, state.config.policyLr);
-  setLearningRate(state.valueOptimizer, state.config.valueLr);
 }

@@ -47,6 +47,8 @@ export interface GrpoConfig {
   valueLr: number;
   /** Global gradient-norm clipping. */
   maxGradNorm: number;
+  /** Decay both learning rates linearly to 0 over the run (as CleanRL's ppo.py), so the policy settles. */
+  annealLr: boolean;
   /** Training iterations. */
   numIterations: number;
   /** Return-to-go the policy is conditioned on (default: the env's preset). */
@@ -80,6 +82,7 @@ export const SPEC_DEFAULTS: GrpoConfig = {
   policyLr: 3e-5,
   valueLr: 1e-4,
   maxGradNorm: 0.5,
+  annealLr: false,
   numIterations: 100,
   targetReturn: 500,
   prioritized: false,
@@ -96,7 +99,7 @@ export const SPEC_DEFAULTS: GrpoConfig = {
  * Flags given by the user always win.
  */
 export const ENV_PRESETS: Record<string, Partial<GrpoConfig>> = {
-  cartpole: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: 500 },
+  cartpole: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: 500, annealLr: true },
   acrobot: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -60 },
   mountaincar: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110 },
   pendulum: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150 },
