@@ -227,38 +227,24 @@ export async function trainGrpo(
           const vc = clipByGlobalNorm(v.grads, config.maxGradNorm);
           const ratio = ratioOut!;
           const realMask = tf.tensor2d(cb.mask, [B, K]);
-          const logRatio = tf.log(ratio);
-          return {
-            policyLoss: p.value,
-            valueLoss: v.value,
-            policyNorm: pc.norm,
-            valueNorm: vc.norm,
-            policyGrads: pc.grads,
-            valueGrads: vc.grads,
-            entropy: entropyOut!,
+          const scalars = tf.stack([
+            p.value,
+            v.value,
+            pc.norm,
+            vc.norm,
+            entropyOut!,
             // k3 estimator of KL(old || new), as CleanRL's approx_kl.
-            approxKl: ratio.sub(1).sub(logRatio).mul(realMask).sum().div(count),
-            clipFraction: tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask)
-              .sum().div(count),
-            ratioError: tf.abs(ratio.sub(1)).mul(realMask).max(),
-            // Kept out of variableGrads' scope; freed below with the rest.
-            ratio,
-          };
+            ratio.sub(1).sub(tf.log(ratio)).mul(realMask).sum().div(count),
+            tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask).sum().div(count),
+            tf.abs(ratio.sub(1)).mul(realMask).max(),
+          ]);
+          // Kept out of variableGrads' scope above; done with them now.
+          tf.dispose([ratio, entropyOut!]);
+          return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
         });
         // One readback per minibatch for every scalar (GPU mode pays ~11 ms for each).
-        const scalars = tf.stack([
-          m.policyLoss,
-          m.valueLoss,
-          m.policyNorm,
-          m.valueNorm,
-          m.entropy,
-          m.approxKl,
-          m.clipFraction,
-          m.ratioError,
-        ]);
         const [policyLoss, valueLoss, policyNorm, valueNorm, entropy, kl, clip, ratioError] =
-          await scalars.data();
-        scalars.dispose();
+          await m.scalars.data();
         requireFinite("policy_loss", policyLoss, it);
         requireFinite("value_loss", valueLoss, it);
         requireFinite("policy gradient norm", policyNorm, it);
@@ -274,19 +260,7 @@ export async function trainGrpo(
           clip: sums.clip + clip,
           batches: sums.batches + 1,
         };
-        tf.dispose([
-          m.policyLoss,
-          m.valueLoss,
-          m.policyNorm,
-          m.valueNorm,
-          m.entropy,
-          m.approxKl,
-          m.clipFraction,
-          m.ratioError,
-          m.ratio,
-          ...Object.values(m.policyGrads),
-          ...Object.values(m.valueGrads),
-        ]);
+        tf.dispose([m.scalars, ...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
       }
       state.iteration++;
       const seconds = (performance.now() - started) / 1000;
