@@ -150,11 +150,6 @@ function checkConfig(c: GrpoConfig, env: Env): void {
   if (!(c.maxGradNorm > 0)) fail("max-grad-norm", "positive", c.maxGradNorm);
   if (c.entropyCoef < 0) fail("entropy-coef", "non-negative", c.entropyCoef);
   if (c.valueClip < 0) fail("value-clip", "non-negative", c.valueClip);
-  if (c.advantage === "grpo") {
-    throw new InputError(
-      "grpo train: --advantage grpo is not available yet; use gae-group (the spec's) or gae-global",
-    );
-  }
   if (c.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
     throw new InputError(
       `grpo train: --curriculum needs an env with difficulty parameters; ${env.id} has none`,
@@ -225,6 +220,14 @@ export const trainCommand: Command = {
       ...createOptimizers(config),
       iteration: 0,
     };
+    // The stage-1 model this run started from (a resumed run names it in its metadata).
+    const stage1 = v.resume
+      ? loaded.info.metadata.stage1_checkpoint ?? checkpointPath
+      : checkpointPath;
+    if (config.advantage === "grpo") {
+      // The KL penalty's reference: the stage-1 policy, frozen.
+      state.reference = (await loadCheckpoint(stage1, env)).policy;
+    }
     const resumeFrom = v.resume
       ? await restoreTrainingState(state, loaded, v.resume as string)
       : undefined;
@@ -251,7 +254,7 @@ export const trainCommand: Command = {
     };
     Deno.addSignalListener("SIGINT", onSigint);
     const progress = new ProgressLine(5_000);
-    const trainingArgs = { ...v, config, stage1: checkpointPath };
+    const trainingArgs = { ...v, config, stage1 };
     let best = resumeFrom?.bestMeanReward ?? -Infinity;
     let lastSaved: string | undefined;
     const save = async (name: string) => {
@@ -260,7 +263,7 @@ export const trainCommand: Command = {
         trainingArgs,
         runDir,
         logDir,
-        stage1: checkpointPath!,
+        stage1,
         bestMeanReward: best,
       });
       return path;

@@ -15,7 +15,7 @@ import { type Env, paramsAtDifficulty } from "../../envs/env.ts";
 import type { DecisionTransformer, SegmentBatch } from "../model/decision_transformer.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
 import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
-import { gae, normalizeGlobal, normalizeGroups } from "./advantages.ts";
+import { gae, grpoAdvantages, normalizeGlobal, normalizeGroups } from "./advantages.ts";
 import { RolloutCollector } from "./collect.ts";
 import { clipEpsilonAt } from "./schedules.ts";
 import { prioritizedMinibatches, uniformMinibatches } from "./minibatches.ts";
@@ -60,6 +60,8 @@ export interface GrpoState {
   valueOptimizer: tf.Optimizer;
   /** Iterations already done. */
   iteration: number;
+  /** grpo mode: the frozen stage-1 policy the KL penalty pulls towards. */
+  reference?: DecisionTransformer;
   /** The envs and the policy's rollout context, kept across iterations (created on first use). */
   collector?: RolloutCollector;
 }
@@ -72,6 +74,12 @@ export function createOptimizers(
     policyOptimizer: tf.train.adam(config.policyLr, 0.9, 0.999, 1e-5),
     valueOptimizer: tf.train.adam(config.valueLr, 0.9, 0.999, 1e-5),
   };
+}
+
+function padTo(x: Float32Array, n: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(n);
+  out.set(x);
+  return out;
 }
 
 function explainedVariance(values: Float32Array, returns: Float32Array): number {
@@ -110,11 +118,16 @@ export async function trainGrpo(
 ): Promise<void> {
   const { env, config, policy, value } = state;
   const K = policy.config.contextLength;
-  const N = config.numEnvs, T = config.rolloutSteps;
+  const outcome = config.advantage === "grpo";
+  // grpo mode plays whole episodes: a rollout lasts until every env's episode ended.
+  const N = config.numEnvs, T = outcome ? env.maxEpisodeSteps : config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
   state.collector ??= new RolloutCollector(env, policy, value, N, config.seed);
   const collector = state.collector;
   const rollout = new Rollout(T, N, env.obsSize, A);
+  if (outcome && !state.reference) {
+    throw new Error("grpo mode needs the stage-1 policy as state.reference");
+  }
   {
     while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
       const it = state.iteration;
@@ -128,22 +141,39 @@ export async function trainGrpo(
         : 1;
       if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
 
-      // 1. Rollout.
+      // 1. Rollout (grpo mode: each group of envs from one start state, whole episodes).
       collector.vec.clearStats();
-      await collector.collect(rollout, config.targetReturn);
+      if (outcome) collector.restartInGroups(it << 16, config.groupSize);
+      const collected = await collector.collect(rollout, config.targetReturn, outcome);
       const stats = collector.vec.stats;
       const episodes = stats.count.reduce((a, b) => a + b, 0);
       const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
       const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
 
-      // 2. Advantages: GAE, then group (GRPO) or global (PPO) normalization.
+      // 2. Advantages: GAE, then group (the spec's GRPO) or global (PPO) normalization; or
+      // DeepSeekMath's outcome advantages (each episode's return normalized in its group).
       const { advantages, returns } = gae(rollout, config.gamma, config.gaeLambda);
-      const normalized = advantages.slice();
+      let normalized = advantages.slice();
+      // Which samples are trained on (grpo mode: the steps of each env's scored episode).
+      const valid = new Float32Array(rollout.size).fill(1);
       if (config.advantage === "gae-group") normalizeGroups(normalized, config.groupSize);
-      else normalizeGlobal(normalized);
+      else if (config.advantage === "gae-global") normalizeGlobal(normalized);
+      else {
+        const g = grpoAdvantages(
+          rollout.rewards,
+          rollout.terminated,
+          rollout.truncated,
+          collected,
+          N,
+          config.groupSize,
+        );
+        normalized = padTo(g.advantages, rollout.size);
+        valid.fill(0);
+        for (let i = 0; i < N; i++) for (let t = 0; t < g.lengths[i]; t++) valid[t * N + i] = 1;
+      }
 
       // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-      const all = chunks(rollout, K);
+      const all = chunks(rollout, K).filter((c) => valid[c.start * N + c.env] === 1);
       const chunksPerBatch = Math.max(
         1,
         Math.round((config.batchSize * all.length) / rollout.size),
@@ -183,10 +213,13 @@ export async function trainGrpo(
             timesteps: tf.tensor2d(cb.timesteps, [B, K], "int32"),
           };
           const weights = tf.tensor2d(mb.weights, [B, 1]);
-          const mask = tf.tensor2d(cb.mask, [B, K]).mul(weights);
-          const count = tf.tensor2d(cb.mask, [B, K]).sum();
+          const realMask = tf.tensor2d(cb.mask, [B, K]).mul(tf.tensor2d(pick(valid), [B, K]));
+          const mask = realMask.mul(weights);
+          const count = realMask.sum().maximum(1);
           const adv = tf.tensor2d(pick(normalized), [B, K]);
           const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
+          // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
+          const refLogProb = outcome ? state.reference!.logProbs(batch, false).logProb : undefined;
           let ratioOut: tf.Tensor | undefined;
           let entropyOut: tf.Tensor | undefined;
           const policyLoss = () => {
@@ -199,7 +232,13 @@ export async function trainGrpo(
               ratio.mul(adv),
               tf.clipByValue(ratio, 1 - clipEps, 1 + clipEps).mul(adv),
             );
-            const pg = surrogate.mul(mask).sum().div(count).neg();
+            let pg = surrogate.mul(mask).sum().div(count).neg();
+            if (refLogProb) {
+              // k3 estimator of KL(pi || pi_ref) (Schulman), as DeepSeekMath's GRPO.
+              const d = refLogProb.sub(logProb);
+              const k3 = tf.exp(d).sub(d).sub(1);
+              pg = pg.add(k3.mul(mask).sum().div(count).mul(config.klCoef));
+            }
             return pg.sub(
               entropy.mul(mask).sum().div(count).mul(config.entropyCoef),
             ) as tf.Scalar;
@@ -211,7 +250,7 @@ export async function trainGrpo(
           const obsFlat = tf.tensor2d(cb.obs, [B * K, env.obsSize]);
           const ret = tf.tensor1d(pick(returns));
           const oldValue = tf.tensor1d(pick(rollout.values));
-          const flatMask = tf.tensor1d(cb.mask).mul(weights.tile([1, K]).reshape([B * K]));
+          const flatMask = mask.reshape([B * K]);
           const valueLoss = () => {
             const v = value.predict(obsFlat);
             let err = v.sub(ret).square();
@@ -223,10 +262,14 @@ export async function trainGrpo(
             }
             return err.mul(flatMask).sum().div(count).mul(0.5 * config.valueCoef) as tf.Scalar;
           };
-          const v = tf.variableGrads(valueLoss, value.trainableVariables());
-          const vc = clipByGlobalNorm(v.grads, config.maxGradNorm);
+          // grpo mode has no critic: its value network is neither used nor trained.
+          const v = outcome
+            ? { value: tf.scalar(0), grads: {} as tf.NamedTensorMap }
+            : tf.variableGrads(valueLoss, value.trainableVariables());
+          const vc = outcome
+            ? { grads: {}, norm: tf.scalar(0) }
+            : clipByGlobalNorm(v.grads, config.maxGradNorm);
           const ratio = ratioOut!;
-          const realMask = tf.tensor2d(cb.mask, [B, K]);
           const scalars = tf.stack([
             p.value,
             v.value,
@@ -251,7 +294,7 @@ export async function trainGrpo(
         requireFinite("value gradient norm", valueNorm, it);
         if (Number.isNaN(firstRatioError)) firstRatioError = ratioError;
         state.policyOptimizer.applyGradients(m.policyGrads);
-        state.valueOptimizer.applyGradients(m.valueGrads);
+        if (!outcome) state.valueOptimizer.applyGradients(m.valueGrads);
         sums = {
           policy: sums.policy + policyLoss,
           value: sums.value + valueLoss,
@@ -276,7 +319,7 @@ export async function trainGrpo(
         entropy: sums.entropy / b,
         approx_kl: sums.kl / b,
         clip_fraction: sums.clip / b,
-        explained_variance: explainedVariance(rollout.values, returns),
+        explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
         first_ratio_error: firstRatioError,
         steps_per_second: (N * T) / seconds,
         policy_lr: config.policyLr * lrScale,
