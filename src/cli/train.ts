@@ -111,11 +111,11 @@ export function trainConfig(
 ): { config: GrpoConfig; fromPreset: string[] } {
   const preset = presetFor(env);
   const config: GrpoConfig = { ...SPEC_DEFAULTS, ...preset };
-  const fromPreset = Object.keys(preset);
+  const fromPreset = new Set(Object.keys(preset));
   for (const [flag, key] of NUMERIC) {
     if (v[flag] !== undefined) {
       (config as unknown as Record<string, unknown>)[key] = v[flag];
-      fromPreset.splice(fromPreset.indexOf(key), fromPreset.includes(key) ? 1 : 0);
+      fromPreset.delete(key);
     }
   }
   if (v.advantage) config.advantage = v.advantage as GrpoConfig["advantage"];
@@ -123,14 +123,14 @@ export function trainConfig(
   if (v.prioritized) config.prioritized = true;
   if (v["anneal-lr"]) {
     config.annealLr = v["anneal-lr"] === "on";
-    if (fromPreset.includes("annealLr")) fromPreset.splice(fromPreset.indexOf("annealLr"), 1);
+    fromPreset.delete("annealLr");
   }
   if (v.curriculum) config.curriculum = true;
   if (v["quick-test"] && v["num-iterations"] === undefined) {
     config.numIterations = TRAIN_QUICK_TEST.numIterations;
   }
   checkConfig(config, env);
-  return { config, fromPreset };
+  return { config, fromPreset: [...fromPreset] };
 }
 
 function checkConfig(c: GrpoConfig, env: Env): void {
