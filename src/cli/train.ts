@@ -18,6 +18,7 @@ import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
+import { evaluatePolicy } from "../rl/evaluate.ts";
 import { MetricsLog } from "../io/metrics.ts";
 import {
   createOptimizers,
@@ -83,6 +84,13 @@ const flags: Record<string, FlagSpec> = {
     help: "linear: clip epsilon decays 0.2 -> 0.05 over the run (default constant)",
   },
   prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
+  "eval-every": {
+    type: "integer",
+    default: 10,
+    help:
+      "deterministic evaluation every N iterations (0: never); best.safetensors is the best one",
+  },
+  "eval-episodes": { type: "integer", default: 10, help: "episodes per evaluation" },
   "anneal-lr": {
     type: "string",
     choices: ["on", "off"],
@@ -173,6 +181,11 @@ export const trainCommand: Command = {
     const started = performance.now();
     const env = await resolveEnv(v.env as string);
     const { config, fromPreset } = trainConfig(env, v);
+    if (!((v["eval-episodes"] as number) >= 1)) {
+      throw new InputError(
+        `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
+      );
+    }
     if (v.checkpoint && v.resume) {
       throw new InputError(
         "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
@@ -274,12 +287,29 @@ export const trainCommand: Command = {
       await trainGrpo(state, {
         shouldStop: () => stop,
         async onIteration(m: IterationMetrics) {
-          await log.write(m.iteration, m.envSteps, { ...m });
-          if (m.iteration % config.saveEvery === 0 || m.iteration === config.numIterations) {
+          const last = m.iteration === config.numIterations;
+          // The spec's "evaluate regularly": deterministic episodes on envs of their own (the
+          // training envs are untouched, so --resume stays exact); best.safetensors is the
+          // best of these, falling back to the training reward between evaluations.
+          let evalReturn = NaN;
+          const evalEvery = v["eval-every"] as number;
+          if (evalEvery > 0 && (m.iteration % evalEvery === 0 || last)) {
+            const { returns } = await evaluatePolicy(env, state.policy, {
+              numEpisodes: v["eval-episodes"] as number,
+              deterministic: true,
+              targetReturn: config.targetReturn,
+              seed: 1_000_003 + m.iteration,
+              mode: "cpu",
+            });
+            evalReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
+          }
+          await log.write(m.iteration, m.envSteps, { ...m, eval_return: evalReturn });
+          if (m.iteration % config.saveEvery === 0 || last) {
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
-          if (Number.isFinite(m.mean_reward) && m.mean_reward > best) {
-            best = m.mean_reward;
+          const score = Number.isFinite(evalReturn) ? evalReturn : m.mean_reward;
+          if (Number.isFinite(score) && score >= best) {
+            best = score;
             await save("best.safetensors");
           }
           const elapsed = (performance.now() - loopStart) / 1000;
@@ -293,7 +323,9 @@ export const trainCommand: Command = {
               `policy ${m.policy_loss.toFixed(3)}  value ${m.value_loss.toFixed(2)}  entropy ${
                 m.entropy.toFixed(3)
               }  ` +
-              `kl ${m.approx_kl.toFixed(4)}  ETA ${formatDuration(eta)}`,
+              `kl ${m.approx_kl.toFixed(4)}${
+                Number.isFinite(evalReturn) ? `  eval ${evalReturn.toFixed(1)}` : ""
+              }  ETA ${formatDuration(eta)}`,
             m.iteration % 10 === 0,
           );
         },
