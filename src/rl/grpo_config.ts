@@ -100,7 +100,9 @@ export const SPEC_DEFAULTS: GrpoConfig = {
  * return near a good Gymnasium score. Flags given by the user always win.
  */
 export const ENV_PRESETS: Record<string, Partial<GrpoConfig>> = {
-  cartpole: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: 500, annealLr: true },
+  // entropy_coef 0.001, the spec's advice for unstable training: at 0.01 the sampled policy
+  // reached 500 but its argmax drifted (deterministic eval 478 +- 77 at iteration 100).
+  cartpole: { policyLr: 3e-4, valueLr: 1e-3, entropyCoef: 0.001, targetReturn: 500 },
   acrobot: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -60 },
   mountaincar: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110 },
   pendulum: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150 },
