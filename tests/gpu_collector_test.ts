@@ -216,6 +216,39 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
   });
 }
 
+Deno.test("grpo mode: the GPU collector restarts in groups and stops counting when all envs ended", async () => {
+  // T = 12 > the 7-step limit: every env ends by step 7; the device runs on to step 12.
+  const run = async (Collector: typeof RolloutCollector | typeof GpuRolloutCollector) => {
+    const { policy, value } = tinyModels(shortCartpole, 4);
+    const c = new Collector(shortCartpole, policy, value, 4, 6);
+    const r = new Rollout(12, 4, cartpole.obsSize, 1);
+    c.vec.clearStats();
+    c.restartInGroups(3 << 16, 2);
+    const collected = await c.collect(r, 200, true);
+    const stats = structuredClone(c.vec.stats);
+    c.dispose();
+    policy.dispose();
+    value.dispose();
+    return { r, collected, stats };
+  };
+  await initBackend("cpu");
+  const cpu = await run(RolloutCollector);
+  await initBackend("gpu");
+  const gpu = await run(GpuRolloutCollector);
+  await initBackend("cpu");
+  disposeGpuBackend();
+  assertEquals(gpu.collected, cpu.collected, "steps until all ended");
+  assert(cpu.collected < 12, "the rollout stopped early");
+  const n = cpu.collected * 4;
+  assertEquals(Array.from(gpu.r.actions.subarray(0, n)), Array.from(cpu.r.actions.subarray(0, n)));
+  assertAllClose(gpu.r.obs.subarray(0, 4 * n), cpu.r.obs.subarray(0, 4 * n), 1e-4, "obs");
+  // Envs 0 and 1 (one group) start from the same state.
+  assertEquals(Array.from(gpu.r.obs.subarray(0, 4)), Array.from(gpu.r.obs.subarray(4, 8)));
+  for (const key of ["running", "returnSum", "count", "lengthSum"] as const) {
+    assertAllClose(gpu.stats[key], cpu.stats[key], 1e-4, key);
+  }
+});
+
 Deno.test("the GPU collector reads back at most twice per collect, and keeps the tensor count flat", async () => {
   await initBackend("gpu");
   const { policy, value } = tinyModels(cartpole, 1);

@@ -19,6 +19,7 @@ import {
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { chunkBatch, chunks, Rollout } from "../src/rl/rollout.ts";
 import { restoreTrainingState, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
+import { RolloutCollector } from "../src/rl/collect.ts";
 
 Deno.test("GAE restarts at episode ends and bootstraps truncation from the final observation", () => {
   // One env, 4 steps: terminated at t=1, truncated at t=3.
@@ -199,4 +200,39 @@ Deno.test("chunks cover every rollout sample once, in episode-aligned context", 
   assertEquals(Array.from(b.timesteps.slice(0, 3)), [3, 4, 5]);
   assertEquals(Array.from(b.mask.slice(0, 3)), [0, 0, 1]);
   assertEquals(Array.from(b.obs.slice(0, 3)), [-2, -1, 0]);
+});
+
+Deno.test("grpo mode: groups start together, play whole episodes, and keep ratio 1", async () => {
+  await initBackend("cpu");
+  const state = tinyState(4, { advantage: "grpo", groupSize: 2, numIterations: 2, klCoef: 0.04 });
+  const reference = tinyState(4).policy; // same seed: the stage-1 weights
+  state.reference = reference;
+  const starts: number[][] = [];
+  const collector = new RolloutCollector(
+    state.env,
+    state.policy,
+    state.value,
+    4,
+    state.config.seed,
+  );
+  const restart = collector.restartInGroups.bind(collector);
+  collector.restartInGroups = (episode, groupSize) => {
+    restart(episode, groupSize);
+    starts.push(Array.from(collector.vec.obs));
+  };
+  state.collector = collector;
+  const metrics = await run(state);
+  assertEquals(metrics.length, 2);
+  for (const obs of starts) {
+    assertEquals(obs.slice(0, 4), obs.slice(4, 8), "envs 0 and 1 share a start");
+    assertEquals(obs.slice(8, 12), obs.slice(12, 16), "envs 2 and 3 share a start");
+    assert(obs.slice(0, 4).some((v, k) => v !== obs[8 + k]), "groups differ");
+  }
+  assert(starts[0].some((v, k) => v !== starts[1][k]), "iterations differ");
+  for (const m of metrics) {
+    assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
+    assertEquals(m.episodes >= 4, true, "every env finished its scored episode");
+    assert(Number.isFinite(m.policy_loss));
+  }
+  reference.dispose();
 });

@@ -12,6 +12,7 @@ import { resolveEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
+import { MetricsLog } from "../io/metrics.ts";
 import { initBackend } from "../model/backend.ts";
 import {
   type BehaviourCloningConfig,
@@ -126,8 +127,8 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   }
 
   // ---- train, saving best_model on each new validation minimum
-  const metricsPath = join(runDir, "metrics.jsonl");
-  const metricsFile = await Deno.open(metricsPath, { create: true, append: true });
+  // metrics.jsonl and a TensorBoard event file, one row per epoch.
+  const log = await MetricsLog.open(runDir);
   const progress = new ProgressLine();
   const bestPath = join(runDir, "best_model.safetensors");
   let targetReturn = 0;
@@ -154,7 +155,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
         );
       },
       async onEpoch(m, policy, improved) {
-        await metricsFile.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+        await log.write(m.epoch, m.step, { ...m });
         if (improved) await save(bestPath, policy);
         const elapsed = (performance.now() - trainStart) / 1000;
         const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
@@ -178,7 +179,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     console.log(`best model: ${bestPath}`);
     result.policy.dispose();
   } finally {
-    metricsFile.close();
+    await log.close();
   }
   return bestPath;
 }

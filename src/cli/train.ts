@@ -18,6 +18,7 @@ import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
+import { evaluatePolicy } from "../rl/evaluate.ts";
 import { MetricsLog } from "../io/metrics.ts";
 import {
   createOptimizers,
@@ -83,6 +84,19 @@ const flags: Record<string, FlagSpec> = {
     help: "linear: clip epsilon decays 0.2 -> 0.05 over the run (default constant)",
   },
   prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
+  "eval-every": {
+    type: "integer",
+    default: 10,
+    help:
+      "deterministic evaluation every N iterations (0: never); best.safetensors is the best one",
+  },
+  "eval-episodes": { type: "integer", default: 10, help: "episodes per evaluation" },
+  "anneal-lr": {
+    type: "string",
+    choices: ["on", "off"],
+    help:
+      "decay both learning rates linearly to 0 over the run (default off; on in the CartPole preset)",
+  },
   curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
   "quick-test": {
     type: "boolean",
@@ -105,22 +119,26 @@ export function trainConfig(
 ): { config: GrpoConfig; fromPreset: string[] } {
   const preset = presetFor(env);
   const config: GrpoConfig = { ...SPEC_DEFAULTS, ...preset };
-  const fromPreset = Object.keys(preset);
+  const fromPreset = new Set(Object.keys(preset));
   for (const [flag, key] of NUMERIC) {
     if (v[flag] !== undefined) {
       (config as unknown as Record<string, unknown>)[key] = v[flag];
-      fromPreset.splice(fromPreset.indexOf(key), fromPreset.includes(key) ? 1 : 0);
+      fromPreset.delete(key);
     }
   }
   if (v.advantage) config.advantage = v.advantage as GrpoConfig["advantage"];
   if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"] as GrpoConfig["clipSchedule"];
   if (v.prioritized) config.prioritized = true;
+  if (v["anneal-lr"]) {
+    config.annealLr = v["anneal-lr"] === "on";
+    fromPreset.delete("annealLr");
+  }
   if (v.curriculum) config.curriculum = true;
   if (v["quick-test"] && v["num-iterations"] === undefined) {
     config.numIterations = TRAIN_QUICK_TEST.numIterations;
   }
   checkConfig(config, env);
-  return { config, fromPreset };
+  return { config, fromPreset: [...fromPreset] };
 }
 
 function checkConfig(c: GrpoConfig, env: Env): void {
@@ -140,11 +158,6 @@ function checkConfig(c: GrpoConfig, env: Env): void {
   if (!(c.maxGradNorm > 0)) fail("max-grad-norm", "positive", c.maxGradNorm);
   if (c.entropyCoef < 0) fail("entropy-coef", "non-negative", c.entropyCoef);
   if (c.valueClip < 0) fail("value-clip", "non-negative", c.valueClip);
-  if (c.advantage === "grpo") {
-    throw new InputError(
-      "grpo train: --advantage grpo is not available yet; use gae-group (the spec's) or gae-global",
-    );
-  }
   if (c.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
     throw new InputError(
       `grpo train: --curriculum needs an env with difficulty parameters; ${env.id} has none`,
@@ -168,6 +181,11 @@ export const trainCommand: Command = {
     const started = performance.now();
     const env = await resolveEnv(v.env as string);
     const { config, fromPreset } = trainConfig(env, v);
+    if (!((v["eval-episodes"] as number) >= 1)) {
+      throw new InputError(
+        `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
+      );
+    }
     if (v.checkpoint && v.resume) {
       throw new InputError(
         "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
@@ -215,6 +233,14 @@ export const trainCommand: Command = {
       ...createOptimizers(config),
       iteration: 0,
     };
+    // The stage-1 model this run started from (a resumed run names it in its metadata).
+    const stage1 = v.resume
+      ? loaded.info.metadata.stage1_checkpoint ?? checkpointPath
+      : checkpointPath;
+    if (config.advantage === "grpo") {
+      // The KL penalty's reference: the stage-1 policy, frozen.
+      state.reference = (await loadCheckpoint(stage1, env)).policy;
+    }
     const resumeFrom = v.resume
       ? await restoreTrainingState(state, loaded, v.resume as string)
       : undefined;
@@ -241,7 +267,7 @@ export const trainCommand: Command = {
     };
     Deno.addSignalListener("SIGINT", onSigint);
     const progress = new ProgressLine(5_000);
-    const trainingArgs = { ...v, config, stage1: checkpointPath };
+    const trainingArgs = { ...v, config, stage1 };
     let best = resumeFrom?.bestMeanReward ?? -Infinity;
     let lastSaved: string | undefined;
     const save = async (name: string) => {
@@ -250,7 +276,7 @@ export const trainCommand: Command = {
         trainingArgs,
         runDir,
         logDir,
-        stage1: checkpointPath!,
+        stage1,
         bestMeanReward: best,
       });
       return path;
@@ -261,12 +287,29 @@ export const trainCommand: Command = {
       await trainGrpo(state, {
         shouldStop: () => stop,
         async onIteration(m: IterationMetrics) {
-          await log.write(m.iteration, m.envSteps, { ...m });
-          if (m.iteration % config.saveEvery === 0 || m.iteration === config.numIterations) {
+          const last = m.iteration === config.numIterations;
+          // The spec's "evaluate regularly": deterministic episodes on envs of their own (the
+          // training envs are untouched, so --resume stays exact); best.safetensors is the
+          // best of these, falling back to the training reward between evaluations.
+          let evalReturn = NaN;
+          const evalEvery = v["eval-every"] as number;
+          if (evalEvery > 0 && (m.iteration % evalEvery === 0 || last)) {
+            const { returns } = await evaluatePolicy(env, state.policy, {
+              numEpisodes: v["eval-episodes"] as number,
+              deterministic: true,
+              targetReturn: config.targetReturn,
+              seed: 1_000_003 + m.iteration,
+              mode: "cpu",
+            });
+            evalReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
+          }
+          await log.write(m.iteration, m.envSteps, { ...m, eval_return: evalReturn });
+          if (m.iteration % config.saveEvery === 0 || last) {
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
-          if (Number.isFinite(m.mean_reward) && m.mean_reward > best) {
-            best = m.mean_reward;
+          const score = Number.isFinite(evalReturn) ? evalReturn : m.mean_reward;
+          if (Number.isFinite(score) && score >= best) {
+            best = score;
             await save("best.safetensors");
           }
           const elapsed = (performance.now() - loopStart) / 1000;
@@ -280,7 +323,9 @@ export const trainCommand: Command = {
               `policy ${m.policy_loss.toFixed(3)}  value ${m.value_loss.toFixed(2)}  entropy ${
                 m.entropy.toFixed(3)
               }  ` +
-              `kl ${m.approx_kl.toFixed(4)}  ETA ${formatDuration(eta)}`,
+              `kl ${m.approx_kl.toFixed(4)}${
+                Number.isFinite(evalReturn) ? `  eval ${evalReturn.toFixed(1)}` : ""
+              }  ETA ${formatDuration(eta)}`,
             m.iteration % 10 === 0,
           );
         },

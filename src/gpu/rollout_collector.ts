@@ -34,9 +34,9 @@ import { disposeDist } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { type CollectorSnapshot, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
-import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
+import { emptyPrefix, nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
-import { CpuVecEnv } from "../rl/vec_env.ts";
+import { CpuVecEnv, type EpisodeStats } from "../rl/vec_env.ts";
 import { requireGpu, throwDeviceErrors } from "./device.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
@@ -194,8 +194,17 @@ export class GpuRolloutCollector {
     q.writeBuffer(p.prevAction, 0, this.prevAction as Float32Array<ArrayBuffer>);
   }
 
-  /** Fills `rollout` with the next T steps of every env, conditioned on `targetReturn`. */
-  async collect(rollout: Rollout, targetReturn: number): Promise<void> {
+  /**
+   * Fills `rollout` with the next T steps of every env, conditioned on
+   * `targetReturn`. With `untilAllEnded` (the `grpo` advantage mode), returns
+   * the number of steps until every env had ended an episode, as CPU mode
+   * does; the device runs all T steps regardless (stopping would need a
+   * readback per step), so the steps after that point are extra data, the
+   * episode statistics are recomputed up to it on the host, and the envs are
+   * left T steps in (that mode restarts them every iteration). Returns T
+   * otherwise.
+   */
+  async collect(rollout: Rollout, targetReturn: number, untilAllEnded = false): Promise<number> {
     const { vec, policy, env } = this;
     const N = vec.n, O = env.obsSize, P = this.policyActionSize, T = rollout.steps;
     const p = await this.deviceParts(T);
@@ -203,6 +212,7 @@ export class GpuRolloutCollector {
     const seed = (this.seed ^ TRAIN_SAMPLE_STREAM) >>> 0;
     const box = env.actionSpace.kind === "box" ? env.actionSpace : undefined;
     if (this.prefixes) rollout.prefixes = this.prefixes;
+    const statsBefore = structuredClone(vec.stats);
     flushTf();
     this.upload(p);
     for (let t = 0; t < T; t++) {
@@ -315,6 +325,30 @@ export class GpuRolloutCollector {
     }
     this.prevAction = rollout.actions.slice((T - 1) * N * P, T * N * P);
     this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
+    if (!untilAllEnded) return T;
+    const collected = stepsUntilAllEnded(rollout);
+    if (collected < T) {
+      const after = statsAfter(rollout, collected, statsBefore);
+      for (const key of ["running", "returnSum", "count", "lengthSum"] as const) {
+        vec.stats[key].set(after[key]);
+      }
+    }
+    return collected;
+  }
+
+  /**
+   * Starts every env on a fresh episode numbered `episode`, each consecutive
+   * group of `groupSize` envs from one start state (as CPU mode's). The
+   * start states are the host twin's; later episodes within a rollout start
+   * from the device kernel's own reset draws (keyed by env, not by group).
+   */
+  restartInGroups(episode: number, groupSize: number): void {
+    const { vec } = this;
+    vec.resetStreams = Uint32Array.from({ length: vec.n }, (_, i) => Math.floor(i / groupSize));
+    vec.episode.fill(episode);
+    vec.reset();
+    this.prevAction.fill(0);
+    this.prefixes = Array.from({ length: vec.n }, emptyPrefix);
   }
 
   /** What a checkpoint needs to continue this collector exactly. */
@@ -357,6 +391,43 @@ export class GpuRolloutCollector {
     }
     this.parts = undefined;
   }
+}
+
+/** The first step at which every env has ended an episode in an earlier step (T if never), as CPU mode's early stop. */
+export function stepsUntilAllEnded(rollout: Rollout): number {
+  const { steps: T, numEnvs: N } = rollout;
+  const ended = new Uint8Array(N);
+  let open = N;
+  for (let t = 0; t < T; t++) {
+    if (open === 0) return t;
+    for (let i = 0; i < N; i++) {
+      const k = t * N + i;
+      if (!ended[i] && (rollout.terminated[k] || rollout.truncated[k])) {
+        ended[i] = 1;
+        open--;
+      }
+    }
+  }
+  return T;
+}
+
+/** Episode statistics after the first `steps` steps of `rollout`, from those before it (f32, as the kernel). */
+export function statsAfter(rollout: Rollout, steps: number, before: EpisodeStats): EpisodeStats {
+  const N = rollout.numEnvs;
+  const out = structuredClone(before);
+  for (let t = 0; t < steps; t++) {
+    for (let i = 0; i < N; i++) {
+      const k = t * N + i;
+      out.running[i] += rollout.rewards[k];
+      if (rollout.terminated[k] || rollout.truncated[k]) {
+        out.returnSum[i] += out.running[i];
+        out.count[i] += 1;
+        out.lengthSum[i] += rollout.timesteps[k] + 1;
+        out.running[i] = 0;
+      }
+    }
+  }
+  return out;
 }
 
 /** A stage-2 collector: CPU mode's, or GPU mode's. */

@@ -13,7 +13,7 @@ import type { DecisionTransformer, KVCache } from "../model/decision_transformer
 import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
-import { nextPrefixes, type Rollout } from "./rollout.ts";
+import { emptyPrefix, nextPrefixes, type Rollout } from "./rollout.ts";
 import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
 /** Separates the training action-sampling stream from the env's own draws. */
@@ -49,15 +49,22 @@ export class RolloutCollector {
     this.prevAction = new Float32Array(numEnvs * this.policyActionSize);
   }
 
-  /** Fills `rollout` with the next T steps of every env, conditioned on `targetReturn`. */
-  async collect(rollout: Rollout, targetReturn: number): Promise<void> {
+  /**
+   * Fills `rollout` with the next T steps of every env, conditioned on
+   * `targetReturn`; with `untilAllEnded`, stops early once every env has
+   * ended an episode. Returns the number of steps collected.
+   */
+  async collect(rollout: Rollout, targetReturn: number, untilAllEnded = false): Promise<number> {
     const { vec, policy, env } = this;
     const N = vec.n, O = env.obsSize, P = this.policyActionSize;
     const discrete = policy.config.actionKind === "discrete";
     const uWidth = discrete ? 1 : 2 * P;
     const uniforms = new Float32Array(N * uWidth);
     if (this.prefixes) rollout.prefixes = this.prefixes;
-    for (let t = 0; t < rollout.steps; t++) {
+    const ended = new Uint8Array(N);
+    let t = 0;
+    for (; t < rollout.steps; t++) {
+      if (untilAllEnded && ended.every(Boolean)) break;
       const base = t * N;
       const rtg = new Float32Array(N);
       for (let i = 0; i < N; i++) {
@@ -100,6 +107,7 @@ export class RolloutCollector {
         rollout.terminated[base + i] = vec.done[i] & TERMINATED ? 1 : 0;
         rollout.truncated[base + i] = vec.done[i] & TRUNCATED ? 1 : 0;
         anyTruncated ||= rollout.truncated[base + i] === 1 && rollout.terminated[base + i] === 0;
+        if (vec.done[i] !== 0) ended[i] = 1;
       }
       if (anyTruncated) {
         const v = await this.predictValues(vec.finalObs);
@@ -112,6 +120,21 @@ export class RolloutCollector {
     }
     rollout.lastValues.set(await this.predictValues(vec.obs));
     this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
+    return t;
+  }
+
+  /**
+   * Starts every env on a fresh episode numbered `episode`, each consecutive
+   * group of `groupSize` envs from one start state (the `grpo` advantage
+   * mode's groups).
+   */
+  restartInGroups(episode: number, groupSize: number): void {
+    const { vec } = this;
+    vec.resetStreams = Uint32Array.from({ length: vec.n }, (_, i) => Math.floor(i / groupSize));
+    vec.episode.fill(episode);
+    vec.reset();
+    this.prevAction.fill(0);
+    this.prefixes = Array.from({ length: vec.n }, emptyPrefix);
   }
 
   private async predictValues(obs: Float32Array): Promise<Float32Array> {

@@ -107,6 +107,12 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
   readonly t: Uint32Array;
   /** Episode number per env (keys the reset draws). */
   readonly episode: Uint32Array;
+  /**
+   * Per env, the index its reset draws are keyed by (default: its own).
+   * Envs sharing a stream and an episode number start from the same state:
+   * the groups of GRPO's `grpo` advantage mode.
+   */
+  resetStreams?: Uint32Array;
   readonly stats: EpisodeStats;
   private readonly rng = new EnvRandom();
   private readonly scratch: Float32Array;
@@ -150,7 +156,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
 
   private resetOne(i: number): void {
     const { env, rng } = this;
-    rng.env = i;
+    rng.env = this.resetStreams?.[i] ?? i;
     rng.episode = this.episode[i];
     rng.step = RESET_STEP;
     env.reset(this.state, i * env.stateSize, this.params, rng);

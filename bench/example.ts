@@ -1,0 +1,92 @@
+/**
+ * One end-to-end run of the spec's pipeline (stage 1, GRPO, deterministic
+ * evaluation), measured: wall time of each stage, env steps, steps to a
+ * return threshold and the final evaluation. Used by `bench/cartpole.ts` and
+ * `bench/advantage_modes.ts`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { main } from "../src/cli/main.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { evaluatePolicy, meanStd } from "../src/rl/evaluate.ts";
+import { resolveEnv } from "../envs/registry.ts";
+
+/** What a run is asked to do. */
+export interface ExampleOptions {
+  env: string;
+  /** Extra `grpo train` flags (iterations, envs, advantage mode, seed...). */
+  trainFlags: string[];
+  /** Deterministic evaluation episodes. */
+  evalEpisodes: number;
+  /** Mean training reward that counts as solved, for "env steps to threshold". */
+  threshold: number;
+  /** Where the run writes. */
+  dir: string;
+}
+
+/** What a run measured. */
+export interface ExampleResult {
+  env: string;
+  trainFlags: string[];
+  wallSeconds: number;
+  envSteps: number;
+  /** Env steps of the first iteration whose mean reward reached the threshold (null: never). */
+  stepsToThreshold: number | null;
+  finalMeanReward: number;
+  evalMean: number;
+  evalStd: number;
+  evalEpisodes: number;
+  checkpoint: string;
+}
+
+/** Runs `grpo train` then evaluates its last checkpoint deterministically. */
+export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
+  const started = performance.now();
+  const out = join(o.dir, "checkpoints"), logs = join(o.dir, "logs");
+  const code = await main([
+    "train",
+    "--env",
+    o.env,
+    "--out",
+    out,
+    "--log-dir",
+    logs,
+    ...o.trainFlags,
+  ]);
+  if (code !== 0) throw new Error(`grpo train exited with ${code}`);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const runDir = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.startsWith("grpo_"))
+    .sort().at(-1)!;
+  const logDir = [...Deno.readDirSync(logs)].map((e) => e.name).sort().at(-1)!;
+  const rows = Deno.readTextFileSync(join(logs, logDir, "metrics.jsonl")).trim().split("\n").map((
+    l,
+  ) => JSON.parse(l));
+  const solved = rows.find((r) => (r.mean_reward ?? -Infinity) >= o.threshold);
+  const checkpoint = join(out, runDir, "last.safetensors");
+  const env = await resolveEnv(o.env);
+  await initBackend("cpu");
+  const { policy, info } = await loadCheckpoint(checkpoint, env);
+  const { returns } = await evaluatePolicy(env, policy, {
+    numEpisodes: o.evalEpisodes,
+    deterministic: true,
+    targetReturn: info.targetReturn,
+    seed: 12345,
+    mode: "cpu",
+  });
+  policy.dispose();
+  const { mean, std } = meanStd(returns);
+  return {
+    env: env.id,
+    trainFlags: o.trainFlags,
+    wallSeconds,
+    envSteps: rows.at(-1).step,
+    stepsToThreshold: solved ? solved.step : null,
+    finalMeanReward: rows.at(-1).mean_reward,
+    evalMean: mean,
+    evalStd: std,
+    evalEpisodes: o.evalEpisodes,
+    checkpoint,
+  };
+}
