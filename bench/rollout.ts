@@ -113,10 +113,11 @@ export async function benchRollout(
   };
   let collectSeconds = 0;
   const collect = collector.collect.bind(collector);
-  collector.collect = async (r: Rollout, t: number) => {
+  collector.collect = async (r: Rollout, t: number, untilAllEnded?: boolean) => {
     const started = performance.now();
-    await collect(r, t);
+    const steps = await collect(r, t, untilAllEnded);
     collectSeconds = (performance.now() - started) / 1000;
+    return steps;
   };
   let updateSeconds = Infinity;
   for (let r = 0; r <= repeats; r++) {
