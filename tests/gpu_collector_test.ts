@@ -26,7 +26,7 @@ import {
   type IterationMetrics,
   trainGrpo,
 } from "../src/rl/grpo.ts";
-import { SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 
 Deno.test("rollout record kernel equals its TypeScript twin on random inputs", async () => {
   const { device } = await requireGpu();
@@ -322,10 +322,10 @@ Deno.test("a GPU collector restored from a snapshot continues exactly as the ori
   disposeGpuBackend();
 });
 
-Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
+async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<IterationMetrics[]> {
   await initBackend("gpu");
-  const { policy, value } = tinyModels(cartpole, 0);
-  const config = {
+  const { policy, value } = tinyModels(env, 0);
+  const config: GrpoConfig = {
     ...SPEC_DEFAULTS,
     numEnvs: 4,
     rolloutSteps: 10,
@@ -336,25 +336,48 @@ Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (rat
     numIterations: 2,
     groupSize: 4,
     seed: 3,
+    ...overrides,
   };
+  const reference = tinyModels(env, 0).policy;
   const state: GrpoState = {
-    env: cartpole,
+    env,
     config,
     policy,
     value,
     ...createOptimizers(config),
     iteration: 0,
+    reference,
   };
   const metrics: IterationMetrics[] = [];
   await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });
   assert(state.collector instanceof GpuRolloutCollector, "GPU mode picks the GPU collector");
-  assertEquals(metrics.length, 2);
-  for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
-  state.collector!.dispose();
+  state.collector.dispose();
   policy.dispose();
   value.dispose();
+  reference.dispose();
   await initBackend("cpu");
   disposeGpuBackend();
+  return metrics;
+}
+
+Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
+  const metrics = await trainOnGpu(cartpole, {});
+  assertEquals(metrics.length, 2);
+  for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
+});
+
+Deno.test("grpo mode in GPU mode: whole episodes, ratio 1", async () => {
+  const metrics = await trainOnGpu(shortCartpole, {
+    advantage: "grpo",
+    groupSize: 2,
+    klCoef: 0.04,
+  });
+  assertEquals(metrics.length, 2);
+  for (const m of metrics) {
+    assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
+    assert(m.episodes >= 4, "every env finished its scored episode");
+    assert(Number.isFinite(m.policy_loss));
+  }
 });
 
 releaseGpuAfterTests();
