@@ -44,6 +44,11 @@ for (const mode of values.modes!.split(",")) {
     });
     results.push({ ...r, mode, seed });
     await Deno.remove(dir, { recursive: true });
+    // Written after every run, so a long comparison can be read while it goes on.
+    await writeTextAtomic(
+      join(values.out!, "advantage_modes.json"),
+      JSON.stringify(results, null, 2) + "\n",
+    );
   }
 }
 await writeTextAtomic(

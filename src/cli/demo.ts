@@ -51,6 +51,9 @@ export const demoCommand: Command = {
       String(v.iterations),
       "--save-every",
       String(v.iterations),
+      // The demo evaluates once, at the end.
+      "--eval-every",
+      "0",
       "--out",
       join(out, "checkpoints"),
       "--log-dir",

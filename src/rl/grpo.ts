@@ -128,205 +128,207 @@ export async function trainGrpo(
   if (outcome && !state.reference) {
     throw new Error("grpo mode needs the stage-1 policy as state.reference");
   }
-  {
-    while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
-      const it = state.iteration;
-      const started = performance.now();
-      const clipEps = clipEpsilonAt(config, it);
-      const lrScale = config.annealLr ? 1 - it / config.numIterations : 1;
-      setLearningRate(state.policyOptimizer, config.policyLr * lrScale);
-      setLearningRate(state.valueOptimizer, config.valueLr * lrScale);
-      const difficulty = config.curriculum
-        ? Math.min(1, it / Math.max(1, config.numIterations - 1))
-        : 1;
-      if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
+  while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
+    const it = state.iteration;
+    const started = performance.now();
+    const clipEps = clipEpsilonAt(config, it);
+    const lrScale = config.annealLr ? 1 - it / config.numIterations : 1;
+    setLearningRate(state.policyOptimizer, config.policyLr * lrScale);
+    setLearningRate(state.valueOptimizer, config.valueLr * lrScale);
+    const difficulty = config.curriculum
+      ? Math.min(1, it / Math.max(1, config.numIterations - 1))
+      : 1;
+    if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
 
-      // 1. Rollout (grpo mode: each group of envs from one start state, whole episodes).
-      collector.vec.clearStats();
-      if (outcome) collector.restartInGroups(it << 16, config.groupSize);
-      const collected = await collector.collect(rollout, config.targetReturn, outcome);
-      const stats = collector.vec.stats;
-      const episodes = stats.count.reduce((a, b) => a + b, 0);
-      const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
-      const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+    // 1. Rollout (grpo mode: each group of envs from one start state, whole episodes).
+    collector.vec.clearStats();
+    if (outcome) collector.restartInGroups(it << 16, config.groupSize);
+    const collected = await collector.collect(rollout, config.targetReturn, outcome);
+    const stats = collector.vec.stats;
+    const episodes = stats.count.reduce((a, b) => a + b, 0);
+    const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+    const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
 
-      // 2. Advantages: GAE, then group (the spec's GRPO) or global (PPO) normalization; or
-      // DeepSeekMath's outcome advantages (each episode's return normalized in its group).
-      const { advantages, returns } = gae(rollout, config.gamma, config.gaeLambda);
-      let normalized = advantages.slice();
-      // Which samples are trained on (grpo mode: the steps of each env's scored episode).
-      const valid = new Float32Array(rollout.size).fill(1);
+    // 2. Advantages: GAE, then group (the spec's GRPO) or global (PPO) normalization; or
+    // DeepSeekMath's outcome advantages (each episode's return normalized in its group).
+    let normalized: Float32Array<ArrayBuffer>, returns: Float32Array;
+    // Which samples are trained on (grpo mode: the steps of each env's scored episode).
+    const valid = new Float32Array(rollout.size).fill(1);
+    if (!outcome) {
+      const g = gae(rollout, config.gamma, config.gaeLambda);
+      returns = g.returns;
+      normalized = g.advantages.slice();
       if (config.advantage === "gae-group") normalizeGroups(normalized, config.groupSize);
-      else if (config.advantage === "gae-global") normalizeGlobal(normalized);
-      else {
-        const g = grpoAdvantages(
-          rollout.rewards,
-          rollout.terminated,
-          rollout.truncated,
-          collected,
-          N,
-          config.groupSize,
-        );
-        normalized = padTo(g.advantages, rollout.size);
-        valid.fill(0);
-        for (let i = 0; i < N; i++) for (let t = 0; t < g.lengths[i]; t++) valid[t * N + i] = 1;
-      }
-
-      // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-      const all = chunks(rollout, K).filter((c) => valid[c.start * N + c.env] === 1);
-      const chunksPerBatch = Math.max(
-        1,
-        Math.round((config.batchSize * all.length) / rollout.size),
+      else normalizeGlobal(normalized);
+    } else {
+      const g = grpoAdvantages(
+        rollout.rewards,
+        rollout.terminated,
+        rollout.truncated,
+        collected,
+        N,
+        config.groupSize,
       );
-      const seed = (config.seed * 1000003 + it) >>> 0;
-      // Prioritized: a chunk's score is its mean |advantage| (see minibatches.ts for the weights).
-      const batches = config.prioritized
-        ? prioritizedMinibatches(
-          all.map((c) => {
-            let s = 0;
-            for (let t = c.start; t < c.start + c.length; t++) {
-              s += Math.abs(normalized[t * N + c.env]);
-            }
-            return s / c.length;
-          }),
-          chunksPerBatch,
-          config.numEpochs,
-          seed,
-        )
-        : uniformMinibatches(all.length, chunksPerBatch, config.numEpochs, seed);
-      let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
-      let firstRatioError = NaN;
-      for (const drawn of batches) {
-        const mb = {
-          chunks: Array.from(drawn.indices, (k) => all[k]),
-          weights: Array.from(drawn.weights),
-        };
-        const cb = chunkBatch(rollout, mb.chunks, K);
-        const pick = (src: Float32Array) =>
-          Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
-        const m = tf.tidy(() => {
-          const B = cb.batch;
-          const batch: SegmentBatch = {
-            returnsToGo: tf.tensor2d(cb.returnsToGo, [B, K]),
-            obs: tf.tensor3d(cb.obs, [B, K, env.obsSize]),
-            actions: tf.tensor3d(cb.actions, [B, K, A]),
-            timesteps: tf.tensor2d(cb.timesteps, [B, K], "int32"),
-          };
-          const weights = tf.tensor2d(mb.weights, [B, 1]);
-          const realMask = tf.tensor2d(cb.mask, [B, K]).mul(tf.tensor2d(pick(valid), [B, K]));
-          const mask = realMask.mul(weights);
-          const count = realMask.sum().maximum(1);
-          const adv = tf.tensor2d(pick(normalized), [B, K]);
-          const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
-          // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
-          const refLogProb = outcome ? state.reference!.logProbs(batch, false).logProb : undefined;
-          let ratioOut: tf.Tensor | undefined;
-          let entropyOut: tf.Tensor | undefined;
-          const policyLoss = () => {
-            const { logProb, entropy } = policy.logProbs(batch, false);
-            const logRatio = logProb.sub(oldLogProb);
-            const ratio = tf.exp(logRatio);
-            ratioOut = tf.keep(ratio.clone());
-            entropyOut = tf.keep(entropy.mul(mask).sum().div(count));
-            const surrogate = tf.minimum(
-              ratio.mul(adv),
-              tf.clipByValue(ratio, 1 - clipEps, 1 + clipEps).mul(adv),
-            );
-            let pg = surrogate.mul(mask).sum().div(count).neg();
-            if (refLogProb) {
-              // k3 estimator of KL(pi || pi_ref) (Schulman), as DeepSeekMath's GRPO.
-              const d = refLogProb.sub(logProb);
-              const k3 = tf.exp(d).sub(d).sub(1);
-              pg = pg.add(k3.mul(mask).sum().div(count).mul(config.klCoef));
-            }
-            return pg.sub(
-              entropy.mul(mask).sum().div(count).mul(config.entropyCoef),
-            ) as tf.Scalar;
-          };
-          const p = tf.variableGrads(policyLoss, policy.trainableVariables());
-          const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
-
-          // The value network sees the same samples, flattened.
-          const obsFlat = tf.tensor2d(cb.obs, [B * K, env.obsSize]);
-          const ret = tf.tensor1d(pick(returns));
-          const oldValue = tf.tensor1d(pick(rollout.values));
-          const flatMask = mask.reshape([B * K]);
-          const valueLoss = () => {
-            const v = value.predict(obsFlat);
-            let err = v.sub(ret).square();
-            if (config.valueClip > 0) {
-              const clipped = oldValue.add(
-                tf.clipByValue(v.sub(oldValue), -config.valueClip, config.valueClip),
-              );
-              err = tf.maximum(err, clipped.sub(ret).square());
-            }
-            return err.mul(flatMask).sum().div(count).mul(0.5 * config.valueCoef) as tf.Scalar;
-          };
-          // grpo mode has no critic: its value network is neither used nor trained.
-          const v = outcome
-            ? { value: tf.scalar(0), grads: {} as tf.NamedTensorMap }
-            : tf.variableGrads(valueLoss, value.trainableVariables());
-          const vc = outcome
-            ? { grads: {}, norm: tf.scalar(0) }
-            : clipByGlobalNorm(v.grads, config.maxGradNorm);
-          const ratio = ratioOut!;
-          const scalars = tf.stack([
-            p.value,
-            v.value,
-            pc.norm,
-            vc.norm,
-            entropyOut!,
-            // k3 estimator of KL(old || new), as CleanRL's approx_kl.
-            ratio.sub(1).sub(tf.log(ratio)).mul(realMask).sum().div(count),
-            tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask).sum().div(count),
-            tf.abs(ratio.sub(1)).mul(realMask).max(),
-          ]);
-          // Kept out of variableGrads' scope above; done with them now.
-          tf.dispose([ratio, entropyOut!]);
-          return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
-        });
-        // One readback per minibatch for every scalar (GPU mode pays ~11 ms for each).
-        const [policyLoss, valueLoss, policyNorm, valueNorm, entropy, kl, clip, ratioError] =
-          await m.scalars.data();
-        requireFinite("policy_loss", policyLoss, it);
-        requireFinite("value_loss", valueLoss, it);
-        requireFinite("policy gradient norm", policyNorm, it);
-        requireFinite("value gradient norm", valueNorm, it);
-        if (Number.isNaN(firstRatioError)) firstRatioError = ratioError;
-        state.policyOptimizer.applyGradients(m.policyGrads);
-        if (!outcome) state.valueOptimizer.applyGradients(m.valueGrads);
-        sums = {
-          policy: sums.policy + policyLoss,
-          value: sums.value + valueLoss,
-          entropy: sums.entropy + entropy,
-          kl: sums.kl + kl,
-          clip: sums.clip + clip,
-          batches: sums.batches + 1,
-        };
-        tf.dispose([m.scalars, ...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
-      }
-      state.iteration++;
-      const seconds = (performance.now() - started) / 1000;
-      const b = Math.max(1, sums.batches);
-      await hooks.onIteration?.({
-        iteration: state.iteration,
-        envSteps: state.iteration * N * T,
-        mean_reward: meanReward,
-        mean_length: meanLength,
-        episodes,
-        policy_loss: sums.policy / b,
-        value_loss: sums.value / b,
-        entropy: sums.entropy / b,
-        approx_kl: sums.kl / b,
-        clip_fraction: sums.clip / b,
-        explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
-        first_ratio_error: firstRatioError,
-        steps_per_second: (N * T) / seconds,
-        policy_lr: config.policyLr * lrScale,
-        value_lr: config.valueLr * lrScale,
-        clip_epsilon: clipEps,
-        difficulty,
-      }, state);
+      normalized = padTo(g.advantages, rollout.size);
+      returns = new Float32Array(rollout.size); // no critic
+      valid.fill(0);
+      for (let i = 0; i < N; i++) for (let t = 0; t < g.lengths[i]; t++) valid[t * N + i] = 1;
     }
+    const validCount = valid.reduce((a, b) => a + b, 0);
+
+    // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
+    const all = chunks(rollout, K).filter((c) => valid[c.start * N + c.env] === 1);
+    const chunksPerBatch = Math.max(
+      1,
+      Math.round((config.batchSize * all.length) / validCount),
+    );
+    const seed = (config.seed * 1000003 + it) >>> 0;
+    // Prioritized: a chunk's score is its mean |advantage| (see minibatches.ts for the weights).
+    const batches = config.prioritized
+      ? prioritizedMinibatches(
+        all.map((c) => {
+          let s = 0;
+          for (let t = c.start; t < c.start + c.length; t++) {
+            s += Math.abs(normalized[t * N + c.env]);
+          }
+          return s / c.length;
+        }),
+        chunksPerBatch,
+        config.numEpochs,
+        seed,
+      )
+      : uniformMinibatches(all.length, chunksPerBatch, config.numEpochs, seed);
+    let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
+    let firstRatioError = NaN;
+    for (const drawn of batches) {
+      const mb = {
+        chunks: Array.from(drawn.indices, (k) => all[k]),
+        weights: Array.from(drawn.weights),
+      };
+      const cb = chunkBatch(rollout, mb.chunks, K);
+      const pick = (src: Float32Array) => Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
+      const m = tf.tidy(() => {
+        const B = cb.batch;
+        const batch: SegmentBatch = {
+          returnsToGo: tf.tensor2d(cb.returnsToGo, [B, K]),
+          obs: tf.tensor3d(cb.obs, [B, K, env.obsSize]),
+          actions: tf.tensor3d(cb.actions, [B, K, A]),
+          timesteps: tf.tensor2d(cb.timesteps, [B, K], "int32"),
+        };
+        const weights = tf.tensor2d(mb.weights, [B, 1]);
+        const realMask = tf.tensor2d(cb.mask, [B, K]).mul(tf.tensor2d(pick(valid), [B, K]));
+        const mask = realMask.mul(weights);
+        const count = realMask.sum().maximum(1);
+        const adv = tf.tensor2d(pick(normalized), [B, K]);
+        const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
+        // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
+        const refLogProb = outcome ? state.reference!.logProbs(batch, false).logProb : undefined;
+        let ratioOut: tf.Tensor | undefined;
+        let entropyOut: tf.Tensor | undefined;
+        const policyLoss = () => {
+          const { logProb, entropy } = policy.logProbs(batch, false);
+          const logRatio = logProb.sub(oldLogProb);
+          const ratio = tf.exp(logRatio);
+          ratioOut = tf.keep(ratio.clone());
+          entropyOut = tf.keep(entropy.mul(mask).sum().div(count));
+          const surrogate = tf.minimum(
+            ratio.mul(adv),
+            tf.clipByValue(ratio, 1 - clipEps, 1 + clipEps).mul(adv),
+          );
+          let pg = surrogate.mul(mask).sum().div(count).neg();
+          if (refLogProb) {
+            // k3 estimator of KL(pi || pi_ref) (Schulman), as DeepSeekMath's GRPO.
+            const d = refLogProb.sub(logProb);
+            const k3 = tf.exp(d).sub(d).sub(1);
+            pg = pg.add(k3.mul(mask).sum().div(count).mul(config.klCoef));
+          }
+          return pg.sub(
+            entropy.mul(mask).sum().div(count).mul(config.entropyCoef),
+          ) as tf.Scalar;
+        };
+        const p = tf.variableGrads(policyLoss, policy.trainableVariables());
+        const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
+
+        // The value network sees the same samples, flattened.
+        const obsFlat = tf.tensor2d(cb.obs, [B * K, env.obsSize]);
+        const ret = tf.tensor1d(pick(returns));
+        const oldValue = tf.tensor1d(pick(rollout.values));
+        const flatMask = mask.reshape([B * K]);
+        const valueLoss = () => {
+          const v = value.predict(obsFlat);
+          let err = v.sub(ret).square();
+          if (config.valueClip > 0) {
+            const clipped = oldValue.add(
+              tf.clipByValue(v.sub(oldValue), -config.valueClip, config.valueClip),
+            );
+            err = tf.maximum(err, clipped.sub(ret).square());
+          }
+          return err.mul(flatMask).sum().div(count).mul(0.5 * config.valueCoef) as tf.Scalar;
+        };
+        // grpo mode has no critic: its value network is neither used nor trained.
+        const v = outcome
+          ? { value: tf.scalar(0), grads: {} as tf.NamedTensorMap }
+          : tf.variableGrads(valueLoss, value.trainableVariables());
+        const vc = outcome
+          ? { grads: {}, norm: tf.scalar(0) }
+          : clipByGlobalNorm(v.grads, config.maxGradNorm);
+        const ratio = ratioOut!;
+        const scalars = tf.stack([
+          p.value,
+          v.value,
+          pc.norm,
+          vc.norm,
+          entropyOut!,
+          // k3 estimator of KL(old || new), as CleanRL's approx_kl.
+          ratio.sub(1).sub(tf.log(ratio)).mul(realMask).sum().div(count),
+          tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask).sum().div(count),
+          tf.abs(ratio.sub(1)).mul(realMask).max(),
+        ]);
+        // Kept out of variableGrads' scope above; done with them now.
+        tf.dispose([ratio, entropyOut!]);
+        return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
+      });
+      // One readback per minibatch for every scalar (GPU mode pays ~11 ms for each).
+      const [policyLoss, valueLoss, policyNorm, valueNorm, entropy, kl, clip, ratioError] = await m
+        .scalars.data();
+      requireFinite("policy_loss", policyLoss, it);
+      requireFinite("value_loss", valueLoss, it);
+      requireFinite("policy gradient norm", policyNorm, it);
+      requireFinite("value gradient norm", valueNorm, it);
+      if (Number.isNaN(firstRatioError)) firstRatioError = ratioError;
+      state.policyOptimizer.applyGradients(m.policyGrads);
+      if (!outcome) state.valueOptimizer.applyGradients(m.valueGrads);
+      sums = {
+        policy: sums.policy + policyLoss,
+        value: sums.value + valueLoss,
+        entropy: sums.entropy + entropy,
+        kl: sums.kl + kl,
+        clip: sums.clip + clip,
+        batches: sums.batches + 1,
+      };
+      tf.dispose([m.scalars, ...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
+    }
+    state.iteration++;
+    const seconds = (performance.now() - started) / 1000;
+    const b = Math.max(1, sums.batches);
+    await hooks.onIteration?.({
+      iteration: state.iteration,
+      envSteps: state.iteration * N * T,
+      mean_reward: meanReward,
+      mean_length: meanLength,
+      episodes,
+      policy_loss: sums.policy / b,
+      value_loss: sums.value / b,
+      entropy: sums.entropy / b,
+      approx_kl: sums.kl / b,
+      clip_fraction: sums.clip / b,
+      explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
+      first_ratio_error: firstRatioError,
+      steps_per_second: (N * T) / seconds,
+      policy_lr: config.policyLr * lrScale,
+      value_lr: config.valueLr * lrScale,
+      clip_epsilon: clipEps,
+      difficulty,
+    }, state);
   }
 }
