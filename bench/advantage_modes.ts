@@ -1,10 +1,16 @@
 /**
- * Advantage modes compared on CartPole: gae-group (the spec's GRPO) vs
- * gae-global (plain PPO), 3 seeds each, at the demo's size (stage 1 quick
- * test, then `--iterations` GRPO iterations): final training return, env
- * steps to a mean return of 475, wall time and a deterministic evaluation.
+ * Advantage modes compared: gae-group (the spec's GRPO), gae-global (plain
+ * PPO) and grpo (DeepSeekMath-style, no critic), several seeds each, at the
+ * demo's size (stage 1 quick test, then `--iterations` GRPO iterations):
+ * final training return, env steps to a solved mean return, wall time and a
+ * deterministic evaluation of 20 episodes.
  *
- *   deno run -A bench/advantage_modes.ts [--iterations 40] [--out bench/results]
+ * Results go to `<out>/advantage_modes_<env>.json` after every run; a rerun
+ * skips the (mode, seed) pairs already there, so a long comparison can be
+ * stopped and continued.
+ *
+ *   deno run -A bench/advantage_modes.ts [--env cartpole] [--iterations 25] \
+ *     [--modes gae-group,gae-global,grpo] [--seeds 0,1,2] [--out bench/results]
  *
  * @module
  */
@@ -12,57 +18,68 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type ExampleResult, runExample } from "./example.ts";
 import { writeTextAtomic } from "../src/io/atomic.ts";
+import { meanStd } from "../src/rl/evaluate.ts";
+import { resolveEnv } from "../envs/registry.ts";
+
+/** The mean training return that counts as solved, per Gymnasium id. */
+const SOLVED: Record<string, number> = { "CartPole-v1": 475, "LunarLander-v3": 200 };
 
 const { values } = parseArgs({
   options: {
-    iterations: { type: "string", default: "40" },
+    env: { type: "string", default: "cartpole" },
+    iterations: { type: "string", default: "25" },
     seeds: { type: "string", default: "0,1,2" },
-    modes: { type: "string", default: "gae-group,gae-global" },
+    modes: { type: "string", default: "gae-group,gae-global,grpo" },
     out: { type: "string", default: "bench/results" },
   },
 });
-const results: (ExampleResult & { mode: string; seed: number })[] = [];
+type Row = ExampleResult & { mode: string; seed: number };
+const env = await resolveEnv(values.env!);
+const threshold = SOLVED[env.id] ?? Infinity;
+const file = join(values.out!, `advantage_modes_${env.alias}.json`);
+let results: Row[] = [];
+try {
+  results = JSON.parse(await Deno.readTextFile(file));
+} catch (e) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}
 for (const mode of values.modes!.split(",")) {
   for (const seed of values.seeds!.split(",").map(Number)) {
+    if (results.some((r) => r.mode === mode && r.seed === seed)) continue;
     const dir = await Deno.makeTempDir({ prefix: `grpo-bench-${mode}-` });
     const r = await runExample({
-      env: "cartpole",
+      env: values.env!,
       trainFlags: [
         "--quick-test",
-        "--num-iterations",
-        values.iterations!,
-        "--advantage",
-        mode,
-        "--seed",
-        String(seed),
-        "--device",
-        "cpu",
+        ...["--num-iterations", values.iterations!, "--advantage", mode],
+        ...["--seed", String(seed), "--device", "cpu"],
       ],
       evalEpisodes: 20,
-      threshold: 475,
+      threshold,
       dir,
     });
-    results.push({ ...r, mode, seed });
     await Deno.remove(dir, { recursive: true });
-    // Written after every run, so a long comparison can be read while it goes on.
-    await writeTextAtomic(
-      join(values.out!, "advantage_modes.json"),
-      JSON.stringify(results, null, 2) + "\n",
-    );
+    results.push({ ...r, checkpoint: "", mode, seed });
+    await writeTextAtomic(file, JSON.stringify(results, null, 2) + "\n");
   }
 }
-await writeTextAtomic(
-  join(values.out!, "advantage_modes.json"),
-  JSON.stringify(results, null, 2) + "\n",
-);
+
+const fmt = (xs: number[]) => {
+  const { mean, std } = meanStd(xs);
+  return `${mean.toFixed(1)} +- ${std.toFixed(1)}`;
+};
 console.log(
-  "| mode | seed | final mean reward | env steps to 475 | wall s | deterministic eval (20) |",
+  `| mode | seeds | final training return | env steps to ${threshold} | env steps | wall s | deterministic eval (20 episodes) |`,
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-for (const r of results) {
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const mode of new Set(results.map((r) => r.mode))) {
+  const rs = results.filter((r) => r.mode === mode);
+  const reached = rs.filter((r) => r.stepsToThreshold !== null).map((r) => r.stepsToThreshold!);
   console.log(
-    `| ${r.mode} | ${r.seed} | ${r.finalMeanReward.toFixed(1)} | ${
-      r.stepsToThreshold ?? "never"
-    } | ${r.wallSeconds.toFixed(0)} | ${r.evalMean.toFixed(1)} +- ${r.evalStd.toFixed(1)} |`,
+    `| ${mode} | ${rs.length} | ${fmt(rs.map((r) => r.finalMeanReward))} | ${
+      reached.length ? `${fmt(reached)} (${reached.length}/${rs.length} seeds)` : "never"
+    } | ${fmt(rs.map((r) => r.envSteps))} | ${fmt(rs.map((r) => r.wallSeconds))} | ${
+      fmt(rs.map((r) => r.evalMean))
+    } |`,
   );
 }
