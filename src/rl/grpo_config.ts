@@ -91,6 +91,15 @@ export const SPEC_DEFAULTS: GrpoConfig = {
   seed: 0,
 };
 
+// LunarLander's starting point (both action spaces).
+const LANDER: Partial<GrpoConfig> = {
+  policyLr: 3e-4,
+  valueLr: 1e-3,
+  entropyCoef: 0.01,
+  numEnvs: 16,
+  rolloutSteps: 256,
+};
+
 /**
  * Per-env presets over the spec's defaults. CartPole's come from tuning runs
  * (README, results): the spec's policy_lr 3e-5 moves a small Decision
@@ -106,6 +115,10 @@ export const ENV_PRESETS: Record<string, Partial<GrpoConfig>> = {
   acrobot: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -60 },
   mountaincar: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110 },
   pendulum: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150 },
+  // The spec's LunarLander example (16 envs x 256 steps); entropy 0.01 keeps the engines
+  // exploring, and the target return asks for a landing (+100) with little fuel spent.
+  lunar_lander: { ...LANDER, targetReturn: 250 },
+  lunar_lander_continuous: { ...LANDER, targetReturn: 250 },
 };
 
 /** The preset of an env (empty for envs without one). */
