@@ -120,7 +120,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     console.log(
       `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
         mean.toFixed(1)
-      }, max ${Math.max(...returns)}) in ${
+      }, max ${Math.max(...returns).toFixed(1)}) in ${
         formatDuration((performance.now() - t0) / 1000)
       } -> ${path}`,
     );
@@ -146,7 +146,8 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
       onStart(info) {
         targetReturn = info.targetReturn;
         console.log(
-          `training on ${info.trainEpisodes} episodes, validating on ${info.valEpisodes}; ${info.parameters} parameters; target return ${targetReturn}`,
+          `training on ${info.trainEpisodes} episodes, validating on ${info.valEpisodes}; ${info.parameters} parameters; target return ${+targetReturn
+            .toFixed(2)}`,
         );
       },
       onStep(epoch, batch, batches, loss) {
@@ -172,9 +173,9 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     await save(join(runDir, "last.safetensors"), result.policy);
     progress.done();
     console.log(
-      `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${targetReturn}; ${
-        formatDuration((performance.now() - started) / 1000)
-      } in all`,
+      `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${+targetReturn.toFixed(
+        2,
+      )}; ${formatDuration((performance.now() - started) / 1000)} in all`,
     );
     console.log(`best model: ${bestPath}`);
     result.policy.dispose();
