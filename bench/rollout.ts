@@ -109,6 +109,7 @@ export async function benchRollout(
     value,
     ...createOptimizers(config),
     iteration: 0,
+    envSteps: 0,
     collector,
   };
   let collectSeconds = 0;

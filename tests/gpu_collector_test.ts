@@ -346,6 +346,7 @@ async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<Ite
     value,
     ...createOptimizers(config),
     iteration: 0,
+    envSteps: 0,
     reference,
   };
   const metrics: IterationMetrics[] = [];

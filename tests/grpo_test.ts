@@ -108,7 +108,15 @@ function tinyState(seed = 0, overrides: Partial<GrpoConfig> = {}): GrpoState {
     seed: 3,
     ...overrides,
   };
-  return { env: cartpole, config, policy, value, ...createOptimizers(config), iteration: 0 };
+  return {
+    env: cartpole,
+    config,
+    policy,
+    value,
+    ...createOptimizers(config),
+    iteration: 0,
+    envSteps: 0,
+  };
 }
 
 async function run(state: GrpoState): Promise<IterationMetrics[]> {
@@ -200,6 +208,19 @@ Deno.test("chunks cover every rollout sample once, in episode-aligned context", 
   assertEquals(Array.from(b.timesteps.slice(0, 3)), [3, 4, 5]);
   assertEquals(Array.from(b.mask.slice(0, 3)), [0, 0, 1]);
   assertEquals(Array.from(b.obs.slice(0, 3)), [-2, -1, 0]);
+});
+
+Deno.test("chunks of a collect that stopped early ignore the stale rows after it", () => {
+  const N = 1, T = 12, K = 4;
+  const r = new Rollout(T, N, 1, 1);
+  // Collected: timesteps 0..5 of a fresh episode; rows 6.. are left from an older rollout.
+  const stale = [37, 38, 39, 41, 42, 43];
+  for (let t = 0; t < T; t++) r.timesteps[t] = t < 6 ? t : stale[t - 6];
+  const cs = chunks(r, K, 6);
+  assertEquals(cs.map((c) => [c.start, c.length]), [[0, 4], [4, 2]]);
+  for (const c of chunks(r, K, 6)) assert(c.prefix + c.length <= K);
+  // Over all rows the stale run joins the fresh chunk: longer than K.
+  assert(chunks(r, K).some((c) => c.prefix + c.length > K));
 });
 
 Deno.test("grpo mode: groups start together, play whole episodes, and keep ratio 1", async () => {

@@ -232,6 +232,7 @@ export const trainCommand: Command = {
       value,
       ...createOptimizers(config),
       iteration: 0,
+      envSteps: 0,
     };
     // The stage-1 model this run started from (a resumed run names it in its metadata).
     const stage1 = v.resume
@@ -338,9 +339,7 @@ export const trainCommand: Command = {
         );
       }
       console.log(
-        `done: ${state.iteration} iterations, ${
-          state.iteration * config.numEnvs * config.rolloutSteps
-        } env steps, ` +
+        `done: ${state.iteration} iterations, ${state.envSteps} env steps, ` +
           `best mean reward ${best.toFixed(1)}, ${
             formatDuration((performance.now() - started) / 1000)
           } in all`,

@@ -119,7 +119,7 @@ export class RolloutCollector {
       }
     }
     rollout.lastValues.set(await this.predictValues(vec.obs));
-    this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
+    this.prefixes = nextPrefixes(rollout, policy.config.contextLength, t);
     return t;
   }
 

@@ -60,6 +60,8 @@ export interface GrpoState {
   valueOptimizer: tf.Optimizer;
   /** Iterations already done. */
   iteration: number;
+  /** Env steps collected by those iterations (grpo mode's rollouts vary in length). */
+  envSteps: number;
   /** grpo mode: the frozen stage-1 policy the KL penalty pulls towards. */
   reference?: DecisionTransformer;
   /** The envs and the policy's rollout context, kept across iterations (created on first use). */
@@ -177,7 +179,8 @@ export async function trainGrpo(
     const validCount = valid.reduce((a, b) => a + b, 0);
 
     // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-    const all = chunks(rollout, K).filter((c) => valid[c.start * N + c.env] === 1);
+    // Rows after `collected` are stale (a grpo-mode collect stops when every episode ended).
+    const all = chunks(rollout, K, collected).filter((c) => valid[c.start * N + c.env] === 1);
     const chunksPerBatch = Math.max(
       1,
       Math.round((config.batchSize * all.length) / validCount),
@@ -309,11 +312,12 @@ export async function trainGrpo(
       tf.dispose([m.scalars, ...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
     }
     state.iteration++;
+    state.envSteps += N * collected;
     const seconds = (performance.now() - started) / 1000;
     const b = Math.max(1, sums.batches);
     await hooks.onIteration?.({
       iteration: state.iteration,
-      envSteps: state.iteration * N * T,
+      envSteps: state.envSteps,
       mean_reward: meanReward,
       mean_length: meanLength,
       episodes,
@@ -324,7 +328,7 @@ export async function trainGrpo(
       clip_fraction: sums.clip / b,
       explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
       first_ratio_error: firstRatioError,
-      steps_per_second: (N * T) / seconds,
+      steps_per_second: (N * collected) / seconds,
       policy_lr: config.policyLr * lrScale,
       value_lr: config.valueLr * lrScale,
       clip_epsilon: clipEps,

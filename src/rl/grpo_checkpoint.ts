@@ -47,6 +47,7 @@ export async function saveTrainingCheckpoint(
   await optimizerTensors("optimizer.value", state.valueOptimizer, extra);
   const metadata: Record<string, string> = {
     iteration: String(state.iteration),
+    env_steps: String(state.envSteps),
     run_dir: places.runDir,
     log_dir: places.logDir,
     stage1_checkpoint: places.stage1,
@@ -120,6 +121,10 @@ export async function restoreTrainingState(
     throw new InputError(`${source} has no value network; resume needs a grpo train checkpoint`);
   }
   state.iteration = Number(m.iteration);
+  // Checkpoints from before env_steps was recorded: fixed-length rollouts.
+  state.envSteps = m.env_steps !== undefined
+    ? Number(m.env_steps)
+    : state.iteration * state.config.numEnvs * state.config.rolloutSteps;
   await restoreOptimizer("optimizer.policy", state.policyOptimizer, loaded.tensors, source);
   await restoreOptimizer("optimizer.value", state.valueOptimizer, loaded.tensors, source);
   const t = loaded.tensors;

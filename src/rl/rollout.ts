@@ -93,10 +93,15 @@ export interface Chunk {
   length: number;
 }
 
-/** Splits every env's rollout steps into aligned chunks of at most `K` steps. */
-export function chunks(rollout: Rollout, K: number): Chunk[] {
+/**
+ * Splits every env's first `steps` rollout steps (all by default; fewer when
+ * a collect stopped early and the rows after are stale) into aligned chunks
+ * of at most `K` steps.
+ */
+export function chunks(rollout: Rollout, K: number, steps: number = rollout.steps): Chunk[] {
   const out: Chunk[] = [];
-  const { steps: T, numEnvs: N, timesteps } = rollout;
+  const { numEnvs: N, timesteps } = rollout;
+  const T = steps;
   for (let i = 0; i < N; i++) {
     let start = 0;
     for (let t = 1; t <= T; t++) {
@@ -113,10 +118,15 @@ export function chunks(rollout: Rollout, K: number): Chunk[] {
 /**
  * The steps of each env's last chunk that the next rollout needs as its
  * prefix: the steps since the last chunk start (with the old prefix in front
- * when the chunk began before this rollout).
+ * when the chunk began before this rollout), from the first `steps` steps.
  */
-export function nextPrefixes(rollout: Rollout, K: number): ChunkPrefix[] {
-  const { steps: T, numEnvs: N, obsSize: O, actionSize: A } = rollout;
+export function nextPrefixes(
+  rollout: Rollout,
+  K: number,
+  steps: number = rollout.steps,
+): ChunkPrefix[] {
+  const { numEnvs: N, obsSize: O, actionSize: A } = rollout;
+  const T = steps;
   return Array.from({ length: N }, (_, i) => {
     let first = T;
     // Walk back to the start of the chunk that contains the step after the rollout.
