@@ -170,8 +170,21 @@ export interface Env<P extends EnvParams = EnvParams> {
   /** Writes the observation of a state. */
   observe(s: Float64Array, so: number, obs: Float32Array, oo: number, p: P): void;
   /**
-   * The WGSL kernel, as files concatenated in order (e.g. a physics engine,
-   * then the env): together they define `STATE_SIZE`, `OBS_SIZE`, `ACTION_SIZE`,
+   * Inputs a replay may give in place of the reset's random draws, by name
+   * with their lengths (LunarLander: the terrain's chunk heights and the
+   * initial force), so that an episode can start from Gymnasium's own draws.
+   */
+  resetInputs?: Record<string, number>;
+  /** Writes `resetInputs` into a state, for the next `reset` (either twin) to use instead of drawing. */
+  setResetInputs?(s: Float64Array, so: number, inputs: Record<string, number[]>): void;
+  /** Inputs a replay may give in place of a step's random draws (LunarLander: the engine dispersion). */
+  stepInputs?: Record<string, number>;
+  /** Writes `stepInputs` into a state, for the next `step` to use instead of drawing. */
+  setStepInputs?(s: Float64Array, so: number, inputs: Record<string, number[]>): void;
+  /**
+   * The WGSL kernel, as files (or generated parts, such as a physics
+   * world's constants) concatenated in order (e.g. a physics engine, then
+   * the env): together they define `STATE_SIZE`, `OBS_SIZE`, `ACTION_SIZE`,
    * `struct Params` (the fields of `params`, all f32, in order) and the
    * functions `env_reset()`, `env_step() -> f32`, `env_terminated() -> bool`
    * and `env_observe()` over the private arrays `s`, `a` and `o` declared by
@@ -181,7 +194,13 @@ export interface Env<P extends EnvParams = EnvParams> {
    * otherwise reassociates float arithmetic and breaks error-free
    * transformations such as TwoSum (see `shaders/envs/pendulum.wgsl`).
    */
-  wgsl?: URL[];
+  wgsl?: (URL | WgslPart)[];
+}
+
+/** Generated WGSL source, named for error messages. */
+export interface WgslPart {
+  name: string;
+  source: string;
 }
 
 /** Number of floats in one action. */

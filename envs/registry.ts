@@ -7,12 +7,20 @@
 import { InputError } from "../src/errors.ts";
 import { acrobot } from "./acrobot.ts";
 import { cartpole } from "./cartpole.ts";
+import { lunarLander, lunarLanderContinuous } from "./lunar_lander.ts";
 import { mountainCar } from "./mountain_car.ts";
 import { pendulum } from "./pendulum.ts";
 import { actionSize, type Env, EnvRandom, RESET_STEP } from "./env.ts";
 
 /** Every built-in environment. */
-export const ENVS: readonly Env[] = [cartpole, acrobot, mountainCar, pendulum];
+export const ENVS: readonly Env[] = [
+  cartpole,
+  acrobot,
+  mountainCar,
+  pendulum,
+  lunarLander,
+  lunarLanderContinuous,
+];
 
 function isEnvModulePath(name: string): boolean {
   return /\.(ts|js|mjs|mts)$/.test(name) || name.startsWith("./") || name.startsWith("/") ||
@@ -114,9 +122,15 @@ export function validateEnv(env: Env, source: string): void {
     }
   }
   if (
-    env.wgsl !== undefined && !(Array.isArray(env.wgsl) && env.wgsl.every((u) => u instanceof URL))
+    env.wgsl !== undefined &&
+    !(Array.isArray(env.wgsl) &&
+      env.wgsl.every((u) =>
+        u instanceof URL || (typeof u?.name === "string" && typeof u?.source === "string")
+      ))
   ) {
-    problems.push("wgsl must be an array of URLs of .wgsl files (or be left out)");
+    problems.push(
+      "wgsl must be an array of URLs of .wgsl files or { name, source } parts (or be left out)",
+    );
   }
   if (problems.length === 0) {
     const trial = trialStep(env);

@@ -114,6 +114,8 @@ fn reset(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   }
   start_env(i, counters[i * 2u + 1u]);
   rng_step = RESET_STEP;
+  // The state may hold inputs for the reset (an env's resetInputs).
+  load_state(i);
   env_reset();
   store_state(i);
   store_obs(i);

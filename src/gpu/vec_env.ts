@@ -76,7 +76,7 @@ export async function vecEnvShader(env: Env, autoreset = true): Promise<ShaderPa
   ];
   return [
     await loadShader(new URL("random.wgsl", SHADERS)),
-    ...(await Promise.all(env.wgsl.map(loadShader))),
+    ...(await Promise.all(env.wgsl.map((part) => part instanceof URL ? loadShader(part) : part))),
     {
       name: `<generated for ${env.id}>`,
       source: `${constants.join("\n")}\n${randomActionWgsl(env)}`,
@@ -340,6 +340,12 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.device.queue.writeBuffer(this.buffers.counters, 0, new Uint32Array(2 * this.n));
     this.run("observe", 1);
     return Promise.resolve();
+  }
+
+  /** Overwrites the state of every env, nothing else (a replay's per-step inputs). */
+  writeStates(states: ArrayLike<number>): void {
+    if (this.host) this.host.state.set(states);
+    this.device.queue.writeBuffer(this.buffers.state, 0, Float32Array.from(states));
   }
 
   /** Zeroes the finished-episode sums of the stats. */

@@ -1,0 +1,380 @@
+/**
+ * A batched-friendly Box2D 2.3 world: dynamic convex polygons joined by
+ * revolute joints, colliding with a static chain of edges (the ground), all
+ * of its changing state in a flat slice of floats so that a batch of worlds
+ * is one array (CPU mode) or one storage buffer (GPU mode, with the WGSL twin
+ * in `shaders/physics/`).
+ *
+ * `step` is `b2World::Step(dt, velocityIterations, positionIterations)`:
+ * update the contacts from the current positions (new manifolds, impulses
+ * carried over by feature id, begin and end events), then solve the island:
+ * integrate velocities (gravity and applied forces), initialise and
+ * warm-start contacts and joints, the velocity iterations (joints, then
+ * contacts), integrate positions (with Box2D's translation and rotation
+ * clamps), the position iterations (until both contacts and joints are
+ * within tolerance), and Box2D's sleep rule.
+ *
+ * Differences from Box2D, all moot for LunarLander: the bodies form one
+ * island (they sleep together; in LunarLander the joints join them
+ * anyway); there are no polygon-polygon contacts (its bodies collide only
+ * with the ground) and no continuous collision (time of impact) sub-steps;
+ * contacts are solved in (body, edge) order rather than Box2D's creation
+ * order; at most `maxContacts` contacts touch at once.
+ *
+ * State layout (floats from the world's offset): per body `[c.x, c.y, angle,
+ * v.x, v.y, w, sleepTime]` (c the centre of mass), then `awake`, then per
+ * joint its {@linkcode JOINT_FLOATS}, then per contact slot `[key,
+ * pointCount, id0, normalImpulse0, tangentImpulse0, id1, ...]` where key is
+ * `body * edgeCount + edge + 1` (0: free).
+ *
+ * @module
+ */
+import { cos, sin } from "../../envs/math.ts";
+import { SolverBodies } from "./bodies.ts";
+import { collideEdgePolygon, MANIFOLD_FLOATS, type WorldPolygon } from "./collide_edge_polygon.ts";
+import { ContactSolver } from "./contact_solver.ts";
+import { type Polygon, polygonMass } from "./polygon.ts";
+import { JOINT_FLOATS, RevoluteJoint, type RevoluteJointDef } from "./revolute_joint.ts";
+import {
+  ANGULAR_SLEEP_TOLERANCE,
+  LINEAR_SLEEP_TOLERANCE,
+  MAX_ROTATION,
+  MAX_TRANSLATION,
+  POLYGON_RADIUS,
+  TIME_TO_SLEEP,
+} from "./settings.ts";
+
+/** A dynamic body with one polygon fixture. */
+export interface BodyDef {
+  shape: Polygon;
+  density: number;
+  friction: number;
+  restitution: number;
+}
+
+/** What a world is made of; everything here is constant over an episode. */
+export interface WorldDef {
+  bodies: BodyDef[];
+  joints: RevoluteJointDef[];
+  /** Edges of the ground chain (its vertices live in the env's state). */
+  edgeCount: number;
+  edgeFriction: number;
+  /** Contact slots: the most (body, edge) pairs that may touch at once. */
+  maxContacts: number;
+  timeStep: number;
+  velocityIterations: number;
+  positionIterations: number;
+}
+
+/** Floats per body in the state. */
+export const BODY_FLOATS = 7;
+/** Floats per contact slot in the state. */
+export const CONTACT_FLOATS = 8;
+
+/** Floats of state a world of this definition needs. */
+export function worldStateSize(def: WorldDef): number {
+  return def.bodies.length * BODY_FLOATS + 1 + def.joints.length * JOINT_FLOATS +
+    def.maxContacts * CONTACT_FLOATS;
+}
+
+/** Mass data of every body, as Box2D computes it. */
+export function bodyMasses(
+  def: WorldDef,
+): { invMass: number[]; invI: number[]; localCenter: [number, number][] } {
+  const masses = def.bodies.map((b) => polygonMass(b.shape.vertices, b.density));
+  return {
+    invMass: masses.map((m) => (m.mass > 0 ? 1 / m.mass : 0)),
+    invI: masses.map((m) => (m.inertia > 0 ? 1 / m.inertia : 0)),
+    localCenter: masses.map((m) => m.center),
+  };
+}
+
+/**
+ * One world definition's stepper over any number of state slices (it keeps
+ * only per-step scratch). Forces and torques are accumulated by the caller
+ * in `force` before `step` (Box2D's `ApplyForceToCenter`, `ApplyTorque`)
+ * and cleared by it.
+ */
+export class World {
+  readonly def: WorldDef;
+  readonly bodies: SolverBodies;
+  /** Per body `[f.x, f.y, torque]`, applied during the next step. */
+  readonly force: Float64Array;
+  /** Per body, after `step`: whether it touches the ground, and whether a contact began or ended. */
+  readonly touching: Uint8Array;
+  readonly began: Uint8Array;
+  readonly ended: Uint8Array;
+  /** The gravity of the next step (a parameter of the env). */
+  gravityX = 0;
+  gravityY = -10;
+  private readonly joints: RevoluteJoint[];
+  private readonly contacts: ContactSolver;
+  private readonly polygons: WorldPolygon[];
+  private readonly keys: Float64Array;
+  private readonly jointBase: number;
+  private readonly contactBase: number;
+
+  constructor(def: WorldDef) {
+    this.def = def;
+    const { invMass, invI, localCenter } = bodyMasses(def);
+    this.bodies = new SolverBodies(invMass, invI, localCenter);
+    const n = def.bodies.length;
+    this.force = new Float64Array(3 * n);
+    this.touching = new Uint8Array(n);
+    this.began = new Uint8Array(n);
+    this.ended = new Uint8Array(n);
+    this.joints = def.joints.map((j) => new RevoluteJoint(j));
+    this.contacts = new ContactSolver(def.maxContacts);
+    this.keys = new Float64Array(def.maxContacts);
+    this.polygons = def.bodies.map(({ shape }) => ({
+      count: shape.vertices.length,
+      v: new Float64Array(2 * shape.vertices.length),
+      n: new Float64Array(2 * shape.vertices.length),
+      localV: Float64Array.from(shape.vertices.flat()),
+      localN: Float64Array.from(shape.normals.flat()),
+      cx: 0,
+      cy: 0,
+      px: 0,
+      py: 0,
+      cos: 1,
+      sin: 0,
+    }));
+    this.jointBase = n * BODY_FLOATS + 1;
+    this.contactBase = this.jointBase + def.joints.length * JOINT_FLOATS;
+  }
+
+  /** Places body `b`'s origin at `(x, y)` with `angle`, at rest, and wakes the world. */
+  setBody(s: Float64Array, wo: number, b: number, x: number, y: number, angle: number): void {
+    const lc = this.bodies.localCenter, o = wo + b * BODY_FLOATS;
+    const c = cos(angle), sn = sin(angle);
+    s[o] = x + c * lc[2 * b] - sn * lc[2 * b + 1];
+    s[o + 1] = y + sn * lc[2 * b] + c * lc[2 * b + 1];
+    s[o + 2] = angle;
+    for (let k = 3; k < BODY_FLOATS; k++) s[o + k] = 0;
+    s[wo + this.def.bodies.length * BODY_FLOATS] = 1;
+  }
+
+  /** Clears joint and contact state (a new episode). */
+  clearConstraints(s: Float64Array, wo: number): void {
+    s.fill(0, wo + this.jointBase, wo + worldStateSize(this.def));
+  }
+
+  /** Body `b`'s origin (Box2D's `GetPosition`), written to `out`. */
+  position(s: Float64Array, wo: number, b: number, out: [number, number]): void {
+    const lc = this.bodies.localCenter, o = wo + b * BODY_FLOATS;
+    const c = cos(s[o + 2]), sn = sin(s[o + 2]);
+    out[0] = s[o] - (c * lc[2 * b] - sn * lc[2 * b + 1]);
+    out[1] = s[o + 1] - (sn * lc[2 * b] + c * lc[2 * b + 1]);
+  }
+
+  /** Whether the world is awake (Box2D's `IsAwake` of its bodies). */
+  awake(s: Float64Array, wo: number): boolean {
+    return s[wo + this.def.bodies.length * BODY_FLOATS] !== 0;
+  }
+
+  /** `ApplyLinearImpulse(impulse, point, wake = true)` on body `b`. */
+  applyLinearImpulse(
+    s: Float64Array,
+    wo: number,
+    b: number,
+    ix: number,
+    iy: number,
+    px: number,
+    py: number,
+  ): void {
+    this.wake(s, wo);
+    const o = wo + b * BODY_FLOATS;
+    const m = this.bodies.invMass[b], iI = this.bodies.invI[b];
+    s[o + 3] += m * ix, s[o + 4] += m * iy;
+    s[o + 5] += iI * ((px - s[o]) * iy - (py - s[o + 1]) * ix);
+  }
+
+  /** Wakes a sleeping world (`SetAwake(true)`: sleep timers restart). */
+  wake(s: Float64Array, wo: number): void {
+    const n = this.def.bodies.length;
+    if (s[wo + n * BODY_FLOATS] !== 0) return;
+    s[wo + n * BODY_FLOATS] = 1;
+    for (let b = 0; b < n; b++) s[wo + b * BODY_FLOATS + 6] = 0;
+  }
+
+  /** One `b2World::Step`; the ground chain's vertices are `s[eo .. eo + 2 (edgeCount + 1))`. */
+  step(s: Float64Array, wo: number, eo: number): void {
+    const n = this.def.bodies.length;
+    if (s[wo + n * BODY_FLOATS] === 0) {
+      this.force.fill(0);
+      this.touching.fill(0), this.began.fill(0), this.ended.fill(0);
+      return;
+    }
+    this.collide(s, wo, eo);
+    this.solve(s, wo);
+    this.force.fill(0);
+  }
+
+  /** The contact update: new manifolds, warm-start impulses matched by feature id, events. */
+  private collide(s: Float64Array, wo: number, eo: number): void {
+    const { def, contacts, keys, polygons } = this;
+    const n = def.bodies.length, E = def.edgeCount, cb = wo + this.contactBase;
+    this.touching.fill(0), this.began.fill(0), this.ended.fill(0);
+    let count = 0;
+    for (let b = 0; b < n; b++) {
+      const p = polygons[b];
+      this.transformPolygon(s, wo, b);
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (let i = 0; i < p.count; i++) {
+        minX = Math.min(minX, p.v[2 * i]), maxX = Math.max(maxX, p.v[2 * i]);
+        minY = Math.min(minY, p.v[2 * i + 1]), maxY = Math.max(maxY, p.v[2 * i + 1]);
+      }
+      const r = 2 * POLYGON_RADIUS;
+      for (let e = 0; e < E; e++) {
+        const x1 = s[eo + 2 * e], y1 = s[eo + 2 * e + 1];
+        const x2 = s[eo + 2 * e + 2], y2 = s[eo + 2 * e + 3];
+        if (
+          Math.min(x1, x2) > maxX + r || Math.max(x1, x2) < minX - r ||
+          Math.min(y1, y2) > maxY + r || Math.max(y1, y2) < minY - r || count === def.maxContacts
+        ) continue;
+        const m = count * MANIFOLD_FLOATS;
+        const points = collideEdgePolygon(x1, y1, x2, y2, p, contacts.manifolds, m);
+        if (points === 0) continue;
+        const key = b * E + e + 1;
+        keys[count] = key;
+        contacts.body[count] = b;
+        contacts.friction[count] = Math.sqrt(def.bodies[b].friction * def.edgeFriction);
+        contacts.restitution[count] = def.bodies[b].restitution;
+        // Carry impulses over from the old contact of this pair, point by matching feature id.
+        let old = -1;
+        for (let k = 0; k < def.maxContacts; k++) if (s[cb + k * CONTACT_FLOATS] === key) old = k;
+        for (let j = 0; j < 2; j++) {
+          contacts.impulses[4 * count + 2 * j] = 0, contacts.impulses[4 * count + 2 * j + 1] = 0;
+          if (j >= points || old < 0) continue;
+          const id = contacts.manifolds[m + 8 + 3 * j], o = cb + old * CONTACT_FLOATS;
+          for (let i = 0; i < s[o + 1]; i++) {
+            if (s[o + 2 + 3 * i] === id) {
+              contacts.impulses[4 * count + 2 * j] = s[o + 3 + 3 * i];
+              contacts.impulses[4 * count + 2 * j + 1] = s[o + 4 + 3 * i];
+              break;
+            }
+          }
+        }
+        this.touching[b] = 1;
+        if (old < 0) this.began[b] = 1;
+        count++;
+      }
+    }
+    // Contacts that no longer touch end.
+    for (let k = 0; k < def.maxContacts; k++) {
+      const key = s[cb + k * CONTACT_FLOATS];
+      if (key === 0) continue;
+      let still = false;
+      for (let i = 0; i < count; i++) if (keys[i] === key) still = true;
+      if (!still) this.ended[Math.floor((key - 1) / E)] = 1;
+    }
+    contacts.count = count;
+  }
+
+  private transformPolygon(s: Float64Array, wo: number, b: number): void {
+    const p = this.polygons[b], o = wo + b * BODY_FLOATS;
+    const lc = this.bodies.localCenter;
+    const c = cos(s[o + 2]), sn = sin(s[o + 2]);
+    p.cos = c, p.sin = sn;
+    p.px = s[o] - (c * lc[2 * b] - sn * lc[2 * b + 1]);
+    p.py = s[o + 1] - (sn * lc[2 * b] + c * lc[2 * b + 1]);
+    for (let i = 0; i < p.count; i++) {
+      const x = p.localV[2 * i], y = p.localV[2 * i + 1];
+      p.v[2 * i] = p.px + c * x - sn * y, p.v[2 * i + 1] = p.py + sn * x + c * y;
+      const nx = p.localN[2 * i], ny = p.localN[2 * i + 1];
+      p.n[2 * i] = c * nx - sn * ny, p.n[2 * i + 1] = sn * nx + c * ny;
+    }
+    // The world centroid is the centre of mass (uniform density).
+    p.cx = s[o], p.cy = s[o + 1];
+  }
+
+  /** `b2Island::Solve` over all bodies, then stores state and applies the sleep rule. */
+  private solve(s: Float64Array, wo: number): void {
+    const { def, bodies, contacts, joints, force } = this;
+    const n = def.bodies.length, h = def.timeStep;
+    const { c, a, v, w, invMass, invI } = bodies;
+    for (let b = 0; b < n; b++) {
+      const o = wo + b * BODY_FLOATS;
+      c[2 * b] = s[o], c[2 * b + 1] = s[o + 1], a[b] = s[o + 2];
+      v[2 * b] = s[o + 3] + h * (this.gravityX + invMass[b] * force[3 * b]);
+      v[2 * b + 1] = s[o + 4] + h * (this.gravityY + invMass[b] * force[3 * b + 1]);
+      w[b] = s[o + 5] + h * invI[b] * force[3 * b + 2];
+    }
+    contacts.initialize(bodies);
+    const jb = wo + this.jointBase;
+    joints.forEach((joint, j) => {
+      for (let k = 0; k < JOINT_FLOATS; k++) joint.impulse[k] = s[jb + j * JOINT_FLOATS + k];
+      joint.initialize(bodies);
+    });
+    for (let it = 0; it < def.velocityIterations; it++) {
+      for (const joint of joints) joint.solveVelocities(bodies, h);
+      contacts.solveVelocities(bodies);
+    }
+    contacts.storeImpulses();
+    for (let b = 0; b < n; b++) {
+      let vx = v[2 * b], vy = v[2 * b + 1], wb = w[b];
+      const tx = h * vx, ty = h * vy;
+      if (tx * tx + ty * ty > MAX_TRANSLATION * MAX_TRANSLATION) {
+        const ratio = MAX_TRANSLATION / Math.sqrt(tx * tx + ty * ty);
+        vx *= ratio, vy *= ratio;
+      }
+      const rotation = h * wb;
+      if (rotation * rotation > MAX_ROTATION * MAX_ROTATION) {
+        wb *= MAX_ROTATION / Math.abs(rotation);
+      }
+      c[2 * b] += h * vx, c[2 * b + 1] += h * vy, a[b] += h * wb;
+      v[2 * b] = vx, v[2 * b + 1] = vy, w[b] = wb;
+    }
+    let positionSolved = false;
+    for (let it = 0; it < def.positionIterations; it++) {
+      const contactsOkay = contacts.solvePositions(bodies);
+      let jointsOkay = true;
+      for (const joint of joints) jointsOkay = joint.solvePositions(bodies) && jointsOkay;
+      if (contactsOkay && jointsOkay) {
+        positionSolved = true;
+        break;
+      }
+    }
+    // Store bodies, joints and contacts; then the sleep rule.
+    let minSleepTime = Infinity;
+    const linTolSqr = LINEAR_SLEEP_TOLERANCE * LINEAR_SLEEP_TOLERANCE;
+    const angTolSqr = ANGULAR_SLEEP_TOLERANCE * ANGULAR_SLEEP_TOLERANCE;
+    for (let b = 0; b < n; b++) {
+      const o = wo + b * BODY_FLOATS;
+      s[o] = c[2 * b], s[o + 1] = c[2 * b + 1], s[o + 2] = a[b];
+      s[o + 3] = v[2 * b], s[o + 4] = v[2 * b + 1], s[o + 5] = w[b];
+      if (
+        w[b] * w[b] > angTolSqr || v[2 * b] * v[2 * b] + v[2 * b + 1] * v[2 * b + 1] > linTolSqr
+      ) {
+        s[o + 6] = 0;
+        minSleepTime = 0;
+      } else {
+        // In f32, as Box2D accumulates it, so that both twins sleep at the same step.
+        s[o + 6] = Math.fround(s[o + 6] + Math.fround(h));
+        minSleepTime = Math.min(minSleepTime, s[o + 6]);
+      }
+    }
+    joints.forEach((joint, j) => {
+      for (let k = 0; k < JOINT_FLOATS; k++) s[jb + j * JOINT_FLOATS + k] = joint.impulse[k];
+    });
+    const cb = wo + this.contactBase;
+    s.fill(0, cb, cb + def.maxContacts * CONTACT_FLOATS);
+    for (let k = 0; k < contacts.count; k++) {
+      const o = cb + k * CONTACT_FLOATS, m = k * MANIFOLD_FLOATS;
+      const points = contacts.manifolds[m + 5];
+      s[o] = this.keys[k], s[o + 1] = points;
+      for (let j = 0; j < points; j++) {
+        s[o + 2 + 3 * j] = contacts.manifolds[m + 8 + 3 * j];
+        s[o + 3 + 3 * j] = contacts.impulses[4 * k + 2 * j];
+        s[o + 4 + 3 * j] = contacts.impulses[4 * k + 2 * j + 1];
+      }
+    }
+    if (minSleepTime >= TIME_TO_SLEEP && positionSolved) {
+      s[wo + n * BODY_FLOATS] = 0;
+      for (let b = 0; b < n; b++) {
+        const o = wo + b * BODY_FLOATS;
+        s[o + 3] = 0, s[o + 4] = 0, s[o + 5] = 0, s[o + 6] = 0;
+      }
+    }
+  }
+}
