@@ -10,6 +10,15 @@ export { cartpole } from "./envs/cartpole.ts";
 export { acrobot } from "./envs/acrobot.ts";
 export { mountainCar } from "./envs/mountain_car.ts";
 export { pendulum } from "./envs/pendulum.ts";
+export { lunarLander, lunarLanderContinuous } from "./envs/lunar_lander.ts";
+export type { LunarLanderParams } from "./envs/lunar_lander.ts";
+export { World, worldStateSize } from "./src/physics/world.ts";
+export type { BodyDef, WorldDef } from "./src/physics/world.ts";
+export type { RevoluteJointDef } from "./src/physics/revolute_joint.ts";
+export { boxPolygon, polygonFromPoints, polygonMass } from "./src/physics/polygon.ts";
+export type { MassData, Polygon } from "./src/physics/polygon.ts";
+export { worldWgsl } from "./src/physics/wgsl.ts";
+export { landerHeuristicContinuous, landerHeuristicDiscrete } from "./src/rl/lander_heuristic.ts";
 export { CpuVecEnv, randomAction, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
 export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
@@ -41,6 +50,12 @@ export type {
 } from "./src/model/checkpoint.ts";
 export { evaluatePolicy } from "./src/rl/evaluate.ts";
 export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
+export { SCRIPTED_POLICIES, scriptedRollout } from "./src/rl/scripted_rollout.ts";
+export type {
+  ScriptedPolicy,
+  ScriptedRolloutOptions,
+  ScriptedRolloutResult,
+} from "./src/rl/scripted_rollout.ts";
 export {
   envDrawer,
   episodeGif,

@@ -16,6 +16,7 @@ import { evalCommand } from "./eval.ts";
 import { inspectCommand } from "./inspect.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { replayCommand } from "./replay.ts";
+import { rolloutCommand } from "./rollout.ts";
 import { trainCommand } from "./train.ts";
 import { reportCommand } from "./report.ts";
 
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   envsCommand,
   replayCommand,
   benchCommand,
+  rolloutCommand,
   reportCommand,
   pretrainCommand,
   trainCommand,

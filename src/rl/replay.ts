@@ -13,11 +13,17 @@ import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { Mode } from "../gpu/device.ts";
 import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
-/** An episode to replay. */
+/**
+ * An episode to replay. An env with `resetInputs` (LunarLander) starts from
+ * those instead of `init_state` (`"terrain"`: Gymnasium's 12 chunk heights,
+ * `"initial_force"`: its 2 draws), and may take `stepInputs` per step
+ * (`"dispersion"`: `[[d0, d1], ...]`, each already divided by SCALE).
+ */
 export interface ReplayInput {
   env: string;
-  init_state: number[];
+  init_state?: number[];
   actions: (number | number[])[];
+  [input: string]: unknown;
 }
 
 /** What one replayed episode produced: one row per step, after the step. */
@@ -32,7 +38,12 @@ export interface ReplayOutput {
 /** A validated episode, its env resolved and its actions flattened. */
 export interface ReplayJob {
   env: Env;
-  initState: number[];
+  /** Gymnasium's `unwrapped.state` (envs without `resetInputs`). */
+  initState?: number[];
+  /** The env's `resetInputs` by name (envs with them). */
+  resetInputs?: Record<string, number[]>;
+  /** Per step input name, one row per step (optional). */
+  stepInputs?: Record<string, number[][]>;
   actions: Float32Array;
   steps: number;
 }
@@ -58,25 +69,83 @@ export async function parseReplayInput(json: unknown): Promise<ReplayJob[]> {
     } catch (err) {
       throw new InputError(`${where}: ${(err as Error).message}`);
     }
-    const S = env.gymStateSize;
-    if (
-      !Array.isArray(ep.init_state) || ep.init_state.length !== S ||
-      !ep.init_state.every((v) => typeof v === "number" && Number.isFinite(v))
-    ) {
-      throw new InputError(
+    const job: ReplayJob = { env, actions: new Float32Array(), steps: 0 };
+    if (env.resetInputs) {
+      job.resetInputs = {};
+      for (const [name, n] of Object.entries(env.resetInputs)) {
+        job.resetInputs[name] = finiteNumbers(
+          ep[name],
+          n,
+          `${where}: "${name}" must be ${n} finite numbers for ${env.id} (Gymnasium's draws at reset)`,
+        );
+      }
+    } else {
+      const S = env.gymStateSize;
+      job.initState = finiteNumbers(
+        ep.init_state,
+        S,
         `${where}: "init_state" must be ${S} finite numbers for ${env.id} (Gymnasium's env.unwrapped.state)`,
       );
     }
     if (!Array.isArray(ep.actions)) throw new InputError(`${where}: "actions" must be an array`);
     const A = actionSize(env);
-    const actions = new Float32Array(ep.actions.length * A);
+    job.actions = new Float32Array(ep.actions.length * A);
     for (const [t, action] of ep.actions.entries()) {
       const values = checkAction(env, action, `${where}: "actions"[${t}]`);
-      actions.set(values, t * A);
+      job.actions.set(values, t * A);
     }
-    jobs.push({ env, initState: ep.init_state, actions, steps: ep.actions.length });
+    job.steps = ep.actions.length;
+    for (const [name, n] of Object.entries(env.stepInputs ?? {})) {
+      if (ep[name] === undefined) continue;
+      const rows = ep[name];
+      const shape = `one row of ${n} finite numbers per action (${job.steps} rows)`;
+      if (!Array.isArray(rows) || rows.length !== job.steps) {
+        throw new InputError(`${where}: "${name}" must be ${shape} for ${env.id}`);
+      }
+      job.stepInputs ??= {};
+      job.stepInputs[name] = rows.map((row, t) =>
+        finiteNumbers(row, n, `${where}: "${name}"[${t}] must be ${n} finite numbers for ${env.id}`)
+      );
+    }
+    jobs.push(job);
   }
   return jobs;
+}
+
+function finiteNumbers(values: unknown, n: number, error: string): number[] {
+  if (
+    !Array.isArray(values) || values.length !== n ||
+    !values.every((v) => typeof v === "number" && Number.isFinite(v))
+  ) throw new InputError(error);
+  return values;
+}
+
+/** Writes step `t`'s inputs of every live job into the states (`S` floats per env). */
+function writeStepInputs(
+  jobs: ReplayJob[],
+  live: boolean[],
+  t: number,
+  state: Float64Array,
+): boolean {
+  let any = false;
+  jobs.forEach((job, i) => {
+    if (!live[i] || !job.stepInputs || !job.env.setStepInputs) return;
+    const row = Object.fromEntries(Object.entries(job.stepInputs).map(([k, rows]) => [k, rows[t]]));
+    job.env.setStepInputs(state, i * job.env.stateSize, row);
+    any = true;
+  });
+  return any;
+}
+
+/** The batch's initial states: Gymnasium states, or zeros holding the reset inputs. */
+function initialStates(env: Env, jobs: ReplayJob[]): Float64Array {
+  const S = env.stateSize;
+  const states = new Float64Array(jobs.length * S);
+  jobs.forEach((job, i) => {
+    if (job.resetInputs) env.setResetInputs!(states, i * S, job.resetInputs);
+    else states.set(job.initState!, i * S);
+  });
+  return states;
 }
 
 function checkAction(env: Env, action: unknown, where: string): number[] {
@@ -122,12 +191,6 @@ function emptyOutput(): ReplayOutput {
   return { obs: [], reward: [], terminated: [], truncated: [], state: [] };
 }
 
-function fullState(env: Env, gymState: number[]): number[] {
-  const s = new Array(env.stateSize).fill(0);
-  gymState.forEach((v, k) => (s[k] = v));
-  return s;
-}
-
 /** Records env `i`'s step from the batch arrays; returns whether its episode ended. */
 function record(
   env: Env,
@@ -149,8 +212,12 @@ function record(
 
 function replayCpu(env: Env, jobs: ReplayJob[]): Promise<ReplayOutput[]> {
   const vec = new CpuVecEnv(env, jobs.length, { autoreset: false });
-  jobs.forEach((job, i) => vec.setState(i, fullState(env, job.initState)));
-  return stepAll(env, jobs, (actions) => {
+  const states = initialStates(env, jobs);
+  const S = env.stateSize;
+  jobs.forEach((_, i) => vec.setState(i, states.subarray(i * S, (i + 1) * S)));
+  if (env.resetInputs) vec.reset();
+  return stepAll(env, jobs, (actions, t, live) => {
+    writeStepInputs(jobs, live, t, vec.state);
     vec.step(actions);
     return vec;
   });
@@ -159,10 +226,16 @@ function replayCpu(env: Env, jobs: ReplayJob[]): Promise<ReplayOutput[]> {
 async function replayGpu(env: Env, jobs: ReplayJob[]): Promise<ReplayOutput[]> {
   const vec = await GpuVecEnv.create(env, jobs.length, { autoreset: false });
   try {
-    await vec.setStates(jobs.flatMap((job) => fullState(env, job.initState)));
-    return await stepAll(env, jobs, async (actions) => {
+    await vec.setStates(initialStates(env, jobs));
+    if (env.resetInputs) await vec.reset();
+    // The device's states, for writing per-step inputs into.
+    let state = Float64Array.from((await vec.read()).state);
+    return await stepAll(env, jobs, async (actions, t, live) => {
+      if (writeStepInputs(jobs, live, t, state)) vec.writeStates(state);
       await vec.stepWith(actions);
-      return await vec.read();
+      const r = await vec.read();
+      state = Float64Array.from(r.state);
+      return r;
     });
   } finally {
     vec.destroy();
@@ -181,7 +254,11 @@ interface StepArrays {
 async function stepAll(
   env: Env,
   jobs: ReplayJob[],
-  step: (actions: Float32Array<ArrayBuffer>) => Promise<StepArrays> | StepArrays,
+  step: (
+    actions: Float32Array<ArrayBuffer>,
+    t: number,
+    live: boolean[],
+  ) => Promise<StepArrays> | StepArrays,
 ): Promise<ReplayOutput[]> {
   const A = actionSize(env);
   const outputs = jobs.map(emptyOutput);
@@ -191,7 +268,7 @@ async function stepAll(
     jobs.forEach((job, i) => {
       if (live[i]) actions.set(job.actions.subarray(t * A, t * A + A), i * A);
     });
-    const r = await step(actions);
+    const r = await step(actions, t, live);
     jobs.forEach((job, i) => {
       if (!live[i]) return;
       const ended = record(env, outputs[i], i, r.obs, r.state, r.reward[i], r.done[i]);

@@ -1,0 +1,152 @@
+/**
+ * Scripted policies played on the batched environments: uniformly random
+ * actions (every env) and Gymnasium's heuristic pilot (LunarLander). N
+ * episodes run as one batch of N envs without auto-reset, env `i` playing
+ * episode 0 of its random stream `i`, so episode `i`'s result does not depend
+ * on N. Used by `grpo rollout` as a yardstick of the envs (a random baseline,
+ * and the heuristic's ~250 on Gymnasium's LunarLander).
+ *
+ * @module
+ */
+import { actionSize, type Env } from "../../envs/env.ts";
+import { InputError } from "../errors.ts";
+import type { Mode } from "../gpu/device.ts";
+import { GpuVecEnv } from "../gpu/vec_env.ts";
+import { landerHeuristicContinuous, landerHeuristicDiscrete } from "./lander_heuristic.ts";
+import { CpuVecEnv } from "./vec_env.ts";
+
+/** The scripted policies `grpo rollout` plays. */
+export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
+
+/** A scripted policy's name. */
+export type ScriptedPolicy = (typeof SCRIPTED_POLICIES)[number];
+
+/** Writes the actions of `n` envs from their observations (`obs`: n x obsSize) into `out` (n x actionSize). */
+type HeuristicFn = (obs: ArrayLike<number>, n: number, out: Float32Array) => void;
+
+/** The heuristic policies by Gymnasium id (both LunarLanders observe the same 8 floats). */
+const HEURISTICS: Record<string, { alias: string; kind: "discrete" | "box"; act: HeuristicFn }> = {
+  "LunarLander-v3": {
+    alias: "lunar_lander",
+    kind: "discrete",
+    act(obs, n, out) {
+      for (let i = 0; i < n; i++) out[i] = landerHeuristicDiscrete(obs, 8 * i);
+    },
+  },
+  "LunarLanderContinuous-v3": {
+    alias: "lunar_lander_continuous",
+    kind: "box",
+    act(obs, n, out) {
+      for (let i = 0; i < n; i++) landerHeuristicContinuous(obs, 8 * i, out, 2 * i);
+    },
+  },
+};
+
+/** The envs that have a heuristic policy, as `alias (Gymnasium id)`. */
+export function heuristicEnvNames(): string[] {
+  return Object.entries(HEURISTICS).map(([id, h]) => `${h.alias} (${id})`);
+}
+
+/** Whether `env` has a heuristic policy (by Gymnasium id, with the spaces the heuristic expects). */
+export function hasHeuristic(env: Env): boolean {
+  const h = Object.hasOwn(HEURISTICS, env.id) ? HEURISTICS[env.id] : undefined;
+  return h !== undefined && env.obsSize === 8 && env.actionSpace.kind === h.kind &&
+    actionSize(env) === (h.kind === "discrete" ? 1 : 2);
+}
+
+/** Why `policy` cannot play `env` (one line naming the fix), or `undefined` when it can. */
+export function scriptedPolicyProblem(env: Env, policy: string): string | undefined {
+  if (!(SCRIPTED_POLICIES as readonly string[]).includes(policy)) {
+    return `unknown policy "${policy}"; policies: ${SCRIPTED_POLICIES.join(", ")}`;
+  }
+  if (policy === "heuristic" && !hasHeuristic(env)) {
+    return `${env.id} has no heuristic policy (only ${
+      heuristicEnvNames().join(" and ")
+    } have one); use --policy random`;
+  }
+  return undefined;
+}
+
+/** Options of {@linkcode scriptedRollout}. */
+export interface ScriptedRolloutOptions {
+  /** Number of episodes, played as one batch of this many envs. */
+  episodes: number;
+  /** Seed of the env starts and the random actions. */
+  seed: number;
+  /** CPU mode (TypeScript envs) or GPU mode (the env's WGSL kernel). */
+  mode: Mode;
+}
+
+/** Per-episode results of {@linkcode scriptedRollout}: episode `i` is env `i`'s first episode. */
+export interface ScriptedRolloutResult {
+  returns: number[];
+  lengths: number[];
+}
+
+/**
+ * Plays `episodes` episodes of `env` with a scripted policy and returns each
+ * one's return and length. `random` draws the counter-based random actions
+ * of `stepRandom` (the same in both modes); `heuristic` (LunarLander only,
+ * else an {@linkcode InputError}) runs on the host, reading the batch back
+ * each step in GPU mode. An env's reward and length count until its first
+ * `done` (terminated or truncated); it is stepped on, ignored, until all are.
+ */
+export async function scriptedRollout(
+  env: Env,
+  policy: ScriptedPolicy,
+  o: ScriptedRolloutOptions,
+): Promise<ScriptedRolloutResult> {
+  const n = o.episodes;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InputError(`episodes must be a positive integer, got ${n}`);
+  }
+  const problem = scriptedPolicyProblem(env, policy);
+  if (problem) throw new InputError(problem);
+  const heuristic = policy === "heuristic" ? HEURISTICS[env.id] : undefined;
+  const options = { seed: o.seed, autoreset: false };
+  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
+  const cpu = gpu ? undefined : new CpuVecEnv(env, n, options);
+  try {
+    const returns = new Array<number>(n).fill(0), lengths = new Array<number>(n).fill(0);
+    const done = new Uint8Array(n);
+    const actions = new Float32Array(n * actionSize(env));
+    let obs: ArrayLike<number>;
+    if (cpu) {
+      cpu.reset();
+      obs = cpu.obs;
+    } else {
+      await gpu!.reset();
+      obs = heuristic ? (await gpu!.read()).obs : [];
+    }
+    let remaining = n;
+    while (remaining > 0) {
+      if (heuristic) heuristic.act(obs, n, actions);
+      let reward: ArrayLike<number>, flags: ArrayLike<number>;
+      if (cpu) {
+        if (heuristic) cpu.step(actions);
+        else cpu.stepRandom(1);
+        reward = cpu.reward;
+        flags = cpu.done;
+      } else {
+        if (heuristic) await gpu!.stepWith(actions);
+        else await gpu!.stepRandom(1);
+        const s = await gpu!.read();
+        obs = s.obs;
+        reward = s.reward;
+        flags = s.done;
+      }
+      for (let i = 0; i < n; i++) {
+        if (done[i]) continue;
+        returns[i] += reward[i];
+        lengths[i]++;
+        if (flags[i] !== 0) {
+          done[i] = 1;
+          remaining--;
+        }
+      }
+    }
+    return { returns, lengths };
+  } finally {
+    gpu?.destroy();
+  }
+}

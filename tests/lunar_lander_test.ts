@@ -1,0 +1,185 @@
+/**
+ * LunarLander on our Box2D engine: Gymnasium's rules for a lander left
+ * alone, a gentle landing coming to rest, the WGSL kernel against its
+ * TypeScript twin through touchdown, and replays from Gymnasium's draws.
+ */
+import { releaseGpuAfterTests } from "./gpu.ts";
+import { assert, assertAllClose, assertAlmostEquals, assertEquals } from "./assert.ts";
+import { LANDER_STATE, lunarLander, smoothTerrain } from "../envs/lunar_lander.ts";
+import { CpuVecEnv, randomAction, TERMINATED } from "../src/rl/vec_env.ts";
+import { GpuVecEnv } from "../src/gpu/vec_env.ts";
+import { parseReplayInput, replay } from "../src/rl/replay.ts";
+import { InputError } from "../src/errors.ts";
+import { landerHeuristicDiscrete } from "../src/rl/lander_heuristic.ts";
+
+/** Steps `vec` with `policy` until every env's first episode ends; returns per-env reward lists. */
+function runEpisodes(vec: CpuVecEnv, policy: (obs: Float32Array, i: number) => number): {
+  rewards: number[][];
+  obs: number[][][];
+} {
+  const n = vec.n;
+  const rewards: number[][] = Array.from({ length: n }, () => []);
+  const obs: number[][][] = Array.from({ length: n }, () => []);
+  const live = new Array(n).fill(true);
+  const actions = new Float32Array(n);
+  for (let t = 0; t < lunarLander.maxEpisodeSteps && live.some(Boolean); t++) {
+    for (let i = 0; i < n; i++) actions[i] = policy(vec.obs, i);
+    vec.step(actions);
+    for (let i = 0; i < n; i++) {
+      if (!live[i]) continue;
+      rewards[i].push(vec.reward[i]);
+      obs[i].push(Array.from(vec.obs.subarray(8 * i, 8 * i + 8)));
+      if (vec.done[i]) live[i] = false;
+    }
+  }
+  return { rewards, obs };
+}
+
+Deno.test("a lander left alone falls freely, touches down and ends as Gymnasium's rules say", () => {
+  const vec = new CpuVecEnv(lunarLander, 16, { seed: 0, autoreset: false });
+  vec.reset();
+  const { rewards, obs } = runEpisodes(vec, () => 0);
+  for (let i = 0; i < 16; i++) {
+    const o = obs[i], r = rewards[i];
+    const touch = o.findIndex((x) => x[6] === 1 || x[7] === 1);
+    assert(touch > 20, `env ${i} touches down after falling (step ${touch})`);
+    // In free fall vy drops by g dt per step: 10 / 50 m/s, scaled by (H / 2) / FPS (the legs'
+    // springs pull on the hull a little).
+    for (let t = 1; t < touch - 1; t++) {
+      assertAlmostEquals(o[t][3] - o[t - 1][3], (-0.2 * (400 / 30 / 2)) / 50, 1e-3, `vy ${t}`);
+    }
+    const last = r.length - 1;
+    assert(last < lunarLander.maxEpisodeSteps - 1, "the episode terminates");
+    assert(r[last] === 100 || r[last] === -100, `ends with +-100, got ${r[last]}`);
+    // Leg contact is worth +10 in the shaping.
+    if (r[last] === 100) assertEquals(o[last][6] + o[last][7] > 0, true);
+  }
+});
+
+Deno.test("on flat ground with no push the heuristic pilot lands on both legs and comes to rest", () => {
+  const vec = new CpuVecEnv(lunarLander, 1, { seed: 0, autoreset: false });
+  lunarLander.setResetInputs!(vec.state, 0, {
+    terrain: new Array(12).fill(400 / 30 / 4),
+    initial_force: [0, 0],
+  });
+  vec.reset();
+  const { rewards, obs } = runEpisodes(vec, (o, i) => landerHeuristicDiscrete(o, 8 * i));
+  const last = rewards[0].length - 1;
+  assertEquals(rewards[0][last], 100, "comes to rest (+100)");
+  assertEquals(obs[0][last].slice(6), [1, 1], "on both legs");
+  // Between the flags (x in [8, 12] of [0, 20]), upright.
+  assertAlmostEquals(obs[0][last][0], 0, 0.2, "on the pad");
+  assertAlmostEquals(obs[0][last][4], 0, 0.1, "upright");
+  // Resting on the legs at the pad: y is about 0 in Gymnasium's scaling.
+  assertAlmostEquals(obs[0][last][1], 0, 0.01, "height");
+});
+
+Deno.test("smooth terrain: the helipad is flat and each height averages its neighbours", () => {
+  const h = Array.from({ length: 12 }, (_, k) => k * 0.5);
+  const y = smoothTerrain(h);
+  assertEquals(y.length, 11);
+  for (let i = 4; i <= 6; i++) assertAlmostEquals(y[i], 0.99 * (400 / 30 / 4), 1e-12);
+  // Python's height[-1] is the last of the 12.
+  assertAlmostEquals(y[0], 0.33 * (h[11] + h[0] + h[1]), 1e-12);
+});
+
+Deno.test("the WGSL kernel follows its TypeScript twin through touchdown for 100 steps", async () => {
+  const n = 32;
+  for (const policy of ["noop", "random"]) {
+    const cpu = new CpuVecEnv(lunarLander, n, { seed: 1, autoreset: false });
+    const gpu = await GpuVecEnv.create(lunarLander, n, { seed: 1, autoreset: false });
+    cpu.reset();
+    await gpu.reset();
+    const actions = new Float32Array(n);
+    const ended = new Array(n).fill(false);
+    let contacts = 0;
+    for (let t = 0; t < 100; t++) {
+      for (let i = 0; i < n; i++) {
+        if (policy === "noop") actions[i] = 0;
+        else randomAction(lunarLander, 5, i, 0, t, actions, i);
+      }
+      cpu.step(actions);
+      await gpu.stepWith(actions);
+      const g = await gpu.read();
+      for (let i = 0; i < n; i++) {
+        if (ended[i]) continue;
+        const where = `${policy} env ${i} step ${t}`;
+        assertAllClose(
+          g.obs.subarray(8 * i, 8 * i + 8),
+          cpu.obs.subarray(8 * i, 8 * i + 8),
+          2e-3,
+          where,
+        );
+        assertEquals(g.done[i], cpu.done[i], `${where} done`);
+        assertAlmostEquals(g.reward[i], cpu.reward[i], 0.05, `${where} reward`);
+        if (cpu.obs[8 * i + 6] || cpu.obs[8 * i + 7]) contacts++;
+        ended[i] = cpu.done[i] !== 0;
+      }
+    }
+    assert(contacts > 20, `${policy}: legs touched in ${contacts} env-steps`);
+    assert(ended.filter(Boolean).length > n / 2, `${policy}: most episodes ended`);
+    gpu.destroy();
+  }
+});
+
+const TERRAIN = [1.2, 5.5, 0.3, 4, 6.1, 2.2, 3.3, 0.5, 2.5, 6.5, 1, 3.9];
+
+Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion given, in both modes", async () => {
+  const actions = Array.from({ length: 60 }, (_, t) => (t * 7) % 4);
+  const dispersion = actions.map((_, t) => [((t % 5) - 2) / 60, ((t % 3) - 1) / 60]);
+  const jobs = await parseReplayInput({
+    episodes: [
+      { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
+      { env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
+    ],
+  });
+  const [cpu, twin] = await replay(jobs, "cpu");
+  assertEquals(cpu, twin, "no hidden randomness: the same draws give the same episode");
+  const [gpu] = await replay(jobs, "gpu");
+  assertEquals(gpu.obs.length, cpu.obs.length);
+  for (let t = 0; t < cpu.obs.length; t++) {
+    assertAllClose(gpu.obs[t], cpu.obs[t], 2e-3, `step ${t}`);
+  }
+  // The state rows are the hull's centre, angle and velocities.
+  assertEquals(cpu.state[0].length, 6);
+  // Another dispersion changes the flight; the terrain is Gymnasium's smooth_y.
+  const other = await parseReplayInput({
+    episodes: [{ env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions }],
+  });
+  const [drawn] = await replay(other, "cpu");
+  assert(JSON.stringify(drawn.obs) !== JSON.stringify(cpu.obs));
+  const vec = new CpuVecEnv(lunarLander, 1, { autoreset: false });
+  lunarLander.setResetInputs!(vec.state, 0, { terrain: TERRAIN, initial_force: [300, -200] });
+  vec.reset();
+  const heights = smoothTerrain(TERRAIN);
+  for (let i = 0; i < 11; i++) {
+    assertEquals(vec.state[LANDER_STATE.TERRAIN + 2 * i + 1], heights[i]);
+  }
+  assertEquals(vec.done[0] & TERMINATED, 0);
+});
+
+Deno.test("replay rejects LunarLander input without its draws or with misshapen ones", async () => {
+  const bad = async (episode: Record<string, unknown>, parts: string[]) => {
+    try {
+      await parseReplayInput({ episodes: [episode] });
+    } catch (e) {
+      assert(e instanceof InputError, String(e));
+      for (const part of parts) assert(e.message.includes(part), `"${e.message}" names ${part}`);
+      return;
+    }
+    throw new Error(`accepted ${JSON.stringify(episode)}`);
+  };
+  const good = { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [0, 0], actions: [0, 2] };
+  await bad({ ...good, terrain: undefined, init_state: [0, 0, 0, 0, 0, 0] }, [
+    "episode 0",
+    '"terrain"',
+    "12 finite numbers",
+    "LunarLander-v3",
+  ]);
+  await bad({ ...good, initial_force: [1] }, ['"initial_force"', "2 finite numbers"]);
+  await bad({ ...good, actions: [0, 4] }, ['"actions"[1]', "integer in [0, 3]"]);
+  await bad({ ...good, dispersion: [[0, 0]] }, ['"dispersion"', "2 rows"]);
+  await bad({ ...good, dispersion: [[0, 0], [0, "x"]] }, ['"dispersion"[1]', "2 finite numbers"]);
+});
+
+releaseGpuAfterTests();
