@@ -145,6 +145,13 @@ export interface Env<P extends EnvParams = EnvParams> {
   stateSize: number;
   /** How many leading state floats are Gymnasium's `unwrapped.state` (what `replay` sets and reports). */
   gymStateSize: number;
+  /**
+   * How many leading state floats the two twins compute alike, to f32
+   * rounding (default: all). The rest is solver scratch carried between
+   * steps (LunarLander's accumulated contact and joint impulses), which an
+   * iterative solver converges differently in f32.
+   */
+  exactStateSize?: number;
   /** The action space. */
   actionSpace: ActionSpace;
   /**
@@ -181,6 +188,13 @@ export interface Env<P extends EnvParams = EnvParams> {
   stepInputs?: Record<string, number>;
   /** Writes `stepInputs` into a state, for the next `step` to use instead of drawing. */
   setStepInputs?(s: Float64Array, so: number, inputs: Record<string, number[]>): void;
+  /**
+   * The most steps one dispatch of the kernel may run (default: no limit).
+   * Longer runs go as several dispatches, so that a heavy kernel never runs
+   * long enough to trip a GPU watchdog (on lavapipe, a LunarLander dispatch
+   * silently stops after ~64 steps).
+   */
+  stepsPerDispatch?: number;
   /**
    * The WGSL kernel, as files (or generated parts, such as a physics
    * world's constants) concatenated in order (e.g. a physics engine, then

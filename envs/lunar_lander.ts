@@ -30,7 +30,7 @@
 import type { Env, EnvRandom } from "./env.ts";
 import { cos, sin } from "./math.ts";
 import { boxPolygon, polygonFromPoints } from "../src/physics/polygon.ts";
-import { World, type WorldDef, worldStateSize } from "../src/physics/world.ts";
+import { BODY_FLOATS, World, type WorldDef, worldStateSize } from "../src/physics/world.ts";
 import { worldWgsl } from "../src/physics/wgsl.ts";
 
 const FPS = 50;
@@ -139,7 +139,7 @@ const origin: [number, number] = [0, 0];
 /** Gymnasium's `smooth_y` from its 12 chunk heights (the helipad flattened first). */
 export function smoothTerrain(height: ArrayLike<number>): number[] {
   const h = Array.from(height);
-  for (let k = CHUNKS / 2 - 2.5; k <= CHUNKS / 2 + 1.5; k++) h[k] = HELIPAD_Y;
+  for (let k = (CHUNKS >> 1) - 2; k <= (CHUNKS >> 1) + 2; k++) h[k] = HELIPAD_Y;
   return Array.from(
     { length: CHUNKS },
     (_, i) => 0.33 * (h[(i + CHUNKS) % (CHUNKS + 1)] + h[i] + h[i + 1]),
@@ -256,13 +256,36 @@ function observation(s: Float64Array, so: number): Float64Array {
   return o;
 }
 
-/** The engine powers of a continuous action (Gymnasium's mapping). */
-export function continuousPowers(main: number, lateral: number): [number, number, number] {
-  main = Math.max(-1, Math.min(1, main));
-  lateral = Math.max(-1, Math.min(1, lateral));
-  const m = main > 0 ? (Math.min(main, 1) + 1) * 0.5 : 0;
-  const sidePower = Math.abs(lateral) > 0.5 ? Math.max(0.5, Math.min(Math.abs(lateral), 1)) : 0;
-  return [m, sidePower, Math.sign(lateral)];
+/** Body `b`'s origin and angle (0: the hull, 1 and 2: Gymnasium's `legs[0]` and `legs[1]`), for drawing. */
+export function landerBodyPose(
+  s: ArrayLike<number>,
+  b: number,
+): { x: number; y: number; angle: number } {
+  const state = s instanceof Float64Array ? s : Float64Array.from(s);
+  world.position(state, WORLD, b, origin);
+  return { x: origin[0], y: origin[1], angle: state[WORLD + b * BODY_FLOATS + 2] };
+}
+
+/** How hard each engine fires in a step: main 0 or 0.5..1, side 0 or 0.5..1, direction -1 (left engine) or +1 (right). */
+export interface EnginePowers {
+  main: number;
+  side: number;
+  direction: number;
+}
+
+/** The engine powers of an action: discrete 0..3, or continuous `[main, lateral]` (Gymnasium's mapping). */
+export function lunarEnginePowers(action: number | ArrayLike<number>): EnginePowers {
+  if (typeof action === "number") {
+    const side = action === 1 || action === 3;
+    return { main: action === 2 ? 1 : 0, side: side ? 1 : 0, direction: side ? action - 2 : 0 };
+  }
+  const m = Math.min(1, Math.max(-1, action[0])), l = Math.min(1, Math.max(-1, action[1]));
+  const side = Math.abs(l) > 0.5;
+  return {
+    main: m > 0 ? (m + 1) * 0.5 : 0,
+    side: side ? Math.abs(l) : 0,
+    direction: side ? Math.sign(l) : 0,
+  };
 }
 
 const common = {
@@ -273,6 +296,10 @@ const common = {
   params: { gravity: -10, enable_wind: 0, wind_power: 15, turbulence_power: 1.5 },
   // Weaker gravity gives the engines more time: a gentler landing.
   difficulty: { gravity: [-5, -10] as [number, number] },
+  // The hull. A leg's tiny inertia makes its angular velocity as sensitive to
+  // the solver's rounding as the accumulated impulses after the bodies.
+  exactStateSize: 6,
+  stepsPerDispatch: 16,
   resetInputs: { terrain: CHUNKS + 1, initial_force: 2 },
   stepInputs: { dispersion: 2 },
   setResetInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
@@ -346,7 +373,7 @@ export const lunarLanderContinuous: Env<LunarLanderParams> = {
   actionSpace: { kind: "box", low: [-1, -1], high: [1, 1] },
   discreteActions: [[0, 0], [0, -1], [1, 0], [0, 1]],
   step(s, so, a, ao, p, rng) {
-    const [main, side, direction] = continuousPowers(a[ao], a[ao + 1]);
+    const { main, side, direction } = lunarEnginePowers(a.subarray(ao, ao + 2));
     return advance(s, so, main, side, direction, p, rng, 0);
   },
   wgsl: kernel(true),

@@ -3,6 +3,7 @@
  * counters, and single steps from many random mid-episode states.
  */
 import { releaseGpuAfterTests } from "./gpu.ts";
+import { exactState, twinTolerance } from "./twins.ts";
 import { assertAllClose, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
 import { actionSize, hash5, uniform01 } from "../envs/env.ts";
@@ -10,27 +11,6 @@ import { CpuVecEnv, randomAction } from "../src/rl/vec_env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 
 const N = 257; // not a multiple of the workgroup size
-
-/**
- * Relative tolerance of a reset: analytic draws agree to f32 rounding, but
- * LunarLander's reset ends with a physics step (180 solver iterations in f32).
- */
-const RESET_TOLERANCE: Record<string, number> = {
-  "LunarLander-v3": 2e-5,
-  "LunarLanderContinuous-v3": 2e-5,
-};
-
-/** The leading `gymStateSize` floats of each env's state: the physics, not a solver's accumulated impulses. */
-function physicalState(state: ArrayLike<number>, env: (typeof ENVS)[number]): Float64Array {
-  const out = new Float64Array((state.length / env.stateSize) * env.gymStateSize);
-  for (let i = 0; i < state.length / env.stateSize; i++) {
-    for (let k = 0; k < env.gymStateSize; k++) {
-      out[i * env.gymStateSize + k] = state[i * env.stateSize + k];
-    }
-  }
-  return out;
-}
-
 for (const env of ENVS.filter((e) => e.wgsl)) {
   Deno.test(`${env.id} kernel resets like its TypeScript twin`, async () => {
     const cpu = new CpuVecEnv(env, N, { seed: 7 });
@@ -38,8 +18,8 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     cpu.reset();
     await gpu.reset();
     const g = await gpu.read();
-    const tolerance = RESET_TOLERANCE[env.id] ?? 1e-6;
-    assertAllClose(physicalState(g.state, env), physicalState(cpu.state, env), tolerance, "state");
+    const tolerance = twinTolerance(env).reset;
+    assertAllClose(exactState(env, g.state), exactState(env, cpu.state), tolerance, "state");
     assertAllClose(g.obs, cpu.obs, tolerance, "obs");
     gpu.destroy();
   });
@@ -69,13 +49,13 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
       await gpu.stepWith(actions);
       const g = await gpu.read();
       assertAllClose(
-        physicalState(g.state, env),
-        physicalState(cpu.state, env),
+        exactState(env, g.state),
+        exactState(env, cpu.state),
         1e-4,
         `round ${round} state`,
       );
       assertAllClose(g.obs, cpu.obs, 1e-4, `round ${round} obs`);
-      assertAllClose(g.reward, cpu.reward, 1e-4, `round ${round} reward`);
+      assertAllClose(g.reward, cpu.reward, twinTolerance(env).reward, `round ${round} reward`);
       assertEquals(Array.from(g.done), Array.from(cpu.done), `round ${round} done`);
     }
     gpu.destroy();

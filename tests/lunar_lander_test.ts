@@ -5,12 +5,15 @@
  */
 import { releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertAllClose, assertAlmostEquals, assertEquals } from "./assert.ts";
-import { LANDER_STATE, lunarLander, smoothTerrain } from "../envs/lunar_lander.ts";
+import { LANDER_STATE, landerBodyPose, lunarLander, smoothTerrain } from "../envs/lunar_lander.ts";
 import { CpuVecEnv, randomAction, TERMINATED } from "../src/rl/vec_env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 import { parseReplayInput, replay } from "../src/rl/replay.ts";
 import { InputError } from "../src/errors.ts";
 import { landerHeuristicDiscrete } from "../src/rl/lander_heuristic.ts";
+import { LANDER_COLORS, landerSceneFromState } from "../src/render/lunar_lander.ts";
+import { envDrawer } from "../src/render/episode.ts";
+import { rasterize } from "../src/render/raster.ts";
 
 /** Steps `vec` with `policy` until every env's first episode ends; returns per-env reward lists. */
 function runEpisodes(vec: CpuVecEnv, policy: (obs: Float32Array, i: number) => number): {
@@ -180,6 +183,33 @@ Deno.test("replay rejects LunarLander input without its draws or with misshapen 
   await bad({ ...good, actions: [0, 4] }, ['"actions"[1]', "integer in [0, 3]"]);
   await bad({ ...good, dispersion: [[0, 0]] }, ['"dispersion"', "2 rows"]);
   await bad({ ...good, dispersion: [[0, 0], [0, "x"]] }, ['"dispersion"[1]', "2 finite numbers"]);
+});
+
+Deno.test("eval's drawer shows a LunarLander state as simulated: terrain, hull and legs", () => {
+  const vec = new CpuVecEnv(lunarLander, 1, { seed: 2, autoreset: false });
+  vec.reset();
+  for (let t = 0; t < 30; t++) vec.step(new Float32Array([t % 4]));
+  const scene = landerSceneFromState(vec.state);
+  const hull = landerBodyPose(vec.state, 0);
+  assertEquals(scene.hull, hull);
+  assertEquals(
+    scene.terrainY,
+    Array.from({ length: 11 }, (_, i) => vec.state[LANDER_STATE.TERRAIN + 2 * i + 1]),
+  );
+  // The hull's origin in the observation's scaling.
+  assertAlmostEquals((hull.x - 10) / 10, vec.obs[0], 1e-6);
+  // Each leg's joint (its point (i * 20, 18) px) stays pinned to the hull's origin.
+  scene.legs.forEach((leg, k) => {
+    const i = k === 0 ? -1 : 1, c = Math.cos(leg.angle), s = Math.sin(leg.angle);
+    assertAlmostEquals(leg.x + (c * i * 20 - s * 18) / 30, hull.x, 1e-3, `leg ${k} x`);
+    assertAlmostEquals(leg.y + (s * i * 20 + c * 18) / 30, hull.y, 1e-3, `leg ${k} y`);
+  });
+  const frame = rasterize(envDrawer("lunar_lander")!(vec.state));
+  const at = (x: number, y: number) => {
+    const o = 3 * (Math.round(400 - y * 30) * 600 + Math.round(x * 30));
+    return Array.from(frame.data.subarray(o, o + 3));
+  };
+  assertEquals(at(hull.x, hull.y + 0.2), [...LANDER_COLORS.body], "the hull is drawn at its pose");
 });
 
 releaseGpuAfterTests();

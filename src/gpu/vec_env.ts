@@ -279,16 +279,21 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.device.queue.writeBuffer(this.paramsBuffer, 0, values);
   }
 
+  /** Runs `steps` steps of `entry`, in dispatches of at most the env's `stepsPerDispatch`. */
   private run(entry: Entry, steps: number): void {
     const pipeline = this.pipelines!.entries[entry];
-    this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, steps, 0]));
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup!);
-    pass.dispatchWorkgroups(...dispatchSize(this.n, WORKGROUP));
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
+    const chunk = this.env.stepsPerDispatch ?? steps;
+    for (let done = 0; done < steps; done += chunk) {
+      const k = Math.min(chunk, steps - done);
+      this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, k, 0]));
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, this.bindGroup!);
+      pass.dispatchWorkgroups(...dispatchSize(this.n, WORKGROUP));
+      pass.end();
+      this.device.queue.submit([encoder.finish()]);
+    }
   }
 
   /** Starts a fresh episode in every env; episode numbers start at 0 on the first call. */

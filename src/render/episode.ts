@@ -13,6 +13,7 @@ import { InputError } from "../errors.ts";
 import { writeFileAtomic, writeTextAtomic } from "../io/atomic.ts";
 import { cartPoleScene } from "./cartpole.ts";
 import { acrobotScene, mountainCarScene, pendulumScene } from "./classic.ts";
+import { landerSceneFromState, lunarLanderScene } from "./lunar_lander.ts";
 import { buildPalette, GifWriter } from "./gif.ts";
 import { type EpisodeRecording, htmlReplay } from "./html_replay.ts";
 import { type Frame, rasterize, type Scene } from "./raster.ts";
@@ -26,6 +27,8 @@ export type SceneDrawer = (state: ArrayLike<number>) => Scene;
 export const RENDER_FPS: Readonly<Record<string, number>> = {
   cartpole: 50,
   lunarlander: 50,
+  lunar_lander: 50,
+  lunar_lander_continuous: 50,
   acrobot: 15,
   mountaincar: 30,
   mountaincarcontinuous: 30,
@@ -35,8 +38,7 @@ export const RENDER_FPS: Readonly<Record<string, number>> = {
 /**
  * The drawer of a built-in env whose state alone fixes its picture, by
  * alias; `params` are the env's (CartPole's `length` sets the pole). Returns
- * undefined for other envs, and for LunarLander, which is drawn from richer
- * data: map its state to a `LanderScene` and call `lunarLanderScene`.
+ * undefined for other envs.
  */
 export function envDrawer(
   alias: string,
@@ -53,6 +55,9 @@ export function envDrawer(
       return (s) => mountainCarScene(s, { goalPosition: 0.45 });
     case "pendulum":
       return pendulumScene;
+    case "lunar_lander":
+    case "lunar_lander_continuous":
+      return (s) => lunarLanderScene(landerSceneFromState(s));
     default:
       return undefined;
   }

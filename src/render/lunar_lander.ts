@@ -11,6 +11,15 @@
  * @module
  */
 import type { RGB, Scene, Shape } from "./raster.ts";
+import {
+  type EnginePowers,
+  LANDER_STATE,
+  landerBodyPose,
+  lunarEnginePowers,
+  smoothTerrain,
+} from "../../envs/lunar_lander.ts";
+
+export { type EnginePowers, lunarEnginePowers };
 
 /** Pixels per world unit. */
 export const LANDER_SCALE = 30;
@@ -149,6 +158,28 @@ export function hullVertices(pose: LanderPose): [number, number][] {
   ]);
 }
 
+/** The scene of a LunarLander env state (`envs/lunar_lander.ts`): terrain, hull and legs as simulated. */
+export function landerSceneFromState(state: ArrayLike<number>): LanderScene {
+  const terrainX: number[] = [], terrainY: number[] = [];
+  for (let i = 0; i < CHUNKS; i++) {
+    terrainX.push(state[LANDER_STATE.TERRAIN + 2 * i]);
+    terrainY.push(state[LANDER_STATE.TERRAIN + 2 * i + 1]);
+  }
+  return {
+    terrainX,
+    terrainY,
+    helipadX1: LANDER_CHUNK_X[(CHUNKS >> 1) - 1],
+    helipadX2: LANDER_CHUNK_X[(CHUNKS >> 1) + 1],
+    helipadY: LANDER_VIEWPORT_H / LANDER_SCALE / 4,
+    hull: landerBodyPose(state, 0),
+    legs: [landerBodyPose(state, 1), landerBodyPose(state, 2)],
+    legContact: [
+      state[LANDER_STATE.LEG_CONTACT] === 1,
+      state[LANDER_STATE.LEG_CONTACT + 1] === 1,
+    ],
+  };
+}
+
 /** The display list of one LunarLander frame, in Gymnasium's drawing order. */
 export function lunarLanderScene(scene: LanderScene, options: LanderDrawOptions = {}): Scene {
   if (scene.terrainX.length !== scene.terrainY.length || scene.terrainX.length < 2) {
@@ -210,7 +241,7 @@ export function lunarLanderScene(scene: LanderScene, options: LanderDrawOptions 
 
 /**
  * Gymnasium's terrain from its 12 raw chunk heights (`height`, drawn
- * uniformly in [0, H/2] with the 5 middle ones set to the helipad's y): the
+ * uniformly in [0, H/2]; the 5 middle ones are set to the helipad's y): the
  * 11 smoothed vertex heights and the helipad.
  */
 export function landerTerrain(height: readonly number[]): {
@@ -223,40 +254,12 @@ export function landerTerrain(height: readonly number[]): {
   if (height.length !== CHUNKS + 1) {
     throw new RangeError(`landerTerrain needs ${CHUNKS + 1} chunk heights, got ${height.length}`);
   }
-  // Python's height[i - 1] at i = 0 is height[-1], the last one.
-  const terrainY = LANDER_CHUNK_X.map((_, i) =>
-    0.33 * (height.at(i - 1)! + height[i] + height[i + 1])
-  );
   return {
     terrainX: [...LANDER_CHUNK_X],
-    terrainY,
+    terrainY: smoothTerrain(height),
     helipadX1: LANDER_CHUNK_X[(CHUNKS >> 1) - 1],
     helipadX2: LANDER_CHUNK_X[(CHUNKS >> 1) + 1],
     helipadY: LANDER_VIEWPORT_H / LANDER_SCALE / 4,
-  };
-}
-
-/** How hard each engine fires in a step: main in {0} or [0.5, 1], side in {0} or [0.5, 1], direction -1 (left engine) or +1 (right engine). */
-export interface EnginePowers {
-  main: number;
-  side: number;
-  direction: number;
-}
-
-/** The engine powers of a LunarLander action: discrete 0..3 or continuous `[main, lateral]`. */
-export function lunarEnginePowers(action: number | ArrayLike<number>): EnginePowers {
-  if (typeof action === "number") {
-    return {
-      main: action === 2 ? 1 : 0,
-      side: action === 1 || action === 3 ? 1 : 0,
-      direction: action === 1 || action === 3 ? action - 2 : 0,
-    };
-  }
-  const m = Math.min(1, Math.max(-1, action[0])), l = Math.min(1, Math.max(-1, action[1]));
-  return {
-    main: m > 0 ? (m + 1) * 0.5 : 0,
-    side: Math.abs(l) > 0.5 ? Math.abs(l) : 0,
-    direction: Math.abs(l) > 0.5 ? Math.sign(l) : 0,
   };
 }
 
