@@ -1,6 +1,7 @@
 /**
  * Env throughput, every built-in env in CPU and GPU mode at 1, 64, 4096 and
- * 65536 envs (random actions, auto-reset), beside Gymnasium's Python figures.
+ * 65536 envs (random actions, auto-reset), beside Gymnasium's Python figures
+ * (CartPole's and LunarLander's).
  * Each figure is the fastest of `--repeats` timings of `--seconds` each: the
  * 2-core machine it is quoted for is shared, and interference only slows.
  *
@@ -20,6 +21,9 @@ import { benchCpu, benchGpu, type EnvBenchResult } from "../src/rl/env_bench.ts"
  * random actions with auto-reset: one env, and a SyncVectorEnv of 64.
  */
 export const GYMNASIUM_CARTPOLE = { single: 155_000, syncVector64: 148_000 };
+
+/** Gymnasium 1.x's LunarLander-v3 (Box2D) on the same machine kind: one env, random actions. */
+export const GYMNASIUM_LUNAR_LANDER = { single: 36_700 };
 
 function rate(x: number | undefined): string {
   if (x === undefined) return "-";
@@ -41,10 +45,18 @@ export function resultsTable(results: EnvBenchResult[]): string {
   ];
   for (const [key, { cpu, gpu }] of rows) {
     const [env, n] = key.split("\u0000");
-    // Gymnasium's figures are CartPole's: compare like with like (1 env, or a batch with 64).
-    const reference = Number(n) === 1 ? GYMNASIUM_CARTPOLE.single : GYMNASIUM_CARTPOLE.syncVector64;
-    const times = (r?: EnvBenchResult) => r ? `${(r.stepsPerSecond / reference).toFixed(0)}x` : "-";
-    const ratio = env === "CartPole-v1" ? `${times(cpu)}, ${times(gpu)}` : "";
+    // CartPole: like with like (1 env, or a batch with SyncVectorEnv of 64); LunarLander: against
+    // Gymnasium's single env, the issue's yardstick.
+    const reference = env === "CartPole-v1"
+      ? (Number(n) === 1 ? GYMNASIUM_CARTPOLE.single : GYMNASIUM_CARTPOLE.syncVector64)
+      : env === "LunarLander-v3"
+      ? GYMNASIUM_LUNAR_LANDER.single
+      : undefined;
+    const times = (r?: EnvBenchResult) =>
+      r && reference
+        ? `${(r.stepsPerSecond / reference).toFixed(r.stepsPerSecond < 10 * reference ? 1 : 0)}x`
+        : "-";
+    const ratio = reference ? `${times(cpu)}, ${times(gpu)}` : "";
     lines.push(
       `| ${env} | ${n} | ${rate(cpu?.stepsPerSecond)} | ${rate(gpu?.stepsPerSecond)} | ${
         gpu?.stepsPerDispatch ?? "-"
@@ -55,6 +67,9 @@ export function resultsTable(results: EnvBenchResult[]): string {
     `| Gymnasium CartPole-v1 (Python) | 1 | ${rate(GYMNASIUM_CARTPOLE.single)} | | | 1x |`,
     `| Gymnasium CartPole-v1 SyncVectorEnv (Python) | 64 | ${
       rate(GYMNASIUM_CARTPOLE.syncVector64)
+    } | | | 1x |`,
+    `| Gymnasium LunarLander-v3 (Python, Box2D) | 1 | ${
+      rate(GYMNASIUM_LUNAR_LANDER.single)
     } | | | 1x |`,
   );
   return lines.join("\n");

@@ -108,7 +108,8 @@ export async function benchGpu(
       seconds: elapsed / 1000,
       stepsPerSecond: steps / (elapsed / 1000),
       repeats,
-      stepsPerDispatch,
+      // A heavy kernel splits the work into dispatches of its own size.
+      stepsPerDispatch: Math.min(stepsPerDispatch, env.stepsPerDispatch ?? Infinity),
     };
   } finally {
     vec.destroy();
