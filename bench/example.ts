@@ -24,6 +24,8 @@ export interface ExampleOptions {
   threshold: number;
   /** Where the run writes. */
   dir: string;
+  /** Run stage 1 first at these sizes (default: `grpo train`'s own stage 1, the spec's CartPole sizes). */
+  stage1?: { episodes: number; epochs: number };
 }
 
 /** What a run measured. */
@@ -45,6 +47,18 @@ export interface ExampleResult {
 export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
   const started = performance.now();
   const out = join(o.dir, "checkpoints"), logs = join(o.dir, "logs");
+  const stage1Flags: string[] = [];
+  if (o.stage1) {
+    const device = o.trainFlags.includes("--device")
+      ? ["--device", o.trainFlags[o.trainFlags.indexOf("--device") + 1]]
+      : [];
+    const sizes = ["--num-episodes", `${o.stage1.episodes}`, "--num-epochs", `${o.stage1.epochs}`];
+    const code = await main(["pretrain", "--env", o.env, "--out", out, ...sizes, ...device]);
+    if (code !== 0) throw new Error(`grpo pretrain exited with ${code}`);
+    const run = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.startsWith("gym_"))
+      .sort().at(-1)!;
+    stage1Flags.push("--checkpoint", join(out, run, "best_model.safetensors"));
+  }
   const code = await main([
     "train",
     "--env",
@@ -53,6 +67,7 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
     out,
     "--log-dir",
     logs,
+    ...stage1Flags,
     ...o.trainFlags,
   ]);
   if (code !== 0) throw new Error(`grpo train exited with ${code}`);
