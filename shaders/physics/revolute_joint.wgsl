@@ -17,13 +17,20 @@ var<private> joint_mass_1: array<vec3f, NUM_JOINTS>;
 var<private> joint_mass_2: array<vec3f, NUM_JOINTS>;
 var<private> joint_motor_mass: array<f32, NUM_JOINTS>;
 
+// The anchors relative to the centres of mass, in the world, at the bodies' current angles.
+fn joint_anchors(j: u32) {
+  let A = JOINT_BODY_A[j];
+  let B = JOINT_BODY_B[j];
+  joint_ra[j] = rotate(vec2f(cos(body_a[A]), sin(body_a[A])), JOINT_ANCHOR_A[j] - BODY_LOCAL_CENTER[A]);
+  joint_rb[j] = rotate(vec2f(cos(body_a[B]), sin(body_a[B])), JOINT_ANCHOR_B[j] - BODY_LOCAL_CENTER[B]);
+}
+
 fn joint_initialize(j: u32) {
   let A = JOINT_BODY_A[j];
   let B = JOINT_BODY_B[j];
-  let ra = rotate(vec2f(cos(body_a[A]), sin(body_a[A])), JOINT_ANCHOR_A[j] - BODY_LOCAL_CENTER[A]);
-  let rb = rotate(vec2f(cos(body_a[B]), sin(body_a[B])), JOINT_ANCHOR_B[j] - BODY_LOCAL_CENTER[B]);
-  joint_ra[j] = ra;
-  joint_rb[j] = rb;
+  joint_anchors(j);
+  let ra = joint_ra[j];
+  let rb = joint_rb[j];
   let m_a = BODY_INV_MASS[A];
   let m_b = BODY_INV_MASS[B];
   let i_a = BODY_INV_I[A];
@@ -190,8 +197,9 @@ fn joint_solve_positions(j: u32) -> bool {
     body_a[A] -= i_a * limit_impulse;
     body_a[B] += i_b * limit_impulse;
   }
-  let ra = rotate(vec2f(cos(body_a[A]), sin(body_a[A])), JOINT_ANCHOR_A[j] - BODY_LOCAL_CENTER[A]);
-  let rb = rotate(vec2f(cos(body_a[B]), sin(body_a[B])), JOINT_ANCHOR_B[j] - BODY_LOCAL_CENTER[B]);
+  joint_anchors(j);
+  let ra = joint_ra[j];
+  let rb = joint_rb[j];
   let C = body_c[B] + rb - body_c[A] - ra;
   let position_error = sqrt(C.x * C.x + C.y * C.y);
   let k11 = m_a + m_b + i_a * ra.y * ra.y + i_b * rb.y * rb.y;

@@ -62,16 +62,10 @@ export class RevoluteJoint {
   /** `InitVelocityConstraints`: effective masses, limit state, warm start. */
   initialize(bodies: SolverBodies): void {
     const { def, impulse } = this;
-    const { a, v, w, invMass, invI, localCenter } = bodies;
+    const { a, v, w, invMass, invI } = bodies;
     const A = def.bodyA, B = def.bodyB;
-    const cA = cos(a[A]), sA = sin(a[A]), cB = cos(a[B]), sB = sin(a[B]);
-    const lax = def.localAnchorA[0] - localCenter[2 * A];
-    const lay = def.localAnchorA[1] - localCenter[2 * A + 1];
-    const lbx = def.localAnchorB[0] - localCenter[2 * B];
-    const lby = def.localAnchorB[1] - localCenter[2 * B + 1];
-    const rAx = cA * lax - sA * lay, rAy = sA * lax + cA * lay;
-    const rBx = cB * lbx - sB * lby, rBy = sB * lbx + cB * lby;
-    this.rAx = rAx, this.rAy = rAy, this.rBx = rBx, this.rBy = rBy;
+    this.anchors(bodies);
+    const { rAx, rAy, rBx, rBy } = this;
     const mA = invMass[A], mB = invMass[B], iA = invI[A], iB = invI[B];
     this.m11 = mA + mB + rAy * rAy * iA + rBy * rBy * iB;
     this.m12 = -rAy * rAx * iA - rBy * rBx * iB;
@@ -153,7 +147,7 @@ export class RevoluteJoint {
   /** `SolvePositionConstraints`; returns whether the joint is within the slops. */
   solvePositions(bodies: SolverBodies): boolean {
     const { def, impulse } = this;
-    const { c, a, invMass, invI, localCenter } = bodies;
+    const { c, a, invMass, invI } = bodies;
     const A = def.bodyA, B = def.bodyB;
     const mA = invMass[A], mB = invMass[B], iA = invI[A], iB = invI[B];
     let angularError = 0;
@@ -179,13 +173,8 @@ export class RevoluteJoint {
       const limitImpulse = -this.motorMass * C;
       a[A] -= iA * limitImpulse, a[B] += iB * limitImpulse;
     }
-    const cA = cos(a[A]), sA = sin(a[A]), cB = cos(a[B]), sB = sin(a[B]);
-    const lax = def.localAnchorA[0] - localCenter[2 * A];
-    const lay = def.localAnchorA[1] - localCenter[2 * A + 1];
-    const lbx = def.localAnchorB[0] - localCenter[2 * B];
-    const lby = def.localAnchorB[1] - localCenter[2 * B + 1];
-    const rAx = cA * lax - sA * lay, rAy = sA * lax + cA * lay;
-    const rBx = cB * lbx - sB * lby, rBy = sB * lbx + cB * lby;
+    this.anchors(bodies);
+    const { rAx, rAy, rBx, rBy } = this;
     const Cx = c[2 * B] + rBx - c[2 * A] - rAx, Cy = c[2 * B + 1] + rBy - c[2 * A + 1] - rAy;
     const positionError = Math.sqrt(Cx * Cx + Cy * Cy);
     const k11 = mA + mB + iA * rAy * rAy + iB * rBy * rBy;
@@ -197,6 +186,20 @@ export class RevoluteJoint {
     c[2 * A] -= mA * Px, c[2 * A + 1] -= mA * Py, a[A] -= iA * (rAx * Py - rAy * Px);
     c[2 * B] += mB * Px, c[2 * B + 1] += mB * Py, a[B] += iB * (rBx * Py - rBy * Px);
     return positionError <= LINEAR_SLOP && angularError <= ANGULAR_SLOP;
+  }
+
+  /** The anchors relative to the centres of mass, in the world, at the bodies' current angles. */
+  private anchors(bodies: SolverBodies): void {
+    const { def } = this;
+    const { a, localCenter } = bodies;
+    const A = def.bodyA, B = def.bodyB;
+    const cA = cos(a[A]), sA = sin(a[A]), cB = cos(a[B]), sB = sin(a[B]);
+    const lax = def.localAnchorA[0] - localCenter[2 * A];
+    const lay = def.localAnchorA[1] - localCenter[2 * A + 1];
+    const lbx = def.localAnchorB[0] - localCenter[2 * B];
+    const lby = def.localAnchorB[1] - localCenter[2 * B + 1];
+    this.rAx = cA * lax - sA * lay, this.rAy = sA * lax + cA * lay;
+    this.rBx = cB * lbx - sB * lby, this.rBy = sB * lbx + cB * lby;
   }
 
   /** `b2Mat33::Solve33` on the effective mass. */
