@@ -31,10 +31,9 @@ var<private> body_v: array<vec2f, NUM_BODIES>;
 var<private> body_w: array<f32, NUM_BODIES>;
 // Per body (f.x, f.y, torque), applied by the next step and then cleared.
 var<private> body_force: array<vec3f, NUM_BODIES>;
-// Per body, after world_step: a contact began, ended; it touches the ground.
+// Per body, after world_step: one of its ground contacts began, ended.
 var<private> body_began: array<bool, NUM_BODIES>;
 var<private> body_ended: array<bool, NUM_BODIES>;
-var<private> body_touching: array<bool, NUM_BODIES>;
 var<private> contact_key: array<f32, MAX_CONTACTS>;
 
 fn body_at(b: u32) -> u32 {
@@ -99,7 +98,6 @@ fn world_step(gravity: vec2f) {
   for (var b = 0u; b < NUM_BODIES; b++) {
     body_began[b] = false;
     body_ended[b] = false;
-    body_touching[b] = false;
   }
   if (s[AWAKE_AT] == 0.0) {
     clear_forces();
@@ -171,7 +169,6 @@ fn world_collide() {
           }
         }
       }
-      body_touching[b] = true;
       if (old < 0) {
         body_began[b] = true;
       }

@@ -160,6 +160,8 @@ export function hullVertices(pose: LanderPose): [number, number][] {
 
 /** The scene of a LunarLander env state (`envs/lunar_lander.ts`): terrain, hull and legs as simulated. */
 export function landerSceneFromState(state: ArrayLike<number>): LanderScene {
+  // One float64 copy for the three bodies' poses.
+  const s = state instanceof Float64Array ? state : Float64Array.from(state);
   const terrainX: number[] = [], terrainY: number[] = [];
   for (let i = 0; i < CHUNKS; i++) {
     terrainX.push(state[LANDER_STATE.TERRAIN + 2 * i]);
@@ -171,8 +173,8 @@ export function landerSceneFromState(state: ArrayLike<number>): LanderScene {
     helipadX1: LANDER_CHUNK_X[(CHUNKS >> 1) - 1],
     helipadX2: LANDER_CHUNK_X[(CHUNKS >> 1) + 1],
     helipadY: LANDER_VIEWPORT_H / LANDER_SCALE / 4,
-    hull: landerBodyPose(state, 0),
-    legs: [landerBodyPose(state, 1), landerBodyPose(state, 2)],
+    hull: landerBodyPose(s, 0),
+    legs: [landerBodyPose(s, 1), landerBodyPose(s, 2)],
     legContact: [
       state[LANDER_STATE.LEG_CONTACT] === 1,
       state[LANDER_STATE.LEG_CONTACT + 1] === 1,
