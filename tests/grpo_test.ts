@@ -132,6 +132,12 @@ Deno.test("before the first update of each iteration the recomputed log-probs eq
   assertEquals(metrics.length, 3);
   for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
   assert(metrics.every((m) => Number.isFinite(m.policy_loss) && Number.isFinite(m.value_loss)));
+  // The time split adds up to the iteration's wall time, which steps_per_second is measured over.
+  for (const m of metrics) {
+    assert(m.rollout_seconds > 0 && m.update_seconds > 0, JSON.stringify(m));
+    const steps = m.steps_per_second * (m.rollout_seconds + m.update_seconds);
+    assert(Math.abs(steps - state.config.numEnvs * state.config.rolloutSteps) < 1e-6 * steps);
+  }
 });
 
 Deno.test("tensor count stays flat across iterations", async () => {

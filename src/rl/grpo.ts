@@ -39,6 +39,10 @@ export interface IterationMetrics {
   /** max |ratio - 1| over the first minibatch: 0 up to float error when rollout and update contexts agree. */
   first_ratio_error: number;
   steps_per_second: number;
+  /** Wall seconds of the rollout (env steps and the policy's forwards). */
+  rollout_seconds: number;
+  /** Wall seconds of advantages and the minibatch updates. */
+  update_seconds: number;
   policy_lr: number;
   value_lr: number;
   clip_epsilon: number;
@@ -146,6 +150,7 @@ export async function trainGrpo(
     collector.vec.clearStats();
     if (outcome) collector.restartInGroups(it << 16, config.groupSize);
     const collected = await collector.collect(rollout, config.targetReturn, outcome);
+    const rolloutSeconds = (performance.now() - started) / 1000;
     const stats = collector.vec.stats;
     const episodes = stats.count.reduce((a, b) => a + b, 0);
     const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
@@ -329,6 +334,8 @@ export async function trainGrpo(
       explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
       first_ratio_error: firstRatioError,
       steps_per_second: (N * collected) / seconds,
+      rollout_seconds: rolloutSeconds,
+      update_seconds: seconds - rolloutSeconds,
       policy_lr: config.policyLr * lrScale,
       value_lr: config.valueLr * lrScale,
       clip_epsilon: clipEps,
