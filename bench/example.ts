@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
@@ -39,11 +40,15 @@ export interface ExampleResult {
   finalMeanReward: number;
   evalMean: number;
   evalStd: number;
+  /** Share of evaluation episodes whose return reached the threshold. */
+  evalAtThreshold: number;
   evalEpisodes: number;
   checkpoint: string;
+  /** The same evaluation of best.safetensors (the best periodic evaluation), when there is one. */
+  best?: { evalMean: number; evalStd: number; evalAtThreshold: number; checkpoint: string };
 }
 
-/** Runs `grpo train` then evaluates its last checkpoint deterministically. */
+/** Runs `grpo train` then evaluates its last (and best) checkpoint deterministically. */
 export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
   const started = performance.now();
   const out = join(o.dir, "checkpoints"), logs = join(o.dir, "logs");
@@ -79,19 +84,26 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
     l,
   ) => JSON.parse(l));
   const solved = rows.find((r) => (r.mean_reward ?? -Infinity) >= o.threshold);
-  const checkpoint = join(out, runDir, "last.safetensors");
   const env = await resolveEnv(o.env);
   await initBackend("cpu");
-  const { policy, info } = await loadCheckpoint(checkpoint, env);
-  const { returns } = await evaluatePolicy(env, policy, {
-    numEpisodes: o.evalEpisodes,
-    deterministic: true,
-    targetReturn: info.targetReturn,
-    seed: 12345,
-    mode: "cpu",
-  });
-  policy.dispose();
-  const { mean, std } = meanStd(returns);
+  // Evaluation seeds differ from the periodic evaluations' that picked best.safetensors.
+  const evaluate = async (checkpoint: string) => {
+    const { policy, info } = await loadCheckpoint(checkpoint, env);
+    const { returns } = await evaluatePolicy(env, policy, {
+      numEpisodes: o.evalEpisodes,
+      deterministic: true,
+      targetReturn: info.targetReturn,
+      seed: 12345,
+      mode: "cpu",
+    });
+    policy.dispose();
+    const { mean, std } = meanStd(returns);
+    const reached = returns.filter((r) => r >= o.threshold).length / returns.length;
+    return { evalMean: mean, evalStd: std, evalAtThreshold: reached, checkpoint };
+  };
+  const last = await evaluate(join(out, runDir, "last.safetensors"));
+  const bestPath = join(out, runDir, "best.safetensors");
+  const best = existsSync(bestPath) ? await evaluate(bestPath) : undefined;
   return {
     env: env.id,
     trainFlags: o.trainFlags,
@@ -99,9 +111,11 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
     envSteps: rows.at(-1).step,
     stepsToThreshold: solved ? solved.step : null,
     finalMeanReward: rows.at(-1).mean_reward,
-    evalMean: mean,
-    evalStd: std,
+    evalMean: last.evalMean,
+    evalStd: last.evalStd,
+    evalAtThreshold: last.evalAtThreshold,
     evalEpisodes: o.evalEpisodes,
-    checkpoint,
+    checkpoint: last.checkpoint,
+    best,
   };
 }
