@@ -32,7 +32,6 @@ import { copyTensorToBuffer, flushTf, tensorFromBuffer } from "../model/backend.
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import type { TensorEntry } from "../io/safetensors.ts";
 import { type CollectorSnapshot, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
 import { emptyPrefix, nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
@@ -343,37 +342,25 @@ export class GpuRolloutCollector {
    * from the device kernel's own reset draws (keyed by env, not by group).
    */
   restartInGroups(episode: number, groupSize: number): void {
-    const { vec } = this;
-    vec.resetStreams = Uint32Array.from({ length: vec.n }, (_, i) => Math.floor(i / groupSize));
-    vec.episode.fill(episode);
-    vec.reset();
+    this.vec.restartInGroups(episode, groupSize);
     this.prevAction.fill(0);
-    this.prefixes = Array.from({ length: vec.n }, emptyPrefix);
+    this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
   }
 
   /** What a checkpoint needs to continue this collector exactly. */
   async snapshot(): Promise<CollectorSnapshot> {
-    const cache = new Map<string, TensorEntry>();
-    const put = async (name: string, t: tf.Tensor) =>
-      cache.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
-    for (const [l, k] of this.cache.keys.entries()) await put(`k.${l}`, k);
-    for (const [l, v] of this.cache.values.entries()) await put(`v.${l}`, v);
-    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+    return {
+      prevAction: this.prevAction.slice(),
+      cache: await this.cache.entries(),
+      prefixes: this.prefixes,
+    };
   }
 
-  /** Continues from a snapshot (the env arrays in `vec` are restored by the caller). */
+  /** Continues from a snapshot (the env arrays are restored by the caller). */
   restore(s: CollectorSnapshot): void {
     this.prevAction = s.prevAction.slice();
     this.prefixes = s.prefixes;
-    const load = (name: string) => {
-      const e = s.cache.get(name);
-      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
-      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
-    };
-    const layers = this.cache.keys.length;
-    this.cache.dispose();
-    this.cache.keys = Array.from({ length: layers }, (_, l) => load(`k.${l}`));
-    this.cache.values = Array.from({ length: layers }, (_, l) => load(`v.${l}`));
+    this.cache.load(s.cache);
   }
 
   /** Frees the KV cache and the device buffers. */

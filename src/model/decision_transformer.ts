@@ -33,6 +33,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { TensorEntry } from "../io/safetensors.ts";
 import { type ActionDist, entropy, logProb } from "./distribution.ts";
 import { constantVariable, InitRandom } from "./init.ts";
 import {
@@ -135,6 +136,29 @@ export class KVCache {
   /** Number of envs. */
   get size(): number {
     return this.keys[0].shape[0];
+  }
+
+  /** The tensors as checkpoint entries, `k.<layer>` and `v.<layer>`. */
+  async entries(): Promise<Map<string, TensorEntry>> {
+    const out = new Map<string, TensorEntry>();
+    const put = async (name: string, t: tf.Tensor) =>
+      out.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
+    for (const [l, k] of this.keys.entries()) await put(`k.${l}`, k);
+    for (const [l, v] of this.values.entries()) await put(`v.${l}`, v);
+    return out;
+  }
+
+  /** Replaces the tensors by entries that {@linkcode KVCache.entries} wrote. */
+  load(entries: Map<string, TensorEntry>): void {
+    const tensor = (name: string) => {
+      const e = entries.get(name);
+      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
+      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
+    };
+    const layers = this.keys.length;
+    this.dispose();
+    this.keys = Array.from({ length: layers }, (_, l) => tensor(`k.${l}`));
+    this.values = Array.from({ length: layers }, (_, l) => tensor(`v.${l}`));
   }
 
   /** Frees the tensors. */

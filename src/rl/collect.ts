@@ -129,12 +129,9 @@ export class RolloutCollector {
    * mode's groups).
    */
   restartInGroups(episode: number, groupSize: number): void {
-    const { vec } = this;
-    vec.resetStreams = Uint32Array.from({ length: vec.n }, (_, i) => Math.floor(i / groupSize));
-    vec.episode.fill(episode);
-    vec.reset();
+    this.vec.restartInGroups(episode, groupSize);
     this.prevAction.fill(0);
-    this.prefixes = Array.from({ length: vec.n }, emptyPrefix);
+    this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
   }
 
   private async predictValues(obs: Float32Array): Promise<Float32Array> {
@@ -146,27 +143,18 @@ export class RolloutCollector {
 
   /** What a checkpoint needs to continue this collector exactly. */
   async snapshot(): Promise<CollectorSnapshot> {
-    const cache = new Map<string, TensorEntry>();
-    const put = async (name: string, t: tf.Tensor) =>
-      cache.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
-    for (const [l, k] of this.cache.keys.entries()) await put(`k.${l}`, k);
-    for (const [l, v] of this.cache.values.entries()) await put(`v.${l}`, v);
-    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+    return {
+      prevAction: this.prevAction.slice(),
+      cache: await this.cache.entries(),
+      prefixes: this.prefixes,
+    };
   }
 
   /** Continues from a snapshot (the env arrays are restored by the caller). */
   restore(s: CollectorSnapshot): void {
     this.prevAction = s.prevAction.slice();
     this.prefixes = s.prefixes;
-    const load = (name: string) => {
-      const e = s.cache.get(name);
-      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
-      return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
-    };
-    const layers = this.cache.keys.length;
-    this.cache.dispose();
-    this.cache.keys = Array.from({ length: layers }, (_, l) => load(`k.${l}`));
-    this.cache.values = Array.from({ length: layers }, (_, l) => load(`v.${l}`));
+    this.cache.load(s.cache);
   }
 
   /** Frees the KV cache. */

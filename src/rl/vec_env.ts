@@ -154,6 +154,16 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> {
     this.stats.running.fill(0);
   }
 
+  /**
+   * Starts every env on episode number `episode`, each consecutive group of
+   * `groupSize` envs from one start state.
+   */
+  restartInGroups(episode: number, groupSize: number): void {
+    this.resetStreams = Uint32Array.from({ length: this.n }, (_, i) => Math.floor(i / groupSize));
+    this.episode.fill(episode);
+    this.reset();
+  }
+
   private resetOne(i: number): void {
     const { env, rng } = this;
     rng.env = this.resetStreams?.[i] ?? i;
