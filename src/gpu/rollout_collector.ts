@@ -29,13 +29,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env } from "../../envs/env.ts";
 import { copyTensorToBuffer, flushTf, tensorFromBuffer } from "../model/backend.ts";
-import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
+import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { type CollectorSnapshot, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
-import { emptyPrefix, nextPrefixes, type Rollout } from "../rl/rollout.ts";
+import { CollectorBase, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
+import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
-import { CpuVecEnv, type EpisodeStats } from "../rl/vec_env.ts";
+import type { EpisodeStats } from "../rl/vec_env.ts";
 import { requireGpu, throwDeviceErrors } from "./device.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
@@ -74,33 +74,23 @@ export function gpuCollectorSupports(env: Env): boolean {
 }
 
 /** Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling kernel on one device. */
-export class GpuRolloutCollector {
+export class GpuRolloutCollector extends CollectorBase {
   /** Rows per value-network forward at the end of a rollout (bounds the hidden layers' memory). */
   static valueRows = 16384;
-  /** The envs' arrays between collects (read back after each; uploaded before the next). */
-  readonly vec: CpuVecEnv;
-  private cache: KVCache;
-  private prevAction: Float32Array;
-  private readonly policyActionSize: number;
-  private prefixes: Rollout["prefixes"] | undefined;
   private parts?: DeviceParts;
 
   constructor(
-    readonly env: Env,
-    readonly policy: DecisionTransformer,
-    readonly value: ValueNetwork,
+    env: Env,
+    policy: DecisionTransformer,
+    value: ValueNetwork,
     numEnvs: number,
-    readonly seed: number,
+    seed: number,
   ) {
     if (!gpuCollectorSupports(env)) {
       throw new Error(`${env.id}: the GPU collector needs the env's WGSL kernel`);
     }
-    // The twin's reset, so that both modes start from the same states.
-    this.vec = new CpuVecEnv(env, numEnvs, { seed });
-    this.vec.reset();
-    this.cache = policy.createCache(numEnvs);
-    this.policyActionSize = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
-    this.prevAction = new Float32Array(numEnvs * this.policyActionSize);
+    // The host twin's reset (in the base), so that both modes start from the same states.
+    super(env, policy, value, numEnvs, seed);
   }
 
   private async deviceParts(steps: number): Promise<DeviceParts> {
@@ -335,37 +325,9 @@ export class GpuRolloutCollector {
     return collected;
   }
 
-  /**
-   * Starts every env on a fresh episode numbered `episode`, each consecutive
-   * group of `groupSize` envs from one start state (as CPU mode's). The
-   * start states are the host twin's; later episodes within a rollout start
-   * from the device kernel's own reset draws (keyed by env, not by group).
-   */
-  restartInGroups(episode: number, groupSize: number): void {
-    this.vec.restartInGroups(episode, groupSize);
-    this.prevAction.fill(0);
-    this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
-  }
-
-  /** What a checkpoint needs to continue this collector exactly. */
-  async snapshot(): Promise<CollectorSnapshot> {
-    return {
-      prevAction: this.prevAction.slice(),
-      cache: await this.cache.entries(),
-      prefixes: this.prefixes,
-    };
-  }
-
-  /** Continues from a snapshot (the env arrays are restored by the caller). */
-  restore(s: CollectorSnapshot): void {
-    this.prevAction = s.prevAction.slice();
-    this.prefixes = s.prefixes;
-    this.cache.load(s.cache);
-  }
-
   /** Frees the KV cache and the device buffers. */
-  dispose(): void {
-    this.cache.dispose();
+  override dispose(): void {
+    super.dispose();
     const p = this.parts;
     if (!p) return;
     flushTf();

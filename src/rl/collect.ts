@@ -27,13 +27,17 @@ export interface CollectorSnapshot {
   prefixes?: Rollout["prefixes"];
 }
 
-/** Collects rollouts in CPU mode (TypeScript envs, tfjs wasm). */
-export class RolloutCollector {
+/**
+ * What both collectors keep between rollouts: the envs (in GPU mode, the
+ * host twin whose arrays travel to the device and back), the policy's KV
+ * cache, each env's previous action and its open context chunk.
+ */
+export abstract class CollectorBase {
   readonly vec: CpuVecEnv;
-  private cache: KVCache;
-  private prevAction: Float32Array;
-  private readonly policyActionSize: number;
-  private prefixes: Rollout["prefixes"] | undefined;
+  protected cache: KVCache;
+  protected prevAction: Float32Array;
+  protected readonly policyActionSize: number;
+  protected prefixes: Rollout["prefixes"] | undefined;
 
   constructor(
     readonly env: Env,
@@ -54,6 +58,47 @@ export class RolloutCollector {
    * `targetReturn`; with `untilAllEnded`, stops early once every env has
    * ended an episode. Returns the number of steps collected.
    */
+  abstract collect(
+    rollout: Rollout,
+    targetReturn: number,
+    untilAllEnded?: boolean,
+  ): Promise<number>;
+
+  /**
+   * Starts every env on a fresh episode numbered `episode`, each consecutive
+   * group of `groupSize` envs from one start state (the `grpo` advantage
+   * mode's groups).
+   */
+  restartInGroups(episode: number, groupSize: number): void {
+    this.vec.restartInGroups(episode, groupSize);
+    this.prevAction.fill(0);
+    this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
+  }
+
+  /** What a checkpoint needs to continue this collector exactly. */
+  async snapshot(): Promise<CollectorSnapshot> {
+    return {
+      prevAction: this.prevAction.slice(),
+      cache: await this.cache.entries(),
+      prefixes: this.prefixes,
+    };
+  }
+
+  /** Continues from a snapshot (the env arrays are restored by the caller). */
+  restore(s: CollectorSnapshot): void {
+    this.prevAction = s.prevAction.slice();
+    this.prefixes = s.prefixes;
+    this.cache.load(s.cache);
+  }
+
+  /** Frees the KV cache. */
+  dispose(): void {
+    this.cache.dispose();
+  }
+}
+
+/** Collects rollouts in CPU mode (TypeScript envs, tfjs wasm). */
+export class RolloutCollector extends CollectorBase {
   async collect(rollout: Rollout, targetReturn: number, untilAllEnded = false): Promise<number> {
     const { vec, policy, env } = this;
     const N = vec.n, O = env.obsSize, P = this.policyActionSize;
@@ -123,42 +168,10 @@ export class RolloutCollector {
     return t;
   }
 
-  /**
-   * Starts every env on a fresh episode numbered `episode`, each consecutive
-   * group of `groupSize` envs from one start state (the `grpo` advantage
-   * mode's groups).
-   */
-  restartInGroups(episode: number, groupSize: number): void {
-    this.vec.restartInGroups(episode, groupSize);
-    this.prevAction.fill(0);
-    this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
-  }
-
   private async predictValues(obs: Float32Array): Promise<Float32Array> {
     const v = tf.tidy(() => this.value.predict(tf.tensor2d(obs, [this.vec.n, this.env.obsSize])));
     const out = (await v.data()) as Float32Array;
     v.dispose();
     return out;
-  }
-
-  /** What a checkpoint needs to continue this collector exactly. */
-  async snapshot(): Promise<CollectorSnapshot> {
-    return {
-      prevAction: this.prevAction.slice(),
-      cache: await this.cache.entries(),
-      prefixes: this.prefixes,
-    };
-  }
-
-  /** Continues from a snapshot (the env arrays are restored by the caller). */
-  restore(s: CollectorSnapshot): void {
-    this.prevAction = s.prevAction.slice();
-    this.prefixes = s.prefixes;
-    this.cache.load(s.cache);
-  }
-
-  /** Frees the KV cache. */
-  dispose(): void {
-    this.cache.dispose();
   }
 }
