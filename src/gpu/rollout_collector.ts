@@ -39,7 +39,7 @@ import type { EpisodeStats } from "../rl/vec_env.ts";
 import { requireGpu, throwDeviceErrors } from "./device.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
-import { GpuVecEnv } from "./vec_env.ts";
+import { GpuVecEnv, packCounters, unpackCounters } from "./vec_env.ts";
 
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -164,20 +164,11 @@ export class GpuRolloutCollector extends CollectorBase {
   /** Writes the host copy of the envs and the previous actions to the device. */
   private upload(p: DeviceParts): void {
     const { vec } = this;
-    const q = p.device.queue, b = p.envs.buffers, N = vec.n;
+    const q = p.device.queue, b = p.envs.buffers;
     p.envs.setParams(vec.params);
     q.writeBuffer(b.state, 0, Float32Array.from(vec.state));
     q.writeBuffer(b.obs, 0, vec.obs);
-    const counters = new Uint32Array(2 * N);
-    const stats = new Float32Array(4 * N);
-    for (let i = 0; i < N; i++) {
-      counters[2 * i] = vec.t[i];
-      counters[2 * i + 1] = vec.episode[i];
-      stats[4 * i] = vec.stats.running[i];
-      stats[4 * i + 1] = vec.stats.returnSum[i];
-      stats[4 * i + 2] = vec.stats.count[i];
-      stats[4 * i + 3] = vec.stats.lengthSum[i];
-    }
+    const { counters, stats } = packCounters(vec);
     q.writeBuffer(b.counters, 0, counters);
     q.writeBuffer(b.stats, 0, stats);
     q.writeBuffer(p.prevAction, 0, this.prevAction as Float32Array<ArrayBuffer>);
@@ -302,16 +293,7 @@ export class GpuRolloutCollector extends CollectorBase {
     readRecord(layout, f32(0, layout.length), f32(1, 2 * M + N), rollout);
     vec.state.set(f32(2, N * env.stateSize));
     vec.obs.set(f32(3, N * O));
-    const counters = new Uint32Array(bytes, offsets[4], 2 * N);
-    const stats = f32(5, 4 * N);
-    for (let i = 0; i < N; i++) {
-      vec.t[i] = counters[2 * i];
-      vec.episode[i] = counters[2 * i + 1];
-      vec.stats.running[i] = stats[4 * i];
-      vec.stats.returnSum[i] = stats[4 * i + 1];
-      vec.stats.count[i] = stats[4 * i + 2];
-      vec.stats.lengthSum[i] = stats[4 * i + 3];
-    }
+    unpackCounters(vec, new Uint32Array(bytes, offsets[4], 2 * N), f32(5, 4 * N));
     this.prevAction = rollout.actions.slice((T - 1) * N * P, T * N * P);
     this.prefixes = nextPrefixes(rollout, policy.config.contextLength);
     if (!untilAllEnded) return T;

@@ -19,6 +19,38 @@ import {
   SHADERS,
 } from "./shader.ts";
 
+/**
+ * A host batch's per-env counters in the device layout: `counters` holds
+ * [t, episode] and `stats` [running return, return sum, episodes, length sum]
+ * per env.
+ */
+export function packCounters(
+  h: CpuVecEnv,
+): { counters: Uint32Array<ArrayBuffer>; stats: Float32Array<ArrayBuffer> } {
+  const counters = new Uint32Array(2 * h.n), stats = new Float32Array(4 * h.n);
+  for (let i = 0; i < h.n; i++) {
+    counters[2 * i] = h.t[i];
+    counters[2 * i + 1] = h.episode[i];
+    stats[4 * i] = h.stats.running[i];
+    stats[4 * i + 1] = h.stats.returnSum[i];
+    stats[4 * i + 2] = h.stats.count[i];
+    stats[4 * i + 3] = h.stats.lengthSum[i];
+  }
+  return { counters, stats };
+}
+
+/** Writes counters in the device layout (see {@linkcode packCounters}) into a host batch. */
+export function unpackCounters(h: CpuVecEnv, counters: Uint32Array, stats: Float32Array): void {
+  for (let i = 0; i < h.n; i++) {
+    h.t[i] = counters[2 * i];
+    h.episode[i] = counters[2 * i + 1];
+    h.stats.running[i] = stats[4 * i];
+    h.stats.returnSum[i] = stats[4 * i + 1];
+    h.stats.count[i] = stats[4 * i + 2];
+    h.stats.lengthSum[i] = stats[4 * i + 3];
+  }
+}
+
 /** The arrays of a batch, read back from the device. */
 export interface VecEnvSnapshot {
   state: Float32Array;
@@ -369,16 +401,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     q.writeBuffer(this.buffers.finalObs, 0, h.finalObs);
     q.writeBuffer(this.buffers.reward, 0, h.reward);
     q.writeBuffer(this.buffers.done, 0, Uint32Array.from(h.done));
-    const counters = new Uint32Array(2 * this.n);
-    const stats = new Float32Array(4 * this.n);
-    for (let i = 0; i < this.n; i++) {
-      counters[2 * i] = h.t[i];
-      counters[2 * i + 1] = h.episode[i];
-      stats[4 * i] = h.stats.running[i];
-      stats[4 * i + 1] = h.stats.returnSum[i];
-      stats[4 * i + 2] = h.stats.count[i];
-      stats[4 * i + 3] = h.stats.lengthSum[i];
-    }
+    const { counters, stats } = packCounters(h);
     q.writeBuffer(this.buffers.counters, 0, counters);
     q.writeBuffer(this.buffers.stats, 0, stats);
     return Promise.resolve();
