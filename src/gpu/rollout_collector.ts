@@ -73,7 +73,12 @@ export function gpuCollectorSupports(env: Env): boolean {
   return env.wgsl !== undefined;
 }
 
-/** Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling kernel on one device. */
+/**
+ * Collects rollouts in GPU mode: env kernel, tfjs WebGPU policy and sampling
+ * kernel on one device. After `restartInGroups` the start states are the host
+ * twin's; later episodes within a rollout start from the device kernel's own
+ * reset draws (keyed by env, not by group).
+ */
 export class GpuRolloutCollector extends CollectorBase {
   /** Rows per value-network forward at the end of a rollout (bounds the hidden layers' memory). */
   static valueRows = 16384;

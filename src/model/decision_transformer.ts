@@ -152,7 +152,7 @@ export class KVCache {
   load(entries: Map<string, TensorEntry>): void {
     const tensor = (name: string) => {
       const e = entries.get(name);
-      if (!e) throw new Error(`collector snapshot lacks cache tensor ${name}`);
+      if (!e) throw new Error(`checkpoint lacks the KV cache tensor ${name}`);
       return tf.keep(tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]));
     };
     const layers = this.keys.length;
