@@ -6,7 +6,8 @@
  * Writes `logs/grpo_<env>_<timestamp>/` (TensorBoard event file and
  * `metrics.jsonl`) and `checkpoints/grpo_<env>_<timestamp>/`
  * (`iteration_N.safetensors` every `--save-every` iterations, `best.safetensors`
- * by mean reward, and `last.safetensors`), each with the optimizer state.
+ * by the periodic evaluation's return, or by mean training reward without
+ * evaluations, and `last.safetensors`), each with the optimizer state.
  *
  * @module
  */
@@ -95,7 +96,7 @@ const flags: Record<string, FlagSpec> = {
     type: "string",
     choices: ["on", "off"],
     help:
-      "decay both learning rates linearly to 0 over the run (default off; on in the CartPole preset)",
+      "decay both learning rates linearly to 0 over the run (default off; on in the LunarLander presets)",
   },
   curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
   "quick-test": {
@@ -291,7 +292,8 @@ export const trainCommand: Command = {
           const last = m.iteration === config.numIterations;
           // The spec's "evaluate regularly": deterministic episodes on envs of their own (the
           // training envs are untouched, so --resume stays exact); best.safetensors is the
-          // best of these, falling back to the training reward between evaluations.
+          // best of these (without evaluations, of the training rewards: the stochastic
+          // policy's training reward is on another scale than a deterministic evaluation).
           let evalReturn = NaN;
           const evalEvery = v["eval-every"] as number;
           if (evalEvery > 0 && (m.iteration % evalEvery === 0 || last)) {
@@ -308,7 +310,7 @@ export const trainCommand: Command = {
           if (m.iteration % config.saveEvery === 0 || last) {
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
-          const score = Number.isFinite(evalReturn) ? evalReturn : m.mean_reward;
+          const score = evalEvery > 0 ? evalReturn : m.mean_reward;
           if (Number.isFinite(score) && score >= best) {
             best = score;
             await save("best.safetensors");

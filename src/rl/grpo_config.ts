@@ -91,22 +91,25 @@ export const SPEC_DEFAULTS: GrpoConfig = {
   seed: 0,
 };
 
-// LunarLander's starting point (both action spaces).
+// LunarLander's (both action spaces). Annealing the learning rates took the deterministic eval
+// at iteration 500 from 210.5 to 261.2 (README, results).
 const LANDER: Partial<GrpoConfig> = {
   policyLr: 3e-4,
   valueLr: 1e-3,
   entropyCoef: 0.01,
   numEnvs: 16,
   rolloutSteps: 256,
+  annealLr: true,
 };
 
 /**
  * Per-env presets over the spec's defaults. CartPole's come from tuning runs
  * (README, results): the spec's policy_lr 3e-5 moves a small Decision
  * Transformer too slowly to reach 500 in 100 iterations, and the value
- * targets (returns up to ~100 with gamma 0.99) need a faster critic. The
- * other envs' are untuned starting points: the same rates, and a target
- * return near a good Gymnasium score. Flags given by the user always win.
+ * targets (returns up to ~100 with gamma 0.99) need a faster critic.
+ * LunarLander's add annealing (tuned over 2M-step runs). The other envs' are
+ * untuned starting points: the same rates, and a target return near a good
+ * Gymnasium score. Flags given by the user always win.
  */
 export const ENV_PRESETS: Record<string, Partial<GrpoConfig>> = {
   // entropy_coef 0.001, the spec's advice for unstable training: at 0.01 the sampled policy
