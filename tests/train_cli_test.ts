@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
+import { checkpointScore } from "../src/cli/train.ts";
+import { readSafetensors } from "../src/io/safetensors.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
@@ -123,6 +125,47 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
     JSON.parse(l)
   );
   assertEquals(after.map((r) => r.iteration), [1, 2, 3]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("best.safetensors is the best periodic evaluation, not a training reward in between", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir);
+  const ck = join(dir, "ck"), logs = join(dir, "logs");
+  const run = await quietly(() =>
+    main([
+      "train",
+      "--checkpoint",
+      stage1,
+      ...TINY,
+      "--num-iterations",
+      "4",
+      "--eval-every",
+      "2",
+      "--eval-episodes",
+      "2",
+      "--out",
+      ck,
+      "--log-dir",
+      logs,
+      "--device",
+      "cpu",
+    ])
+  );
+  assertEquals(run.result, 0, run.err);
+  const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
+  const [logDir] = [...Deno.readDirSync(logs)].map((e) => join(logs, e.name));
+  const evals = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n")
+    .map((l) => JSON.parse(l)).filter((r) => typeof r.eval_return === "number");
+  assertEquals(evals.map((r) => r.iteration), [2, 4]);
+  // Ties go to the later evaluation, as the loop saves on >=.
+  const expected = evals[1].eval_return >= evals[0].eval_return ? 4 : 2;
+  const best = await readSafetensors(join(runDir, "best.safetensors"));
+  assertEquals(best.metadata.iteration, String(expected));
+  // Between evaluations nothing competes, however high the training reward.
+  assert(Number.isNaN(checkpointScore(2, NaN, 1e9)));
+  assertEquals(checkpointScore(2, 17, 1e9), 17);
+  assertEquals(checkpointScore(0, NaN, 42), 42);
   await Deno.remove(dir, { recursive: true });
 });
 

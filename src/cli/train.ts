@@ -310,7 +310,7 @@ export const trainCommand: Command = {
           if (m.iteration % config.saveEvery === 0 || last) {
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
-          const score = evalEvery > 0 ? evalReturn : m.mean_reward;
+          const score = checkpointScore(evalEvery, evalReturn, m.mean_reward);
           if (Number.isFinite(score) && score >= best) {
             best = score;
             await save("best.safetensors");
@@ -370,3 +370,13 @@ export const trainCommand: Command = {
     }
   },
 };
+
+/**
+ * What picks best.safetensors at an iteration: with evaluations on, the
+ * evaluation's return (NaN between evaluations, so no training reward of the
+ * stochastic policy competes with deterministic returns); without, the mean
+ * training reward.
+ */
+export function checkpointScore(evalEvery: number, evalReturn: number, meanReward: number): number {
+  return evalEvery > 0 ? evalReturn : meanReward;
+}
