@@ -7,10 +7,10 @@
  *
  * Results go to `<out>/advantage_modes_<env>.json` after every run; a rerun
  * skips the (mode, seed) pairs already there, so a long comparison can be
- * stopped and continued.
+ * stopped and continued. Flags after `--` go to every `grpo train`.
  *
  *   deno run -A bench/advantage_modes.ts [--env cartpole] [--iterations 25] \
- *     [--modes gae-group,gae-global,grpo] [--seeds 0,1,2] [--out bench/results]
+ *     [--modes gae-group,gae-global,grpo] [--seeds 0,1,2] [--out bench/results] [-- FLAGS]
  *
  * @module
  */
@@ -24,7 +24,8 @@ import { resolveEnv } from "../envs/registry.ts";
 /** The mean training return that counts as solved, per Gymnasium id. */
 const SOLVED: Record<string, number> = { "CartPole-v1": 475, "LunarLander-v3": 200 };
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     env: { type: "string", default: "cartpole" },
     iterations: { type: "string", default: "25" },
@@ -53,6 +54,7 @@ for (const mode of values.modes!.split(",")) {
         "--quick-test",
         ...["--num-iterations", values.iterations!, "--advantage", mode],
         ...["--seed", String(seed), "--device", "cpu"],
+        ...positionals,
       ],
       evalEpisodes: 20,
       threshold,
