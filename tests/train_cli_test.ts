@@ -65,11 +65,9 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ result: T; out: strin
   }
 }
 
-Deno.test("grpo train writes iteration, best and last checkpoints and a metrics log, and resumes", async () => {
-  const dir = await Deno.makeTempDir();
-  const stage1 = await tinyStage1(dir);
-  const ck = join(dir, "ck"), logs = join(dir, "logs");
-  const args = [
+/** `grpo train` from a stage-1 checkpoint at the tiny sizes, writing under `ck` and `logs`. */
+function tinyTrainArgs(stage1: string, ck: string, logs: string): string[] {
+  return [
     "train",
     "--checkpoint",
     stage1,
@@ -81,9 +79,29 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
     "--device",
     "cpu",
   ];
+}
+
+/** The one run directory under `parent`. */
+function onlyRun(parent: string): string {
+  const [run] = [...Deno.readDirSync(parent)].map((e) => join(parent, e.name));
+  return run;
+}
+
+/** The rows of a run's metrics.jsonl. */
+function metricsRows(logDir: string): Record<string, number | null>[] {
+  return Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+}
+
+Deno.test("grpo train writes iteration, best and last checkpoints and a metrics log, and resumes", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir);
+  const ck = join(dir, "ck"), logs = join(dir, "logs");
+  const args = tinyTrainArgs(stage1, ck, logs);
   const run = await quietly(() => main([...args, "--num-iterations", "2", "--save-every", "1"]));
   assertEquals(run.result, 0, run.err);
-  const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
+  const runDir = onlyRun(ck);
   const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
   assertEquals(files, [
     "best.safetensors",
@@ -91,10 +109,8 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
     "iteration_2.safetensors",
     "last.safetensors",
   ]);
-  const [logDir] = [...Deno.readDirSync(logs)].map((e) => join(logs, e.name));
-  const rows = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
-    JSON.parse(l)
-  );
+  const logDir = onlyRun(logs);
+  const rows = metricsRows(logDir);
   assertEquals(rows.map((r) => r.iteration), [1, 2]);
   for (
     const key of [
@@ -121,9 +137,7 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
     ])
   );
   assertEquals(resumed.result, 0, resumed.err);
-  const after = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
-    JSON.parse(l)
-  );
+  const after = metricsRows(logDir);
   assertEquals(after.map((r) => r.iteration), [1, 2, 3]);
   await Deno.remove(dir, { recursive: true });
 });
@@ -132,35 +146,14 @@ Deno.test("best.safetensors is the best periodic evaluation, not a training rewa
   const dir = await Deno.makeTempDir();
   const stage1 = await tinyStage1(dir);
   const ck = join(dir, "ck"), logs = join(dir, "logs");
-  const run = await quietly(() =>
-    main([
-      "train",
-      "--checkpoint",
-      stage1,
-      ...TINY,
-      "--num-iterations",
-      "4",
-      "--eval-every",
-      "2",
-      "--eval-episodes",
-      "2",
-      "--out",
-      ck,
-      "--log-dir",
-      logs,
-      "--device",
-      "cpu",
-    ])
-  );
+  const evalFlags = ["--num-iterations", "4", "--eval-every", "2", "--eval-episodes", "2"];
+  const run = await quietly(() => main([...tinyTrainArgs(stage1, ck, logs), ...evalFlags]));
   assertEquals(run.result, 0, run.err);
-  const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
-  const [logDir] = [...Deno.readDirSync(logs)].map((e) => join(logs, e.name));
-  const evals = Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n")
-    .map((l) => JSON.parse(l)).filter((r) => typeof r.eval_return === "number");
+  const evals = metricsRows(onlyRun(logs)).filter((r) => typeof r.eval_return === "number");
   assertEquals(evals.map((r) => r.iteration), [2, 4]);
   // Ties go to the later evaluation, as the loop saves on >=.
-  const expected = evals[1].eval_return >= evals[0].eval_return ? 4 : 2;
-  const best = await readSafetensors(join(runDir, "best.safetensors"));
+  const expected = evals[1].eval_return! >= evals[0].eval_return! ? 4 : 2;
+  const best = await readSafetensors(join(onlyRun(ck), "best.safetensors"));
   assertEquals(best.metadata.iteration, String(expected));
   // Between evaluations nothing competes, however high the training reward.
   assert(Number.isNaN(checkpointScore(2, NaN, 1e9)));
