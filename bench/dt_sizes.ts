@@ -48,7 +48,7 @@ for (const [embedDim, nLayer, nHead, K] of sizes) {
   const opt = tf.train.adam(1e-4);
   const step = () =>
     opt.minimize(
-      () => model.logProbs(batch, true).logProb.mean().neg() as tf.Scalar,
+      () => model.logProbs(batch, "bench").logProb.mean().neg() as tf.Scalar,
       true,
       model.trainableVariables(),
     )!.dataSync();

@@ -54,11 +54,13 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
   const out = join(o.dir, "checkpoints"), logs = join(o.dir, "logs");
   const stage1Flags: string[] = [];
   if (o.stage1) {
-    const device = o.trainFlags.includes("--device")
-      ? ["--device", o.trainFlags[o.trainFlags.indexOf("--device") + 1]]
-      : [];
+    // Stage 1 runs on the same device and seed as stage 2.
+    const shared = ["--device", "--seed"].flatMap((flag) => {
+      const at = o.trainFlags.indexOf(flag);
+      return at < 0 ? [] : [flag, o.trainFlags[at + 1]];
+    });
     const sizes = ["--num-episodes", `${o.stage1.episodes}`, "--num-epochs", `${o.stage1.epochs}`];
-    const code = await main(["pretrain", "--env", o.env, "--out", out, ...sizes, ...device]);
+    const code = await main(["pretrain", "--env", o.env, "--out", out, ...sizes, ...shared]);
     if (code !== 0) throw new Error(`grpo pretrain exited with ${code}`);
     const run = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.startsWith("gym_"))
       .sort().at(-1)!;

@@ -63,3 +63,30 @@ Deno.test("behaviour cloning overfits a fixed dataset", async () => {
   assertEquals(result.targetReturn, 6);
   result.policy.dispose();
 });
+
+Deno.test("behaviour cloning with dropout repeats bit for bit under one seed", async () => {
+  const ds = fixedDataset(8, 6);
+  const train = async (seed: number) => {
+    const { policy } = await trainBehaviourCloning(cartpole, ds, {
+      ...DEFAULT_BC_CONFIG,
+      numEpochs: 3,
+      batchSize: 8,
+      valFraction: 0,
+      embedDim: 16,
+      nLayer: 1,
+      nHead: 1,
+      contextLength: 3,
+      dropout: 0.3,
+      seed,
+    });
+    const weights = await Promise.all(
+      policy.namedWeights().map(async ([, v]) => [...await v.data()]),
+    );
+    policy.dispose();
+    return weights.flat();
+  };
+  const first = await train(5);
+  assertEquals(await train(5), first);
+  const other = await train(6);
+  assert(other.some((w, i) => w !== first[i]), "another seed trains another model");
+});

@@ -288,13 +288,20 @@ export class DecisionTransformer {
 
   // ---- transformer ------------------------------------------------------
 
-  private mlp(x: tf.Tensor, blk: Block, training: boolean): tf.Tensor {
-    const h = dense(gelu(dense(x, ...blk.fc)), ...blk.mlpProj);
-    return this.drop(h, training);
+  private mlp(x: tf.Tensor, blk: Block): tf.Tensor {
+    return dense(gelu(dense(x, ...blk.fc)), ...blk.mlpProj);
   }
 
-  private drop(x: tf.Tensor, training: boolean): tf.Tensor {
-    return training && this.config.dropout > 0 ? tf.dropout(x, this.config.dropout) : x;
+  /**
+   * Dropout for one forward: each call draws its mask from its own stream of
+   * `seed` (tfjs would draw from Math.random), so a seeded training run
+   * repeats bit for bit; no seed, no dropout.
+   */
+  private dropout(seed: string | undefined): (x: tf.Tensor) => tf.Tensor {
+    const rate = this.config.dropout;
+    if (seed === undefined || rate === 0) return (x) => x;
+    let site = 0;
+    return (x) => tf.dropout(x, rate, undefined, `${seed}/${site++}`);
   }
 
   private head(h: tf.Tensor): ActionDist {
@@ -305,10 +312,12 @@ export class DecisionTransformer {
 
   /**
    * The action distributions at every step of a batch of segments, in one
-   * forward: logits (or means) [B, K, actDim]. `training` turns dropout on.
+   * forward: logits (or means) [B, K, actDim]. A `dropoutSeed` turns
+   * dropout on (training), with masks drawn from that seed.
    */
-  forward(batch: SegmentBatch, training = false): ActionDist {
+  forward(batch: SegmentBatch, dropoutSeed?: string): ActionDist {
     return tidy(() => {
+      const drop = this.dropout(dropoutSeed);
       const { embedDim: d, nHead } = this.config;
       const [b, k] = batch.returnsToGo.shape;
       const time = this.embedTime(batch.timesteps);
@@ -318,7 +327,7 @@ export class DecisionTransformer {
         this.embedStates(batch.obs).add(time),
         this.embedActions(batch.actions).add(time),
       ], 2).reshape([b, 3 * k, d]);
-      x = this.drop(layerNorm(x, ...this.embedLn), training);
+      x = drop(layerNorm(x, ...this.embedLn));
       const mask = causalMask(3 * k);
       for (const blk of this.blocks) {
         const [q, kk, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
@@ -327,11 +336,10 @@ export class DecisionTransformer {
           splitHeads(kk, nHead),
           splitHeads(v, nHead),
           mask,
-          this.config.dropout,
-          training,
+          drop,
         );
-        x = x.add(this.drop(dense(mergeHeads(y), ...blk.attnProj), training));
-        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk, training));
+        x = x.add(drop(dense(mergeHeads(y), ...blk.attnProj)));
+        x = x.add(drop(this.mlp(layerNorm(x, ...blk.ln2), blk)));
       }
       // Hidden states at the s_t tokens predict a_t.
       const atStates = x.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
@@ -342,11 +350,14 @@ export class DecisionTransformer {
   /**
    * Log-probabilities and entropies [B, K] of `batch.actions` under the
    * policy: what a PPO update needs (padding positions are garbage; mask
-   * them).
+   * them). `dropoutSeed` as in {@linkcode forward}.
    */
-  logProbs(batch: SegmentBatch, training = false): { logProb: tf.Tensor2D; entropy: tf.Tensor2D } {
+  logProbs(
+    batch: SegmentBatch,
+    dropoutSeed?: string,
+  ): { logProb: tf.Tensor2D; entropy: tf.Tensor2D } {
     return tf.tidy(() => {
-      const dist = this.forward(batch, training);
+      const dist = this.forward(batch, dropoutSeed);
       return {
         logProb: logProb(dist, batch.actions) as tf.Tensor2D,
         entropy: entropy(dist) as tf.Tensor2D,
@@ -409,11 +420,9 @@ export class DecisionTransformer {
           splitHeads(kAll, nHead),
           splitHeads(vAll, nHead),
           mask,
-          0,
-          false,
         );
         x = x.add(dense(mergeHeads(y), ...blk.attnProj));
-        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk, false));
+        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk));
       });
       const atState = x.slice([0, 2, 0], [n, 1, d]).reshape([n, d]);
       return { dist: this.head(atState), keys, values };

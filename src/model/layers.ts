@@ -131,21 +131,19 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
 
 /**
  * Scaled dot-product attention: q [B, H, Tq, dh], k and v [B, H, Tk, dh],
- * `mask` additive and broadcastable to [B, H, Tq, Tk].
+ * `mask` additive and broadcastable to [B, H, Tq, Tk]; `drop` is applied to
+ * the attention weights (dropout while training).
  */
 export function attention(
   q: tf.Tensor,
   k: tf.Tensor,
   v: tf.Tensor,
   mask: tf.Tensor,
-  dropout: number,
-  training: boolean,
+  drop: (att: tf.Tensor) => tf.Tensor = (att) => att,
 ): tf.Tensor {
   const dh = q.shape[q.shape.length - 1]!;
-  let att = matMul(q, transposeLast(k)).mul(1 / Math.sqrt(dh)).add(mask);
-  att = tf.softmax(att);
-  if (training && dropout > 0) att = tf.dropout(att, dropout);
-  return matMul(att, v);
+  const att = tf.softmax(matMul(q, transposeLast(k)).mul(1 / Math.sqrt(dh)).add(mask));
+  return matMul(drop(att), v);
 }
 
 /** The causal mask of T tokens: [T, T], 0 on and below the diagonal, {@linkcode MASKED} above. */

@@ -191,10 +191,10 @@ function nllLoss(
   policy: DecisionTransformer,
   batch: SegmentBatch,
   mask: tf.Tensor,
-  training: boolean,
+  dropoutSeed?: string,
 ) {
   return tf.tidy(() => {
-    const { logProb } = policy.logProbs(batch, training);
+    const { logProb } = policy.logProbs(batch, dropoutSeed);
     return logProb.mul(mask).sum().div(mask.sum()).neg() as tf.Scalar;
   });
 }
@@ -296,7 +296,7 @@ export async function trainBehaviourCloning(
       const { loss, gradNorm } = optimizerStep(
         optimizer,
         vars,
-        () => nllLoss(policy, batch, mask, true),
+        () => nllLoss(policy, batch, mask, `${c.seed}/${step}`),
         c.maxGradNorm,
       );
       const lossValue = (await loss.data())[0];
@@ -342,7 +342,7 @@ async function evaluateLoss(
   for (let i = 0; i < segs.length; i += batchSize) {
     const { batch, mask } = makeBatch(ds, starts, rtg, segs.slice(i, i + batchSize), k);
     const [sumNll, sumCorrect] = tf.tidy(() => {
-      const dist = policy.forward(batch, false);
+      const dist = policy.forward(batch);
       const lp = logProb(dist, batch.actions);
       const hit = dist.kind === "discrete"
         ? tf.equal(modeAction(dist).squeeze([-1]), batch.actions.squeeze([-1]))

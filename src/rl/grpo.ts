@@ -230,11 +230,11 @@ export async function trainGrpo(
         const adv = tf.tensor2d(pick(normalized), [B, K]);
         const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
         // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
-        const refLogProb = outcome ? state.reference!.logProbs(batch, false).logProb : undefined;
+        const refLogProb = outcome ? state.reference!.logProbs(batch).logProb : undefined;
         let ratioOut: tf.Tensor | undefined;
         let entropyOut: tf.Tensor | undefined;
         const policyLoss = () => {
-          const { logProb, entropy } = policy.logProbs(batch, false);
+          const { logProb, entropy } = policy.logProbs(batch);
           const logRatio = logProb.sub(oldLogProb);
           const ratio = tf.exp(logRatio);
           ratioOut = tf.keep(ratio.clone());
