@@ -33,8 +33,23 @@ export interface Gpu {
 let gpuPromise: Promise<Gpu | null> | undefined;
 let deviceErrors: string[] = [];
 
-/** Mesa warns on every start without a private runtime dir; give it one. */
-function quietMesa(): void {
+/**
+ * The backends WebGPU may use unless `DENO_WEBGPU_BACKEND` says otherwise:
+ * wgpu's primary ones. Its OpenGL backend (`DENO_WEBGPU_BACKEND=gl`) is left
+ * out: it starts EGL and a second Mesa driver beside Vulkan in the process,
+ * only ever offers a fallback adapter where Vulkan has a real one, and EGL's
+ * teardown at exit is wgpu's known source of crashes after all work is done
+ * (gfx-rs/wgpu#1376, #1439, #4650), which our CI saw as a heap-corruption
+ * abort after every test had passed.
+ */
+export const DEFAULT_WEBGPU_BACKENDS = "vulkan,metal,dx12";
+
+/** Sets the process environment wgpu and Mesa read when WebGPU starts. */
+function prepareWebGpu(): void {
+  if (!Deno.env.get("DENO_WEBGPU_BACKEND")) {
+    Deno.env.set("DENO_WEBGPU_BACKEND", DEFAULT_WEBGPU_BACKENDS);
+  }
+  // Mesa warns on every start without a private runtime dir; give it one.
   if (Deno.env.get("XDG_RUNTIME_DIR")) return;
   try {
     const dir = Deno.makeTempDirSync({ prefix: "grpo-xdg-" });
@@ -61,7 +76,7 @@ function describe(adapter: GPUAdapter): AdapterReport {
 export function getGpu(): Promise<Gpu | null> {
   gpuPromise ??= (async () => {
     if (typeof navigator === "undefined" || !navigator.gpu) return null;
-    quietMesa();
+    prepareWebGpu();
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) return null;
     const l = adapter.limits;
@@ -89,7 +104,9 @@ export async function requireGpu(): Promise<Gpu> {
   const gpu = await getGpu();
   if (!gpu) {
     throw new GpuUnavailableError(
-      "no WebGPU adapter is available; run with --device cpu (or install a Vulkan driver, e.g. Debian's mesa-vulkan-drivers)",
+      `no WebGPU adapter is available (backends: ${
+        Deno.env.get("DENO_WEBGPU_BACKEND")
+      }); run with --device cpu, or install a Vulkan driver (e.g. Debian's mesa-vulkan-drivers), or try OpenGL with DENO_WEBGPU_BACKEND=gl`,
     );
   }
   return gpu;

@@ -1,0 +1,31 @@
+/** The process's WebGPU device: which backends it may start. */
+import { assertEquals } from "./assert.ts";
+
+Deno.test({
+  name: "WebGPU starts without wgpu's OpenGL backend: no EGL, no second Mesa driver",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // A fresh process: in this one, other test files may have started WebGPU already.
+    const probe = `
+      import { requireGpu } from "${new URL("../src/gpu/device.ts", import.meta.url)}";
+      await requireGpu();
+      const libraries = new Set(Deno.readTextFileSync("/proc/self/maps").split("\\n")
+        .map((line) => line.split(/\\s+/).at(-1) ?? "")
+        .filter((l) => /libvulkan|libEGL|_dri\\.so/.test(l))
+        .map((l) => l.split("/").at(-1)!.split(".so")[0]));
+      console.log(JSON.stringify({ backends: Deno.env.get("DENO_WEBGPU_BACKEND"), libraries: [...libraries] }));
+    `;
+    const env = Deno.env.toObject();
+    delete env.DENO_WEBGPU_BACKEND;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, probe],
+      env,
+      clearEnv: true,
+    }).output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const { backends, libraries } = JSON.parse(new TextDecoder().decode(out.stdout));
+    assertEquals(backends, "vulkan,metal,dx12");
+    assertEquals(libraries.includes("libvulkan"), true, `a Vulkan loader: ${libraries}`);
+    assertEquals(libraries.filter((l: string) => /EGL|_dri/.test(l)), [], "no OpenGL driver");
+  },
+});
