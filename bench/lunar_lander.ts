@@ -4,10 +4,11 @@
  * preset), then a deterministic evaluation of 100 episodes (the goal: a mean
  * of 250 or more) of last.safetensors and best.safetensors. `--episodes` and
  * `--epochs` shrink stage 1, which on random LunarLander data only learns the
- * random policy's action frequencies. Flags after `--` go to `grpo train`
- * (`--tag` then names the result file apart).
+ * random policy's action frequencies. `--env lunar_lander_continuous` runs
+ * the continuous variant. Flags after `--` go to `grpo train` (`--tag` then
+ * names the result file apart).
  *
- *   deno run -A bench/lunar_lander.ts [--episodes 3000] [--epochs 100] [--iterations 500] \
+ *   deno run -A bench/lunar_lander.ts [--env lunar_lander] [--episodes 3000] [--epochs 100] [--iterations 500] \
  *     [--seed 0] [--device cpu] [--out bench/results] [--tag NAME] [-- --anneal-lr on ...]
  *
  * @module
@@ -20,6 +21,7 @@ import { writeTextAtomic } from "../src/io/atomic.ts";
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    env: { type: "string", default: "lunar_lander" },
     episodes: { type: "string", default: "3000" },
     epochs: { type: "string", default: "100" },
     iterations: { type: "string", default: "500" },
@@ -31,7 +33,7 @@ const { values, positionals } = parseArgs({
 });
 const dir = await Deno.makeTempDir({ prefix: "grpo-bench-lunar-" });
 const result = await runExample({
-  env: "lunar_lander",
+  env: values.env!,
   stage1: { episodes: Number(values.episodes), epochs: Number(values.epochs) },
   trainFlags: [
     "--num-iterations",
@@ -49,7 +51,7 @@ const result = await runExample({
   dir,
 });
 const name =
-  `lunar_lander_${values.episodes}x${values.epochs}_${values.iterations}_seed${values.seed}${
+  `${values.env}_${values.episodes}x${values.epochs}_${values.iterations}_seed${values.seed}${
     values.tag ? `_${values.tag}` : ""
   }.json`;
 await writeTextAtomic(join(values.out!, name), JSON.stringify(result, null, 2) + "\n");
