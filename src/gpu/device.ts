@@ -37,10 +37,9 @@ let deviceErrors: string[] = [];
  * The backends WebGPU may use unless `DENO_WEBGPU_BACKEND` says otherwise:
  * wgpu's primary ones. Its OpenGL backend (`DENO_WEBGPU_BACKEND=gl`) is left
  * out: it starts EGL and a second Mesa driver beside Vulkan in the process,
- * only ever offers a fallback adapter where Vulkan has a real one, and EGL's
- * teardown at exit is wgpu's known source of crashes after all work is done
- * (gfx-rs/wgpu#1376, #1439, #4650), which our CI saw as a heap-corruption
- * abort after every test had passed.
+ * and EGL's teardown at exit is a known source of wgpu crashes after all work
+ * is done (gfx-rs/wgpu#1376, #1439, #4650); our CI once aborted with heap
+ * corruption at exit after every test had passed.
  */
 export const DEFAULT_WEBGPU_BACKENDS = "vulkan,metal,dx12";
 
