@@ -131,6 +131,15 @@ export function uniform01(h: number): number {
  * An environment: data plus the TypeScript twin of its dynamics and,
  * optionally, its WGSL kernel. Functions work on one env's slice: `s[so ..
  * so + stateSize)`, `a[ao .. ao + actionSize)`, `obs[oo .. oo + obsSize)`.
+ *
+ * @example Usage
+ * An env of your own is a module that default-exports one (`--env ./my_env.ts`):
+ * ```ts
+ * import assert from "node:assert";
+ * import parking from "../examples/my_env.ts";
+ *
+ * assert.equal(parking.id, "Parking-v0");
+ * ```
  */
 export interface Env<P extends EnvParams = EnvParams> {
   /** Gymnasium id, e.g. `CartPole-v1`. */

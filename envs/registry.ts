@@ -12,7 +12,16 @@ import { mountainCar } from "./mountain_car.ts";
 import { pendulum } from "./pendulum.ts";
 import { actionSize, type Env, EnvRandom, RESET_STEP } from "./env.ts";
 
-/** Every built-in environment. */
+/**
+ * Every built-in environment.
+ *
+ * @example Usage
+ * ```ts
+ * import { ENVS } from "@grpo/grpo";
+ *
+ * for (const env of ENVS) console.log(env.alias, env.id, env.maxEpisodeSteps);
+ * ```
+ */
 export const ENVS: readonly Env[] = [
   cartpole,
   acrobot,
@@ -27,7 +36,19 @@ function isEnvModulePath(name: string): boolean {
     name.startsWith("file:");
 }
 
-/** A built-in env by Gymnasium id or alias (case-insensitive), or an {@linkcode InputError} listing the valid names. */
+/**
+ * A built-in env by Gymnasium id or alias (case-insensitive), or an {@linkcode InputError} listing the valid names.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { findEnv } from "@grpo/grpo";
+ *
+ * const env = findEnv("cartpole"); // or "CartPole-v1"
+ * assert.equal(env.id, "CartPole-v1");
+ * assert.deepEqual(env.actionSpace, { kind: "discrete", n: 2 });
+ * ```
+ */
 export function findEnv(name: string): Env {
   const key = name.toLowerCase();
   const env = ENVS.find((e) => e.id.toLowerCase() === key || e.alias === key);

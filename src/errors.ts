@@ -6,7 +6,17 @@
  * @module
  */
 
-/** Bad input: the message names the problem and the fix. */
+/**
+ * Bad input: the message names the problem and the fix.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { findEnv, InputError } from "@grpo/grpo";
+ *
+ * assert.throws(() => findEnv("cartpol"), InputError); // the message lists the valid names
+ * ```
+ */
 export class InputError extends Error {
   override name = "InputError";
 }

@@ -46,7 +46,17 @@ Commands:
 ${rows.join("\n")}`;
 }
 
-/** Runs `grpo` with `argv` and returns the exit code. */
+/**
+ * Runs `grpo` with `argv` and returns the exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { main } from "@grpo/grpo";
+ *
+ * assert.equal(await main(["envs", "--json"]), 0); // what `grpo envs --json` does
+ * ```
+ */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {

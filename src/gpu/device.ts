@@ -71,6 +71,15 @@ function describe(adapter: GPUAdapter): AdapterReport {
 /**
  * The process's GPU device, created on first use with the adapter's highest
  * buffer limits; `null` when WebGPU has no adapter here.
+ *
+ * @example Usage
+ * ```ts
+ * import { getGpu, releaseGpu } from "@grpo/grpo";
+ *
+ * const gpu = await getGpu();
+ * console.log(gpu ? gpu.adapter : "no WebGPU adapter: CPU mode");
+ * await releaseGpu();
+ * ```
  */
 export function getGpu(): Promise<Gpu | null> {
   gpuPromise ??= (async () => {
@@ -144,6 +153,14 @@ export async function resolveMode(choice: DeviceChoice): Promise<Mode> {
  * Destroys the process's device (a later `getGpu` makes a new one). Call it
  * before exiting: tearing down a live device at exit races with Mesa's
  * threads, seen as a rare "double free" abort after all work is done.
+ *
+ * @example Usage
+ * ```ts
+ * import { getGpu, releaseGpu } from "@grpo/grpo";
+ *
+ * await getGpu();
+ * await releaseGpu(); // before exit, so the device is not torn down with the process
+ * ```
  */
 export async function releaseGpu(): Promise<void> {
   const pending = gpuPromise;

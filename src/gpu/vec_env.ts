@@ -195,7 +195,24 @@ async function compileVecEnv(
   };
 }
 
-/** N environments of one kind on the GPU. */
+/**
+ * N environments of one kind on the GPU.
+ *
+ * @example Usage
+ * ```ts
+ * import { findEnv, getGpu, GpuVecEnv, releaseGpu } from "@grpo/grpo";
+ *
+ * if (await getGpu()) { // null where WebGPU has no adapter
+ *   const envs = await GpuVecEnv.create(findEnv("cartpole"), 4096, { seed: 0 });
+ *   await envs.reset();
+ *   await envs.stepRandom(100); // 100 steps of every env in one dispatch
+ *   const { stats } = await envs.read(); // one readback
+ *   console.log(stats.length);
+ *   envs.destroy();
+ * }
+ * await releaseGpu();
+ * ```
+ */
 export class GpuVecEnv<P extends EnvParams = EnvParams> {
   readonly env: Env<P>;
   readonly n: number;

@@ -444,7 +444,24 @@ ${charts.join("\n")}
 `;
 }
 
-/** Reads the runs in `logdirs`, writes the report atomically, and returns its path and contents summary. */
+/**
+ * Reads the runs in `logdirs`, writes the report atomically, and returns its path and contents summary.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { writeReport } from "@grpo/grpo";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/metrics.jsonl`,
+ *   '{"iteration":1,"mean_reward":20}\n{"iteration":2,"mean_reward":35}\n',
+ * );
+ * const { path } = await writeReport([dir]); // one self-contained HTML page
+ * assert.ok(path.endsWith("report.html"));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function writeReport(
   logdirs: readonly string[],
   options: ReportOptions & { output?: string } = {},

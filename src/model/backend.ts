@@ -27,6 +27,13 @@ let registeredDevice: GPUDevice | undefined;
 /**
  * Makes `mode`'s backend the active tfjs backend (idempotent). GPU mode needs
  * a WebGPU adapter (a software one is accepted; see `resolveMode`).
+ *
+ * @example Usage
+ * ```ts
+ * import { initBackend } from "@grpo/grpo";
+ *
+ * await initBackend("cpu"); // tfjs wasm; "gpu" shares grpo's WebGPU device with tfjs
+ * ```
  */
 export async function initBackend(mode: Mode): Promise<void> {
   if (mode === "cpu") {

@@ -107,7 +107,31 @@ export async function encodeCheckpoint(c: CheckpointContents): Promise<Uint8Arra
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Saves a checkpoint atomically. */
+/**
+ * Saves a checkpoint atomically.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { DecisionTransformer, initBackend, loadCheckpoint, saveCheckpoint } from "@grpo/grpo";
+ *
+ * await initBackend("cpu");
+ * const policy = new DecisionTransformer({
+ *   obsDim: 4, actionKind: "discrete", actDim: 2, embedDim: 16, nLayer: 1, nHead: 1,
+ *   contextLength: 4, maxTimestep: 500, dropout: 0, obsMean: [0, 0, 0, 0],
+ *   obsStd: [1, 1, 1, 1], returnScale: 100,
+ * });
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveCheckpoint(path, {
+ *   envId: "CartPole-v1", policy, targetReturn: 500, trainingArgs: {}, stage: "example",
+ * });
+ * const loaded = await loadCheckpoint(path);
+ * assert.equal(loaded.info.envId, "CartPole-v1");
+ * policy.dispose();
+ * loaded.policy.dispose();
+ * await Deno.remove(path);
+ * ```
+ */
 export async function saveCheckpoint(path: string, c: CheckpointContents): Promise<void> {
   await writeFileAtomic(path, await encodeCheckpoint(c));
 }
@@ -279,7 +303,20 @@ export function policyActionSpace(
   return { actionKind: "continuous", actDim: actionSize(env) };
 }
 
-/** Loads a checkpoint file (see {@linkcode checkpointFromBytes}). */
+/**
+ * Loads a checkpoint file (see {@linkcode checkpointFromBytes}).
+ *
+ * @example Usage
+ * ```ts
+ * import { findEnv, loadCheckpoint } from "@grpo/grpo";
+ *
+ * const path = Deno.args[0]; // e.g. a best.safetensors written by grpo train
+ * if (path) {
+ *   const { info, policy } = await loadCheckpoint(path, findEnv("cartpole"));
+ *   console.log(info.stage, info.targetReturn, policy.parameterCount());
+ * }
+ * ```
+ */
 export async function loadCheckpoint(path: string, env?: Env): Promise<LoadedCheckpoint> {
   return buildModels(await readSafetensors(path), path, env);
 }

@@ -176,7 +176,29 @@ interface Block {
   mlpProj: [tf.Variable, tf.Variable];
 }
 
-/** The Decision Transformer policy. */
+/**
+ * The Decision Transformer policy.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { DecisionTransformer, DEFAULT_DT_SIZES, initBackend } from "@grpo/grpo";
+ *
+ * await initBackend("cpu");
+ * const model = new DecisionTransformer({
+ *   ...DEFAULT_DT_SIZES,
+ *   obsDim: 4,
+ *   actionKind: "discrete",
+ *   actDim: 2,
+ *   maxTimestep: 500,
+ *   obsMean: [0, 0, 0, 0],
+ *   obsStd: [1, 1, 1, 1],
+ *   returnScale: 100,
+ * });
+ * assert.ok(model.parameterCount() > 0);
+ * model.dispose();
+ * ```
+ */
 export class DecisionTransformer {
   readonly config: DecisionTransformerConfig;
   private readonly named: [string, tf.Variable][] = [];

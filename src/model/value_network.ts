@@ -25,7 +25,25 @@ export interface ValueNetworkConfig {
 /** The spec's default widths. */
 export const DEFAULT_VALUE_SIZES = { embedDim: 256, hiddenDim: 512 } as const;
 
-/** V(s): observation -> expected return. */
+/**
+ * V(s): observation -> expected return.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_VALUE_SIZES, initBackend, ValueNetwork } from "@grpo/grpo";
+ *
+ * await initBackend("cpu");
+ * const value = new ValueNetwork({
+ *   ...DEFAULT_VALUE_SIZES,
+ *   obsDim: 4,
+ *   obsMean: [0, 0, 0, 0],
+ *   obsStd: [1, 1, 1, 1],
+ * });
+ * assert.equal(value.config.hiddenDim, 512);
+ * value.dispose();
+ * ```
+ */
 export class ValueNetwork {
   readonly config: ValueNetworkConfig;
   private readonly named: [string, tf.Variable][] = [];

@@ -61,6 +61,26 @@ export interface GaeOutput {
  * A step that is both terminated and truncated counts as terminated (as in
  * Gymnasium: the MDP ended, there is nothing to bootstrap). Outputs are
  * written to `out` when given (reused buffers), else allocated.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { gae } from "@grpo/grpo";
+ *
+ * // One env, three steps; the episode terminates at the last one.
+ * const { advantages, returns } = gae({
+ *   steps: 3,
+ *   numEnvs: 1,
+ *   rewards: new Float32Array([1, 1, 1]),
+ *   values: new Float32Array([0, 0, 0]),
+ *   terminated: new Uint8Array([0, 0, 1]),
+ *   truncated: new Uint8Array([0, 0, 0]),
+ *   finalValues: new Float32Array(3),
+ *   lastValues: new Float32Array([0]),
+ * }, 0.99, 0.95);
+ * assert.equal(advantages[2], 1);
+ * assert.equal(returns[2], 1);
+ * ```
  */
 export function gae(r: GaeInput, gamma: number, lambda: number, out?: GaeOutput): GaeOutput {
   const { steps: T, numEnvs: N } = r;
@@ -97,6 +117,15 @@ export const NORM_EPS = 1e-8;
 /**
  * Normalizes consecutive groups of `groupSize` of `x` in place (see the
  * module doc for the order, the partial last group and equal values).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { normalizeGroups } from "@grpo/grpo";
+ *
+ * const x = normalizeGroups(new Float32Array([1, 3, 10, 10]), 2);
+ * assert.deepEqual(Array.from(x, Math.round), [-1, 1, 0, 0]); // equal values become zeros
+ * ```
  */
 export function normalizeGroups(x: Float32Array, groupSize: number, eps = NORM_EPS): Float32Array {
   if (!(Number.isInteger(groupSize) && groupSize >= 1)) {
@@ -108,7 +137,18 @@ export function normalizeGroups(x: Float32Array, groupSize: number, eps = NORM_E
   return x;
 }
 
-/** Normalizes the whole batch in place as one group (plain PPO's `gae-global`). */
+/**
+ * Normalizes the whole batch in place as one group (plain PPO's `gae-global`).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { normalizeGlobal } from "@grpo/grpo";
+ *
+ * const x = normalizeGlobal(new Float32Array([1, 3]));
+ * assert.deepEqual(Array.from(x, Math.round), [-1, 1]);
+ * ```
+ */
 export function normalizeGlobal(x: Float32Array, eps = NORM_EPS): Float32Array {
   if (x.length > 0) normalizeRange(x, 0, x.length, eps);
   return x;

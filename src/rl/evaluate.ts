@@ -70,7 +70,27 @@ function fillUniforms(
   }
 }
 
-/** Plays `numEpisodes` episodes with `policy` and returns their returns and lengths. */
+/**
+ * Plays `numEpisodes` episodes with `policy` and returns their returns and lengths.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { DecisionTransformer, evaluatePolicy, findEnv, initBackend } from "@grpo/grpo";
+ *
+ * await initBackend("cpu");
+ * const policy = new DecisionTransformer({
+ *   obsDim: 4, actionKind: "discrete", actDim: 2, embedDim: 16, nLayer: 1, nHead: 1,
+ *   contextLength: 4, maxTimestep: 500, dropout: 0, obsMean: [0, 0, 0, 0],
+ *   obsStd: [1, 1, 1, 1], returnScale: 100,
+ * });
+ * const result = await evaluatePolicy(findEnv("cartpole"), policy, {
+ *   numEpisodes: 2, deterministic: true, targetReturn: 500, seed: 0, mode: "cpu",
+ * });
+ * assert.equal(result.returns.length, 2);
+ * policy.dispose();
+ * ```
+ */
 export async function evaluatePolicy(
   env: Env,
   policy: DecisionTransformer,

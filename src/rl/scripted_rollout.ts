@@ -90,6 +90,17 @@ export interface ScriptedRolloutResult {
  * else an {@linkcode InputError}) runs on the host, reading the batch back
  * each step in GPU mode. An env's reward and length count until its first
  * `done` (terminated or truncated); it is stepped on, ignored, until all are.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { findEnv, scriptedRollout } from "@grpo/grpo";
+ *
+ * const { returns } = await scriptedRollout(findEnv("cartpole"), "random", {
+ *   episodes: 8, seed: 0, mode: "cpu",
+ * });
+ * assert.equal(returns.length, 8);
+ * ```
  */
 export async function scriptedRollout(
   env: Env,

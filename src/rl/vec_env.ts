@@ -86,7 +86,22 @@ function randomActionFromKey(
   }
 }
 
-/** N environments of one kind, stepped on the CPU. */
+/**
+ * N environments of one kind, stepped on the CPU.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { CpuVecEnv, findEnv, TERMINATED } from "@grpo/grpo";
+ *
+ * const envs = new CpuVecEnv(findEnv("cartpole"), 4, { seed: 0 });
+ * envs.reset();
+ * for (let t = 0; t < 100; t++) envs.step(new Float32Array([0, 1, 1, 0]));
+ * assert.equal(envs.obs.length, 4 * 4);
+ * // Finished envs reset within the step; their last observation is in `finalObs`.
+ * console.log(Array.from(envs.done, (d) => (d & TERMINATED) !== 0));
+ * ```
+ */
 export class CpuVecEnv<P extends EnvParams = EnvParams> {
   readonly env: Env<P>;
   readonly n: number;
