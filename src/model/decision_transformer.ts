@@ -310,8 +310,32 @@ export class DecisionTransformer {
 
   // ---- transformer ------------------------------------------------------
 
-  private mlp(x: tf.Tensor, blk: Block): tf.Tensor {
-    return dense(gelu(dense(x, ...blk.fc)), ...blk.mlpProj);
+  /**
+   * One transformer block, pre-norm as in GPT-2: `x + attn(ln1(x))`, then
+   * `x + mlp(ln2(x))`. `context` turns the new tokens' keys and values into
+   * the ones they attend over: themselves in {@linkcode forward}, the KV
+   * cache's chunk in {@linkcode act}.
+   */
+  private block(
+    x: tf.Tensor,
+    blk: Block,
+    mask: tf.Tensor,
+    drop: (x: tf.Tensor) => tf.Tensor,
+    context: (k: tf.Tensor, v: tf.Tensor) => [tf.Tensor, tf.Tensor] = (k, v) => [k, v],
+  ): tf.Tensor {
+    const { nHead } = this.config;
+    const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+    const [keys, values] = context(k, v);
+    const y = attention(
+      splitHeads(q, nHead),
+      splitHeads(keys, nHead),
+      splitHeads(values, nHead),
+      mask,
+      drop,
+    );
+    x = x.add(drop(dense(mergeHeads(y), ...blk.attnProj)));
+    const mlp = dense(gelu(dense(layerNorm(x, ...blk.ln2), ...blk.fc)), ...blk.mlpProj);
+    return x.add(drop(mlp));
   }
 
   /**
@@ -321,7 +345,7 @@ export class DecisionTransformer {
    */
   private dropout(seed: string | undefined): (x: tf.Tensor) => tf.Tensor {
     const rate = this.config.dropout;
-    if (seed === undefined || rate === 0) return (x) => x;
+    if (seed === undefined || rate === 0) return noDropout;
     let site = 0;
     return (x) => tf.dropout(x, rate, undefined, `${seed}/${site++}`);
   }
@@ -340,7 +364,7 @@ export class DecisionTransformer {
   forward(batch: SegmentBatch, dropoutSeed?: string): ActionDist {
     return tidy(() => {
       const drop = this.dropout(dropoutSeed);
-      const { embedDim: d, nHead } = this.config;
+      const { embedDim: d } = this.config;
       const [b, k] = batch.returnsToGo.shape;
       const time = this.embedTime(batch.timesteps);
       // [B, K, 3, D] -> [B, 3K, D]: R_t, s_t, a_t interleaved.
@@ -351,18 +375,7 @@ export class DecisionTransformer {
       ], 2).reshape([b, 3 * k, d]);
       x = drop(layerNorm(x, ...this.embedLn));
       const mask = causalMask(3 * k);
-      for (const blk of this.blocks) {
-        const [q, kk, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
-        const y = attention(
-          splitHeads(q, nHead),
-          splitHeads(kk, nHead),
-          splitHeads(v, nHead),
-          mask,
-          drop,
-        );
-        x = x.add(drop(dense(mergeHeads(y), ...blk.attnProj)));
-        x = x.add(drop(this.mlp(layerNorm(x, ...blk.ln2), blk)));
-      }
+      for (const blk of this.blocks) x = this.block(x, blk, mask, drop);
       // Hidden states at the s_t tokens predict a_t.
       const atStates = x.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
       return this.head(atStates);
@@ -406,7 +419,7 @@ export class DecisionTransformer {
    * place (its old tensors are disposed).
    */
   act(cache: KVCache, input: StepInput): ActionDist {
-    const { embedDim: d, nHead, contextLength: K } = this.config;
+    const { embedDim: d, contextLength: K } = this.config;
     const n = cache.size;
     const s = 3 * K;
     const result = tidy(() => {
@@ -430,21 +443,16 @@ export class DecisionTransformer {
       const mask = boolToFloat(slots.greater(pos.expandDims(-1))).mul(MASKED).expandDims(1);
       const keys: tf.Tensor3D[] = [];
       const values: tf.Tensor3D[] = [];
+      const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
       this.blocks.forEach((blk, i) => {
-        const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
-        const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
-        const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
-        const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
-        keys.push(kAll);
-        values.push(vAll);
-        const y = attention(
-          splitHeads(q, nHead),
-          splitHeads(kAll, nHead),
-          splitHeads(vAll, nHead),
-          mask,
-        );
-        x = x.add(dense(mergeHeads(y), ...blk.attnProj));
-        x = x.add(this.mlp(layerNorm(x, ...blk.ln2), blk));
+        x = this.block(x, blk, mask, noDropout, (k, v) => {
+          // The chunk's tokens so far, with this step's three written into their slots.
+          const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
+          const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
+          keys.push(kAll);
+          values.push(vAll);
+          return [kAll, vAll];
+        });
       });
       const atState = x.slice([0, 2, 0], [n, 1, d]).reshape([n, d]);
       return { dist: this.head(atState), keys, values };
@@ -508,4 +516,5 @@ export function validateConfig(c: DecisionTransformerConfig): void {
     problems.push("returnScale must be positive");
   }
   if (problems.length > 0) throw new Error(`invalid model config: ${problems.join("; ")}`);
-}
+} /** Dropout off: inference, or training at rate 0. */
+const noDropout = (x: tf.Tensor): tf.Tensor => x;
