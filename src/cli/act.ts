@@ -16,6 +16,7 @@ import { readSafetensors } from "../io/safetensors.ts";
 import { ActServer, type EpisodicPolicy } from "../rl/act_server.ts";
 import { envActionsOf } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
+import { RETURN_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";
 
 /** One episode's context: its KV cache, step, return-to-go and previous action. */
@@ -81,7 +82,11 @@ export const actCommand: Command = {
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's)" },
-    "target-return": { type: "number", help: "return to condition on (default: the checkpoint's)" },
+    "target-return": {
+      type: "number",
+      range: RETURN_RANGE,
+      help: "return to condition on (default: the checkpoint's)",
+    },
     stochastic: { type: "boolean", help: "sample actions instead of taking the most likely one" },
     device: { ...DEVICE_FLAG, default: "cpu" },
   },

@@ -15,6 +15,7 @@ export const inspectCommand: Command = {
   summary: "print a checkpoint's metadata and tensor table",
   usage: "grpo inspect CKPT [--json]",
   flags: { json: { type: "boolean", help: "print one JSON object" } },
+  maxPositionals: 1,
   async run({ values, positionals }) {
     const path = positionals[0];
     if (!path || positionals.length > 1) {

@@ -64,7 +64,9 @@ export async function main(argv: string[]): Promise<number> {
       console.log(helpText(command.usage, command.summary, command.flags));
       return 0;
     }
-    return (await command.run(parseFlags(command.name, rest, command.flags))) ?? 0;
+    return (await command.run(
+      parseFlags(command.name, rest, command.flags, command.maxPositionals),
+    )) ?? 0;
   } catch (e) {
     if (e instanceof InputError) {
       console.error(`error: ${e.message}`);
