@@ -104,17 +104,7 @@ export const evalCommand: Command = {
       recordEpisodes: renderPath ? v["render-episodes"] as number : 0,
     });
     policy.dispose();
-    if (renderPath) {
-      await renderEpisodes(
-        renderPath,
-        env,
-        recorded.map((e, i) => ({
-          ...e,
-          title: `${env.id} episode ${i + 1}: return ${returns[i].toFixed(1)}`,
-        })),
-      );
-      if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
-    }
+    // Scores first: a render that fails to write (no space, read-only) must not lose them.
     const r = meanStd(returns), l = meanStd(lengths);
     if (v.json) {
       console.log(JSON.stringify({
@@ -131,17 +121,28 @@ export const evalCommand: Command = {
         mean_length: l.mean,
         std_length: l.std,
       }));
-      return;
+    } else {
+      returns.forEach((ret, i) =>
+        console.log(`episode ${i + 1}: return ${ret.toFixed(1)}, length ${lengths[i]}`)
+      );
+      console.log(
+        `mean return ${r.mean.toFixed(2)} +- ${
+          r.std.toFixed(2)
+        } over ${numEpisodes} episodes (length ${l.mean.toFixed(1)} +- ${
+          l.std.toFixed(1)
+        }; target return ${targetReturn}; ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
     }
-    returns.forEach((ret, i) =>
-      console.log(`episode ${i + 1}: return ${ret.toFixed(1)}, length ${lengths[i]}`)
-    );
-    console.log(
-      `mean return ${r.mean.toFixed(2)} +- ${
-        r.std.toFixed(2)
-      } over ${numEpisodes} episodes (length ${l.mean.toFixed(1)} +- ${
-        l.std.toFixed(1)
-      }; target return ${targetReturn}; ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-    );
+    if (renderPath) {
+      await renderEpisodes(
+        renderPath,
+        env,
+        recorded.map((e, i) => ({
+          ...e,
+          title: `${env.id} episode ${i + 1}: return ${returns[i].toFixed(1)}`,
+        })),
+      );
+      if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
+    }
   },
 };

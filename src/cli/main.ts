@@ -1,10 +1,13 @@
 /**
- * `grpo`: the command-line entry point. Bad input prints one line and exits
- * with code 2; a bug keeps its stack trace and exits with 1.
+ * `grpo`: the command-line entry point. Bad input and file-system faults
+ * (no space, read-only, permissions, a file where a directory should be)
+ * print one line and exit with code 2; a bug keeps its stack trace and exits
+ * with 1.
  *
  * @module
  */
 import { InputError } from "../errors.ts";
+import { fsErrorMessage } from "../io/fs_errors.ts";
 import { releaseGpu } from "../gpu/device.ts";
 import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -70,6 +73,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof InputError) {
       console.error(`error: ${e.message}`);
+      return 2;
+    }
+    const fsMessage = fsErrorMessage(e);
+    if (fsMessage !== undefined) {
+      console.error(`error: ${fsMessage}`);
       return 2;
     }
     throw e;
