@@ -8,6 +8,7 @@ import { InputError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { CHECKPOINT_FORMAT, checkpointInfo } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
+import { maxOf } from "../range.ts";
 
 /** `grpo inspect`. */
 export const inspectCommand: Command = {
@@ -37,11 +38,11 @@ export const inspectCommand: Command = {
       return;
     }
     console.log(`${path}\n\nmetadata:`);
-    const width = Math.max(0, ...Object.keys(file.metadata).map((k) => k.length));
+    const width = maxOf([0, ...Object.keys(file.metadata).map((k) => k.length)]);
     for (const [k, text] of Object.entries(file.metadata)) {
       console.log(`  ${k.padEnd(width)}  ${text}`);
     }
-    const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
+    const nameWidth = maxOf([4, ...rows.map((r) => r.name.length)]);
     console.log(`\ntensors:\n  ${"name".padEnd(nameWidth)}  dtype  ${"shape".padEnd(14)}  values`);
     for (const r of rows) {
       console.log(

@@ -22,6 +22,7 @@ import { replayCommand } from "./replay.ts";
 import { rolloutCommand } from "./rollout.ts";
 import { trainCommand } from "./train.ts";
 import { reportCommand } from "./report.ts";
+import { maxOf } from "../range.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
 export const COMMANDS: Command[] = [
@@ -39,7 +40,7 @@ export const COMMANDS: Command[] = [
 ];
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = maxOf(COMMANDS.map((c) => c.name.length));
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `grpo: Decision Transformers trained by behaviour cloning then GRPO, on WebGPU or the CPU
 

@@ -25,6 +25,7 @@ import { EPISODES_RANGE, ITERATIONS_RANGE, LR_RANGE, SEED_RANGE } from "./limits
 import { MODEL_LIMITS } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
+import { maxOf } from "../range.ts";
 
 /** `--quick-test` caps: a smoke test of the whole stage in seconds. */
 export const QUICK_TEST = { numEpisodes: 200, numEpochs: 5 } as const;
@@ -169,7 +170,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     console.log(
       `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
         mean.toFixed(1)
-      }, max ${Math.max(...returns).toFixed(1)}) in ${
+      }, max ${maxOf(returns).toFixed(1)}) in ${
         formatDuration((performance.now() - t0) / 1000)
       } -> ${path}`,
     );
