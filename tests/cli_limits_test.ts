@@ -51,6 +51,18 @@ Deno.test("out-of-range numbers, including negative ones, are one line naming th
   await refused(["pretrain", "--embed-dim", "1000000000"], "--embed-dim");
 });
 
+Deno.test("a negative number after a numeric flag is its value", async () => {
+  // Parsing succeeds; the missing checkpoint is the only complaint.
+  await refused(
+    ["eval", "--checkpoint", "missing.safetensors", "--target-return", "-150"],
+    "missing.safetensors does not exist",
+  );
+  await refused(
+    ["eval", "--checkpoint", "missing.safetensors", "--seed", "-1"],
+    "--seed -1 is out of range",
+  );
+});
+
 Deno.test("a flag given twice, in either spelling, is an error", async () => {
   await refused(["train", "--seed", "1", "--seed", "2"], "--seed is given more than once");
   await refused(["train", "--num-envs", "4", "--num_envs", "8"], "--num-envs", "--num_envs");

@@ -32,7 +32,14 @@ export const inspectCommand: Command = {
       dtype: t.dtype,
       shape: t.shape,
       count: t.data.length,
+      non_finite: countNonFinite(t.data),
     }));
+    // Listed, not refused: inspect is how one looks at a broken file.
+    for (const r of rows.filter((r) => r.non_finite > 0)) {
+      console.error(
+        `warning: tensor ${r.name} holds ${r.non_finite} NaN or infinite value(s); eval, act and train refuse this file`,
+      );
+    }
     if (values.json) {
       console.log(JSON.stringify({ file: path, metadata: file.metadata, tensors: rows }));
       return;
@@ -55,3 +62,10 @@ export const inspectCommand: Command = {
     console.log(`\n${rows.length} tensors, ${total} values`);
   },
 };
+
+function countNonFinite(data: ArrayLike<number>): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return 0;
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+  return n;
+}

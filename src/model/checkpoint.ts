@@ -341,7 +341,7 @@ export function checkTensors(file: Safetensors, info: CheckpointInfo, source: st
 }
 
 /** Index of the first NaN or infinity in `data` (-1 if none; integer arrays have none). */
-export function firstNonFinite(data: ArrayLike<number>): number {
+function firstNonFinite(data: ArrayLike<number>): number {
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return -1;
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
   return -1;
