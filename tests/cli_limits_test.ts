@@ -47,7 +47,7 @@ Deno.test("out-of-range numbers, including negative ones, are one line naming th
   await refused(["train", "--kl-coef=-1"], "--kl-coef -1 is out of range", "[0,");
   await refused(["train", "--num-envs", "1e8"], "--num-envs", "out of range");
   await refused(["eval", "--checkpoint", "x", "--num-episodes", "0"], "--num-episodes 0");
-  await refused(["pretrain", "--lr", "0"], "--lr 0 is out of range", "(0, 1]");
+  await refused(["pretrain", "--lr", "0"], "--lr 0 is out of range", "(0, 3.4e+38]");
   await refused(["pretrain", "--embed-dim", "1000000000"], "--embed-dim");
 });
 
@@ -82,6 +82,11 @@ Deno.test("a train run that cannot fit in memory is refused before allocation, w
     "needs about",
     "TiB",
     "lower --num-envs or --rollout-steps",
+  );
+  await refused(
+    ["pretrain", "--context-length", "1024", "--batch-size", "65536", "--device", "cpu"],
+    "needs about",
+    "lower --batch-size",
   );
 });
 

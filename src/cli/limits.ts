@@ -18,8 +18,12 @@ export const NUM_ENVS_RANGE: Range = { min: 1, max: 1 << 20 };
 export const EPISODES_RANGE: Range = { min: 1, max: 1_000_000 };
 /** Iterations, epochs and repeats. */
 export const ITERATIONS_RANGE: Range = { min: 1, max: 1_000_000 };
-/** Learning rates. */
-export const LR_RANGE: Range = { min: 0, max: 1, minOpen: true };
+/**
+ * Learning rates: positive and float32-representable. A rate too high to
+ * train is not refused here: the run diverges and stops with the spec's
+ * advice (tested with 1e38).
+ */
+export const LR_RANGE: Range = { min: 0, max: 3.4e38, minOpen: true };
 /** Returns to condition on. */
 export const RETURN_RANGE: Range = { min: -1e9, max: 1e9 };
 
@@ -76,4 +80,20 @@ export function trainBytes(
   const perStep = (env.obsSize + actionSize(env) + 12) * 4 * 2;
   const rollout = config.numEnvs * config.rolloutSteps * perStep;
   return rollout + (model ? kvCacheBytes(model, config.numEnvs) : 0);
+}
+
+/**
+ * Bytes a behaviour-cloning step holds, roughly: the weights with their
+ * gradients and two Adam moments, plus per layer the attention scores
+ * (batch x heads x 3K x 3K) and ~10 activations of batch x 3K x width,
+ * kept for the backward pass.
+ */
+export function pretrainBytes(
+  c: { embedDim: number; nLayer: number; nHead: number; contextLength: number; batchSize: number },
+  maxTimestep: number,
+): number {
+  const d = c.embedDim, tokens = 3 * c.contextLength;
+  const params = maxTimestep * d + c.nLayer * 12 * d * d;
+  const perLayer = c.batchSize * (c.nHead * tokens * tokens + 10 * tokens * d);
+  return 4 * (4 * params + c.nLayer * perLayer);
 }

@@ -21,7 +21,15 @@ import {
 } from "../rl/behaviour_cloning.ts";
 import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
-import { EPISODES_RANGE, ITERATIONS_RANGE, LR_RANGE, SEED_RANGE } from "./limits.ts";
+import {
+  EPISODES_RANGE,
+  ITERATIONS_RANGE,
+  LR_RANGE,
+  memoryBudget,
+  pretrainBytes,
+  refuseIfTooBig,
+  SEED_RANGE,
+} from "./limits.ts";
 import { MODEL_LIMITS } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
@@ -148,6 +156,12 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   };
   checkConfig(config, numEpisodes);
   const mode = await resolveMode(deviceChoice(v));
+  refuseIfTooBig(
+    "grpo pretrain: this model and batch",
+    pretrainBytes(config, env.maxEpisodeSteps),
+    memoryBudget(mode === "cpu"),
+    "lower --batch-size, --context-length, --embed-dim or --n-layer",
+  );
   await initBackend(mode);
 
   const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
