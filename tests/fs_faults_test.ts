@@ -85,6 +85,16 @@ Deno.test("eval --render into a path under a regular file prints the scores, the
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a checkpoint path under a regular file is called that, not a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "file");
+  await Deno.writeTextFile(file, "x");
+  const r = await grpo(["eval", "--checkpoint", join(file, "x.safetensors"), "--device", "cpu"]);
+  assertEquals(r.code, 2);
+  assertOneLine(r.err, file, "not a directory");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("train with --log-dir under a regular file is one error line and exit 2", async () => {
   const dir = await Deno.makeTempDir();
   const ckpt = await tinyCheckpoint(dir);
