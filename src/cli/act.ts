@@ -13,9 +13,11 @@ import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";
 import { readSafetensors } from "../io/safetensors.ts";
-import { ActServer, type EpisodicPolicy } from "../rl/act_server.ts";
+import { ActServer, DEFAULT_MAX_EPISODES, type EpisodicPolicy } from "../rl/act_server.ts";
+import { InputError } from "../errors.ts";
 import { envActionsOf } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
+import { kvCacheBytes, memoryBudget, refuseIfTooBig, RETURN_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";
 
 /** One episode's context: its KV cache, step, return-to-go and previous action. */
@@ -45,7 +47,13 @@ export function dtEpisodicPolicy(
     }),
     end: (ctx) => ctx.cache.dispose(),
     async act(ctx, obs, reward) {
-      if (reward !== undefined) ctx.returnToGo -= reward;
+      const returnToGo = reward === undefined ? ctx.returnToGo : ctx.returnToGo - reward;
+      if (!Number.isFinite(Math.fround(returnToGo))) {
+        throw new InputError(
+          `"reward" ${reward} takes the return-to-go to ${returnToGo}, beyond float32; send the env's real rewards`,
+        );
+      }
+      ctx.returnToGo = returnToGo;
       const input = {
         returnToGo: tf.tensor1d([ctx.returnToGo]),
         obs: tf.tensor2d(obs, [1, env.obsSize]),
@@ -74,15 +82,27 @@ export function dtEpisodicPolicy(
 export const actCommand: Command = {
   name: "act",
   summary: "serve a checkpoint's policy as JSON lines on stdin/stdout",
-  usage: "grpo act --checkpoint CKPT [--target-return R] [--stochastic] [--device auto|gpu|cpu]",
+  usage:
+    "grpo act --checkpoint CKPT [--target-return R] [--stochastic] [--max-episodes 1024] [--device auto|gpu|cpu]",
   flags: {
     checkpoint: {
       type: "string",
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's)" },
-    "target-return": { type: "number", help: "return to condition on (default: the checkpoint's)" },
+    "target-return": {
+      type: "number",
+      range: RETURN_RANGE,
+      help: "return to condition on (default: the checkpoint's)",
+    },
     stochastic: { type: "boolean", help: "sample actions instead of taking the most likely one" },
+    "max-episodes": {
+      type: "integer",
+      default: DEFAULT_MAX_EPISODES,
+      range: { min: 1, max: 1_000_000 },
+      help:
+        'episodes open at once; a new one beyond closes the least recently used (or send {"episode":k,"close":true})',
+    },
     device: { ...DEVICE_FLAG, default: "cpu" },
   },
   async run({ values: v }) {
@@ -94,10 +114,23 @@ export const actCommand: Command = {
     );
     const info = checkpointInfo(await readSafetensors(path), path);
     const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
-    await initBackend(await resolveMode(deviceChoice(v)));
+    const mode = await resolveMode(deviceChoice(v));
+    await initBackend(mode);
+    const maxEpisodes = v["max-episodes"] as number;
+    refuseIfTooBig(
+      `grpo act: ${maxEpisodes} open episodes`,
+      kvCacheBytes(info.model, maxEpisodes),
+      memoryBudget(mode === "cpu"),
+      "lower --max-episodes",
+    );
     const { policy } = await loadCheckpoint(path, env);
     const target = (v["target-return"] as number | undefined) ?? info.targetReturn;
-    const server = new ActServer(dtEpisodicPolicy(env, policy, target, v.stochastic === true));
+    const server = new ActServer(
+      dtEpisodicPolicy(env, policy, target, v.stochastic === true),
+      maxEpisodes,
+    );
+    // A client that stops reading ends the server quietly (exit 0), see ActServer.serve.
     await server.serve(Deno.stdin.readable, Deno.stdout.writable);
+    policy.dispose();
   },
 };

@@ -1,11 +1,16 @@
 /**
  * Flag parsing shared by every subcommand: `node:util` parseArgs with typed
  * numeric flags, kebab-case canonical and the spec's snake_case accepted.
+ * Every numeric flag has a checked range, a flag may be given once (in
+ * either spelling), a negative number is a value (`--seed -1` is read as
+ * `--seed=-1`, then range-checked), and a command takes only the
+ * positionals it declares.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { InputError } from "../errors.ts";
+import { formatRange, inRange, type Range } from "../range.ts";
 import type { DeviceChoice } from "../gpu/device.ts";
 
 /** A flag: its type, default and one line of help. */
@@ -15,6 +20,8 @@ export interface FlagSpec {
   help: string;
   /** Allowed values of a string flag. */
   choices?: readonly string[];
+  /** Allowed values of a numeric flag (every numeric flag has one). */
+  range?: Range;
   short?: string;
 }
 
@@ -32,28 +39,87 @@ export function canonicalFlag(arg: string): string {
   return name.replaceAll("_", "-") + (eq < 0 ? "" : arg.slice(eq));
 }
 
-/** Parses `argv` against `flags`; every mistake is an {@linkcode InputError} naming the flag and the fix. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/**
+ * Canonical spellings, with a negative number after a numeric flag joined to
+ * it (`--seed -1` -> `--seed=-1`): parseArgs would call it ambiguous.
+ */
+function normalize(argv: string[], flags: Record<string, FlagSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = flagName(arg, flags);
+    const spec = name === undefined ? undefined : flags[name];
+    const numeric = spec?.type === "number" || spec?.type === "integer";
+    if (numeric && !arg.includes("=") && NEGATIVE_NUMBER.test(argv[i + 1] ?? "")) {
+      out.push(`--${name}=${argv[++i]}`);
+    } else {
+      out.push(canonicalFlag(arg));
+    }
+  }
+  return out;
+}
+
+/** The spec name of a flag argument (`--x`, `--x=v`, `--x_y`, `-s`), if it names one. */
+function flagName(arg: string, flags: Record<string, FlagSpec>): string | undefined {
+  if (arg.startsWith("--")) {
+    const name = canonicalFlag(arg).slice(2).split("=")[0];
+    return Object.hasOwn(flags, name) ? name : undefined;
+  }
+  if (/^-[^-\d]$/.test(arg)) {
+    return Object.entries(flags).find(([, spec]) => spec.short === arg.slice(1))?.[0];
+  }
+  return undefined;
+}
+
+/**
+ * Parses `argv` against `flags`; every mistake is an {@linkcode InputError}
+ * naming the flag and the fix. `maxPositionals` is how many positionals the
+ * command takes (0: none).
+ */
 export function parseFlags(
   command: string,
   argv: string[],
   flags: Record<string, FlagSpec>,
+  maxPositionals = 0,
 ): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const [name, spec] of Object.entries(flags)) {
     options[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
     if (spec.short) options[name].short = spec.short;
   }
+  const args = normalize(argv, flags);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv.map(canonicalFlag),
-      options,
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
     throw new InputError(`grpo ${command}: ${msg}; see grpo ${command} --help`);
+  }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option") continue;
+    if (seen.has(token.name)) {
+      throw new InputError(
+        `grpo ${command}: --${token.name} is given more than once${
+          token.name.includes("-") ? ` (--${token.name.replaceAll("-", "_")} is the same flag)` : ""
+        }; give it once`,
+      );
+    }
+    seen.add(token.name);
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    const extra = parsed.positionals.slice(maxPositionals).map((p) => JSON.stringify(p));
+    throw new InputError(
+      `grpo ${command}: unexpected argument${extra.length > 1 ? "s" : ""} ${
+        extra.join(" ")
+      }; flags start with --, see grpo ${command} --help`,
+    );
   }
   const values: ParsedArgs["values"] = {};
   for (const [name, spec] of Object.entries(flags)) {
@@ -79,6 +145,14 @@ function convert(
         `grpo ${command}: --${name} must be ${
           spec.type === "integer" ? "an integer" : "a number"
         }, got "${raw}"`,
+      );
+    }
+    if (!spec.range) throw new Error(`flag --${name} of grpo ${command} has no range`);
+    if (!inRange(x, spec.range)) {
+      throw new InputError(
+        `grpo ${command}: --${name} ${raw} is out of range; give a value in ${
+          formatRange(spec.range)
+        }`,
       );
     }
     return x;
@@ -111,9 +185,11 @@ export function helpText(usage: string, summary: string, flags: Record<string, F
     const arg = spec.type === "boolean"
       ? ""
       : ` <${spec.choices ? spec.choices.join("|") : spec.type}>`;
-    const def = spec.default === undefined || spec.type === "boolean"
-      ? ""
-      : ` (default ${spec.default})`;
+    const notes = [
+      spec.default === undefined || spec.type === "boolean" ? "" : `default ${spec.default}`,
+      spec.range ? `in ${formatRange(spec.range)}` : "",
+    ].filter(Boolean);
+    const def = notes.length ? ` (${notes.join("; ")})` : "";
     return `  --${name}${arg}\n      ${spec.help}${def}`;
   });
   return `${usage}\n\n${summary}\n\nFlags (snake_case also accepted):\n${

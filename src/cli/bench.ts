@@ -10,6 +10,8 @@ import { getGpu } from "../gpu/device.ts";
 import { benchCpu, benchGpu, type EnvBenchResult } from "../rl/env_bench.ts";
 import { resolveEnv } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";
+import { formatRange, inRange } from "../range.ts";
+import { NUM_ENVS_RANGE } from "./limits.ts";
 
 function formatRate(x: number): string {
   if (x >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
@@ -32,14 +34,21 @@ export const benchCommand: Command = {
       choices: ["cpu", "gpu", "both"],
       help: "which modes to measure",
     },
-    seconds: { type: "number", default: 0.5, help: "time per repeat" },
+    seconds: {
+      type: "number",
+      default: 0.5,
+      range: { min: 0, max: 3600, minOpen: true },
+      help: "time per repeat",
+    },
     repeats: {
       type: "integer",
       default: 3,
+      range: { min: 1, max: 1000 },
       help: "timed repeats per measurement; the fastest is reported (the CPU may be shared)",
     },
     json: { type: "boolean", help: "print JSON" },
   },
+  maxPositionals: 1,
   async run({ values, positionals }) {
     if (positionals[0] !== "envs") {
       throw new InputError(
@@ -47,9 +56,11 @@ export const benchCommand: Command = {
       );
     }
     const sizes = String(values.sizes).split(",").map(Number);
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    if (sizes.some((n) => !Number.isInteger(n) || !inRange(n, NUM_ENVS_RANGE))) {
       throw new InputError(
-        `grpo bench: --sizes must be positive integers separated by commas, got "${values.sizes}"`,
+        `grpo bench: --sizes must be integers in ${
+          formatRange(NUM_ENVS_RANGE)
+        } separated by commas, got "${values.sizes}"`,
       );
     }
     if ((values.repeats as number) < 1) {

@@ -12,6 +12,8 @@ export interface Command {
   summary: string;
   usage: string;
   flags: Record<string, FlagSpec>;
+  /** How many positional arguments it takes (default 0: any is an error). */
+  maxPositionals?: number;
   /** Runs with the parsed flags; returns the exit code (0 when void). */
   run(args: ParsedArgs): Promise<number | void>;
 }

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { parseFlags } from "./args.ts";
+import { ITERATIONS_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";
 import { evalCommand } from "./eval.ts";
 import { reportCommand } from "./report.ts";
@@ -33,7 +34,12 @@ export const demoCommand: Command = {
       default: "runs/demo",
       help: "where checkpoints, logs, report and replay go",
     },
-    iterations: { type: "integer", default: DEMO_ITERATIONS, help: "GRPO iterations" },
+    iterations: {
+      type: "integer",
+      default: DEMO_ITERATIONS,
+      range: ITERATIONS_RANGE,
+      help: "GRPO iterations",
+    },
     device: { ...DEVICE_FLAG },
   },
   async run({ values: v }) {

@@ -6,6 +6,7 @@
 import { discreteActionCount, type Env } from "../../envs/env.ts";
 import { ENVS } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";
+import { maxOf } from "../range.ts";
 
 function describeActions(env: Env): string {
   const space = env.actionSpace;
@@ -51,7 +52,7 @@ export const envsCommand: Command = {
       r.gpuKernel ? "wgsl" : "cpu",
       r.curriculum.join(",") || "-",
     ]);
-    const widths = header.map((h, k) => Math.max(h.length, ...cells.map((c) => c[k].length)));
+    const widths = header.map((h, k) => maxOf([h.length, ...cells.map((c) => c[k].length)]));
     const line = (c: string[]) => c.map((x, k) => x.padEnd(widths[k])).join("  ").trimEnd();
     console.log([line(header), ...cells.map(line)].join("\n"));
     console.log(

@@ -13,6 +13,14 @@ import { readSafetensors } from "../io/safetensors.ts";
 import { checkpointInfo } from "../model/checkpoint.ts";
 import { evaluatePolicy, meanStd } from "../rl/evaluate.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
+import {
+  kvCacheBytes,
+  memoryBudget,
+  NUM_ENVS_RANGE,
+  refuseIfTooBig,
+  RETURN_RANGE,
+  SEED_RANGE,
+} from "./limits.ts";
 import type { Command } from "./command.ts";
 import { renderEpisodes, renderFormat } from "../render/episode.ts";
 
@@ -28,10 +36,24 @@ export const evalCommand: Command = {
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's); must match it" },
-    "num-episodes": { type: "integer", default: 10, help: "episodes, played as one batch" },
+    "num-episodes": {
+      type: "integer",
+      default: 10,
+      range: NUM_ENVS_RANGE,
+      help: "episodes, played as one batch",
+    },
     deterministic: { type: "boolean", help: "take the most likely action instead of sampling" },
-    "target-return": { type: "number", help: "return to condition on (default: the checkpoint's)" },
-    seed: { type: "integer", default: 0, help: "seed of env starts and action sampling" },
+    "target-return": {
+      type: "number",
+      range: RETURN_RANGE,
+      help: "return to condition on (default: the checkpoint's)",
+    },
+    seed: {
+      type: "integer",
+      default: 0,
+      range: SEED_RANGE,
+      help: "seed of env starts and action sampling",
+    },
     device: DEVICE_FLAG,
     json: { type: "boolean", help: "print one JSON object" },
     render: {
@@ -39,7 +61,12 @@ export const evalCommand: Command = {
       help:
         "draw the first --render-episodes episodes to out.gif (animated) or out.html (replay page)",
     },
-    "render-episodes": { type: "integer", default: 1, help: "episodes drawn by --render" },
+    "render-episodes": {
+      type: "integer",
+      default: 1,
+      range: { min: 1, max: 100 },
+      help: "episodes drawn by --render",
+    },
   },
   async run({ values: v }) {
     const path = required(
@@ -58,6 +85,12 @@ export const evalCommand: Command = {
     const info = checkpointInfo(await readSafetensors(path), path);
     const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
     const mode = await resolveMode(deviceChoice(v));
+    refuseIfTooBig(
+      `grpo eval: ${numEpisodes} episodes at once`,
+      kvCacheBytes(info.model, numEpisodes),
+      memoryBudget(mode === "cpu"),
+      "lower --num-episodes",
+    );
     await initBackend(mode);
     const { policy } = await loadCheckpoint(path, env);
     const targetReturn = (v["target-return"] as number | undefined) ?? info.targetReturn;
@@ -71,17 +104,7 @@ export const evalCommand: Command = {
       recordEpisodes: renderPath ? v["render-episodes"] as number : 0,
     });
     policy.dispose();
-    if (renderPath) {
-      await renderEpisodes(
-        renderPath,
-        env,
-        recorded.map((e, i) => ({
-          ...e,
-          title: `${env.id} episode ${i + 1}: return ${returns[i].toFixed(1)}`,
-        })),
-      );
-      if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
-    }
+    // Scores first: a render that fails to write (no space, read-only) must not lose them.
     const r = meanStd(returns), l = meanStd(lengths);
     if (v.json) {
       console.log(JSON.stringify({
@@ -98,17 +121,28 @@ export const evalCommand: Command = {
         mean_length: l.mean,
         std_length: l.std,
       }));
-      return;
+    } else {
+      returns.forEach((ret, i) =>
+        console.log(`episode ${i + 1}: return ${ret.toFixed(1)}, length ${lengths[i]}`)
+      );
+      console.log(
+        `mean return ${r.mean.toFixed(2)} +- ${
+          r.std.toFixed(2)
+        } over ${numEpisodes} episodes (length ${l.mean.toFixed(1)} +- ${
+          l.std.toFixed(1)
+        }; target return ${targetReturn}; ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
     }
-    returns.forEach((ret, i) =>
-      console.log(`episode ${i + 1}: return ${ret.toFixed(1)}, length ${lengths[i]}`)
-    );
-    console.log(
-      `mean return ${r.mean.toFixed(2)} +- ${
-        r.std.toFixed(2)
-      } over ${numEpisodes} episodes (length ${l.mean.toFixed(1)} +- ${
-        l.std.toFixed(1)
-      }; target return ${targetReturn}; ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-    );
+    if (renderPath) {
+      await renderEpisodes(
+        renderPath,
+        env,
+        recorded.map((e, i) => ({
+          ...e,
+          title: `${env.id} episode ${i + 1}: return ${returns[i].toFixed(1)}`,
+        })),
+      );
+      if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
+    }
   },
 };

@@ -8,6 +8,7 @@ import { InputError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { CHECKPOINT_FORMAT, checkpointInfo } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
+import { maxOf } from "../range.ts";
 
 /** `grpo inspect`. */
 export const inspectCommand: Command = {
@@ -15,6 +16,7 @@ export const inspectCommand: Command = {
   summary: "print a checkpoint's metadata and tensor table",
   usage: "grpo inspect CKPT [--json]",
   flags: { json: { type: "boolean", help: "print one JSON object" } },
+  maxPositionals: 1,
   async run({ values, positionals }) {
     const path = positionals[0];
     if (!path || positionals.length > 1) {
@@ -30,17 +32,24 @@ export const inspectCommand: Command = {
       dtype: t.dtype,
       shape: t.shape,
       count: t.data.length,
+      non_finite: countNonFinite(t.data),
     }));
+    // Listed, not refused: inspect is how one looks at a broken file.
+    for (const r of rows.filter((r) => r.non_finite > 0)) {
+      console.error(
+        `warning: tensor ${r.name} holds ${r.non_finite} NaN or infinite value(s); eval, act and train refuse this file`,
+      );
+    }
     if (values.json) {
       console.log(JSON.stringify({ file: path, metadata: file.metadata, tensors: rows }));
       return;
     }
     console.log(`${path}\n\nmetadata:`);
-    const width = Math.max(0, ...Object.keys(file.metadata).map((k) => k.length));
+    const width = maxOf([0, ...Object.keys(file.metadata).map((k) => k.length)]);
     for (const [k, text] of Object.entries(file.metadata)) {
       console.log(`  ${k.padEnd(width)}  ${text}`);
     }
-    const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
+    const nameWidth = maxOf([4, ...rows.map((r) => r.name.length)]);
     console.log(`\ntensors:\n  ${"name".padEnd(nameWidth)}  dtype  ${"shape".padEnd(14)}  values`);
     for (const r of rows) {
       console.log(
@@ -53,3 +62,10 @@ export const inspectCommand: Command = {
     console.log(`\n${rows.length} tensors, ${total} values`);
   },
 };
+
+function countNonFinite(data: ArrayLike<number>): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return 0;
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+  return n;
+}

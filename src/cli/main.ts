@@ -1,10 +1,13 @@
 /**
- * `grpo`: the command-line entry point. Bad input prints one line and exits
- * with code 2; a bug keeps its stack trace and exits with 1.
+ * `grpo`: the command-line entry point. Bad input and file-system faults
+ * (no space, read-only, permissions, a file where a directory should be)
+ * print one line and exit with code 2; a bug keeps its stack trace and exits
+ * with 1.
  *
  * @module
  */
 import { InputError } from "../errors.ts";
+import { fsErrorMessage } from "../io/fs_errors.ts";
 import { releaseGpu } from "../gpu/device.ts";
 import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -19,6 +22,7 @@ import { replayCommand } from "./replay.ts";
 import { rolloutCommand } from "./rollout.ts";
 import { trainCommand } from "./train.ts";
 import { reportCommand } from "./report.ts";
+import { maxOf } from "../range.ts";
 
 /** Every subcommand, in the order `grpo --help` lists them. */
 export const COMMANDS: Command[] = [
@@ -36,7 +40,7 @@ export const COMMANDS: Command[] = [
 ];
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = maxOf(COMMANDS.map((c) => c.name.length));
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `grpo: Decision Transformers trained by behaviour cloning then GRPO, on WebGPU or the CPU
 
@@ -74,10 +78,17 @@ export async function main(argv: string[]): Promise<number> {
       console.log(helpText(command.usage, command.summary, command.flags));
       return 0;
     }
-    return (await command.run(parseFlags(command.name, rest, command.flags))) ?? 0;
+    return (await command.run(
+      parseFlags(command.name, rest, command.flags, command.maxPositionals),
+    )) ?? 0;
   } catch (e) {
     if (e instanceof InputError) {
       console.error(`error: ${e.message}`);
+      return 2;
+    }
+    const fsMessage = fsErrorMessage(e);
+    if (fsMessage !== undefined) {
+      console.error(`error: ${fsMessage}`);
       return 2;
     }
     throw e;

@@ -21,8 +21,19 @@ import {
 } from "../rl/behaviour_cloning.ts";
 import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
+import {
+  EPISODES_RANGE,
+  ITERATIONS_RANGE,
+  LR_RANGE,
+  memoryBudget,
+  pretrainBytes,
+  refuseIfTooBig,
+  SEED_RANGE,
+} from "./limits.ts";
+import { MODEL_LIMITS } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
+import { maxOf } from "../range.ts";
 
 /** `--quick-test` caps: a smoke test of the whole stage in seconds. */
 export const QUICK_TEST = { numEpisodes: 200, numEpochs: 5 } as const;
@@ -41,30 +52,77 @@ export const pretrainCommand: Command = {
       default: "cartpole",
       help: "environment: alias, Gymnasium id or module path",
     },
-    "num-episodes": { type: "integer", default: 1000, help: "random-policy episodes to collect" },
-    "num-epochs": { type: "integer", default: d.numEpochs, help: "passes over the training steps" },
+    "num-episodes": {
+      type: "integer",
+      default: 1000,
+      range: EPISODES_RANGE,
+      help: "random-policy episodes to collect",
+    },
+    "num-epochs": {
+      type: "integer",
+      default: d.numEpochs,
+      range: ITERATIONS_RANGE,
+      help: "passes over the training steps",
+    },
     "quick-test": {
       type: "boolean",
       help: `at most ${QUICK_TEST.numEpisodes} episodes and ${QUICK_TEST.numEpochs} epochs`,
     },
     dataset: { type: "string", help: "train on this dataset.safetensors instead of collecting" },
     out: { type: "string", default: "checkpoints", help: "parent directory of the run directory" },
-    seed: { type: "integer", default: d.seed, help: "seed of collection, split, init and batches" },
+    seed: {
+      type: "integer",
+      default: d.seed,
+      range: SEED_RANGE,
+      help: "seed of collection, split, init and batches",
+    },
     device: DEVICE_FLAG,
-    "batch-size": { type: "integer", default: d.batchSize, help: "segments per batch" },
-    lr: { type: "number", default: d.learningRate, help: "peak Adam learning rate" },
-    "embed-dim": { type: "integer", default: d.embedDim, help: "transformer width" },
-    "n-layer": { type: "integer", default: d.nLayer, help: "transformer blocks" },
-    "n-head": { type: "integer", default: d.nHead, help: "attention heads" },
+    "batch-size": {
+      type: "integer",
+      default: d.batchSize,
+      range: { min: 1, max: 65536 },
+      help: "segments per batch",
+    },
+    lr: {
+      type: "number",
+      default: d.learningRate,
+      range: LR_RANGE,
+      help: "peak Adam learning rate",
+    },
+    "embed-dim": {
+      type: "integer",
+      default: d.embedDim,
+      range: MODEL_LIMITS.embedDim,
+      help: "transformer width",
+    },
+    "n-layer": {
+      type: "integer",
+      default: d.nLayer,
+      range: MODEL_LIMITS.nLayer,
+      help: "transformer blocks",
+    },
+    "n-head": {
+      type: "integer",
+      default: d.nHead,
+      range: MODEL_LIMITS.nHead,
+      help: "attention heads",
+    },
     "context-length": {
       type: "integer",
       default: d.contextLength,
+      range: MODEL_LIMITS.contextLength,
       help: "K, timesteps of context",
     },
-    dropout: { type: "number", default: d.dropout, help: "dropout rate while training" },
+    dropout: {
+      type: "number",
+      default: d.dropout,
+      range: MODEL_LIMITS.dropout,
+      help: "dropout rate while training",
+    },
     "val-fraction": {
       type: "number",
       default: d.valFraction,
+      range: { min: 0, max: 1, maxOpen: true },
       help: "episodes held out for validation",
     },
   },
@@ -98,6 +156,12 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   };
   checkConfig(config, numEpisodes);
   const mode = await resolveMode(deviceChoice(v));
+  refuseIfTooBig(
+    "grpo pretrain: this model and batch",
+    pretrainBytes(config, env.maxEpisodeSteps),
+    memoryBudget(mode === "cpu"),
+    "lower --batch-size, --context-length, --embed-dim or --n-layer",
+  );
   await initBackend(mode);
 
   const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
@@ -120,7 +184,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     console.log(
       `collected ${numEpisodes} random episodes (${ds.rewards.length} steps, mean return ${
         mean.toFixed(1)
-      }, max ${Math.max(...returns).toFixed(1)}) in ${
+      }, max ${maxOf(returns).toFixed(1)}) in ${
         formatDuration((performance.now() - t0) / 1000)
       } -> ${path}`,
     );

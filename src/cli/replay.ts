@@ -7,7 +7,7 @@
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { writeTextAtomic } from "../io/atomic.ts";
-import { parseReplayInput, replay } from "../rl/replay.ts";
+import { checkFiniteOutputs, droppedActions, parseReplayInput, replay } from "../rl/replay.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -47,6 +47,19 @@ export const replayCommand: Command = {
     }
     const jobs = await parseReplayInput(json);
     const episodes = await replay(jobs, await resolveMode(deviceChoice(values)));
+    checkFiniteOutputs(episodes);
+    const dropped = droppedActions(jobs, episodes);
+    if (dropped.length > 0) {
+      // A warning, not an error: fixed-length action lists are common, and the episode's
+      // end is in the output (terminated/truncated); but the user should know.
+      const total = dropped.reduce((n, d) => n + d.dropped, 0);
+      const first = dropped.slice(0, 3).map((d) => `episode ${d.episode} after step ${d.steps}`);
+      console.error(
+        `warning: ${dropped.length} episode(s) ended before their last action; ${total} later action(s) were not applied (${
+          first.join(", ")
+        }${dropped.length > 3 ? ", ..." : ""})`,
+      );
+    }
     const out = JSON.stringify({ episodes });
     if (values.output) await writeTextAtomic(values.output as string, out + "\n");
     else console.log(out);

@@ -19,10 +19,12 @@ export const reportCommand: Command = {
     smoothing: {
       type: "number",
       default: 0.6,
+      range: { min: 0, max: 1, maxOpen: true },
       help: "TensorBoard-style smoothing weight in [0, 1); 0 shows raw values only",
     },
     title: { type: "string", help: "the page's title (default: the run names)" },
   },
+  maxPositionals: Infinity,
   async run({ values, positionals }) {
     const { path, metrics, rows } = await writeReport(positionals, {
       output: values.output as string | undefined,

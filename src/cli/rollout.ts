@@ -16,6 +16,7 @@ import {
   scriptedRollout,
 } from "../rl/scripted_rollout.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
+import { NUM_ENVS_RANGE, SEED_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";
 
 /** The return at which LunarLander counts as solved (Gymnasium's threshold). */
@@ -35,8 +36,18 @@ export const rolloutCommand: Command = {
       help:
         "heuristic: Gymnasium's LunarLander pilot (lunar_lander envs only); random: uniform actions",
     },
-    episodes: { type: "integer", default: 100, help: "episodes, played as one batch" },
-    seed: { type: "integer", default: 0, help: "seed of env starts and random actions" },
+    episodes: {
+      type: "integer",
+      default: 100,
+      range: NUM_ENVS_RANGE,
+      help: "episodes, played as one batch",
+    },
+    seed: {
+      type: "integer",
+      default: 0,
+      range: SEED_RANGE,
+      help: "seed of env starts and random actions",
+    },
     device: DEVICE_FLAG,
     json: { type: "boolean", help: "print one JSON object" },
   },

@@ -31,6 +31,18 @@ import {
 import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../rl/grpo_config.ts";
 import { restoreTrainingState, saveTrainingCheckpoint } from "../rl/grpo_checkpoint.ts";
 import { DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
+import type { Range } from "../range.ts";
+import {
+  ITERATIONS_RANGE,
+  LR_RANGE,
+  memoryBudget,
+  NUM_ENVS_RANGE,
+  refuseIfTooBig,
+  RETURN_RANGE,
+  SEED_RANGE,
+  trainBytes,
+} from "./limits.ts";
+import type { DecisionTransformerConfig } from "../model/decision_transformer.ts";
 import type { Command } from "./command.ts";
 import { pretrain, pretrainCommand } from "./pretrain.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
@@ -38,27 +50,55 @@ import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
 /** `--quick-test`: a smoke test of both stages in about a minute. */
 export const TRAIN_QUICK_TEST = { numIterations: 10 } as const;
 
-/** Flag name -> config key, for every numeric hyperparameter of the spec. */
-const NUMERIC: [flag: string, key: keyof GrpoConfig, help: string, integer?: boolean][] = [
-  ["num-iterations", "numIterations", "training iterations", true],
-  ["gamma", "gamma", "discount factor"],
-  ["gae-lambda", "gaeLambda", "GAE lambda"],
-  ["clip-epsilon", "clipEpsilon", "PPO clipping of the probability ratio"],
-  ["entropy-coef", "entropyCoef", "entropy bonus coefficient"],
-  ["value-coef", "valueCoef", "value loss coefficient"],
-  ["value-clip", "valueClip", "clip the value loss around the rollout's values (0: off)"],
-  ["group-size", "groupSize", "group size for advantage normalization", true],
-  ["num-envs", "numEnvs", "parallel environments", true],
-  ["rollout-steps", "rolloutSteps", "steps per rollout, per environment", true],
-  ["num-epochs", "numEpochs", "epochs per iteration", true],
-  ["batch-size", "batchSize", "minibatch size (samples)", true],
-  ["policy-lr", "policyLr", "policy learning rate"],
-  ["value-lr", "valueLr", "value network learning rate"],
-  ["max-grad-norm", "maxGradNorm", "global gradient-norm clipping (0.3 if gradients explode)"],
-  ["target-return", "targetReturn", "return-to-go the policy is conditioned on"],
-  ["kl-coef", "klCoef", "grpo mode: k3 KL penalty to the stage-1 policy"],
-  ["save-every", "saveEvery", "save iteration_N.safetensors every N iterations", true],
-  ["seed", "seed", "seed of envs, sampling and minibatches", true],
+/** Flag name -> config key, for every numeric hyperparameter of the spec, with its range. */
+const NUMERIC: [
+  flag: string,
+  key: keyof GrpoConfig,
+  help: string,
+  range: Range,
+  integer?: boolean,
+][] = [
+  ["num-iterations", "numIterations", "training iterations", ITERATIONS_RANGE, true],
+  ["gamma", "gamma", "discount factor", { min: 0, max: 1, minOpen: true }],
+  ["gae-lambda", "gaeLambda", "GAE lambda", { min: 0, max: 1 }],
+  ["clip-epsilon", "clipEpsilon", "PPO clipping of the probability ratio", {
+    min: 0,
+    max: 1,
+    minOpen: true,
+    maxOpen: true,
+  }],
+  ["entropy-coef", "entropyCoef", "entropy bonus coefficient", { min: 0, max: 10 }],
+  ["value-coef", "valueCoef", "value loss coefficient", { min: 0, max: 1000 }],
+  ["value-clip", "valueClip", "clip the value loss around the rollout's values (0: off)", {
+    min: 0,
+    max: 1e9,
+  }],
+  ["group-size", "groupSize", "group size for advantage normalization", NUM_ENVS_RANGE, true],
+  ["num-envs", "numEnvs", "parallel environments", NUM_ENVS_RANGE, true],
+  ["rollout-steps", "rolloutSteps", "steps per rollout, per environment", {
+    min: 1,
+    max: 1_000_000,
+  }, true],
+  ["num-epochs", "numEpochs", "epochs per iteration", { min: 1, max: 1000 }, true],
+  ["batch-size", "batchSize", "minibatch size (samples)", { min: 1, max: 1 << 24 }, true],
+  ["policy-lr", "policyLr", "policy learning rate", LR_RANGE],
+  ["value-lr", "valueLr", "value network learning rate", LR_RANGE],
+  [
+    "max-grad-norm",
+    "maxGradNorm",
+    "global gradient-norm clipping (0.3 if gradients explode)",
+    { min: 0, max: 1e9, minOpen: true },
+  ],
+  ["target-return", "targetReturn", "return-to-go the policy is conditioned on", RETURN_RANGE],
+  ["kl-coef", "klCoef", "grpo mode: k3 KL penalty to the stage-1 policy", { min: 0, max: 100 }],
+  [
+    "save-every",
+    "saveEvery",
+    "save iteration_N.safetensors every N iterations",
+    ITERATIONS_RANGE,
+    true,
+  ],
+  ["seed", "seed", "seed of envs, sampling and minibatches", SEED_RANGE, true],
 ];
 
 const flags: Record<string, FlagSpec> = {
@@ -69,8 +109,9 @@ const flags: Record<string, FlagSpec> = {
     help: "environment: alias, Gymnasium id or module path",
   },
   resume: { type: "string", help: "continue a stage-2 checkpoint at its iteration" },
-  ...Object.fromEntries(NUMERIC.map(([flag, key, help, integer]) => [flag, {
+  ...Object.fromEntries(NUMERIC.map(([flag, key, help, range, integer]) => [flag, {
     type: integer ? "integer" : "number",
+    range,
     help: `${help} (spec default ${SPEC_DEFAULTS[key]}; an env preset may change it)`,
   } as FlagSpec])),
   advantage: {
@@ -88,10 +129,16 @@ const flags: Record<string, FlagSpec> = {
   "eval-every": {
     type: "integer",
     default: 10,
+    range: { min: 0, max: ITERATIONS_RANGE.max },
     help:
       "deterministic evaluation every N iterations (0: never); best.safetensors is the best one",
   },
-  "eval-episodes": { type: "integer", default: 10, help: "episodes per evaluation" },
+  "eval-episodes": {
+    type: "integer",
+    default: 10,
+    range: { min: 1, max: 10_000 },
+    help: "episodes per evaluation",
+  },
   "anneal-lr": {
     type: "string",
     choices: ["on", "off"],
@@ -146,7 +193,7 @@ function checkConfig(c: GrpoConfig, env: Env): void {
   const fail = (flag: string, what: string, got: unknown) => {
     throw new InputError(`grpo train: --${flag} must be ${what}, got ${got}`);
   };
-  for (const [flag, key, , integer] of NUMERIC) {
+  for (const [flag, key, , , integer] of NUMERIC) {
     const x = c[key] as number;
     if (!Number.isFinite(x)) fail(flag, "a finite number", x);
     if (integer && key !== "seed" && !(x >= 1)) fail(flag, "a positive integer", x);
@@ -199,6 +246,14 @@ export const trainCommand: Command = {
       );
     }
     await initBackend(mode);
+    const refuseTooBig = (model?: DecisionTransformerConfig) =>
+      refuseIfTooBig(
+        "grpo train: this run",
+        trainBytes(env, config, model),
+        memoryBudget(mode === "cpu"),
+        "lower --num-envs or --rollout-steps",
+      );
+    refuseTooBig();
 
     // ---- the models: stage 1's policy (run stage 1 first when none is given), a fresh value net
     const source = (v.resume ?? v.checkpoint) as string | undefined;
@@ -220,6 +275,7 @@ export const trainCommand: Command = {
       });
     }
     const loaded = await loadCheckpoint(checkpointPath, env);
+    refuseTooBig(loaded.policy.config);
     const value = loaded.value ?? new ValueNetwork({
       obsDim: env.obsSize,
       ...DEFAULT_VALUE_SIZES,

@@ -15,6 +15,7 @@
 import { basename, join, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import { writeTextAtomic } from "./atomic.ts";
+import { maxOf, minOf } from "../range.ts";
 
 /** One metric's points, in file order. */
 export interface Series {
@@ -327,8 +328,8 @@ export function metricChart(
   present.forEach((r, k) => {
     const y = r.series!.y;
     const label = `${runs.length > 1 ? `${r.name}: ` : ""}last ${formatNumber(y.at(-1)!)}  min ${
-      formatNumber(Math.min(...y))
-    }  max ${formatNumber(Math.max(...y))}`;
+      formatNumber(minOf(y))
+    }  max ${formatNumber(maxOf(y))}`;
     parts.push(
       `<text class="stats" x="${W - MR}" y="${18 + 12 * k}" text-anchor="end" fill="${
         runs.length > 1 ? r.color : "#555"
@@ -369,9 +370,8 @@ export function reportHtml(runs: readonly RunMetrics[], options: ReportOptions =
       const s = r.series.get(m);
       if (!s) return `<td colspan="4">-</td>`;
       const ys = s.y;
-      return [ys.at(-1)!, Math.min(...ys), Math.max(...ys)].map((v) =>
-        `<td>${formatNumber(v)}</td>`
-      ).join("") + `<td>${ys.length}</td>`;
+      return [ys.at(-1)!, minOf(ys), maxOf(ys)].map((v) => `<td>${formatNumber(v)}</td>`).join("") +
+        `<td>${ys.length}</td>`;
     });
     return `<tr><th><a href="#metric-${escapeXml(m.replace(/[^A-Za-z0-9_-]/g, "_"))}">${
       escapeXml(m)

@@ -201,7 +201,11 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   return { tensors, metadata };
 }
 
-/** Reads and decodes a file; a missing or unreadable file is an {@linkcode InputError}. */
+/**
+ * Reads and decodes a file; a missing file or a directory is an
+ * {@linkcode InputError}, other file-system faults keep their errno code for
+ * the CLI's one-line mapping.
+ */
 export async function readSafetensors(path: string): Promise<Safetensors> {
   let bytes: Uint8Array;
   try {
@@ -210,10 +214,10 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
     if (e instanceof Deno.errors.NotFound) {
       throw new InputError(`${path} does not exist; check the path`);
     }
-    if (e instanceof Deno.errors.IsADirectory || (e as Error).message.includes("directory")) {
+    if (e instanceof Deno.errors.IsADirectory) {
       throw new InputError(`${path} is a directory; give the .safetensors file inside it`);
     }
-    throw new InputError(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+    throw e; // other faults (permissions, a file where a directory is expected): see main.ts
   }
   return decodeSafetensors(bytes, path);
 }

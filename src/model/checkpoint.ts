@@ -16,7 +16,12 @@
  * | `training_args` | JSON of the command's arguments |
  * | `stage` | `pretrain`, `grpo`, ... |
  *
- * Loading checks all of it and names the problem in one line.
+ * Loading checks all of it and names the problem in one line, before it
+ * allocates a model: every config value lies in {@linkcode MODEL_LIMITS},
+ * the tensors are exactly the ones the config implies (same names, dtypes
+ * and shapes; besides them only `optimizer.*` and `collector.*` training
+ * state), and every float holds a finite value. A file therefore never makes
+ * us allocate much more than its own size.
  *
  * @module
  */
@@ -31,6 +36,7 @@ import {
   type Safetensors,
   type TensorEntry,
 } from "../io/safetensors.ts";
+import { formatRange, inRange, type Range } from "../range.ts";
 import { GRPO_VERSION } from "../version.ts";
 import {
   DecisionTransformer,
@@ -41,6 +47,28 @@ import { ValueNetwork, type ValueNetworkConfig } from "./value_network.ts";
 
 /** The `format` metadata value of a checkpoint. */
 export const CHECKPOINT_FORMAT = "grpo-checkpoint";
+
+/** Limits of each model config value a checkpoint may claim (dims are integers). */
+export const MODEL_LIMITS = {
+  obsDim: { min: 1, max: 100_000 },
+  actDim: { min: 1, max: 100_000 },
+  embedDim: { min: 1, max: 4096 },
+  nLayer: { min: 1, max: 64 },
+  nHead: { min: 1, max: 64 },
+  contextLength: { min: 1, max: 1024 },
+  maxTimestep: { min: 1, max: 10_000_000 },
+  dropout: { min: 0, max: 1, maxOpen: true },
+  returnScale: { min: 0, max: 1e12, minOpen: true },
+} as const satisfies Record<string, Range>;
+
+/** Limits of the value network's widths. */
+export const VALUE_LIMITS = {
+  embedDim: { min: 1, max: 16_384 },
+  hiddenDim: { min: 1, max: 16_384 },
+} as const satisfies Record<string, Range>;
+
+/** Training state a stage-2 checkpoint may carry besides the models' weights. */
+const TRAINING_STATE_PREFIXES = ["optimizer.", "collector."];
 
 /** Everything a checkpoint says besides its tensors. */
 export interface CheckpointInfo {
@@ -179,14 +207,34 @@ export function checkpointInfo(file: Safetensors, source: string): CheckpointInf
     obsStd: obs.std,
     returnScale: ret.scale,
   } as DecisionTransformerConfig;
+  checkLimits(source, "model_config", model as unknown as Record<string, unknown>, MODEL_LIMITS);
+  checkFloat32s(source, "obs_scaling.mean", model.obsMean);
+  checkFloat32s(source, "obs_scaling.std", model.obsStd);
+  if (Math.abs(ret.target_return) > 1e9) {
+    throw new InputError(
+      `${source}: return_scaling.target_return ${ret.target_return} is out of range [-1e9, 1e9]; re-create it with grpo`,
+    );
+  }
   try {
     validateConfig(model);
   } catch (e) {
     throw new InputError(`${source}: ${(e as Error).message}`);
   }
+  if (!model.obsStd.every((s) => s >= 1e-30)) {
+    throw new InputError(`${source}: obs_scaling.std entries must be at least 1e-30`);
+  }
   let value: ValueNetworkConfig | undefined;
   if (m.value_config !== undefined) {
     const v = parseJson(source, "value_config", m.value_config) as Record<string, unknown>;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new InputError(`${source}: value_config must be a JSON object; re-create it with grpo`);
+    }
+    checkLimits(source, "value_config", v, VALUE_LIMITS);
+    if (v.obsDim !== model.obsDim) {
+      throw new InputError(
+        `${source}: value_config.obsDim ${v.obsDim} differs from model_config.obsDim ${model.obsDim}; re-create it with grpo`,
+      );
+    }
     value = { ...v, obsMean: model.obsMean, obsStd: model.obsStd } as ValueNetworkConfig;
   }
   if (typeof m.env_id !== "string" || m.env_id === "") {
@@ -206,6 +254,121 @@ export function checkpointInfo(file: Safetensors, source: string): CheckpointInf
     stage: m.stage ?? "unknown",
     metadata: m,
   };
+}
+
+/** Throws unless each key of `limits` in `config` is a number in its range (an integer for dims). */
+function checkLimits(
+  source: string,
+  key: string,
+  config: Record<string, unknown>,
+  limits: Record<string, Range>,
+): void {
+  for (const [name, range] of Object.entries(limits)) {
+    const x = config[name];
+    const integer = name !== "dropout" && name !== "returnScale";
+    if (typeof x !== "number" || !inRange(x, range) || (integer && !Number.isInteger(x))) {
+      throw new InputError(
+        `${source}: ${key}.${name} is ${JSON.stringify(x)}, it must be ${
+          integer ? "an integer" : "a number"
+        } in ${formatRange(range)}; re-create the checkpoint with grpo`,
+      );
+    }
+  }
+}
+
+/** Throws unless every value survives float32 (1e39 would become Infinity in a tensor). */
+function checkFloat32s(source: string, key: string, xs: number[]): void {
+  const i = xs.findIndex((x) => !Number.isFinite(Math.fround(x)));
+  if (i >= 0) {
+    throw new InputError(
+      `${source}: ${key}[${i}] is ${xs[i]}, beyond float32; re-create the checkpoint with grpo`,
+    );
+  }
+}
+
+/** Name and shape of every policy weight a config implies, in {@linkcode DecisionTransformer.namedWeights} order. */
+export function policyWeightShapes(c: DecisionTransformerConfig): [string, number[]][] {
+  const d = c.embedDim;
+  const out: [string, number[]][] = [["embed_timestep.weight", [c.maxTimestep, d]]];
+  const linear = (name: string, i: number, o: number) =>
+    out.push([`${name}.weight`, [i, o]], [`${name}.bias`, [o]]);
+  const norm = (name: string) => out.push([`${name}.weight`, [d]], [`${name}.bias`, [d]]);
+  linear("embed_return", 1, d);
+  linear("embed_state", c.obsDim, d);
+  linear("embed_action", c.actDim, d);
+  norm("embed_ln");
+  for (let i = 0; i < c.nLayer; i++) {
+    const p = `transformer.h.${i}`;
+    norm(`${p}.ln_1`);
+    linear(`${p}.attn.c_attn`, d, 3 * d);
+    linear(`${p}.attn.c_proj`, d, d);
+    norm(`${p}.ln_2`);
+    linear(`${p}.mlp.c_fc`, d, 4 * d);
+    linear(`${p}.mlp.c_proj`, 4 * d, d);
+  }
+  norm("transformer.ln_f");
+  linear("predict_action", d, c.actDim);
+  if (c.actionKind === "continuous") out.push(["action_log_std", [c.actDim]]);
+  return out;
+}
+
+/** Name and shape of every value-network weight a config implies, in {@linkcode ValueNetwork.namedWeights} order. */
+export function valueWeightShapes(c: ValueNetworkConfig): [string, number[]][] {
+  return [
+    ["value.fc1.weight", [c.obsDim, c.embedDim]],
+    ["value.fc1.bias", [c.embedDim]],
+    ["value.fc2.weight", [c.embedDim, c.hiddenDim]],
+    ["value.fc2.bias", [c.hiddenDim]],
+    ["value.out.weight", [c.hiddenDim, 1]],
+    ["value.out.bias", [1]],
+  ];
+}
+
+/**
+ * Throws unless the file's tensors are exactly those the config implies
+ * (plus training state) and every float is finite; runs before any model
+ * is allocated.
+ */
+export function checkTensors(file: Safetensors, info: CheckpointInfo, source: string): void {
+  const expected = new Map(policyWeightShapes(info.model));
+  if (info.value) {
+    for (const [name, shape] of valueWeightShapes(info.value)) expected.set(name, shape);
+  }
+  for (const [name, shape] of expected) {
+    const t = file.tensors.get(name);
+    if (!t) {
+      throw new InputError(
+        `${source}: tensor ${name} is missing (the model config needs F32[${shape}]); re-create the checkpoint with grpo`,
+      );
+    }
+    if (t.dtype !== "F32" || t.shape.join(",") !== shape.join(",")) {
+      throw new InputError(
+        `${source}: tensor ${name} is ${t.dtype}[${t.shape}], the model config needs F32[${shape}]; re-create the checkpoint with grpo`,
+      );
+    }
+  }
+  for (const [name, t] of file.tensors) {
+    if (!expected.has(name) && !TRAINING_STATE_PREFIXES.some((p) => name.startsWith(p))) {
+      throw new InputError(
+        `${source}: tensor ${name} is not part of the model its config describes; re-create the checkpoint with grpo`,
+      );
+    }
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) {
+      throw new InputError(
+        `${source}: tensor ${name} holds ${
+          t.data[bad]
+        } at index ${bad}; the checkpoint is broken, use an earlier one (e.g. best.safetensors or an iteration_N.safetensors)`,
+      );
+    }
+  }
+}
+
+/** Index of the first NaN or infinity in `data` (-1 if none; integer arrays have none). */
+function firstNonFinite(data: ArrayLike<number>): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return -1;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
 }
 
 function assign(
@@ -251,6 +414,7 @@ export function checkpointFromBytes(
 function buildModels(file: Safetensors, source: string, env?: Env): LoadedCheckpoint {
   const info = checkpointInfo(file, source);
   if (env) checkEnv(info, env, source);
+  checkTensors(file, info, source);
   const policy = new DecisionTransformer(info.model);
   let value: ValueNetwork | undefined;
   try {

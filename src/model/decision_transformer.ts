@@ -287,7 +287,10 @@ export class DecisionTransformer {
   // ---- embeddings -------------------------------------------------------
 
   private embedTime(t: tf.Tensor): tf.Tensor {
-    const index = tf.clipByValue(t, 0, this.config.maxTimestep - 1).cast("int32");
+    // min/max, not clipByValue: tfjs-wasm's clipByValue reads int32 data as float32 bits, so it
+    // let index 500 through to the gather of a 500-row table (act crashed at step 501).
+    const int = (v: number) => tf.scalar(v, "int32");
+    const index = tf.minimum(tf.maximum(t.cast("int32"), int(0)), int(this.config.maxTimestep - 1));
     return embeddingLookup(this.embedTimestep, index);
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { bodyMasses, type WorldDef } from "./world.ts";
+import { maxOf } from "../range.ts";
 
 /** Offsets, in the env's state, of the world and of the ground chain's vertices. */
 export interface WorldOffsets {
@@ -31,7 +32,7 @@ const vec2 = ([x, y]: readonly number[]) => `vec2f(${f32(x)}, ${f32(y)})`;
 /** The WGSL constants of `def` (a shader part named after the world). */
 export function worldWgsl(def: WorldDef, at: WorldOffsets): { name: string; source: string } {
   const { invMass, invI, localCenter } = bodyMasses(def);
-  const maxVertices = Math.max(...def.bodies.map((b) => b.shape.vertices.length));
+  const maxVertices = maxOf(def.bodies.map((b) => b.shape.vertices.length));
   const padded = (pick: (b: WorldDef["bodies"][number]) => [number, number][]) =>
     def.bodies.flatMap((b) => {
       const vs = pick(b).map(vec2);

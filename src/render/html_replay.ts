@@ -211,7 +211,7 @@ function fmt(x) { return Number.isInteger(x) ? String(x) : x.toFixed(2); }
 function drawReturns() {
   const w = returnsCanvas.width, h = returnsCanvas.height, n = cumulative.length;
   rctx.clearRect(0, 0, w, h);
-  const lo = Math.min(...cumulative), hi = Math.max(...cumulative), span = hi - lo || 1;
+  const lo = cumulative.reduce((a, b) => Math.min(a, b)), hi = cumulative.reduce((a, b) => Math.max(a, b)), span = hi - lo || 1;
   const X = (k) => 4 + (w - 8) * (n > 1 ? k / (n - 1) : 0), Y = (v) => h - 4 - (h - 8) * (v - lo) / span;
   rctx.strokeStyle = "#bbb";
   rctx.beginPath(); rctx.moveTo(0, Y(0)); rctx.lineTo(w, Y(0)); rctx.stroke();

@@ -31,6 +31,7 @@ import { logProb, modeAction } from "../model/distribution.ts";
 import { InitRandom } from "../model/init.ts";
 import { optimizerStep, setLearningRate } from "../model/optim.ts";
 import { type Dataset, episodeBounds, episodeReturns } from "./dataset.ts";
+import { maxOf } from "../range.ts";
 
 /** Hyperparameters of behaviour cloning (the spec's stage 1 defaults). */
 export interface BehaviourCloningConfig {
@@ -240,7 +241,7 @@ export async function trainBehaviourCloning(
     [...Array(lengths[e]).keys()].map((j) => starts[e] + j)
   );
   const returns = episodeReturns(ds);
-  const targetReturn = Math.max(...trainEpisodes.map((e) => returns[e]));
+  const targetReturn = maxOf(trainEpisodes.map((e) => returns[e]));
   const rtg = returnsToGo(ds);
   const { mean, std } = obsStatistics(ds, trainSteps);
 
@@ -257,7 +258,7 @@ export async function trainBehaviourCloning(
     obsMean: mean,
     obsStd: std,
     // Returns-to-go are embedded in units of the best training return.
-    returnScale: Math.max(1, ...trainEpisodes.map((e) => Math.abs(returns[e]))),
+    returnScale: maxOf([1, ...trainEpisodes.map((e) => Math.abs(returns[e]))]),
   };
   const policy = new DecisionTransformer(config, c.seed);
   const optimizer = tf.train.adam(c.learningRate);
@@ -289,7 +290,7 @@ export async function trainBehaviourCloning(
 
     let lossSum = 0, weightSum = 0;
     for (const [bi, segBatch] of batches.entries()) {
-      const k = Math.max(...segBatch.map((s) => s.len));
+      const k = maxOf(segBatch.map((s) => s.len));
       const { batch, mask } = makeBatch(ds, starts, rtg, segBatch, k);
       const lr = learningRate(c, step, totalSteps);
       setLearningRate(optimizer, lr);

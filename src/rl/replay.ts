@@ -277,3 +277,44 @@ async function stepAll(
   }
   return outputs;
 }
+
+/** An episode that ended (terminated or truncated) before its last action. */
+export interface DroppedActions {
+  episode: number;
+  /** Steps played, the last of which ended the episode. */
+  steps: number;
+  /** Actions after the end, not applied. */
+  dropped: number;
+}
+
+/** The episodes whose actions outlasted them: Gymnasium would refuse to step past the end. */
+export function droppedActions(jobs: ReplayJob[], outputs: ReplayOutput[]): DroppedActions[] {
+  return jobs.flatMap((job, episode) => {
+    const steps = outputs[episode].reward.length;
+    return steps < job.steps ? [{ episode, steps, dropped: job.steps - steps }] : [];
+  });
+}
+
+/**
+ * Throws unless every number of the outputs is finite: JSON has no
+ * Infinity or NaN (`JSON.stringify` would silently write `null`), so an
+ * overflowed simulation is refused, naming the episode, the field and the step.
+ */
+export function checkFiniteOutputs(outputs: ReplayOutput[]): void {
+  for (const [episode, out] of outputs.entries()) {
+    for (const field of ["obs", "reward", "state"] as const) {
+      const rows = out[field];
+      for (let t = 0; t < rows.length; t++) {
+        const row = rows[t];
+        const ok = typeof row === "number"
+          ? Number.isFinite(row)
+          : row.every((x) => Number.isFinite(x));
+        if (!ok) {
+          throw new InputError(
+            `replay: episode ${episode}'s ${field} at step ${t} is not finite (the simulation overflowed; JSON cannot hold it); start from a smaller init_state or give fewer actions`,
+          );
+        }
+      }
+    }
+  }
+}

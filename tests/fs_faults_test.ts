@@ -1,0 +1,160 @@
+/**
+ * File-system faults are one line naming the path and the fix, exit 2, and
+ * earlier results kept: a file where a directory is expected (ENOTDIR), no
+ * space left (/dev/full), a path the kernel refuses (/sys, EPERM/EACCES even
+ * for root), and a read-only file system (EROFS, synthesized: no read-only
+ * mount is available to the tests).
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "./assert.ts";
+import { cartpole } from "../envs/cartpole.ts";
+import { main } from "../src/cli/main.ts";
+import { fsErrorMessage } from "../src/io/fs_errors.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { saveCheckpoint } from "../src/model/checkpoint.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+
+/** Runs `grpo argv` in-process; returns the exit code and what it printed. */
+async function grpo(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+async function tinyCheckpoint(dir: string): Promise<string> {
+  await initBackend("cpu");
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 8,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+    returnScale: 100,
+  }, 5);
+  const path = join(dir, "p.safetensors");
+  await saveCheckpoint(path, {
+    envId: cartpole.id,
+    policy,
+    targetReturn: 50,
+    trainingArgs: {},
+    stage: "pretrain",
+  });
+  policy.dispose();
+  return path;
+}
+
+function assertOneLine(err: string, ...parts: string[]) {
+  assertEquals(err.split("\n").length, 1, err);
+  assert(err.startsWith("error: "), err);
+  for (const p of parts) assert(err.includes(p), `${JSON.stringify(p)} in ${err}`);
+}
+
+Deno.test("eval --render into a path under a regular file prints the scores, then one error line", async () => {
+  const dir = await Deno.makeTempDir();
+  const ckpt = await tinyCheckpoint(dir);
+  const file = join(dir, "file");
+  await Deno.writeTextFile(file, "x");
+  const r = await grpo([
+    "eval",
+    "--checkpoint",
+    ckpt,
+    "--num-episodes",
+    "2",
+    "--render",
+    join(file, "out.gif"),
+    "--device",
+    "cpu",
+  ]);
+  assertEquals(r.code, 2);
+  assert(r.out.includes("mean return"), `scores printed: ${r.out}`);
+  assertOneLine(r.err, file, "not a directory");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a checkpoint path under a regular file is called that, not a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "file");
+  await Deno.writeTextFile(file, "x");
+  const r = await grpo(["eval", "--checkpoint", join(file, "x.safetensors"), "--device", "cpu"]);
+  assertEquals(r.code, 2);
+  assertOneLine(r.err, file, "not a directory");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("train with --log-dir under a regular file is one error line and exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const ckpt = await tinyCheckpoint(dir);
+  const file = join(dir, "file");
+  await Deno.writeTextFile(file, "x");
+  const r = await grpo([
+    "train",
+    "--checkpoint",
+    ckpt,
+    "--num-iterations",
+    "1",
+    "--num-envs",
+    "2",
+    "--rollout-steps",
+    "4",
+    "--out",
+    join(dir, "ck"),
+    "--log-dir",
+    join(file, "logs"),
+    "--device",
+    "cpu",
+  ]);
+  assertEquals(r.code, 2);
+  assertOneLine(r.err, file, "not a directory");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("report --output where the kernel refuses (/sys) is one error line and exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    join(dir, "metrics.jsonl"),
+    '{"iteration":1,"env_steps":10,"mean_reward":1}\n',
+  );
+  const r = await grpo(["report", dir, "--output", "/sys/grpo-test/report.html"]);
+  assertEquals(r.code, 2);
+  assertOneLine(r.err, "/sys/grpo-test");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a full disk on stdout (/dev/full) is one error line and exit 2", async () => {
+  const main = new URL("../src/cli/main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `"${Deno.execPath()}" run -A "${main}" envs > /dev/full`],
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr).trim();
+  assertEquals(out.code, 2, err);
+  assertOneLine(err, "no space left");
+});
+
+Deno.test("errno codes map to one line naming the operation, the path and the fix", () => {
+  const fault = (code: string, message: string) => Object.assign(new Error(message), { code });
+  assertEquals(
+    fsErrorMessage(fault("EROFS", "Read-only file system (os error 30): mkdir '/ro/run'")),
+    "mkdir failed: /ro/run is on a read-only file system; write elsewhere (--out, --log-dir, --output or --render)",
+  );
+  assert(
+    fsErrorMessage(fault("ENOSPC", "No space left on device (os error 28): writefile 'a/b'"))!
+      .includes("a/b"),
+  );
+  assertEquals(fsErrorMessage(new Error("a bug")), undefined);
+  assertEquals(fsErrorMessage(new TypeError("x is undefined")), undefined);
+});
