@@ -24,11 +24,12 @@ type Method = (...args: unknown[]) => unknown;
 
 /**
  * Runs `fn` with the WebGPU calls above counted; returns its result and the
- * counts. With `stacks`, also records the call stack of each `mapAsync` (to
- * find where a readback comes from).
+ * counts (`fn` gets them too, live, to count stretches of its own). With
+ * `stacks`, also records the call stack of each `mapAsync` (to find where a
+ * readback comes from).
  */
 export async function countGpuCalls<T>(
-  fn: () => Promise<T>,
+  fn: (counts: Readonly<GpuCallCounts>) => Promise<T>,
   options: { stacks?: boolean } = {},
 ): Promise<{ result: T; counts: GpuCallCounts; mapStacks: string[] }> {
   const counts: GpuCallCounts = { mapAsync: 0, submits: 0, dispatches: 0, uploads: 0 };
@@ -55,7 +56,7 @@ export async function countGpuCalls<T>(
     if ((args[0] as GPUBufferDescriptor).mappedAtCreation) counts.uploads++;
   });
   try {
-    const result = await fn();
+    const result = await fn(counts);
     return { result, counts, mapStacks };
   } finally {
     for (const r of restore.reverse()) r();
