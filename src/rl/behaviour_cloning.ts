@@ -29,7 +29,7 @@ import {
 } from "../model/decision_transformer.ts";
 import { logProb, modeAction } from "../model/distribution.ts";
 import { InitRandom } from "../model/init.ts";
-import { optimizerStep, setLearningRate } from "../model/optim.ts";
+import { createAdam, optimizerStep, setLearningRate } from "../model/optim.ts";
 import { readAll } from "../model/readback.ts";
 import { type Dataset, episodeBounds, episodeReturns } from "./dataset.ts";
 
@@ -261,7 +261,7 @@ export async function trainBehaviourCloning(
     returnScale: Math.max(1, ...trainEpisodes.map((e) => Math.abs(returns[e]))),
   };
   const policy = new DecisionTransformer(config, c.seed);
-  const optimizer = tf.train.adam(c.learningRate);
+  const optimizer = createAdam(c.learningRate);
   const vars = policy.trainableVariables();
 
   hooks.onStart?.({

@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Env, paramsAtDifficulty } from "../../envs/env.ts";
 import type { DecisionTransformer, SegmentBatch } from "../model/decision_transformer.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
+import { clipByGlobalNorm, createAdam, setLearningRate } from "../model/optim.ts";
 import { gae, grpoAdvantages, normalizeGlobal, normalizeGroups } from "./advantages.ts";
 import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
 import { clipEpsilonAt } from "./schedules.ts";
@@ -91,8 +91,8 @@ export function createOptimizers(
   config: GrpoConfig,
 ): Pick<GrpoState, "policyOptimizer" | "valueOptimizer"> {
   return {
-    policyOptimizer: tf.train.adam(config.policyLr, 0.9, 0.999, 1e-5),
-    valueOptimizer: tf.train.adam(config.valueLr, 0.9, 0.999, 1e-5),
+    policyOptimizer: createAdam(config.policyLr, 0.9, 0.999, 1e-5),
+    valueOptimizer: createAdam(config.valueLr, 0.9, 0.999, 1e-5),
   };
 }
 
