@@ -16,6 +16,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { cartpole } from "../envs/cartpole.ts";
 import { getGpu, releaseGpu } from "../src/gpu/device.ts";
@@ -33,16 +34,26 @@ export interface SyncBenchRow {
   what: "stage-2 iteration" | "stage-1 epoch";
   mode: "cpu" | "gpu";
   seconds: number;
+  /**
+   * CPU seconds of the process over the same stretch (lavapipe's threads included): less
+   * sensitive than wall time to other processes on a shared machine.
+   */
+  cpuSeconds: number;
   /** Zero in CPU mode (nothing is counted there). */
   counts: GpuCallCounts;
 }
 
 const zero = (): GpuCallCounts => ({ mapAsync: 0, submits: 0, dispatches: 0, uploads: 0 });
 
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function measure(mode: "cpu" | "gpu", fn: () => Promise<void>) {
-  const started = performance.now();
+  const started = performance.now(), cpu = cpuSeconds();
   const counts = mode === "gpu" ? (await countGpuCalls(fn)).counts : (await fn(), zero());
-  return { seconds: (performance.now() - started) / 1000, counts };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds() - cpu, counts };
 }
 
 /** Times warm stage-2 iterations of the CartPole preset (best of `repeats`). */
@@ -80,7 +91,7 @@ export async function benchIteration(
     envSteps: 0,
   };
   await trainGrpo(state); // warm-up: compiles the kernels
-  let best: { seconds: number; counts: GpuCallCounts } | undefined;
+  let best: Awaited<ReturnType<typeof measure>> | undefined;
   for (let r = 0; r < repeats; r++) {
     config.numIterations = state.iteration + 1;
     const m = await measure(mode, () => trainGrpo(state));
@@ -104,8 +115,8 @@ export async function benchEpoch(
   const ds = await collectRandomEpisodes(cartpole, episodes, 1, "cpu");
   // Epochs are timed between onEpoch calls (the first, compiling, is left out); the counts are
   // over the whole run, divided per epoch.
-  const times: number[] = [];
-  let previous = performance.now();
+  const times: number[] = [], cpuTimes: number[] = [];
+  let previous = performance.now(), previousCpu = cpuSeconds();
   const epochs = repeats + 1;
   const counted = await measure(mode, async () => {
     const r = await trainBehaviourCloning(
@@ -125,7 +136,11 @@ export async function benchEpoch(
   const perEpoch = Object.fromEntries(
     Object.entries(counted.counts).map(([k, v]) => [k, Math.round(v / epochs)]),
   ) as unknown as GpuCallCounts;
-  const best = { seconds: Math.min(...times.slice(1)), counts: perEpoch };
+  const best = {
+    seconds: Math.min(...times.slice(1)),
+    cpuSeconds: Math.min(...cpuTimes.slice(1)),
+    counts: perEpoch,
+  };
   return { what: "stage-1 epoch", mode, ...best };
 }
 
@@ -158,7 +173,9 @@ if (import.meta.main) {
   for (const r of rows) {
     const c = r.counts;
     console.log(
-      `${r.what.padEnd(17)} ${r.mode}: ${r.seconds.toFixed(2)} s, ${c.mapAsync} readbacks, ` +
+      `${r.what.padEnd(17)} ${r.mode}: ${r.seconds.toFixed(2)} s (${
+        r.cpuSeconds.toFixed(2)
+      } CPU s), ${c.mapAsync} readbacks, ` +
         `${c.submits} submits, ${c.dispatches} dispatches, ${c.uploads} uploads`,
     );
   }
