@@ -214,10 +214,8 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
             .toFixed(2)}`,
         );
       },
-      onStep(epoch, batch, batches, loss) {
-        progress.update(
-          `epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}  loss ${loss.toFixed(4)}`,
-        );
+      onStep(epoch, batch, batches) {
+        progress.update(`epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}`);
       },
       async onEpoch(m, policy, improved) {
         await log.write(m.epoch, m.step, { ...m });

@@ -415,9 +415,9 @@ export const trainCommand: Command = {
       if (!(e instanceof NonFiniteError)) throw e;
       progress.done();
       console.error(`error: ${e.message}; training stopped.`);
-      console.error(
-        lastSaved ? `last good checkpoint: ${lastSaved}` : "no checkpoint was saved before this",
-      );
+      // trainGrpo put back the state of the failed iteration's start: nothing done is lost.
+      lastSaved = await save("last.safetensors");
+      console.error(`last good checkpoint (iteration ${state.iteration}): ${lastSaved}`);
       console.error(ADVICE);
       return 1;
     } finally {

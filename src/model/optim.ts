@@ -1,10 +1,12 @@
 /**
- * Optimizer helpers shared by both stages: global gradient-norm clipping and
- * one clipped Adam step over a variable list.
+ * Optimizer helpers shared by both stages: global gradient-norm clipping, one
+ * clipped Adam step over a variable list, and {@linkcode createAdam}, tfjs's
+ * Adam with its update fused into three WebGPU dispatches per variable.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 
 /**
  * WebGPU's AddN binds every input as a storage buffer, and a device may allow
@@ -66,4 +68,120 @@ export function optimizerStep(
 /** Sets an optimizer's learning rate (tfjs's optimizers read it on every step but keep it protected). */
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
+/** Which of Adam's three elementwise updates an {@linkcode AdamProgram} computes. */
+type AdamPart = "m" | "v" | "w";
+
+/**
+ * One of Adam's updates as a tfjs WebGPU program, in the f32 operations and
+ * order of tfjs's `AdamOptimizer.applyGradients` (its TypeScript twin, which
+ * wasm runs; compared in `tests/gpu_sync_test.ts`):
+ *
+ * ```text
+ * m: m' = m * beta1 + g * (1 - beta1)                       inputs m, g
+ * v: v' = v * beta2 + (g * g) * (1 - beta2)                  inputs v, g
+ * w: w' = (m' / c[0]) / (sqrt(v' / c[1]) + eps) * -lr + w    inputs m', v', w, c
+ * ```
+ *
+ * where `c` = [1 - beta1^t, 1 - beta2^t] (tfjs's accumulated betas).
+ */
+class AdamProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  uniforms = "a : f32, b : f32,";
+
+  constructor(shape: number[], private readonly part: AdamPart) {
+    this.outputShape = shape;
+    this.variableNames = part === "w" ? ["m", "v", "w", "c"] : [part, "g"];
+    this.dispatchLayout = webgpu_util.flatDispatchLayout(shape);
+    this.dispatch = webgpu_util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
+    this.shaderKey = `grpo_adam_${part}`;
+  }
+
+  getUserCode(): string {
+    const value = {
+      // a = beta, b = 1 - beta
+      m: "m[index] * uniforms.a + g[index] * uniforms.b",
+      v: "v[index] * uniforms.a + (g[index] * g[index]) * uniforms.b",
+      // a = eps, b = -lr
+      w: "(m[index] / c[0]) / (sqrt(v[index] / c[1]) + uniforms.a) * uniforms.b + w[index]",
+    }[this.part];
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          setOutputAtIndex(index, ${value});
+        }
+      }`;
+  }
+}
+
+/** The fields of tfjs's AdamOptimizer that a fused step reads and writes (private in its types). */
+interface AdamFields {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+}
+
+/**
+ * tfjs's Adam; on WebGPU each variable's step is 3 dispatches (about 14 in
+ * tfjs's op-by-op version, a third of a stage-2 update's dispatches). Same
+ * state, names and checkpoints; on wasm it is tfjs's step unchanged.
+ */
+class FusedAdam extends tf.AdamOptimizer {
+  override applyGradients(grads: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
+    const backend = tf.backend();
+    if (!(backend instanceof WebGPUBackend)) return super.applyGradients(grads);
+    const self = this as unknown as AdamFields;
+    const named: { name: string; tensor: tf.Tensor }[] = Array.isArray(grads)
+      ? grads
+      : Object.keys(grads).map((name) => ({ name, tensor: grads[name] }));
+    const run = (part: AdamPart, inputs: tf.Tensor[], a: number, b: number) =>
+      tf.engine().makeTensorFromTensorInfo(
+        backend.runWebGPUProgram(
+          new AdamProgram(inputs[0].shape, part),
+          inputs,
+          "float32",
+          [{ type: "float32", data: [a] }, { type: "float32", data: [b] }],
+        ),
+      );
+    tf.tidy(() => {
+      const c = tf.stack([tf.sub(1, self.accBeta1), tf.sub(1, self.accBeta2)]);
+      named.forEach(({ name, tensor: g }, i) => {
+        const w = tf.engine().registeredVariables[name];
+        const moment = (suffix: string) => ({
+          originalName: `${name}/${suffix}`,
+          variable: tf.tidy(() => tf.zerosLike(w).variable(false)),
+        });
+        self.accumulatedFirstMoment[i] ??= moment("m");
+        self.accumulatedSecondMoment[i] ??= moment("v");
+        if (g == null) return;
+        const m = self.accumulatedFirstMoment[i].variable;
+        const v = self.accumulatedSecondMoment[i].variable;
+        const m2 = run("m", [m, g], self.beta1, 1 - self.beta1);
+        const v2 = run("v", [v, g], self.beta2, 1 - self.beta2);
+        m.assign(m2);
+        v.assign(v2);
+        w.assign(run("w", [m2, v2, w, c], self.epsilon, -self.learningRate));
+      });
+      self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
+      self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
+    });
+    this.incrementIterations();
+  }
+}
+
+/** Adam as `tf.train.adam(lr, beta1, beta2, epsilon)`, its step fused on WebGPU (see {@linkcode FusedAdam}). */
+export function createAdam(lr: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tf.Optimizer {
+  return new FusedAdam(lr, beta1, beta2, epsilon);
 }

@@ -29,7 +29,8 @@ import {
 } from "../model/decision_transformer.ts";
 import { logProb, modeAction } from "../model/distribution.ts";
 import { InitRandom } from "../model/init.ts";
-import { optimizerStep, setLearningRate } from "../model/optim.ts";
+import { createAdam, optimizerStep, setLearningRate } from "../model/optim.ts";
+import { readAll } from "../model/readback.ts";
 import { type Dataset, episodeBounds, episodeReturns } from "./dataset.ts";
 import { maxOf } from "../range.ts";
 
@@ -90,8 +91,8 @@ export interface BehaviourCloningHooks {
     valEpisodes: number;
     parameters: number;
   }): void;
-  /** After each batch. */
-  onStep?(epoch: number, batch: number, batches: number, loss: number): void;
+  /** After each batch (its loss is read with the epoch's, once, at the epoch's end). */
+  onStep?(epoch: number, batch: number, batches: number): void;
   /** After each epoch; `improved` when validation loss reached a new minimum. */
   onEpoch?(m: EpochMetrics, policy: DecisionTransformer, improved: boolean): Promise<void> | void;
 }
@@ -261,7 +262,7 @@ export async function trainBehaviourCloning(
     returnScale: maxOf([1, ...trainEpisodes.map((e) => Math.abs(returns[e]))]),
   };
   const policy = new DecisionTransformer(config, c.seed);
-  const optimizer = tf.train.adam(c.learningRate);
+  const optimizer = createAdam(c.learningRate);
   const vars = policy.trainableVariables();
 
   hooks.onStart?.({
@@ -288,7 +289,8 @@ export async function trainBehaviourCloning(
     for (let i = 0; i < segs.length; i += c.batchSize) batches.push(segs.slice(i, i + c.batchSize));
     shuffle(batches, rng);
 
-    let lossSum = 0, weightSum = 0;
+    // Each batch's loss stays on the device; one readback per epoch (GPU mode pays ~11 ms each).
+    const losses: tf.Scalar[] = [], weights: number[] = [];
     for (const [bi, segBatch] of batches.entries()) {
       const k = maxOf(segBatch.map((s) => s.len));
       const { batch, mask } = makeBatch(ds, starts, rtg, segBatch, k);
@@ -300,13 +302,16 @@ export async function trainBehaviourCloning(
         () => nllLoss(policy, batch, mask, `${c.seed}/${step}`),
         c.maxGradNorm,
       );
-      const lossValue = (await loss.data())[0];
-      const steps = segBatch.reduce((s, x) => s + x.len, 0);
-      lossSum += lossValue * steps;
-      weightSum += steps;
-      tf.dispose([loss, gradNorm, mask, ...Object.values(batch)]);
+      losses.push(loss);
+      weights.push(segBatch.reduce((s, x) => s + x.len, 0));
+      tf.dispose([gradNorm, mask, ...Object.values(batch)]);
       step++;
-      hooks.onStep?.(epoch, bi + 1, batches.length, lossValue);
+      hooks.onStep?.(epoch, bi + 1, batches.length);
+    }
+    let lossSum = 0, weightSum = 0;
+    for (const [b, [loss]] of (await readAll(losses)).entries()) {
+      lossSum += loss * weights[b];
+      weightSum += weights[b];
     }
 
     // ---- validation on aligned chunks (what rollouts see), no dropout
@@ -339,24 +344,29 @@ async function evaluateLoss(
   batchSize: number,
   k: number,
 ): Promise<{ loss: number; accuracy: number }> {
-  let nll = 0, correct = 0, count = 0;
+  // Per batch [sum of NLL, correct]: kept on the device, read once.
+  const sums: tf.Tensor[] = [];
+  let count = 0;
   for (let i = 0; i < segs.length; i += batchSize) {
     const { batch, mask } = makeBatch(ds, starts, rtg, segs.slice(i, i + batchSize), k);
-    const [sumNll, sumCorrect] = tf.tidy(() => {
+    sums.push(tf.tidy(() => {
       const dist = policy.forward(batch);
       const lp = logProb(dist, batch.actions);
       const hit = dist.kind === "discrete"
         ? tf.equal(modeAction(dist).squeeze([-1]), batch.actions.squeeze([-1]))
         : tf.zerosLike(mask).cast("bool");
-      return [
+      return tf.stack([
         lp.mul(mask).sum().neg(),
         tf.where(hit, mask, tf.zerosLike(mask)).sum(),
-      ];
-    });
-    nll += (await sumNll.data())[0];
-    correct += (await sumCorrect.data())[0];
+      ]);
+    }));
     count += segs.slice(i, i + batchSize).reduce((n, seg) => n + seg.len, 0);
-    tf.dispose([sumNll, sumCorrect, mask, ...Object.values(batch)]);
+    tf.dispose([mask, ...Object.values(batch)]);
+  }
+  let nll = 0, correct = 0;
+  for (const [sumNll, sumCorrect] of await readAll(sums)) {
+    nll += sumNll;
+    correct += sumCorrect;
   }
   return { loss: nll / Math.max(1, count), accuracy: correct / Math.max(1, count) };
 }

@@ -8,19 +8,30 @@
  * per chunk gives the log-probabilities of all its steps in exactly the
  * context the rollout used, so before the first update the ratio is 1.
  *
+ * **Host round trips.** An iteration reads from the device twice in GPU
+ * mode: the collector's one readback of the rollout, and one of every
+ * minibatch's scalars after the last update. The chunks and the minibatch
+ * indices are uploaded once per iteration; each minibatch gathers its rows on
+ * the device. The NaN/Inf guard reads those scalars too: updates run
+ * unchecked, and when one went non-finite the iteration's start (a
+ * `TrainingSnapshot` of weights and Adam states) is put back before
+ * {@linkcode NonFiniteError} is thrown, so nothing done before is lost.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Env, paramsAtDifficulty } from "../../envs/env.ts";
 import type { DecisionTransformer, SegmentBatch } from "../model/decision_transformer.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { clipByGlobalNorm, setLearningRate } from "../model/optim.ts";
+import { clipByGlobalNorm, createAdam, setLearningRate } from "../model/optim.ts";
 import { gae, grpoAdvantages, normalizeGlobal, normalizeGroups } from "./advantages.ts";
 import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
 import { clipEpsilonAt } from "./schedules.ts";
-import { prioritizedMinibatches, uniformMinibatches } from "./minibatches.ts";
+import { type Minibatch, prioritizedMinibatches, uniformMinibatches } from "./minibatches.ts";
 import type { GrpoConfig } from "./grpo_config.ts";
-import { chunkBatch, chunks, Rollout } from "./rollout.ts";
+import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
+import { TrainingSnapshot } from "../model/snapshot.ts";
+import { readAll } from "../model/readback.ts";
 
 /** What one iteration measured (the rows of the TensorBoard log). */
 export interface IterationMetrics {
@@ -49,7 +60,10 @@ export interface IterationMetrics {
   difficulty: number;
 }
 
-/** Raised when a loss or gradient becomes NaN or Inf. */
+/**
+ * Raised when a loss or gradient became NaN or Inf during an iteration; the
+ * state is then back at that iteration's start (weights and optimizers).
+ */
 export class NonFiniteError extends Error {
   override name = "NonFiniteError";
 }
@@ -77,8 +91,8 @@ export function createOptimizers(
   config: GrpoConfig,
 ): Pick<GrpoState, "policyOptimizer" | "valueOptimizer"> {
   return {
-    policyOptimizer: tf.train.adam(config.policyLr, 0.9, 0.999, 1e-5),
-    valueOptimizer: tf.train.adam(config.valueLr, 0.9, 0.999, 1e-5),
+    policyOptimizer: createAdam(config.policyLr, 0.9, 0.999, 1e-5),
+    valueOptimizer: createAdam(config.valueLr, 0.9, 0.999, 1e-5),
   };
 }
 
@@ -103,11 +117,81 @@ function explainedVariance(values: Float32Array, returns: Float32Array): number 
   return varR === 0 ? NaN : 1 - varD / varR;
 }
 
-/** Checks a scalar is finite; throws {@linkcode NonFiniteError} naming it otherwise. */
-function requireFinite(name: string, x: number, iteration: number): void {
-  if (!Number.isFinite(x)) {
-    throw new NonFiniteError(`${name} became ${x} at iteration ${iteration + 1}`);
+/** The scalars guarded against NaN and Inf: the first four of each minibatch's row. */
+const GUARDED = ["policy_loss", "value_loss", "policy gradient norm", "value gradient norm"];
+
+/** The error naming the first guarded scalar that is NaN or Inf (minibatch order), if any. */
+function firstNonFinite(rows: Float32Array[], iteration: number): NonFiniteError | undefined {
+  for (const row of rows) {
+    for (const [k, name] of GUARDED.entries()) {
+      if (!Number.isFinite(row[k])) {
+        return new NonFiniteError(`${name} became ${row[k]} at iteration ${iteration + 1}`);
+      }
+    }
   }
+  return undefined;
+}
+
+/** Every chunk of an iteration on the device, [chunks, K, ...], and the minibatches' rows into it. */
+interface ChunkData {
+  returnsToGo: tf.Tensor2D;
+  obs: tf.Tensor3D;
+  actions: tf.Tensor3D;
+  timesteps: tf.Tensor2D;
+  /** 1 at the rollout steps trained on (in the chunk, and valid), 0 at context and padding. */
+  mask: tf.Tensor2D;
+  advantages: tf.Tensor2D;
+  logProbs: tf.Tensor2D;
+  returns: tf.Tensor2D;
+  values: tf.Tensor2D;
+  /** Per chunk: its importance weight (all 1 when uniform). */
+  weights: tf.Tensor1D;
+  /** Every minibatch's chunk indices, one after another; minibatch b's start at `offsets[b]`. */
+  order: tf.Tensor1D;
+  offsets: number[];
+  dispose(): void;
+}
+
+/**
+ * Uploads an iteration's chunks and minibatch indices once (the minibatches
+ * gather their rows on the device instead of uploading a dozen arrays each).
+ */
+function uploadChunks(
+  rollout: Rollout,
+  all: Chunk[],
+  K: number,
+  sample: { valid: Float32Array; advantages: Float32Array; returns: Float32Array },
+  batches: Minibatch[],
+): ChunkData {
+  const { obsSize: O, actionSize: A } = rollout;
+  const C = all.length;
+  const cb = chunkBatch(rollout, all, K);
+  const pick = (src: Float32Array) => Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
+  const valid = pick(sample.valid);
+  const weights = new Float32Array(C).fill(1);
+  const order = new Int32Array(batches.reduce((n, b) => n + b.indices.length, 0));
+  const offsets: number[] = [];
+  let at = 0;
+  for (const b of batches) {
+    offsets.push(at);
+    order.set(b.indices, at);
+    b.indices.forEach((k, j) => weights[k] = b.weights[j]);
+    at += b.indices.length;
+  }
+  const tensors = {
+    returnsToGo: tf.tensor2d(cb.returnsToGo, [C, K]),
+    obs: tf.tensor3d(cb.obs, [C, K, O]),
+    actions: tf.tensor3d(cb.actions, [C, K, A]),
+    timesteps: tf.tensor2d(cb.timesteps, [C, K], "int32"),
+    mask: tf.tensor2d(cb.mask.map((m, k) => m * valid[k]), [C, K]),
+    advantages: tf.tensor2d(pick(sample.advantages), [C, K]),
+    logProbs: tf.tensor2d(pick(rollout.logProbs), [C, K]),
+    returns: tf.tensor2d(pick(sample.returns), [C, K]),
+    values: tf.tensor2d(pick(rollout.values), [C, K]),
+    weights: tf.tensor1d(weights),
+    order: tf.tensor1d(order, "int32"),
+  };
+  return { ...tensors, offsets, dispose: () => tf.dispose(Object.values(tensors)) };
 }
 
 /**
@@ -206,29 +290,32 @@ export async function trainGrpo(
         seed,
       )
       : uniformMinibatches(all.length, chunksPerBatch, config.numEpochs, seed);
-    let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
-    let firstRatioError = NaN;
-    for (const drawn of batches) {
-      const mb = {
-        chunks: Array.from(drawn.indices, (k) => all[k]),
-        weights: Array.from(drawn.weights),
-      };
-      const cb = chunkBatch(rollout, mb.chunks, K);
-      const pick = (src: Float32Array) => Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
+    // The iteration's start, to return to should the guard below find a NaN or Inf.
+    const start = await TrainingSnapshot.take(
+      [...policy.trainableVariables(), ...(outcome ? [] : value.trainableVariables())],
+      outcome ? [state.policyOptimizer] : [state.policyOptimizer, state.valueOptimizer],
+    );
+    const data = uploadChunks(rollout, all, K, { valid, advantages: normalized, returns }, batches);
+    // Each minibatch's scalars stay on the device; one readback after the last (GPU mode pays
+    // ~11 ms and a drained queue for each).
+    const scalars: tf.Tensor1D[] = [];
+    for (const [b, drawn] of batches.entries()) {
       const m = tf.tidy(() => {
-        const B = cb.batch;
+        const rows = data.order.slice(data.offsets[b], drawn.indices.length);
+        const pick = <T extends tf.Tensor>(x: T) => tf.gather(x, rows) as T;
+        const B = drawn.indices.length;
         const batch: SegmentBatch = {
-          returnsToGo: tf.tensor2d(cb.returnsToGo, [B, K]),
-          obs: tf.tensor3d(cb.obs, [B, K, env.obsSize]),
-          actions: tf.tensor3d(cb.actions, [B, K, A]),
-          timesteps: tf.tensor2d(cb.timesteps, [B, K], "int32"),
+          returnsToGo: pick(data.returnsToGo),
+          obs: pick(data.obs),
+          actions: pick(data.actions),
+          timesteps: pick(data.timesteps),
         };
-        const weights = tf.tensor2d(mb.weights, [B, 1]);
-        const realMask = tf.tensor2d(cb.mask, [B, K]).mul(tf.tensor2d(pick(valid), [B, K]));
+        const weights = pick(data.weights).reshape([B, 1]);
+        const realMask = pick(data.mask);
         const mask = realMask.mul(weights);
         const count = realMask.sum().maximum(1);
-        const adv = tf.tensor2d(pick(normalized), [B, K]);
-        const oldLogProb = tf.tensor2d(pick(rollout.logProbs), [B, K]);
+        const adv = pick(data.advantages);
+        const oldLogProb = pick(data.logProbs);
         // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
         const refLogProb = outcome ? state.reference!.logProbs(batch).logProb : undefined;
         let ratioOut: tf.Tensor | undefined;
@@ -258,9 +345,9 @@ export async function trainGrpo(
         const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
 
         // The value network sees the same samples, flattened.
-        const obsFlat = tf.tensor2d(cb.obs, [B * K, env.obsSize]);
-        const ret = tf.tensor1d(pick(returns));
-        const oldValue = tf.tensor1d(pick(rollout.values));
+        const obsFlat = batch.obs.reshape([B * K, env.obsSize]);
+        const ret = pick(data.returns).reshape([B * K]);
+        const oldValue = pick(data.values).reshape([B * K]);
         const flatMask = mask.reshape([B * K]);
         const valueLoss = () => {
           const v = value.predict(obsFlat);
@@ -291,21 +378,28 @@ export async function trainGrpo(
           ratio.sub(1).sub(tf.log(ratio)).mul(realMask).sum().div(count),
           tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask).sum().div(count),
           tf.abs(ratio.sub(1)).mul(realMask).max(),
-        ]);
+        ]) as tf.Tensor1D;
         // Kept out of variableGrads' scope above; done with them now.
         tf.dispose([ratio, entropyOut!]);
         return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
       });
-      // One readback per minibatch for every scalar (GPU mode pays ~11 ms for each).
-      const [policyLoss, valueLoss, policyNorm, valueNorm, entropy, kl, clip, ratioError] = await m
-        .scalars.data();
-      requireFinite("policy_loss", policyLoss, it);
-      requireFinite("value_loss", valueLoss, it);
-      requireFinite("policy gradient norm", policyNorm, it);
-      requireFinite("value gradient norm", valueNorm, it);
-      if (Number.isNaN(firstRatioError)) firstRatioError = ratioError;
+      // Applied unchecked: a non-finite step is undone below, from the iteration's start.
       state.policyOptimizer.applyGradients(m.policyGrads);
       if (!outcome) state.valueOptimizer.applyGradients(m.valueGrads);
+      scalars.push(m.scalars);
+      tf.dispose([...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
+    }
+    data.dispose();
+    const rows = await readAll(scalars);
+    const bad = firstNonFinite(rows, it);
+    if (bad) {
+      await start.restore();
+      start.dispose();
+      throw bad;
+    }
+    start.dispose();
+    let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
+    for (const [policyLoss, valueLoss, , , entropy, kl, clip] of rows) {
       sums = {
         policy: sums.policy + policyLoss,
         value: sums.value + valueLoss,
@@ -314,8 +408,8 @@ export async function trainGrpo(
         clip: sums.clip + clip,
         batches: sums.batches + 1,
       };
-      tf.dispose([m.scalars, ...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
     }
+    const firstRatioError = rows.length > 0 ? rows[0][7] : NaN;
     state.iteration++;
     state.envSteps += N * collected;
     const seconds = (performance.now() - started) / 1000;

@@ -1,0 +1,224 @@
+/**
+ * A fixed tiny training run of each stage and what it produced: the metrics
+ * and a digest of how far the weights moved from their initial values. The
+ * numbers in `gpu_sync_test.ts` were recorded by {@linkcode fingerprints}
+ * from the code before the update moved its checks to the device (one
+ * readback per minibatch), so the test compares today's code with that one.
+ *
+ * Run `deno run -A tests/training_fingerprint.ts` to print them.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { cartpole } from "../envs/cartpole.ts";
+import type { Env } from "../envs/env.ts";
+import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { ValueNetwork } from "../src/model/value_network.ts";
+import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
+import type { Dataset } from "../src/rl/dataset.ts";
+import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import type { Mode } from "../src/gpu/device.ts";
+
+/** What a run produced: metric rows (selected keys) and weight-movement digests. */
+export interface Fingerprint {
+  metrics: Record<string, number>[];
+  /** Sum of |w - w0| and a fixed-weight sum of (w - w0) over every weight. */
+  moved: [number, number];
+}
+
+/** CartPole with a 12-step limit: grpo mode's whole episodes stay short. */
+export const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 12 };
+
+/** The stage-2 runs compared: each advantage mode, and prioritized minibatches. */
+export const STAGE2_CASES: Record<string, Partial<GrpoConfig>> = {
+  "gae-group": {},
+  "gae-global": { advantage: "gae-global" },
+  grpo: { advantage: "grpo", groupSize: 2, klCoef: 0.04 },
+  prioritized: { prioritized: true },
+};
+
+/** The tiny policy and value network of these runs. */
+export function tinyModels(seed: number) {
+  const stats = { obsMean: [0, 0, 0, 0], obsStd: [1, 1, 1, 1] };
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 16,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0.1,
+    returnScale: 100,
+    ...stats,
+  }, seed);
+  const value = new ValueNetwork({ obsDim: 4, embedDim: 16, hiddenDim: 16, ...stats }, seed);
+  return { policy, value };
+}
+
+/** The tiny stage-2 state of these runs (4 envs x 10 steps, 2 epochs of ~3 minibatches). */
+export function tinyGrpoState(overrides: Partial<GrpoConfig>): GrpoState {
+  const { policy, value } = tinyModels(0);
+  const config: GrpoConfig = {
+    ...SPEC_DEFAULTS,
+    numEnvs: 4,
+    rolloutSteps: 10,
+    numEpochs: 2,
+    batchSize: 16,
+    policyLr: 1e-3,
+    valueLr: 1e-3,
+    numIterations: 2,
+    groupSize: 4,
+    seed: 3,
+    ...overrides,
+  };
+  return {
+    env: overrides.advantage === "grpo" ? shortCartpole : cartpole,
+    config,
+    policy,
+    value,
+    ...createOptimizers(config),
+    iteration: 0,
+    envSteps: 0,
+    reference: overrides.advantage === "grpo" ? tinyModels(0).policy : undefined,
+  };
+}
+
+/** Frees a state's models, optimizers and collector. */
+export function disposeState(state: GrpoState): void {
+  state.collector?.dispose();
+  state.policy.dispose();
+  state.value.dispose();
+  state.reference?.dispose();
+  state.policyOptimizer.dispose();
+  state.valueOptimizer.dispose();
+}
+
+async function weights(vars: tf.Variable[]): Promise<Float32Array> {
+  const parts = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function moved(before: Float32Array, after: Float32Array): [number, number] {
+  let abs = 0, signed = 0;
+  for (let k = 0; k < before.length; k++) {
+    const d = after[k] - before[k];
+    abs += Math.abs(d);
+    signed += d * (1 + (k % 7));
+  }
+  return [abs, signed];
+}
+
+const STAGE2_KEYS = [
+  "mean_reward",
+  "episodes",
+  "policy_loss",
+  "value_loss",
+  "entropy",
+  "approx_kl",
+  "clip_fraction",
+  "explained_variance",
+  "first_ratio_error",
+] as const;
+
+/** Two tiny stage-2 iterations in `mode`. */
+export async function stage2Fingerprint(
+  mode: Mode,
+  overrides: Partial<GrpoConfig>,
+): Promise<Fingerprint> {
+  await initBackend(mode);
+  const state = tinyGrpoState(overrides);
+  const vars = [...state.policy.trainableVariables(), ...state.value.trainableVariables()];
+  const before = await weights(vars);
+  const metrics: Record<string, number>[] = [];
+  await trainGrpo(state, {
+    onIteration: (m) => void metrics.push(Object.fromEntries(STAGE2_KEYS.map((k) => [k, m[k]]))),
+  });
+  const after = await weights(vars);
+  disposeState(state);
+  return { metrics, moved: moved(before, after) };
+}
+
+/** Episodes whose action is a fixed function of the observation. */
+export function fixedDataset(episodes: number, length: number): Dataset {
+  let s = 99;
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+  const T = episodes * length;
+  const obs = Float32Array.from({ length: T * 4 }, rand);
+  const actions = Float32Array.from({ length: T }, (_, t) => (obs[t * 4] > 0 ? 1 : 0));
+  return {
+    envId: cartpole.id,
+    obsSize: 4,
+    actionSize: 1,
+    obs,
+    actions,
+    rewards: new Float32Array(T).fill(1),
+    terminals: Uint8Array.from({ length: T }, (_, t) => ((t + 1) % length === 0 ? 1 : 0)),
+    episode: Int32Array.from({ length: T }, (_, t) => Math.floor(t / length)),
+  };
+}
+
+/** The tiny stage-1 config of these runs (dropout on: the seeded masks are part of the run). */
+export const TINY_BC = {
+  ...DEFAULT_BC_CONFIG,
+  numEpochs: 2,
+  batchSize: 8,
+  warmupSteps: 3,
+  valFraction: 0.25,
+  embedDim: 16,
+  nLayer: 1,
+  nHead: 1,
+  contextLength: 3,
+};
+
+/** Two tiny stage-1 epochs in `mode`. */
+export async function stage1Fingerprint(mode: Mode): Promise<Fingerprint> {
+  await initBackend(mode);
+  const ds = fixedDataset(12, 7);
+  const result = await trainBehaviourCloning(cartpole, ds, TINY_BC);
+  const metrics = result.history.map((m) => ({
+    train_loss: m.train_loss,
+    val_loss: m.val_loss,
+    val_accuracy: m.val_accuracy,
+  }));
+  const after = await weights(result.policy.trainableVariables());
+  const initial = new DecisionTransformer(result.policy.config, TINY_BC.seed);
+  const before = await weights(initial.trainableVariables());
+  initial.dispose();
+  result.policy.dispose();
+  return { metrics, moved: moved(before, after) };
+}
+
+/** Every fingerprint, by `<mode> <case>`. */
+export async function fingerprints(modes: Mode[]): Promise<Record<string, Fingerprint>> {
+  const out: Record<string, Fingerprint> = {};
+  for (const mode of modes) {
+    for (const [name, overrides] of Object.entries(STAGE2_CASES)) {
+      out[`${mode} ${name}`] = await stage2Fingerprint(mode, overrides);
+    }
+    out[`${mode} stage1`] = await stage1Fingerprint(mode);
+    if (mode === "gpu") {
+      await initBackend("cpu");
+      disposeGpuBackend();
+    }
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const { releaseGpu } = await import("../src/gpu/device.ts");
+  console.log(JSON.stringify(await fingerprints(["cpu", "gpu"]), null, 1));
+  await releaseGpu();
+}
