@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env } from "../../envs/env.ts";
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
@@ -81,6 +81,7 @@ export const actCommand: Command = {
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's)" },
+    ...GYM_FLAGS,
     "target-return": { type: "number", help: "return to condition on (default: the checkpoint's)" },
     stochastic: { type: "boolean", help: "sample actions instead of taking the most likely one" },
     device: { ...DEVICE_FLAG, default: "cpu" },
@@ -93,7 +94,7 @@ export const actCommand: Command = {
       "--checkpoint best.safetensors",
     );
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
+    const env = await resolveEnvFlag(v, v.env as string | undefined, info.envId);
     await initBackend(await resolveMode(deviceChoice(v)));
     const { policy } = await loadCheckpoint(path, env);
     const target = (v["target-return"] as number | undefined) ?? info.targetReturn;

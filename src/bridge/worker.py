@@ -1,0 +1,258 @@
+"""grpo's Gymnasium worker: N envs of one id in this process, stepped on request.
+
+grpo starts `python3 -c <this file>` and speaks a binary protocol over
+stdin/stdout. Every message is a frame: a little-endian u32 payload length,
+then the payload, whose first byte is its kind:
+
+  host -> worker
+    I + JSON {"id", "module", "kwargs", "n", "autoreset"}   create the envs
+    R + n u32 seeds                                         reset every env
+    S + n*A f32 actions + n u32 seeds                       one step of every env
+  worker -> host
+    I + JSON {"obs_size", "action", "max_episode_steps", "backend"}
+    R + n*O f32 observations
+    S + n*O f32 obs + n*O f32 final obs + n f64 rewards + n u8 terminated + n u8 truncated
+    E + one line of text                                    an error; the worker then exits
+
+An env that ends in a step is reset in the same step with that step's seed
+for it (the seed of its next episode); `obs` then holds the new episode's first
+observation and `final obs` the ended one's last. Without autoreset an ended
+env is not stepped again until the next R. End of stdin ends the worker.
+
+With no gymnasium installed, a module named by `gym:module:Id` that defines
+`grpo_make(id, **kwargs)` provides plain Python envs (reset/step and spaces
+named Box and Discrete, duck-typed): grpo's tests use this.
+"""
+
+import importlib
+import json
+import os
+import struct
+import sys
+from array import array
+
+UNSUPPORTED = "grpo supports Box and Discrete spaces"
+
+
+class Refusal(Exception):
+    """A problem the user must fix, reported as one line."""
+
+
+def read_exact(stream, size):
+    data = stream.read(size)
+    if data is None or len(data) < size:
+        sys.exit(0)  # grpo is gone
+    return data
+
+
+def read_frame(stream):
+    (size,) = struct.unpack("<I", read_exact(stream, 4))
+    return read_exact(stream, size)
+
+
+def write_frame(out, kind, *parts):
+    size = 1 + sum(len(p) for p in parts)
+    out.write(struct.pack("<I", size) + kind)
+    for p in parts:
+        out.write(p)
+    out.flush()
+
+
+def space_name(space):
+    return type(space).__name__
+
+
+def flat_floats(values):
+    """A space bound as a list of floats (numpy arrays and nested lists alike)."""
+    if hasattr(values, "ravel"):
+        return [float(x) for x in values.ravel()]
+    if isinstance(values, (list, tuple)):
+        return [x for v in values for x in flat_floats(v)]
+    return [float(values)]
+
+
+def describe_obs(space):
+    kind = space_name(space)
+    if kind == "Box":
+        return len(flat_floats(space.low)), None
+    if kind == "Discrete":
+        return int(space.n), int(getattr(space, "start", 0))
+    raise Refusal("has a %s observation space; %s" % (kind, UNSUPPORTED))
+
+
+def describe_action(space):
+    kind = space_name(space)
+    if kind == "Box":
+        return {"kind": "box", "low": flat_floats(space.low), "high": flat_floats(space.high)}
+    if kind == "Discrete":
+        return {"kind": "discrete", "n": int(space.n), "start": int(getattr(space, "start", 0))}
+    raise Refusal("has a %s action space; %s" % (kind, UNSUPPORTED))
+
+
+def make_factory(config):
+    """A function making one env, and which backend it uses."""
+    module = None
+    if config.get("module"):
+        sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(config["module"])
+        except ImportError as e:
+            raise Refusal("cannot import module %s: %s" % (config["module"], e))
+    if module is not None and hasattr(module, "grpo_make"):
+        return (lambda: module.grpo_make(config["id"], **config["kwargs"])), "plain"
+    try:
+        import gymnasium
+    except ImportError:
+        raise Refusal("gymnasium is not installed for %s; pip install gymnasium" % sys.executable)
+    try:
+        gymnasium.spec(config["id"])
+    except Exception as e:
+        raise Refusal("unknown id: %s" % str(e).splitlines()[0])
+    return (lambda: gymnasium.make(config["id"], **config["kwargs"])), "gymnasium"
+
+
+def max_steps_of(env):
+    spec = getattr(env, "spec", None)
+    steps = getattr(spec, "max_episode_steps", None) or getattr(env, "max_episode_steps", None)
+    if not steps:
+        raise Refusal(
+            "has no step limit; add one with --gym-kwargs '{\"max_episode_steps\": 1000}'"
+        )
+    return int(steps)
+
+
+class Batch:
+    """N envs of one kind and the byte buffers of their outcomes."""
+
+    def __init__(self, config):
+        make, self.backend = make_factory(config)
+        self.n = int(config["n"])
+        self.autoreset = bool(config["autoreset"])
+        self.envs = [make() for _ in range(self.n)]
+        first = self.envs[0]
+        self.obs_size, self.obs_start = describe_obs(first.observation_space)
+        self.action = describe_action(first.action_space)
+        self.max_steps = max_steps_of(first)
+        self.action_size = 1 if self.action["kind"] == "discrete" else len(self.action["low"])
+        self.t = [0] * self.n
+        self.ended = [False] * self.n
+        self.last_flags = [(0, 0)] * self.n
+        self.obs = bytearray(4 * self.n * self.obs_size)
+        self.final_obs = bytearray(4 * self.n * self.obs_size)
+        try:
+            import numpy
+
+            self.numpy = numpy
+        except ImportError:
+            self.numpy = None
+
+    def describe(self):
+        return {
+            "obs_size": self.obs_size,
+            "action": self.action,
+            "max_episode_steps": self.max_steps,
+            "backend": self.backend,
+        }
+
+    def put(self, buffer, i, observation):
+        size = self.obs_size
+        if self.obs_start is not None:
+            values = array("f", bytes(4 * size))
+            values[int(observation) - self.obs_start] = 1.0
+            data = values.tobytes()
+        elif hasattr(observation, "astype"):
+            data = observation.astype("float32", copy=False).tobytes()
+        else:
+            data = array("f", flat_floats(observation)).tobytes()
+        if len(data) != 4 * size:
+            raise Refusal("env %d returned %d observation floats, not %d" % (i, len(data) // 4, size))
+        buffer[4 * size * i : 4 * size * (i + 1)] = data
+
+    def reset_one(self, i, seed):
+        observation, _ = self.envs[i].reset(seed=seed)
+        self.t[i] = 0
+        self.ended[i] = False
+        self.put(self.obs, i, observation)
+
+    def reset(self, payload):
+        seeds = array("I", payload)
+        for i in range(self.n):
+            self.reset_one(i, int(seeds[i]))
+        return bytes(self.obs)
+
+    def actions(self, payload):
+        """Per env, the action in the form its env takes: an int, or a clipped vector."""
+        n, size = self.n, self.action_size
+        if self.action["kind"] == "discrete":
+            start = self.action["start"]
+            return [int(a) + start for a in array("f", payload[: 4 * n])]
+        low, high = self.action["low"], self.action["high"]
+        if self.numpy is not None:
+            np = self.numpy
+            rows = np.frombuffer(payload[: 4 * n * size], dtype=np.float32).reshape(n, size)
+            rows = np.clip(rows, np.asarray(low, np.float32), np.asarray(high, np.float32))
+            shape = self.envs[0].action_space.shape
+            return [row.reshape(shape) for row in rows]
+        flat = array("f", payload[: 4 * n * size])
+        return [
+            [min(max(flat[i * size + k], low[k]), high[k]) for k in range(size)] for i in range(n)
+        ]
+
+    def step(self, payload):
+        n = self.n
+        actions = self.actions(payload)
+        seeds = array("I", payload[4 * n * self.action_size :])
+        rewards = array("d", bytes(8 * n))
+        terminated = bytearray(n)
+        truncated = bytearray(n)
+        for i in range(n):
+            if self.ended[i]:
+                terminated[i], truncated[i] = self.last_flags[i]
+                continue
+            observation, reward, term, trunc, _ = self.envs[i].step(actions[i])
+            self.t[i] += 1
+            rewards[i] = float(reward)
+            terminated[i] = 1 if term else 0
+            truncated[i] = 1 if trunc or self.t[i] >= self.max_steps else 0
+            if terminated[i] or truncated[i]:
+                self.put(self.final_obs, i, observation)
+                if self.autoreset:
+                    self.reset_one(i, int(seeds[i]))
+                    continue
+                self.ended[i] = True
+            self.put(self.obs, i, observation)
+        self.last_flags = list(zip(terminated, truncated))
+        return [bytes(self.obs), bytes(self.final_obs), rewards.tobytes(), terminated, truncated]
+
+
+def main():
+    stdin = sys.stdin.buffer
+    # The protocol owns the real stdout; anything an env prints goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    batch = None
+    try:
+        while True:
+            frame = read_frame(stdin)
+            kind, payload = frame[:1], frame[1:]
+            if kind == b"I":
+                batch = Batch(json.loads(payload.decode("utf-8")))
+                write_frame(out, b"I", json.dumps(batch.describe()).encode("utf-8"))
+            elif kind == b"R":
+                write_frame(out, b"R", batch.reset(payload))
+            elif kind == b"S":
+                write_frame(out, b"S", *batch.step(payload))
+            else:
+                raise Refusal("unknown message %r" % kind)
+    except Refusal as e:
+        write_frame(out, b"E", str(e).encode("utf-8"))
+        sys.exit(1)
+    except Exception as e:
+        message = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        write_frame(out, b"E", message.encode("utf-8"))
+        raise
+
+
+if __name__ == "__main__":
+    main()
