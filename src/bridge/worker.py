@@ -77,7 +77,7 @@ def describe_obs(space):
         return len(flat_floats(space.low)), None
     if kind == "Discrete":
         return int(space.n), int(getattr(space, "start", 0))
-    raise Refusal("has a %s observation space; %s" % (kind, UNSUPPORTED))
+    raise Refusal("%s observation space: %s" % (kind, UNSUPPORTED))
 
 
 def describe_action(space):
@@ -86,7 +86,7 @@ def describe_action(space):
         return {"kind": "box", "low": flat_floats(space.low), "high": flat_floats(space.high)}
     if kind == "Discrete":
         return {"kind": "discrete", "n": int(space.n), "start": int(getattr(space, "start", 0))}
-    raise Refusal("has a %s action space; %s" % (kind, UNSUPPORTED))
+    raise Refusal("%s action space: %s" % (kind, UNSUPPORTED))
 
 
 def make_factory(config):
@@ -116,7 +116,7 @@ def max_steps_of(env):
     steps = getattr(spec, "max_episode_steps", None) or getattr(env, "max_episode_steps", None)
     if not steps:
         raise Refusal(
-            "has no step limit; add one with --gym-kwargs '{\"max_episode_steps\": 1000}'"
+            "no step limit; add one with --gym-kwargs '{\"max_episode_steps\": 1000}'"
         )
     return int(steps)
 
@@ -191,8 +191,8 @@ class Batch:
             np = self.numpy
             rows = np.frombuffer(payload[: 4 * n * size], dtype=np.float32).reshape(n, size)
             rows = np.clip(rows, np.asarray(low, np.float32), np.asarray(high, np.float32))
-            shape = self.envs[0].action_space.shape
-            return [row.reshape(shape) for row in rows]
+            shape = getattr(self.envs[0].action_space, "shape", None)
+            return [row.reshape(shape) if shape else row.tolist() for row in rows]
         flat = array("f", payload[: 4 * n * size])
         return [
             [min(max(flat[i * size + k], low[k]), high[k]) for k in range(size)] for i in range(n)

@@ -123,7 +123,7 @@ export class WorkerProcess {
     const got = String.fromCharCode(body[0]);
     if (got === "E") {
       const line = new TextDecoder().decode(body.subarray(1));
-      throw new InputError(`${this.label} ${line}`);
+      throw new InputError(`${this.label}: ${line}`);
     }
     if (got !== kind) {
       throw new Error(`${this.label}: protocol error: expected a ${kind} frame, got ${got}`);
