@@ -137,8 +137,8 @@ class Batch:
         self.t = [0] * self.n
         self.ended = [False] * self.n
         self.last_flags = [(0, 0)] * self.n
-        self.obs = bytearray(4 * self.n * self.obs_size)
-        self.final_obs = bytearray(4 * self.n * self.obs_size)
+        self.rows = [None] * self.n
+        self.final_rows = None
         try:
             import numpy
 
@@ -154,31 +154,34 @@ class Batch:
             "backend": self.backend,
         }
 
-    def put(self, buffer, i, observation):
-        size = self.obs_size
+    def pack(self, rows):
+        """The observations of all envs as n*O float32 bytes (one conversion per message)."""
+        size, np = self.obs_size, self.numpy
         if self.obs_start is not None:
-            values = array("f", bytes(4 * size))
-            values[int(observation) - self.obs_start] = 1.0
+            values = array("f", bytes(4 * size * self.n))
+            for i, o in enumerate(rows):
+                values[i * size + int(o) - self.obs_start] = 1.0
             data = values.tobytes()
-        elif hasattr(observation, "astype"):
-            data = observation.astype("float32", copy=False).tobytes()
+        elif np is not None:
+            data = np.asarray(rows, dtype=np.float32).tobytes()
         else:
-            data = array("f", flat_floats(observation)).tobytes()
-        if len(data) != 4 * size:
-            raise Refusal("env %d returned %d observation floats, not %d" % (i, len(data) // 4, size))
-        buffer[4 * size * i : 4 * size * (i + 1)] = data
+            data = array("f", [x for o in rows for x in flat_floats(o)]).tobytes()
+        if len(data) != 4 * size * self.n:
+            raise Refusal("observations are not %d floats each" % size)
+        return data
 
     def reset_one(self, i, seed):
-        observation, _ = self.envs[i].reset(seed=seed)
+        self.rows[i], _ = self.envs[i].reset(seed=seed)
         self.t[i] = 0
         self.ended[i] = False
-        self.put(self.obs, i, observation)
 
     def reset(self, payload):
         seeds = array("I", payload)
         for i in range(self.n):
             self.reset_one(i, int(seeds[i]))
-        return bytes(self.obs)
+        if self.final_rows is None:
+            self.final_rows = list(self.rows)
+        return self.pack(self.rows)
 
     def actions(self, payload):
         """Per env, the action in the form its env takes: an int, or a clipped vector."""
@@ -199,30 +202,35 @@ class Batch:
         ]
 
     def step(self, payload):
-        n = self.n
+        n, envs, rows, t, ended, max_steps = (
+            self.n, self.envs, self.rows, self.t, self.ended, self.max_steps
+        )
         actions = self.actions(payload)
         seeds = array("I", payload[4 * n * self.action_size :])
         rewards = array("d", bytes(8 * n))
         terminated = bytearray(n)
         truncated = bytearray(n)
         for i in range(n):
-            if self.ended[i]:
+            if ended[i]:
                 terminated[i], truncated[i] = self.last_flags[i]
                 continue
-            observation, reward, term, trunc, _ = self.envs[i].step(actions[i])
-            self.t[i] += 1
+            observation, reward, term, trunc, _ = envs[i].step(actions[i])
+            t[i] += 1
             rewards[i] = float(reward)
-            terminated[i] = 1 if term else 0
-            truncated[i] = 1 if trunc or self.t[i] >= self.max_steps else 0
-            if terminated[i] or truncated[i]:
-                self.put(self.final_obs, i, observation)
+            if term or trunc or t[i] >= max_steps:
+                terminated[i] = 1 if term else 0
+                truncated[i] = 1 if trunc or t[i] >= max_steps else 0
+                self.final_rows[i] = observation
                 if self.autoreset:
-                    self.reset_one(i, int(seeds[i]))
+                    self.reset_one(i, seeds[i])
                     continue
-                self.ended[i] = True
-            self.put(self.obs, i, observation)
-        self.last_flags = list(zip(terminated, truncated))
-        return [bytes(self.obs), bytes(self.final_obs), rewards.tobytes(), terminated, truncated]
+                ended[i] = True
+            rows[i] = observation
+        if not self.autoreset:
+            self.last_flags = list(zip(terminated, truncated))
+        return [
+            self.pack(rows), self.pack(self.final_rows), rewards.tobytes(), terminated, truncated
+        ]
 
 
 def main():
