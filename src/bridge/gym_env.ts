@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type ActionSpace, type Env, hashPrefix } from "../../envs/env.ts";
+import { type ActionSpace, hashPrefix } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import {
   type EpisodeStats,
