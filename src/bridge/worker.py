@@ -17,7 +17,8 @@ then the payload, whose first byte is its kind:
 An env that ends in a step is reset in the same step with that step's seed
 for it (the seed of its next episode); `obs` then holds the new episode's first
 observation and `final obs` the ended one's last. Without autoreset an ended
-env is not stepped again until the next R. End of stdin ends the worker.
+env is not stepped again until the next R. End of stdin ends the worker, and
+so does grpo's death (checked every second, also during a hung step).
 
 With no gymnasium installed, a module named by `gym:module:Id` that defines
 `grpo_make(id, **kwargs)` provides plain Python envs (reset/step and spaces
@@ -29,6 +30,8 @@ import json
 import os
 import struct
 import sys
+import threading
+import time
 from array import array
 
 UNSUPPORTED = "grpo supports Box and Discrete spaces"
@@ -233,7 +236,17 @@ class Batch:
         ]
 
 
+def exit_with_parent():
+    """Ends the worker when grpo dies, even while an env is stuck in a step."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def main():
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     stdin = sys.stdin.buffer
     # The protocol owns the real stdout; anything an env prints goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
