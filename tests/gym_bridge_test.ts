@@ -7,15 +7,21 @@
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { cartpole } from "../envs/cartpole.ts";
-import { type GymEnv, gymFlagsOf, parseGymSpec, resolveGymEnv } from "../src/bridge/gym_env.ts";
+import {
+  type GymEnv,
+  gymFlagsOf,
+  GymVecEnv,
+  parseGymSpec,
+  resolveGymEnv,
+} from "../src/bridge/gym_env.ts";
 import { InputError } from "../src/errors.ts";
 import { CpuVecEnv, createVecEnv, TERMINATED, type VecEnv } from "../src/rl/vec_env.ts";
 import { main } from "../src/cli/main.ts";
 
 const TOY = "gym:tests.fixtures.gym_envs.toy";
 
-function toy(id: string, kwargs?: string, timeoutMs?: number): Promise<GymEnv> {
-  return resolveGymEnv(parseGymSpec(`${TOY}:${id}`, kwargs), { timeoutMs });
+function toy(id: string, kwargs?: string): Promise<GymEnv> {
+  return resolveGymEnv(parseGymSpec(`${TOY}:${id}`, kwargs));
 }
 
 async function withBatch<T>(
@@ -24,7 +30,7 @@ async function withBatch<T>(
   seed: number,
   body: (vec: VecEnv) => Promise<T>,
 ): Promise<T> {
-  const vec = createVecEnv(env, n, { seed });
+  const vec = new GymVecEnv(env, n, { seed });
   try {
     return await body(vec);
   } finally {
@@ -180,7 +186,8 @@ Deno.test("gym bridge failures are one line each: python, gymnasium, id, space, 
     "the Python worker exited (code 3)",
     "toy env: simulated crash",
   );
-  const hang = await toy("Hang-v0", undefined, 1000);
+  // The short timeout only for the batch: starting Python on a busy machine may take longer.
+  const hang: GymEnv = { ...(await toy("Hang-v0")), worker: { timeoutMs: 1000 } };
   await rejectsWith(
     () =>
       withBatch(hang, 1, 0, async (vec) => {
@@ -236,4 +243,25 @@ Deno.test("grpo train --quick-test over the bridge, then eval needs the same --e
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("grpo envs --describe gym:... reads the spaces from the worker", async () => {
+  const log = console.log;
+  let out = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  try {
+    assertEquals(
+      await main([
+        "envs",
+        "--describe",
+        `${TOY}:Counter-v0`,
+        "--gym-kwargs",
+        '{"continuous":true}',
+      ]),
+      0,
+    );
+  } finally {
+    console.log = log;
+  }
+  assert(out.includes("Box(-1,-1 .. 1,1)") && out.includes("100"), out);
 });
