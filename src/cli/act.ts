@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env } from "../../envs/env.ts";
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
@@ -90,6 +90,7 @@ export const actCommand: Command = {
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's)" },
+    ...GYM_FLAGS,
     "target-return": {
       type: "number",
       range: RETURN_RANGE,
@@ -113,7 +114,7 @@ export const actCommand: Command = {
       "--checkpoint best.safetensors",
     );
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
+    const env = await resolveEnvFlag(v, v.env as string | undefined, info.envId);
     const mode = await resolveMode(deviceChoice(v));
     await initBackend(mode);
     const maxEpisodes = v["max-episodes"] as number;

@@ -7,6 +7,7 @@ import { discreteActionCount, type Env } from "../../envs/env.ts";
 import { ENVS } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";
 import { maxOf } from "../range.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 
 function describeActions(env: Env): string {
   const space = env.actionSpace;
@@ -34,13 +35,22 @@ export function envTable(envs: readonly Env[] = ENVS) {
 export const envsCommand: Command = {
   name: "envs",
   summary: "list the environments with their spaces and limits",
-  usage: "grpo envs [--json]",
-  flags: { json: { type: "boolean", help: "print JSON" } },
-  run({ values }) {
-    const rows = envTable();
+  usage: "grpo envs [--describe ENV [--gym-kwargs JSON] [--python PATH]] [--json]",
+  flags: {
+    json: { type: "boolean", help: "print JSON" },
+    describe: {
+      type: "string",
+      help:
+        "one env only (any --env value, e.g. gym:CartPole-v1: its spaces as the worker reads them)",
+    },
+    ...GYM_FLAGS,
+  },
+  async run({ values }) {
+    const one = values.describe as string | undefined;
+    const rows = envTable(one === undefined ? ENVS : [await resolveEnvFlag(values, one)]);
     if (values.json) {
       console.log(JSON.stringify(rows, null, 2));
-      return Promise.resolve();
+      return;
     }
     const header = ["alias", "id", "obs", "actions", "max steps", "gpu", "curriculum"];
     const cells = rows.map((r) => [
@@ -55,9 +65,10 @@ export const envsCommand: Command = {
     const widths = header.map((h, k) => maxOf([h.length, ...cells.map((c) => c[k].length)]));
     const line = (c: string[]) => c.map((x, k) => x.padEnd(widths[k])).join("  ").trimEnd();
     console.log([line(header), ...cells.map(line)].join("\n"));
+    if (one !== undefined) return;
     console.log(
-      "\nAlso: --env ./path/my_env.ts loads your own environment (see examples/my_env.ts).",
+      "\nAlso: --env ./path/my_env.ts loads your own environment (see examples/my_env.ts), " +
+        "--env gym:ID a Python Gymnasium env (grpo envs --describe gym:CartPole-v1).",
     );
-    return Promise.resolve();
   },
 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
@@ -36,6 +36,7 @@ export const evalCommand: Command = {
       help: "a .safetensors checkpoint from grpo pretrain or grpo train",
     },
     env: { type: "string", help: "environment (default: the checkpoint's); must match it" },
+    ...GYM_FLAGS,
     "num-episodes": {
       type: "integer",
       default: 10,
@@ -83,7 +84,7 @@ export const evalCommand: Command = {
     if (renderPath) renderFormat(renderPath);
     // Read the metadata first, so --env can default to the checkpoint's.
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
+    const env = await resolveEnvFlag(v, v.env as string | undefined, info.envId);
     const mode = await resolveMode(deviceChoice(v));
     refuseIfTooBig(
       `grpo eval: ${numEpisodes} episodes at once`,

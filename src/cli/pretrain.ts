@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
@@ -52,6 +52,7 @@ export const pretrainCommand: Command = {
       default: "cartpole",
       help: "environment: alias, Gymnasium id or module path",
     },
+    ...GYM_FLAGS,
     "num-episodes": {
       type: "integer",
       default: 1000,
@@ -134,7 +135,7 @@ export const pretrainCommand: Command = {
 /** Runs stage 1 with `pretrain`'s flag values; returns the path of the best model. */
 export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   const started = performance.now();
-  const env = await resolveEnv(v.env as string);
+  const env = await resolveEnvFlag(v, v.env as string);
   const quick = v["quick-test"] === true;
   const numEpisodes = quick
     ? Math.min(v["num-episodes"] as number, QUICK_TEST.numEpisodes)

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { meanStd } from "../rl/evaluate.ts";
@@ -30,6 +30,7 @@ export const rolloutCommand: Command = {
     "grpo rollout --env ENV --policy heuristic|random [--episodes 100] [--seed 0] [--device auto|gpu|cpu] [--json]",
   flags: {
     env: { type: "string", help: "environment: a built-in name or ./path/to/your_env.ts" },
+    ...GYM_FLAGS,
     policy: {
       type: "string",
       choices: SCRIPTED_POLICIES,
@@ -63,7 +64,7 @@ export const rolloutCommand: Command = {
     if (episodes < 1) {
       throw new InputError(`grpo rollout: --episodes must be a positive integer, got ${episodes}`);
     }
-    const env = await resolveEnv(envName);
+    const env = await resolveEnvFlag(v, envName);
     const problem = scriptedPolicyProblem(env, policy);
     if (problem) throw new InputError(`grpo rollout: ${problem}`);
     const mode = await resolveMode(deviceChoice(v));

@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import type { Env } from "../../envs/env.ts";
-import { resolveEnv } from "../../envs/registry.ts";
+import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
@@ -108,6 +108,7 @@ const flags: Record<string, FlagSpec> = {
     default: "cartpole",
     help: "environment: alias, Gymnasium id or module path",
   },
+  ...GYM_FLAGS,
   resume: { type: "string", help: "continue a stage-2 checkpoint at its iteration" },
   ...Object.fromEntries(NUMERIC.map(([flag, key, help, range, integer]) => [flag, {
     type: integer ? "integer" : "number",
@@ -227,7 +228,7 @@ export const trainCommand: Command = {
   flags,
   async run({ values: v }) {
     const started = performance.now();
-    const env = await resolveEnv(v.env as string);
+    const env = await resolveEnvFlag(v, v.env as string);
     const { config, fromPreset } = trainConfig(env, v);
     if (!((v["eval-episodes"] as number) >= 1)) {
       throw new InputError(
@@ -268,6 +269,8 @@ export const trainCommand: Command = {
       checkpointPath = await pretrain({
         ...Object.fromEntries(stage1Defaults),
         env: v.env,
+        "gym-kwargs": v["gym-kwargs"],
+        python: v.python,
         "quick-test": v["quick-test"],
         out: v.out,
         seed: config.seed,

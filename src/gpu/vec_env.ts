@@ -8,7 +8,7 @@
  */
 import { actionSize } from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
-import { CpuVecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
+import { createVecEnv, type VecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
 import { requireGpu, throwDeviceErrors } from "./device.ts";
 import {
   compileShader,
@@ -25,7 +25,7 @@ import {
  * per env.
  */
 export function packCounters(
-  h: CpuVecEnv,
+  h: VecEnv,
 ): { counters: Uint32Array<ArrayBuffer>; stats: Float32Array<ArrayBuffer> } {
   const counters = new Uint32Array(2 * h.n), stats = new Float32Array(4 * h.n);
   for (let i = 0; i < h.n; i++) {
@@ -40,7 +40,7 @@ export function packCounters(
 }
 
 /** Writes counters in the device layout (see {@linkcode packCounters}) into a host batch. */
-export function unpackCounters(h: CpuVecEnv, counters: Uint32Array, stats: Float32Array): void {
+export function unpackCounters(h: VecEnv, counters: Uint32Array, stats: Float32Array): void {
   for (let i = 0; i < h.n; i++) {
     h.t[i] = counters[2 * i];
     h.episode[i] = counters[2 * i + 1];
@@ -225,8 +225,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   private readonly paramsBuffer: GPUBuffer;
   private readonly pipelines?: VecEnvPipelines;
   private readonly bindGroup?: GPUBindGroup;
-  /** The TypeScript twin, for envs without a kernel. */
-  private readonly host?: CpuVecEnv<P>;
+  /** The host batch (the TypeScript twin, or a Python worker's), for envs without a kernel. */
+  private readonly host?: VecEnv;
 
   private constructor(
     device: GPUDevice,
@@ -288,7 +288,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
       });
       this.pipelines = pipelines;
     } else {
-      this.host = new CpuVecEnv(env, n, { ...options, params: this.params });
+      this.host = createVecEnv(env, n, { ...options, params: this.params });
     }
   }
 
@@ -347,10 +347,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
 
   /** Starts a fresh episode in every env; episode numbers start at 0 on the first call. */
   reset(): Promise<void> {
-    if (this.host) {
-      this.host.reset();
-      return this.upload();
-    }
+    if (this.host) return Promise.resolve(this.host.reset()).then(() => this.upload());
     this.run("reset", 1);
     return Promise.resolve();
   }
@@ -359,7 +356,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   async step(): Promise<void> {
     if (this.host) {
       const actions = await this.readBuffer(this.buffers.actions, Float32Array);
-      this.host.step(actions);
+      await this.host.step(actions);
       return this.upload();
     }
     this.run("step", 1);
@@ -373,10 +370,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
 
   /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
   stepRandom(steps = 1): Promise<void> {
-    if (this.host) {
-      this.host.stepRandom(steps);
-      return this.upload();
-    }
+    if (this.host) return Promise.resolve(this.host.stepRandom(steps)).then(() => this.upload());
     this.run("step_random", steps);
     return Promise.resolve();
   }
@@ -489,8 +483,9 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     };
   }
 
-  /** Frees the device buffers. */
+  /** Frees the device buffers (and ends a host batch's worker). */
   destroy(): void {
+    void this.host?.close?.();
     for (const b of Object.values(this.buffers)) b.destroy();
     this.config.destroy();
     this.paramsBuffer.destroy();

@@ -14,7 +14,7 @@ import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { emptyPrefix, nextPrefixes, type Rollout } from "./rollout.ts";
-import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
+import { createVecEnv, TERMINATED, TRUNCATED, type VecEnv } from "./vec_env.ts";
 
 /** Separates the training action-sampling stream from the env's own draws. */
 export const TRAIN_SAMPLE_STREAM = 0x6a09e667;
@@ -33,7 +33,9 @@ export interface CollectorSnapshot {
  * cache, each env's previous action and its open context chunk.
  */
 export abstract class CollectorBase {
-  readonly vec: CpuVecEnv;
+  readonly vec: VecEnv;
+  /** The envs' last reset, which a Python worker answers asynchronously; `collect` awaits it. */
+  protected resetting: void | Promise<void>;
   protected cache: KVCache;
   protected prevAction: Float32Array;
   protected readonly policyActionSize: number;
@@ -46,8 +48,10 @@ export abstract class CollectorBase {
     numEnvs: number,
     readonly seed: number,
   ) {
-    this.vec = new CpuVecEnv(env, numEnvs, { seed });
-    this.vec.reset();
+    this.vec = createVecEnv(env, numEnvs, { seed });
+    this.resetting = this.vec.reset();
+    // Reported by the collect that awaits it, not as an unhandled rejection before.
+    (this.resetting as Promise<void> | undefined)?.catch?.(() => {});
     this.cache = policy.createCache(numEnvs);
     this.policyActionSize = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
     this.prevAction = new Float32Array(numEnvs * this.policyActionSize);
@@ -70,7 +74,8 @@ export abstract class CollectorBase {
    * mode's groups).
    */
   restartInGroups(episode: number, groupSize: number): void {
-    this.vec.restartInGroups(episode, groupSize);
+    this.resetting = this.vec.restartInGroups(episode, groupSize);
+    (this.resetting as Promise<void> | undefined)?.catch?.(() => {});
     this.prevAction.fill(0);
     this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
   }
@@ -91,9 +96,10 @@ export abstract class CollectorBase {
     this.cache.load(s.cache);
   }
 
-  /** Frees the KV cache. */
+  /** Frees the KV cache (and ends an external env's worker). */
   dispose(): void {
     this.cache.dispose();
+    void this.vec.close?.();
   }
 }
 
@@ -101,6 +107,7 @@ export abstract class CollectorBase {
 export class RolloutCollector extends CollectorBase {
   async collect(rollout: Rollout, targetReturn: number, untilAllEnded = false): Promise<number> {
     const { vec, policy, env } = this;
+    await this.resetting;
     const N = vec.n, O = env.obsSize, P = this.policyActionSize;
     const discrete = policy.config.actionKind === "discrete";
     const uWidth = discrete ? 1 : 2 * P;
@@ -145,7 +152,7 @@ export class RolloutCollector extends CollectorBase {
       tf.dispose([actions, logProbs, values]);
       this.prevAction = a;
 
-      vec.step(envActionsOf(env, a, N));
+      await vec.step(envActionsOf(env, a, N));
       rollout.rewards.set(vec.reward, base);
       let anyTruncated = false;
       for (let i = 0; i < N; i++) {

@@ -20,7 +20,7 @@ import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { encodeSafetensors, readSafetensors, type TensorEntry } from "../io/safetensors.ts";
 import { GRPO_VERSION } from "../version.ts";
-import { CpuVecEnv, randomAction, TERMINATED } from "./vec_env.ts";
+import { createVecEnv, randomAction, TERMINATED } from "./vec_env.ts";
 
 /** The `format` metadata value of a dataset file. */
 export const DATASET_FORMAT = "grpo-dataset";
@@ -149,38 +149,42 @@ export async function collectRandomEpisodes(
     const batchSeed = (seed + Math.floor(first / MAX_BATCH) * 0x9e3779b9) >>> 0;
     parts.push(
       mode === "cpu"
-        ? collectCpu(env, n, batchSeed, first)
+        ? await collectCpu(env, n, batchSeed, first)
         : await collectGpu(env, n, batchSeed, first),
     );
   }
   return concatDatasets(parts);
 }
 
-function collectCpu(env: Env, n: number, seed: number, offset: number): Dataset {
-  const vec = new CpuVecEnv(env, n, { seed });
-  vec.reset();
-  const rec = new Recorder(env, n);
-  const view = policyView(env);
-  const A = actionSize(view), O = env.obsSize;
-  const actions = new Float32Array(n * A);
-  const obs = new Float32Array(n * O);
-  while (!rec.allFinished) {
-    for (let i = 0; i < n; i++) {
-      randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
+async function collectCpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
+  const vec = createVecEnv(env, n, { seed });
+  try {
+    await vec.reset();
+    const rec = new Recorder(env, n);
+    const view = policyView(env);
+    const A = actionSize(view), O = env.obsSize;
+    const actions = new Float32Array(n * A);
+    const obs = new Float32Array(n * O);
+    while (!rec.allFinished) {
+      for (let i = 0; i < n; i++) {
+        randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
+      }
+      obs.set(vec.obs);
+      await vec.step(envActionsOf(env, actions, n));
+      for (let i = 0; i < n; i++) {
+        rec.record(
+          i,
+          obs.subarray(i * O, i * O + O),
+          actions.subarray(i * A, i * A + A),
+          vec.reward[i],
+          vec.done[i],
+        );
+      }
     }
-    obs.set(vec.obs);
-    vec.step(envActionsOf(env, actions, n));
-    for (let i = 0; i < n; i++) {
-      rec.record(
-        i,
-        obs.subarray(i * O, i * O + O),
-        actions.subarray(i * A, i * A + A),
-        vec.reward[i],
-        vec.done[i],
-      );
-    }
+    return rec.dataset(offset);
+  } finally {
+    await vec.close?.();
   }
-  return rec.dataset(offset);
 }
 
 /**

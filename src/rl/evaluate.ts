@@ -16,7 +16,7 @@ import type { Mode } from "../gpu/device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";
-import { CpuVecEnv } from "./vec_env.ts";
+import { createVecEnv } from "./vec_env.ts";
 
 /** Separates the policy's sampling stream from the envs' draws. */
 export const SAMPLE_STREAM = 0x27d4eb2f;
@@ -104,7 +104,7 @@ export async function evaluatePolicy(
   // One episode per env: without auto-reset an env keeps its terminal state (recorded, then ignored).
   const options = { seed: o.seed, autoreset: false };
   const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
-  const cpu = gpu ? undefined : new CpuVecEnv(env, n, options);
+  const cpu = gpu ? undefined : createVecEnv(env, n, options);
   const recorded: RecordedEpisode[] = Array.from(
     { length: Math.min(n, o.recordEpisodes ?? 0) },
     () => ({ states: [], rewards: [], actions: [] }),
@@ -142,7 +142,7 @@ export async function evaluatePolicy(
       }
       return { reward: s.reward, done: s.done };
     };
-    if (cpu) cpu.reset();
+    if (cpu) await cpu.reset();
     else await gpu!.reset();
     await sync();
     const recordState = (i: number) =>
@@ -171,7 +171,7 @@ export async function evaluatePolicy(
       const A = actionSize(env);
       let result: { reward: ArrayLike<number>; done: ArrayLike<number> };
       if (cpu) {
-        cpu.step(envActions);
+        await cpu.step(envActions);
         result = await sync();
       } else {
         await gpu!.stepWith(envActions as Float32Array<ArrayBuffer>);
@@ -194,5 +194,6 @@ export async function evaluatePolicy(
   } finally {
     cache.dispose();
     gpu?.destroy();
+    await cpu?.close?.();
   }
 }

@@ -15,6 +15,7 @@ import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
 import { createCollector } from "../gpu/rollout_collector.ts";
 import type { ChunkPrefix } from "./rollout.ts";
+import { isExternalEnv } from "./vec_env.ts";
 
 /** Where a resumed run keeps writing. */
 export interface RunPlaces {
@@ -130,7 +131,8 @@ export async function restoreTrainingState(
   const t = loaded.tensors;
   const get = (name: string) => t.get(`collector.${name}`);
   const vecState = get("state");
-  if (vecState) {
+  // A Python env's state cannot be restored: its resumed run starts fresh episodes.
+  if (vecState && !isExternalEnv(state.env)) {
     const N = vecState.shape[0];
     if (N !== state.config.numEnvs) {
       throw new InputError(

@@ -13,7 +13,7 @@ import { InputError } from "../errors.ts";
 import type { Mode } from "../gpu/device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { landerHeuristicContinuous, landerHeuristicDiscrete } from "./lander_heuristic.ts";
-import { CpuVecEnv } from "./vec_env.ts";
+import { createVecEnv } from "./vec_env.ts";
 
 /** The scripted policies `grpo rollout` plays. */
 export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
@@ -116,14 +116,14 @@ export async function scriptedRollout(
   const heuristic = policy === "heuristic" ? HEURISTICS[env.id] : undefined;
   const options = { seed: o.seed, autoreset: false };
   const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
-  const cpu = gpu ? undefined : new CpuVecEnv(env, n, options);
+  const cpu = gpu ? undefined : createVecEnv(env, n, options);
   try {
     const returns = new Array<number>(n).fill(0), lengths = new Array<number>(n).fill(0);
     const done = new Uint8Array(n);
     const actions = new Float32Array(n * actionSize(env));
     let obs: ArrayLike<number>;
     if (cpu) {
-      cpu.reset();
+      await cpu.reset();
       obs = cpu.obs;
     } else {
       await gpu!.reset();
@@ -134,8 +134,8 @@ export async function scriptedRollout(
       if (heuristic) heuristic.act(obs, n, actions);
       let reward: ArrayLike<number>, flags: ArrayLike<number>;
       if (cpu) {
-        if (heuristic) cpu.step(actions);
-        else cpu.stepRandom(1);
+        if (heuristic) await cpu.step(actions);
+        else await cpu.stepRandom(1);
         reward = cpu.reward;
         flags = cpu.done;
       } else {
@@ -159,5 +159,6 @@ export async function scriptedRollout(
     return { returns, lengths };
   } finally {
     gpu?.destroy();
+    await cpu?.close?.();
   }
 }

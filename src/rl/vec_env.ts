@@ -87,6 +87,62 @@ function randomActionFromKey(
 }
 
 /**
+ * A batch of envs stepped on the host, as the collectors, evaluation and
+ * dataset collection use it: {@linkcode CpuVecEnv}, or the batch an
+ * {@linkcode ExternalEnv} makes (the Gymnasium bridge's Python worker).
+ * `reset`, `restartInGroups`, `step` and `stepRandom` may return a promise;
+ * the arrays are valid once it settles.
+ */
+export interface VecEnv {
+  readonly env: Env;
+  readonly n: number;
+  readonly seed: number;
+  readonly autoreset: boolean;
+  params: EnvParams;
+  readonly state: Float64Array<ArrayBuffer>;
+  readonly obs: Float32Array<ArrayBuffer>;
+  readonly finalObs: Float32Array<ArrayBuffer>;
+  readonly reward: Float32Array<ArrayBuffer>;
+  readonly done: Uint8Array;
+  readonly t: Uint32Array;
+  readonly episode: Uint32Array;
+  readonly stats: EpisodeStats;
+  reset(): void | Promise<void>;
+  restartInGroups(episode: number, groupSize: number): void | Promise<void>;
+  setState(i: number, values: ArrayLike<number>): void;
+  step(actions: Float32Array): void | Promise<void>;
+  stepRandom(steps?: number): void | Promise<void>;
+  clearStats(): void;
+  /** Frees what the batch holds outside this process (a worker); CpuVecEnv has nothing to free. */
+  close?(): Promise<void>;
+}
+
+/**
+ * An env whose dynamics live outside TypeScript (a Python env behind the
+ * Gymnasium bridge): its batches come from `createVecEnv`, and its pure
+ * functions throw. This is the only place grpo tells such an env apart.
+ */
+export interface ExternalEnv extends Env {
+  createVecEnv(n: number, options: VecEnvOptions): VecEnv;
+}
+
+/** Whether an env brings its own batches (see {@linkcode ExternalEnv}). */
+export function isExternalEnv(env: Env): env is ExternalEnv {
+  return typeof (env as Partial<ExternalEnv>).createVecEnv === "function";
+}
+
+/** A host batch of `env`: its own for an {@linkcode ExternalEnv}, else a {@linkcode CpuVecEnv}. */
+export function createVecEnv<P extends EnvParams>(
+  env: Env<P>,
+  n: number,
+  options: VecEnvOptions<P> = {},
+): VecEnv {
+  return isExternalEnv(env)
+    ? env.createVecEnv(n, options as VecEnvOptions)
+    : new CpuVecEnv(env, n, options);
+}
+
+/**
  * N environments of one kind, stepped on the CPU.
  *
  * @example Usage
@@ -102,7 +158,7 @@ function randomActionFromKey(
  * console.log(Array.from(envs.done, (d) => (d & TERMINATED) !== 0));
  * ```
  */
-export class CpuVecEnv<P extends EnvParams = EnvParams> {
+export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
   readonly env: Env<P>;
   readonly n: number;
   readonly seed: number;
