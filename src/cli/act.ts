@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env } from "../../envs/env.ts";
-import { resolveEnv } from "../../envs/registry.ts";
+import { envForCheckpoint } from "../../envs/registry.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
@@ -93,7 +93,8 @@ export const actCommand: Command = {
       "--checkpoint best.safetensors",
     );
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
+    // The checkpoint's env id is only looked up among the built-in envs, never imported.
+    const env = await envForCheckpoint(info, v.env as string | undefined, path);
     await initBackend(await resolveMode(deviceChoice(v)));
     const { policy } = await loadCheckpoint(path, env);
     const target = (v["target-return"] as number | undefined) ?? info.targetReturn;

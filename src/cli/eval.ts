@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolveEnv } from "../../envs/registry.ts";
+import { envForCheckpoint } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
@@ -56,7 +56,8 @@ export const evalCommand: Command = {
     if (renderPath) renderFormat(renderPath);
     // Read the metadata first, so --env can default to the checkpoint's.
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnv((v.env as string | undefined) ?? info.envId);
+    // The checkpoint's env id is only looked up among the built-in envs, never imported.
+    const env = await envForCheckpoint(info, v.env as string | undefined, path);
     const mode = await resolveMode(deviceChoice(v));
     await initBackend(mode);
     const { policy } = await loadCheckpoint(path, env);

@@ -112,14 +112,18 @@ function requireFinite(name: string, x: number, iteration: number): void {
 
 /**
  * Runs iterations until `config.numIterations`, calling `onIteration` after
- * each (logging and checkpoints live there). `shouldStop` is polled between
- * iterations (Ctrl-C).
+ * each (logging and checkpoints live there). `shouldStop` is polled before
+ * each iteration and before each update minibatch (Ctrl-C); when it says yes
+ * mid-iteration, this returns at once with that iteration unfinished (weights
+ * and optimizer partly updated, the collector moved on, `state.iteration`
+ * not advanced): the caller restores its snapshot of the last completed
+ * iteration before saving (see `IterationSnapshot` in grpo_checkpoint.ts).
  */
 export async function trainGrpo(
   state: GrpoState,
   hooks: {
     onIteration?: (m: IterationMetrics, state: GrpoState) => Promise<void> | void;
-    shouldStop?: () => boolean;
+    shouldStop?: () => boolean | Promise<boolean>;
   } = {},
 ): Promise<void> {
   const { env, config, policy, value } = state;
@@ -134,7 +138,7 @@ export async function trainGrpo(
   if (outcome && !state.reference) {
     throw new Error("grpo mode needs the stage-1 policy as state.reference");
   }
-  while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
+  while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
     const it = state.iteration;
     const started = performance.now();
     const clipEps = clipEpsilonAt(config, it);
@@ -209,6 +213,7 @@ export async function trainGrpo(
     let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
     let firstRatioError = NaN;
     for (const drawn of batches) {
+      if (await hooks.shouldStop?.()) return;
       const mb = {
         chunks: Array.from(drawn.indices, (k) => all[k]),
         weights: Array.from(drawn.weights),
