@@ -262,7 +262,7 @@ export function checkEnv(info: CheckpointInfo, env: Env, source: string): void {
     // A recorded id is suggested as --env only when it names a built-in env.
     const builtin = !info.userEnv && ENVS.some((e) => e.id === info.envId);
     throw new InputError(
-      `${source} was trained on ${quoteName(info.envId)}, not ${env.id}; ${
+      `${source} was trained on ${builtin ? info.envId : quoteName(info.envId)}, not ${env.id}; ${
         builtin ? `pass --env ${info.envId}` : USER_ENV_HINT
       } or a checkpoint for ${env.id}`,
     );
