@@ -1,10 +1,11 @@
 /**
  * `grpo train --resume` is exact and writes only where the command line
- * says: a run killed with SIGKILL and resumed ends with the uninterrupted
- * run's last.safetensors byte for byte and its metrics (wall-clock fields
- * aside), once each; the resumed run takes every flag of the original run
- * (flags given at resume win and are reported); paths in a checkpoint's
- * metadata are ignored; the log is cut back to the checkpoint's iteration.
+ * says: a run killed with SIGKILL, or stopped by Ctrl-C mid-iteration, and
+ * resumed ends with the uninterrupted run's last.safetensors byte for byte
+ * and its metrics (wall-clock fields aside), once each; the resumed run
+ * takes every flag of the original run (flags given at resume win and are
+ * reported); paths in a checkpoint's metadata are ignored; the log is cut
+ * back to the checkpoint's iteration. SIGTERM saves as Ctrl-C does.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
@@ -22,6 +23,19 @@ import { main } from "../src/cli/main.ts";
 import { removeStaleTempFiles } from "../src/io/atomic.ts";
 import { MetricsLog, truncateLog } from "../src/io/metrics.ts";
 import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/io/safetensors.ts";
+import { cartpole } from "../envs/cartpole.ts";
+import { createCollector } from "../src/gpu/rollout_collector.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { ValueNetwork } from "../src/model/value_network.ts";
+import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import {
+  IterationSnapshot,
+  restoreTrainingState,
+  saveTrainingCheckpoint,
+} from "../src/rl/grpo_checkpoint.ts";
 
 /** A tiny run of three iterations, a checkpoint after each, evaluations at 2 and 3. */
 const FLAGS = [
@@ -75,9 +89,19 @@ function newestIteration(runDir: string): string {
   return join(runDir, `iteration_${n}.safetensors`);
 }
 
-Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and events once each", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-resume-" });
-  try {
+/** The uninterrupted run of {@linkcode FLAGS}, made once for the tests that compare with it. */
+interface Baseline {
+  dir: string;
+  stage1: string;
+  last: Uint8Array;
+  rows: Record<string, unknown>[];
+}
+
+let baselineRun: Promise<Baseline> | undefined;
+
+function baseline(): Promise<Baseline> {
+  baselineRun ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "grpo-baseline-" });
     const stage1 = await tinyStage1(dir);
     const straight = await quietly(() =>
       main([
@@ -86,26 +110,54 @@ Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and e
         stage1,
         ...FLAGS,
         "--out",
-        join(dir, "a", "ck"),
+        join(dir, "ck"),
         "--log-dir",
-        join(dir, "a", "logs"),
+        join(dir, "logs"),
       ])
     );
     assertEquals(straight.result, 0, straight.err);
+    return {
+      dir,
+      stage1,
+      last: Deno.readFileSync(join(onlyEntry(join(dir, "ck")), "last.safetensors")),
+      rows: metricsRows(onlyEntry(join(dir, "logs"))),
+    };
+  })();
+  return baselineRun;
+}
+
+/** Asserts a run ended as the baseline did: last.safetensors byte for byte, the same metrics. */
+async function assertLikeBaseline(runDir: string, logDir: string): Promise<void> {
+  const { last, rows } = await baseline();
+  const actual = Deno.readFileSync(join(runDir, "last.safetensors"));
+  assert(
+    last.length === actual.length && last.every((x, i) => x === actual[i]),
+    "last.safetensors differs from the uninterrupted run's",
+  );
+  assertEquals(withoutWallClock(metricsRows(logDir)), withoutWallClock(rows));
+  assertEquals(metricsRows(logDir).map((r) => r.iteration), [1, 2, 3]);
+  assertEquals(eventSteps(logDir), [1, 2, 3]);
+}
+
+/** The number of whole rows in the metrics.jsonl of the one log directory under `logs`. */
+function rowsLogged(logs: string): number {
+  try {
+    return Deno.readTextFileSync(join(onlyEntry(logs), "metrics.jsonl")).split("\n").length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and events once each", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grpo-resume-" });
+  try {
+    const { stage1 } = await baseline();
 
     // The same run in a subprocess, killed once two iterations are logged.
     const b = join(dir, "b");
     await Deno.mkdir(b);
     const child = grpoProcess(["train", "--checkpoint", stage1, ...FLAGS], b);
-    const logged = () => {
-      try {
-        const metrics = join(onlyEntry(join(b, "logs")), "metrics.jsonl");
-        return Deno.readTextFileSync(metrics).split("\n").length - 1 >= 2;
-      } catch {
-        return false;
-      }
-    };
-    const reached = await until(logged, child);
+    const reached = await until(() => rowsLogged(join(b, "logs")) >= 2, child);
     child.kill("SIGKILL");
     const killed = await child.output();
     assert(reached, new TextDecoder().decode(killed.stderr));
@@ -120,16 +172,7 @@ Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and e
       main(["train", "--resume", newestIteration(runDir), "--log-dir", join(b, "logs")])
     );
     assertEquals(resumed.result, 0, resumed.err);
-    const expected = Deno.readFileSync(join(onlyEntry(join(dir, "a", "ck")), "last.safetensors"));
-    const actual = Deno.readFileSync(join(runDir, "last.safetensors"));
-    assert(
-      expected.length === actual.length && expected.every((x, i) => x === actual[i]),
-      "last.safetensors differs from the uninterrupted run's",
-    );
-    const aLog = onlyEntry(join(dir, "a", "logs"));
-    assertEquals(withoutWallClock(metricsRows(logDir)), withoutWallClock(metricsRows(aLog)));
-    assertEquals(metricsRows(logDir).map((r) => r.iteration), [1, 2, 3]);
-    assertEquals(eventSteps(logDir), [1, 2, 3]);
+    await assertLikeBaseline(runDir, logDir);
     assertEquals(tempFiles(runDir), []);
     assertEquals(tempFiles(logDir), []);
   } finally {
@@ -319,4 +362,157 @@ Deno.test("truncateLog cuts metrics rows and events after an iteration; stale te
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * Runs the baseline's training in a subprocess in `dir`, sends `signal` once
+ * iteration 1 is logged (iteration 2, of 20 minibatches, is then under way),
+ * and returns the finished process's output.
+ */
+async function signalledRun(dir: string, signal: Deno.Signal): Promise<Deno.CommandOutput> {
+  const { stage1 } = await baseline();
+  const child = grpoProcess(["train", "--checkpoint", stage1, ...FLAGS], dir);
+  const reached = await until(() => rowsLogged(join(dir, "logs")) >= 1, child);
+  child.kill(signal);
+  const out = await child.output();
+  assert(reached, new TextDecoder().decode(out.stderr));
+  return out;
+}
+
+Deno.test("Ctrl-C stops before the next minibatch, saves the last completed iteration, and the printed resume continues exactly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grpo-sigint-" });
+  try {
+    const out = await signalledRun(dir, "SIGINT");
+    const stdout = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 130, stdout + new TextDecoder().decode(out.stderr));
+    // Iteration 2 was cut short and undone: one iteration logged, and last.safetensors is it.
+    const runDir = onlyEntry(join(dir, "checkpoints")), logDir = onlyEntry(join(dir, "logs"));
+    assertEquals(metricsRows(logDir).length, 1);
+    assertEquals((await readSafetensors(join(runDir, "last.safetensors"))).metadata.iteration, "1");
+    // The hint is the whole command: run as printed (in the run's directory), it ends as the
+    // uninterrupted run.
+    const hint = /resume with: grpo (.*)$/m.exec(stdout);
+    assert(hint, stdout);
+    const cwd = Deno.cwd();
+    Deno.chdir(dir);
+    try {
+      const resumed = await quietly(() => main(hint[1].trim().split(/\s+/)));
+      assertEquals(resumed.result, 0, resumed.err);
+    } finally {
+      Deno.chdir(cwd);
+    }
+    await assertLikeBaseline(runDir, logDir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM saves like Ctrl-C and exits 143", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grpo-sigterm-" });
+  try {
+    const out = await signalledRun(dir, "SIGTERM");
+    assertEquals(out.code, 143, new TextDecoder().decode(out.stderr));
+    assertEquals(out.signal, null);
+    const runDir = onlyEntry(join(dir, "checkpoints"));
+    assertEquals((await readSafetensors(join(runDir, "last.safetensors"))).metadata.iteration, "1");
+    assertEquals(metricsRows(onlyEntry(join(dir, "logs"))).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A tiny stage-2 state, the same for every `seed`-equal call. */
+function tinyGrpoState(seed: number): GrpoState {
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 8,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+    returnScale: 100,
+  }, seed);
+  const value = new ValueNetwork({
+    obsDim: 4,
+    embedDim: 8,
+    hiddenDim: 8,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+  }, seed);
+  const config: GrpoConfig = {
+    ...SPEC_DEFAULTS,
+    numEnvs: 2,
+    rolloutSteps: 24,
+    numEpochs: 3,
+    batchSize: 16,
+    numIterations: 3,
+    seed,
+  };
+  return {
+    env: cartpole,
+    config,
+    policy,
+    value,
+    ...createOptimizers(config),
+    iteration: 0,
+    envSteps: 0,
+  };
+}
+
+Deno.test("a stop between two minibatches is undone by the snapshot; its checkpoint resumes exactly", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "grpo-snapshot-" });
+  const record = { trainingArgs: {}, bestMeanReward: 0 };
+  try {
+    const straight = tinyGrpoState(5);
+    await trainGrpo(straight);
+    await saveTrainingCheckpoint(join(dir, "straight.safetensors"), straight, record);
+
+    // Stopped before the 5th of iteration 2's 9 minibatches: after iteration 1 the next poll is
+    // iteration 2's first (before its rollout), then one before each minibatch.
+    const stopped = tinyGrpoState(5);
+    stopped.collector = createCollector(cartpole, stopped.policy, stopped.value, 2, 5);
+    let snapshot = await IterationSnapshot.take(stopped);
+    let polls = 0, stopAt = Infinity;
+    await trainGrpo(stopped, {
+      async onIteration(m) {
+        if (m.iteration === 1) stopAt = polls + 6;
+        snapshot.dispose();
+        snapshot = await IterationSnapshot.take(stopped);
+      },
+      shouldStop: () => ++polls >= stopAt,
+    });
+    assertEquals(stopped.iteration, 1);
+    // snapshot.restore(stopped);
+    snapshot.dispose();
+    await saveTrainingCheckpoint(join(dir, "stopped.safetensors"), stopped, record);
+
+    const loaded = await loadCheckpoint(join(dir, "stopped.safetensors"), cartpole);
+    const resumed = tinyGrpoState(99);
+    Object.assign(resumed, {
+      policy: loaded.policy,
+      value: loaded.value!,
+      config: straight.config,
+    });
+    Object.assign(resumed, createOptimizers(resumed.config));
+    await restoreTrainingState(resumed, loaded, "stopped");
+    assertEquals(resumed.iteration, 1);
+    await trainGrpo(resumed);
+    await saveTrainingCheckpoint(join(dir, "resumed.safetensors"), resumed, record);
+    assertEquals(
+      Deno.readFileSync(join(dir, "resumed.safetensors")),
+      Deno.readFileSync(join(dir, "straight.safetensors")),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("(remove the baseline run)", async () => {
+  if (baselineRun) await Deno.remove((await baselineRun).dir, { recursive: true });
 });
