@@ -110,3 +110,8 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** Whether two byte arrays are equal (an assertEquals diff of a checkpoint would take minutes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
