@@ -9,10 +9,11 @@
  * outcome is a result (exit 0) or one line of error (exit 2).
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
-import { exists, grpoProcess, quietly, tinyStage1 } from "./cli_helpers.ts";
+import { exists, grpoProcess, onlyEntry, quietly, tinyStage1 } from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
-import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/io/safetensors.ts";
 
 /** Every file under `dir`, relative. */
 function listFiles(dir: string, prefix = ""): string[] {
@@ -222,5 +223,51 @@ Deno.test("fuzzed checkpoint metadata, replay input and --env values run no code
   } finally {
     Deno.chdir(home);
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a checkpoint of a user env says so and asks for --env; with it, eval runs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grpo-user-env-" });
+  try {
+    const example = fileURLToPath(new URL("../examples/my_env.ts", import.meta.url));
+    const stage1 = await quietly(() =>
+      main([
+        "pretrain",
+        "--env",
+        example,
+        "--num-episodes",
+        "8",
+        "--num-epochs",
+        "1",
+        "--embed-dim",
+        "8",
+        "--n-layer",
+        "1",
+        "--n-head",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        dir,
+      ])
+    );
+    assertEquals(stage1.result, 0, stage1.err);
+    const ck = join(onlyEntry(dir), "last.safetensors");
+    assertEquals((await readSafetensors(ck)).metadata.env_source, "user");
+    const eval1 = ["eval", "--checkpoint", ck, "--num-episodes", "1", "--device", "cpu"];
+    const without = await quietly(() => main(eval1));
+    assertEquals(without.result, 2);
+    assertEquals(
+      without.err.trim(),
+      `error: ${ck}: this checkpoint was trained on the user env "Parking-v0"; pass --env ./path/to/it.ts`,
+    );
+    const withEnv = await quietly(() => main([...eval1, "--env", example]));
+    assertEquals(withEnv.result, 0, withEnv.err);
+    // The built-in env of another id is refused, naming the fix.
+    const other = await quietly(() => main([...eval1, "--env", "cartpole"]));
+    assertEquals(other.result, 2);
+    assert(other.err.includes("pass --env ./path/to/it.ts"), other.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
