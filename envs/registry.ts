@@ -2,8 +2,16 @@
  * The built-in environments by Gymnasium id and alias, and loading a user's
  * own environment module (`--env ./path/my_env.ts`).
  *
+ * The trust boundary: a module is imported only for a `--env` value the user
+ * typed ({@linkcode resolveEnv}), and only from a local file. A name read
+ * from a file (a checkpoint's `env_id`, a replay's `"env"`) is looked up
+ * among the built-in envs only ({@linkcode findEnv}, {@linkcode envForCheckpoint}),
+ * so no file can make grpo run code or fetch anything.
+ *
  * @module
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { InputError } from "../src/errors.ts";
 import { acrobot } from "./acrobot.ts";
 import { cartpole } from "./cartpole.ts";
@@ -31,13 +39,43 @@ export const ENVS: readonly Env[] = [
   lunarLanderContinuous,
 ];
 
-function isEnvModulePath(name: string): boolean {
-  return /\.(ts|js|mjs|mts)$/.test(name) || name.startsWith("./") || name.startsWith("/") ||
-    name.startsWith("file:");
+/** What the user should pass to run something made with their own env module. */
+export const USER_ENV_HINT = "pass --env ./path/to/it.ts";
+
+/** Whether `env` is one of the built-in envs (not a user's module). */
+export function isBuiltinEnv(env: Env): boolean {
+  return ENVS.includes(env);
 }
 
 /**
- * A built-in env by Gymnasium id or alias (case-insensitive), or an {@linkcode InputError} listing the valid names.
+ * A name read from a file, fit for a one-line message: JSON-quoted (control
+ * characters escaped) and cut to 80 characters.
+ */
+export function quoteName(name: string): string {
+  const q = JSON.stringify(name);
+  return q.length <= 80 ? q : `${q.slice(0, 77)}..."`;
+}
+
+/** A URL scheme at the start of `name` (`https:`, `data:`, ...); one letter is a Windows drive. */
+function urlScheme(name: string): string | undefined {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(name);
+  return m ? m[1].toLowerCase() : undefined;
+}
+
+function isEnvModulePath(name: string): boolean {
+  return /\.(ts|js|mjs|mts)$/.test(name) || name.startsWith("./") || name.startsWith("../") ||
+    name.startsWith("/") || urlScheme(name) !== undefined;
+}
+
+function builtinEnv(name: string): Env | undefined {
+  const key = name.toLowerCase();
+  return ENVS.find((e) => e.id.toLowerCase() === key || e.alias === key);
+}
+
+/**
+ * A built-in env by Gymnasium id or alias (case-insensitive), or an
+ * {@linkcode InputError} listing the valid names. Never imports anything, so
+ * it is the lookup for names read from files.
  *
  * @example Usage
  * ```ts
@@ -50,26 +88,72 @@ function isEnvModulePath(name: string): boolean {
  * ```
  */
 export function findEnv(name: string): Env {
-  const key = name.toLowerCase();
-  const env = ENVS.find((e) => e.id.toLowerCase() === key || e.alias === key);
+  const env = builtinEnv(name);
   if (env) return env;
   const names = ENVS.map((e) => `${e.alias} (${e.id})`).join(", ");
   throw new InputError(
-    `unknown env "${name}"; valid names: ${names}, or a path to your own env module such as ./examples/my_env.ts`,
+    `unknown env ${
+      quoteName(name)
+    }; valid names: ${names}, or a path to your own env module such as ./examples/my_env.ts`,
   );
 }
 
-/** The environment a `--env` value names: a built-in one, or the module at a path that exports one. */
+/**
+ * The environment a `--env` value the user typed names: a built-in one, or
+ * the local module at a path that exports one. Only for command-line values:
+ * names read from files go through {@linkcode findEnv}.
+ */
 export async function resolveEnv(name: string): Promise<Env> {
   if (!isEnvModulePath(name)) return findEnv(name);
   return await loadEnvModule(name);
 }
 
+/** What a checkpoint says about the env it was trained on. */
+export interface RecordedEnv {
+  /** Its `env_id`. */
+  envId: string;
+  /** Whether it was the user's own module (the path is never recorded). */
+  userEnv: boolean;
+}
+
+/**
+ * The env to run a checkpoint in: the one the user named with `--env` (the
+ * caller checks that it matches), else the built-in env of the recorded id.
+ * A checkpoint of a user's env, or of an id that is not built in, asks for
+ * `--env ./path/to/it.ts`: the recorded id is never imported.
+ */
+export async function envForCheckpoint(
+  recorded: RecordedEnv,
+  envFlag: string | undefined,
+  source: string,
+): Promise<Env> {
+  if (envFlag !== undefined) return await resolveEnv(envFlag);
+  const id = quoteName(recorded.envId);
+  if (recorded.userEnv) {
+    throw new InputError(
+      `${source}: this checkpoint was trained on the user env ${id}; ${USER_ENV_HINT}`,
+    );
+  }
+  const env = builtinEnv(recorded.envId);
+  if (env) return env;
+  throw new InputError(
+    `${source} was trained on env ${id}, which is not built in (grpo envs lists them); if it is your own env module, ${USER_ENV_HINT}`,
+  );
+}
+
 /** Loads a user's environment module: its default export or its only exported `Env`. */
 export async function loadEnvModule(path: string): Promise<Env> {
-  const url = path.startsWith("file:") ? new URL(path) : new URL(path, `file://${Deno.cwd()}/`);
+  const scheme = urlScheme(path);
+  if (scheme !== undefined && scheme !== "file") {
+    throw new InputError(
+      `--env ${
+        quoteName(path)
+      }: env modules load only from local files, not ${scheme}: URLs; save the module locally and pass --env ./path/to/it.ts`,
+    );
+  }
   let module: Record<string, unknown>;
   try {
+    const url = scheme === "file" ? new URL(path) : pathToFileURL(resolve(path));
     module = await import(url.href);
   } catch (e) {
     throw new InputError(

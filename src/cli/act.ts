@@ -114,7 +114,11 @@ export const actCommand: Command = {
       "--checkpoint best.safetensors",
     );
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnvFlag(v, v.env as string | undefined, info.envId);
+    // A recorded env id is only looked up among the built-in envs, never imported.
+    const env = await resolveEnvFlag(v, v.env as string | undefined, {
+      recorded: info,
+      source: path,
+    });
     const mode = await resolveMode(deviceChoice(v));
     await initBackend(mode);
     const maxEpisodes = v["max-episodes"] as number;

@@ -18,9 +18,9 @@ import { DEVICE_FLAG } from "./args.ts";
 /** Iterations of the demo's GRPO stage: enough to lift CartPole well above the random policy's ~22. */
 export const DEMO_ITERATIONS = 30;
 
-async function runCommand(command: Command, argv: string[]): Promise<void> {
-  const code = await command.run(parseFlags(command.name, argv, command.flags));
-  if (code) throw new Error(`grpo ${command.name} exited with ${code}`);
+/** Runs a step of the demo; returns its exit code (non-zero: stopped by a signal or failed, said why). */
+async function runCommand(command: Command, argv: string[]): Promise<number> {
+  return (await command.run(parseFlags(command.name, argv, command.flags))) ?? 0;
 }
 
 /** `grpo demo`. */
@@ -49,7 +49,7 @@ export const demoCommand: Command = {
     console.log(
       `== grpo demo: CartPole-v1, stage 1 quick test, then ${v.iterations} GRPO iterations\n`,
     );
-    await runCommand(trainCommand, [
+    const trained = await runCommand(trainCommand, [
       "--env",
       "cartpole",
       "--quick-test",
@@ -67,6 +67,7 @@ export const demoCommand: Command = {
       "--device",
       device,
     ]);
+    if (trained !== 0) return trained;
     const [runDir] = await latest(join(out, "checkpoints"), "grpo_cartpole_");
     const [logDir] = await latest(join(out, "logs"), "grpo_cartpole_");
     const checkpoint = join(runDir, "last.safetensors");

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { resolveEnv } from "../../envs/registry.ts";
+import {
+  envForCheckpoint,
+  isBuiltinEnv,
+  type RecordedEnv,
+  resolveEnv,
+} from "../../envs/registry.ts";
 import type { Env } from "../../envs/env.ts";
 import { gymFlagsOf, isGymName, parseGymSpec, resolveGymEnv } from "../bridge/gym_env.ts";
 import { InputError } from "../errors.ts";
@@ -26,28 +31,33 @@ export const GYM_FLAGS: Record<string, FlagSpec> = {
 };
 
 /**
- * The env that `name` (the `--env` value, else `checkpointEnvId`, the env a
- * checkpoint was trained on) names. A checkpoint's Python env is never
- * started because the file says so: the user must name it with `--env`.
+ * The env that `name` (the `--env` value) names, else the built-in env the
+ * `checkpoint` was trained on. Nothing a file says is imported or started: a
+ * checkpoint of a user module or a Python env asks for `--env`.
  */
 export async function resolveEnvFlag(
   values: ParsedArgs["values"],
   name: string | undefined,
-  checkpointEnvId?: string,
+  checkpoint?: { recorded: RecordedEnv; source: string },
 ): Promise<Env> {
+  const checkpointEnvId = checkpoint?.recorded.envId;
   const trainedOnGym = checkpointEnvId !== undefined && isGymName(checkpointEnvId);
   if (name === undefined && trainedOnGym) {
     throw new InputError(
       `this checkpoint was trained on ${checkpointEnvId}; pass ${gymFlagsOf(checkpointEnvId)}`,
     );
   }
-  const chosen = name ?? checkpointEnvId ?? "";
   const kwargs = values["gym-kwargs"] as string | undefined;
-  if (!isGymName(chosen)) {
+  if (name === undefined || !isGymName(name)) {
     if (kwargs !== undefined) throw new InputError("--gym-kwargs needs --env gym:ID");
-    return await resolveEnv(chosen);
+    // Only a name from the command line may load a module; a recorded one is looked up.
+    if (name !== undefined) return await resolveEnv(name);
+    if (checkpoint) {
+      return await envForCheckpoint(checkpoint.recorded, undefined, checkpoint.source);
+    }
+    throw new InputError("--env is required");
   }
-  const spec = parseGymSpec(chosen, kwargs);
+  const spec = parseGymSpec(name, kwargs);
   const env = await resolveGymEnv(spec, { python: values.python as string | undefined });
   if (trainedOnGym && checkpointEnvId !== env.id) {
     throw new InputError(
@@ -57,4 +67,15 @@ export async function resolveEnvFlag(
     );
   }
   return env;
+}
+
+/**
+ * The `--env` flags that name `env` again in a printed hint: its alias, a
+ * Python env's `--env gym:ID [--gym-kwargs ...]`, or the module path the user
+ * gave (`given`).
+ */
+export function envFlagOf(env: Env, given?: string): string {
+  if (isGymName(env.id)) return gymFlagsOf(env.id);
+  if (isBuiltinEnv(env)) return `--env ${env.alias}`;
+  return `--env ${given ?? "./path/to/your_env.ts"}`;
 }

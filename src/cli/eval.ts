@@ -84,7 +84,11 @@ export const evalCommand: Command = {
     if (renderPath) renderFormat(renderPath);
     // Read the metadata first, so --env can default to the checkpoint's.
     const info = checkpointInfo(await readSafetensors(path), path);
-    const env = await resolveEnvFlag(v, v.env as string | undefined, info.envId);
+    // A recorded env id is only looked up among the built-in envs, never imported.
+    const env = await resolveEnvFlag(v, v.env as string | undefined, {
+      recorded: info,
+      source: path,
+    });
     const mode = await resolveMode(deviceChoice(v));
     refuseIfTooBig(
       `grpo eval: ${numEpisodes} episodes at once`,

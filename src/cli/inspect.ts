@@ -10,6 +10,15 @@ import { CHECKPOINT_FORMAT, checkpointInfo } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
 import { maxOf } from "../range.ts";
 
+/** `text` with control characters escaped, so a file's strings cannot move the cursor or add lines. */
+function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** `grpo inspect`. */
 export const inspectCommand: Command = {
   name: "inspect",
@@ -47,13 +56,13 @@ export const inspectCommand: Command = {
     console.log(`${path}\n\nmetadata:`);
     const width = maxOf([0, ...Object.keys(file.metadata).map((k) => k.length)]);
     for (const [k, text] of Object.entries(file.metadata)) {
-      console.log(`  ${k.padEnd(width)}  ${text}`);
+      console.log(`  ${printable(k).padEnd(width)}  ${printable(text)}`);
     }
     const nameWidth = maxOf([4, ...rows.map((r) => r.name.length)]);
     console.log(`\ntensors:\n  ${"name".padEnd(nameWidth)}  dtype  ${"shape".padEnd(14)}  values`);
     for (const r of rows) {
       console.log(
-        `  ${r.name.padEnd(nameWidth)}  ${r.dtype.padEnd(5)}  ${
+        `  ${printable(r.name).padEnd(nameWidth)}  ${r.dtype.padEnd(5)}  ${
           `[${r.shape.join(", ")}]`.padEnd(14)
         }  ${r.count}`,
       );

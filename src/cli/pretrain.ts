@@ -9,6 +9,8 @@
  */
 import { join } from "node:path";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
+import { isBuiltinEnv } from "../../envs/registry.ts";
+import { isExternalEnv } from "../rl/vec_env.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
@@ -34,6 +36,7 @@ import { MODEL_LIMITS } from "../model/checkpoint.ts";
 import type { Command } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
 import { maxOf } from "../range.ts";
+import { StopSignal } from "./interrupt.ts";
 
 /** `--quick-test` caps: a smoke test of the whole stage in seconds. */
 export const QUICK_TEST = { numEpisodes: 200, numEpochs: 5 } as const;
@@ -128,12 +131,18 @@ export const pretrainCommand: Command = {
     },
   },
   async run({ values }) {
-    await pretrain(values);
+    return (await pretrain(values)).exitCode;
   },
 };
 
-/** Runs stage 1 with `pretrain`'s flag values; returns the path of the best model. */
-export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
+/**
+ * Runs stage 1 with `pretrain`'s flag values; returns the path of the best
+ * model and the exit code (130 or 143 when Ctrl-C or SIGTERM stopped it: then
+ * last.safetensors holds the weights after the last whole batch).
+ */
+export async function pretrain(
+  v: ParsedArgs["values"],
+): Promise<{ bestPath: string; exitCode: number }> {
   const started = performance.now();
   const env = await resolveEnvFlag(v, v.env as string);
   const quick = v["quick-test"] === true;
@@ -194,6 +203,11 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   // ---- train, saving best_model on each new validation minimum
   // metrics.jsonl and a TensorBoard event file, one row per epoch.
   const log = await MetricsLog.open(runDir);
+  const stopper = StopSignal.listen((signal) =>
+    console.log(
+      `\n${signal}: stopping after this batch and saving last.safetensors (a second signal quits at once)`,
+    )
+  );
   const progress = new ProgressLine();
   const bestPath = join(runDir, "best_model.safetensors");
   let targetReturn = 0;
@@ -201,6 +215,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
   const save = (path: string, policy: Parameters<typeof saveCheckpoint>[1]["policy"]) =>
     saveCheckpoint(path, {
       envId: env.id,
+      userEnv: !isBuiltinEnv(env) && !isExternalEnv(env),
       policy,
       targetReturn,
       trainingArgs,
@@ -208,6 +223,7 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     });
   try {
     const result = await trainBehaviourCloning(env, ds, config, {
+      shouldStop: () => stopper.poll(),
       onStart(info) {
         targetReturn = info.targetReturn;
         console.log(
@@ -233,8 +249,19 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
         );
       },
     });
-    await save(join(runDir, "last.safetensors"), result.policy);
+    const lastPath = join(runDir, "last.safetensors");
+    await save(lastPath, result.policy);
     progress.done();
+    if (result.stopped) {
+      const epochs = result.history.length;
+      console.log(
+        `stopped after ${epochs} whole epoch(s); ${lastPath} holds the weights after the last batch${
+          epochs > 0 ? `, ${bestPath} the best validated epoch` : ""
+        }`,
+      );
+      result.policy.dispose();
+      return { bestPath, exitCode: stopper.exitCode };
+    }
     console.log(
       `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${+targetReturn.toFixed(
         2,
@@ -243,9 +270,10 @@ export async function pretrain(v: ParsedArgs["values"]): Promise<string> {
     console.log(`best model: ${bestPath}`);
     result.policy.dispose();
   } finally {
+    stopper.close();
     await log.close();
   }
-  return bestPath;
+  return { bestPath, exitCode: 0 };
 }
 
 function checkConfig(c: BehaviourCloningConfig, numEpisodes: number): void {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolveEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { writeTextAtomic } from "../io/atomic.ts";
@@ -15,13 +16,18 @@ import type { Command } from "./command.ts";
 export const replayCommand: Command = {
   name: "replay",
   summary: "replay episodes from given states and actions (Gymnasium's unwrapped.state)",
-  usage: "grpo replay --input FILE [--output FILE] [--device cpu|gpu]",
+  usage: "grpo replay --input FILE [--output FILE] [--env ./my_env.ts] [--device cpu|gpu]",
   flags: {
     input: {
       type: "string",
       help: 'JSON {"episodes":[{"env","init_state","actions"}]}; - for stdin',
     },
     output: { type: "string", help: "where to write the JSON result (default: stdout)" },
+    env: {
+      type: "string",
+      help:
+        'your own env module; episodes whose "env" is its id or alias use it (the input file names built-in envs only)',
+    },
     device: DEVICE_FLAG,
   },
   async run({ values }) {
@@ -45,7 +51,8 @@ export const replayCommand: Command = {
     } catch (e) {
       throw new InputError(`--input ${input} is not valid JSON: ${(e as Error).message}`);
     }
-    const jobs = await parseReplayInput(json);
+    const userEnvs = values.env ? [await resolveEnv(values.env as string)] : [];
+    const jobs = parseReplayInput(json, userEnvs);
     const episodes = await replay(jobs, await resolveMode(deviceChoice(values)));
     checkFiniteOutputs(episodes);
     const dropped = droppedActions(jobs, episodes);

@@ -9,18 +9,35 @@
  * by the periodic evaluation's return, or by mean training reward without
  * evaluations, and `last.safetensors`), each with the optimizer state.
  *
+ * `--resume CKPT` continues a run exactly: it takes the flags of CKPT's run
+ * (a flag given now wins, and the run says which differ), writes checkpoints
+ * beside CKPT (or in `--out`/<its directory's name>) and logs to
+ * `--log-dir`/<its directory's name>, after cutting metrics.jsonl and the
+ * TensorBoard events back to CKPT's iteration and removing the temporary
+ * files a killed run left. Nothing read from a checkpoint picks a path to
+ * write or a module to import.
+ *
+ * Ctrl-C or SIGTERM stops before the next update minibatch: the iteration in
+ * progress is undone, `last.safetensors` holds the last completed iteration
+ * (resuming from it gives the same run as no interruption) and the exit code
+ * is 130 (SIGTERM: 143). A second signal quits at once.
+ *
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Env } from "../../envs/env.ts";
-import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
+import { envFlagOf, GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
+import { isBuiltinEnv, quoteName } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../gpu/device.ts";
 import { initBackend } from "../model/backend.ts";
-import { loadCheckpoint } from "../model/checkpoint.ts";
+import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
+import { readSafetensors } from "../io/safetensors.ts";
+import { removeStaleTempFiles } from "../io/atomic.ts";
+import { createCollector } from "../gpu/rollout_collector.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
 import { evaluatePolicy } from "../rl/evaluate.ts";
-import { MetricsLog } from "../io/metrics.ts";
+import { MetricsLog, truncateLog } from "../io/metrics.ts";
 import {
   createOptimizers,
   type GrpoState,
@@ -29,7 +46,11 @@ import {
   trainGrpo,
 } from "../rl/grpo.ts";
 import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../rl/grpo_config.ts";
-import { restoreTrainingState, saveTrainingCheckpoint } from "../rl/grpo_checkpoint.ts";
+import {
+  IterationSnapshot,
+  restoreTrainingState,
+  saveTrainingCheckpoint,
+} from "../rl/grpo_checkpoint.ts";
 import { DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
 import type { Range } from "../range.ts";
 import {
@@ -46,6 +67,7 @@ import type { DecisionTransformerConfig } from "../model/decision_transformer.ts
 import type { Command } from "./command.ts";
 import { pretrain, pretrainCommand } from "./pretrain.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
+import { StopSignal } from "./interrupt.ts";
 
 /** `--quick-test`: a smoke test of both stages in about a minute. */
 export const TRAIN_QUICK_TEST = { numIterations: 10 } as const;
@@ -101,15 +123,46 @@ const NUMERIC: [
   ["seed", "seed", "seed of envs, sampling and minibatches", SEED_RANGE, true],
 ];
 
+/**
+ * Defaults of the flags that have one. They are applied after parsing, not by
+ * the parser, so that `--resume` can tell a flag given now from one left out
+ * (which the checkpoint's run then decides).
+ */
+const DEFAULTS = {
+  env: "cartpole",
+  "eval-every": 10,
+  "eval-episodes": 10,
+  out: "checkpoints",
+  "log-dir": "logs",
+  device: "auto",
+} as const;
+
+/**
+ * Flags naming files to read, directories to write or a program to run (and
+ * that program's env arguments): never stored in a checkpoint, never restored.
+ */
+const LOCATIONS: ReadonlySet<string> = new Set([
+  "resume",
+  "checkpoint",
+  "out",
+  "log-dir",
+  "python",
+  "gym-kwargs",
+]);
+
 const flags: Record<string, FlagSpec> = {
   checkpoint: { type: "string", help: "stage-1 checkpoint (default: run stage 1 first)" },
   env: {
     type: "string",
-    default: "cartpole",
-    help: "environment: alias, Gymnasium id or module path",
+    help:
+      `environment: alias, Gymnasium id or module path (default ${DEFAULTS.env}; on --resume the checkpoint's)`,
+  },
+  resume: {
+    type: "string",
+    help:
+      "continue a stage-2 checkpoint at its iteration, with its run's flags (flags given now win)",
   },
   ...GYM_FLAGS,
-  resume: { type: "string", help: "continue a stage-2 checkpoint at its iteration" },
   ...Object.fromEntries(NUMERIC.map(([flag, key, help, range, integer]) => [flag, {
     type: integer ? "integer" : "number",
     range,
@@ -129,16 +182,16 @@ const flags: Record<string, FlagSpec> = {
   prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
   "eval-every": {
     type: "integer",
-    default: 10,
     range: { min: 0, max: ITERATIONS_RANGE.max },
     help:
-      "deterministic evaluation every N iterations (0: never); best.safetensors is the best one",
+      `deterministic evaluation every N iterations (0: never); best.safetensors is the best one (default ${
+        DEFAULTS["eval-every"]
+      })`,
   },
   "eval-episodes": {
     type: "integer",
-    default: 10,
     range: { min: 1, max: 10_000 },
-    help: "episodes per evaluation",
+    help: `episodes per evaluation (default ${DEFAULTS["eval-episodes"]})`,
   },
   "anneal-lr": {
     type: "string",
@@ -154,12 +207,86 @@ const flags: Record<string, FlagSpec> = {
   },
   out: {
     type: "string",
-    default: "checkpoints",
-    help: "parent directory of the checkpoint directory",
+    help:
+      `parent directory of the checkpoint directory (default ${DEFAULTS.out}; on --resume the resumed checkpoint's directory itself, or DIR/<its name> when given)`,
   },
-  "log-dir": { type: "string", default: "logs", help: "parent directory of the log directory" },
-  device: DEVICE_FLAG,
+  "log-dir": {
+    type: "string",
+    help: `parent directory of the log directory (default ${
+      DEFAULTS["log-dir"]
+    }); a resumed run logs to LOG_DIR/<name of the checkpoint's directory>`,
+  },
+  device: { ...DEVICE_FLAG, default: undefined, help: `${DEVICE_FLAG.help} (default auto)` },
 };
+
+/** `values` with the defaults of {@linkcode DEFAULTS} where a flag is missing. */
+function withDefaults(values: ParsedArgs["values"]): ParsedArgs["values"] {
+  const out = { ...values };
+  for (const [name, value] of Object.entries(DEFAULTS)) out[name] ??= value;
+  return out;
+}
+
+/** A flag value read from a checkpoint, checked against its flag as a typed one would be. */
+function storedFlag(name: string, value: unknown, source: string): string | number | boolean {
+  const spec = flags[name];
+  const ok = spec.type === "boolean"
+    ? typeof value === "boolean"
+    : spec.type === "string"
+    ? typeof value === "string" && (!spec.choices || spec.choices.includes(value))
+    : typeof value === "number" && Number.isFinite(value) &&
+      (spec.type === "number" || Number.isInteger(value));
+  if (!ok) {
+    throw new InputError(
+      `${source}: its training_args give --${name} the invalid value ${
+        quoteName(JSON.stringify(value) ?? String(value))
+      }; pass --${name} explicitly`,
+    );
+  }
+  return value as string | number | boolean;
+}
+
+/**
+ * The flags of a resumed run: the checkpoint's run's flags (but locations),
+ * then those given now. Returns them with a line per flag given now that
+ * differs from the checkpoint's.
+ */
+export function resumeFlags(
+  given: ParsedArgs["values"],
+  stored: unknown,
+  source: string,
+): { values: ParsedArgs["values"]; differing: string[] } {
+  if (typeof stored !== "object" || stored === null || Array.isArray(stored)) {
+    throw new InputError(
+      `${source}: its training_args are not an object; give a checkpoint written by grpo train`,
+    );
+  }
+  const values = { ...given };
+  const differing: string[] = [];
+  for (const name of Object.keys(flags)) {
+    const saved = (stored as Record<string, unknown>)[name];
+    if (LOCATIONS.has(name) || saved === undefined || saved === null) continue;
+    const value = storedFlag(name, saved, source);
+    if (given[name] === undefined) values[name] = value;
+    else if (given[name] !== value) {
+      differing.push(`--${name} ${given[name]} (checkpoint: ${value})`);
+    }
+  }
+  return { values, differing };
+}
+
+/** What a checkpoint records of its run: every flag but the locations, the stage-1 model and the config. */
+function recordedArgs(
+  v: ParsedArgs["values"],
+  stage1: string | undefined,
+  config: GrpoConfig,
+): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const name of Object.keys(flags)) {
+    if (!LOCATIONS.has(name) && v[name] !== undefined) args[name] = v[name];
+  }
+  // Informational: nothing reads these back.
+  return { ...args, stage1, config };
+}
 
 /** The effective config: spec defaults, then the env's preset, then the user's flags. */
 export function trainConfig(
@@ -226,18 +353,32 @@ export const trainCommand: Command = {
   usage:
     "grpo train [--checkpoint CKPT | --resume CKPT] --env cartpole [--num-iterations 100] [hyperparameters] [--quick-test] [--device auto|gpu|cpu]",
   flags,
-  async run({ values: v }) {
+  async run({ values: given }) {
     const started = performance.now();
-    const env = await resolveEnvFlag(v, v.env as string);
+    if (given.checkpoint && given.resume) {
+      throw new InputError(
+        "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
+      );
+    }
+    const resumePath = given.resume as string | undefined;
+    // ---- the flags and the env: on --resume the checkpoint's run's, the env only from the registry
+    let v = given, differing: string[] = [], env: Env, stored: Record<string, unknown> = {};
+    if (resumePath) {
+      const info = checkpointInfo(await readSafetensors(resumePath), resumePath);
+      ({ values: v, differing } = resumeFlags(given, info.trainingArgs, resumePath));
+      stored = info.trainingArgs;
+      env = await resolveEnvFlag(given, given.env as string | undefined, {
+        recorded: info,
+        source: resumePath,
+      });
+    } else {
+      env = await resolveEnvFlag(given, (given.env as string | undefined) ?? DEFAULTS.env);
+    }
+    v = withDefaults(v);
     const { config, fromPreset } = trainConfig(env, v);
     if (!((v["eval-episodes"] as number) >= 1)) {
       throw new InputError(
         `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
-      );
-    }
-    if (v.checkpoint && v.resume) {
-      throw new InputError(
-        "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
       );
     }
     const mode = await resolveMode(deviceChoice(v));
@@ -257,16 +398,15 @@ export const trainCommand: Command = {
     refuseTooBig();
 
     // ---- the models: stage 1's policy (run stage 1 first when none is given), a fresh value net
-    const source = (v.resume ?? v.checkpoint) as string | undefined;
-    let checkpointPath = source;
+    let checkpointPath = (resumePath ?? given.checkpoint) as string | undefined;
     if (!checkpointPath) {
       console.log(
-        `no --checkpoint: running stage 1 first (grpo pretrain --env ${env.alias}${
+        `no --checkpoint: running stage 1 first (grpo pretrain ${envFlagOf(env, v.env as string)}${
           v["quick-test"] ? " --quick-test" : ""
         })`,
       );
       const stage1Defaults = Object.entries(pretrainCommand.flags).map(([k, f]) => [k, f.default]);
-      checkpointPath = await pretrain({
+      const stage1Run = await pretrain({
         ...Object.fromEntries(stage1Defaults),
         env: v.env,
         "gym-kwargs": v["gym-kwargs"],
@@ -276,6 +416,8 @@ export const trainCommand: Command = {
         seed: config.seed,
         device: v.device,
       });
+      if (stage1Run.exitCode !== 0) return stage1Run.exitCode;
+      checkpointPath = stage1Run.bestPath;
     }
     const loaded = await loadCheckpoint(checkpointPath, env);
     refuseTooBig(loaded.policy.config);
@@ -294,22 +436,52 @@ export const trainCommand: Command = {
       iteration: 0,
       envSteps: 0,
     };
-    // The stage-1 model this run started from (a resumed run names it in its metadata).
-    const stage1 = v.resume
-      ? loaded.info.metadata.stage1_checkpoint ?? checkpointPath
+    // The stage-1 model the run started from: recorded for information only (a resumed
+    // grpo-mode run takes its KL reference from the checkpoint's own tensors).
+    const stage1 = resumePath
+      ? (typeof stored.stage1 === "string" ? stored.stage1 : undefined)
       : checkpointPath;
-    if (config.advantage === "grpo") {
+    if (config.advantage === "grpo" && !resumePath) {
       // The KL penalty's reference: the stage-1 policy, frozen.
-      state.reference = (await loadCheckpoint(stage1, env)).policy;
+      state.reference = (await loadCheckpoint(checkpointPath, env)).policy;
     }
-    const resumeFrom = v.resume
-      ? await restoreTrainingState(state, loaded, v.resume as string)
+    const resumeFrom = resumePath
+      ? await restoreTrainingState(state, loaded, resumePath)
       : undefined;
 
-    const stamp = runTimestamp();
-    const runDir = resumeFrom?.runDir ?? join(v.out as string, `grpo_${env.alias}_${stamp}`);
-    const logDir = resumeFrom?.logDir ?? join(v["log-dir"] as string, `grpo_${env.alias}_${stamp}`);
+    // ---- where it writes: only from the command line (and the resumed checkpoint's place)
+    let runDir: string, logDir: string;
+    const logParent = (given["log-dir"] as string | undefined) ?? DEFAULTS["log-dir"];
+    if (resumePath) {
+      const holder = dirname(resumePath);
+      const name = basename(resolve(holder));
+      runDir = given.out !== undefined ? join(given.out as string, name) : holder;
+      logDir = join(logParent, name);
+    } else {
+      const name = `grpo_${env.alias}_${runTimestamp()}`;
+      runDir = join(v.out as string, name);
+      logDir = join(logParent, name);
+    }
     await Deno.mkdir(runDir, { recursive: true });
+    if (resumePath) {
+      console.log(
+        `resuming ${resumePath} at iteration ${state.iteration} with its run's flags${
+          differing.length ? `; given now: ${differing.join(", ")}` : ""
+        }`,
+      );
+      // A killed run may have logged iterations after this checkpoint and left temporary files.
+      const cut = await truncateLog(logDir, state.iteration);
+      const temps = [
+        ...await removeStaleTempFiles(runDir),
+        ...await removeStaleTempFiles(logDir),
+      ];
+      if (cut.rows + cut.eventFiles + temps.length > 0) {
+        console.log(
+          `cleaned up after the interrupted run: ${cut.rows} metrics row(s) after iteration ${state.iteration}, ` +
+            `${cut.eventFiles} TensorBoard file(s) cut back, ${temps.length} temporary file(s) removed`,
+        );
+      }
+    }
     const log = await MetricsLog.open(logDir);
     console.log(
       `GRPO on ${env.id}: ${config.numIterations} iterations x ${config.numEnvs} envs x ${config.rolloutSteps} steps, ` +
@@ -318,35 +490,28 @@ export const trainCommand: Command = {
     );
     console.log(`from ${checkpointPath}; logs ${logDir}; checkpoints ${runDir}`);
 
-    let stop = false;
-    const onSigint = () => {
-      if (stop) Deno.exit(130);
-      stop = true;
+    const stopper = StopSignal.listen((signal) =>
       console.log(
-        "\nCtrl-C: finishing this iteration, then saving a checkpoint (Ctrl-C again quits at once)",
-      );
-    };
-    Deno.addSignalListener("SIGINT", onSigint);
+        `\n${signal}: stopping before the next update minibatch; saving the last completed iteration (a second signal quits at once)`,
+      )
+    );
     const progress = new ProgressLine(5_000);
-    const trainingArgs = { ...v, config, stage1 };
+    const trainingArgs = recordedArgs(v, stage1, config);
     let best = resumeFrom?.bestMeanReward ?? -Infinity;
     let lastSaved: string | undefined;
     const save = async (name: string) => {
       const path = join(runDir, name);
-      await saveTrainingCheckpoint(path, state, {
-        trainingArgs,
-        runDir,
-        logDir,
-        stage1,
-        bestMeanReward: best,
-      });
+      await saveTrainingCheckpoint(path, state, { trainingArgs, bestMeanReward: best });
       return path;
     };
     const loopStart = performance.now();
     const startIteration = state.iteration;
+    // The state as of the last completed iteration: a stop mid-iteration saves this.
+    state.collector ??= createCollector(env, state.policy, value, config.numEnvs, config.seed);
+    let snapshot = await IterationSnapshot.take(state);
     try {
       await trainGrpo(state, {
-        shouldStop: () => stop,
+        shouldStop: () => stopper.poll(),
         async onIteration(m: IterationMetrics) {
           const last = m.iteration === config.numIterations;
           // The spec's "evaluate regularly": deterministic episodes on envs of their own (the
@@ -366,14 +531,16 @@ export const trainCommand: Command = {
             evalReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
           }
           await log.write(m.iteration, m.envSteps, { ...m, eval_return: evalReturn });
+          // best first, so that every checkpoint of this iteration records it (exact resume).
+          const score = checkpointScore(evalEvery, evalReturn, m.mean_reward);
+          const improved = Number.isFinite(score) && score >= best;
+          if (improved) best = score;
           if (m.iteration % config.saveEvery === 0 || last) {
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
-          const score = checkpointScore(evalEvery, evalReturn, m.mean_reward);
-          if (Number.isFinite(score) && score >= best) {
-            best = score;
-            await save("best.safetensors");
-          }
+          if (improved) await save("best.safetensors");
+          snapshot.dispose();
+          snapshot = await IterationSnapshot.take(state);
           const elapsed = (performance.now() - loopStart) / 1000;
           const done = m.iteration - startIteration;
           const eta = (elapsed / done) * (config.numIterations - m.iteration);
@@ -393,10 +560,14 @@ export const trainCommand: Command = {
         },
       });
       progress.done();
+      // An iteration cut short by a signal is undone: last.safetensors is the last completed one.
+      if (stopper.signal) snapshot.restore(state);
       lastSaved = await save("last.safetensors");
-      if (stop) {
+      if (stopper.signal) {
         console.log(
-          `stopped at iteration ${state.iteration}; resume with: grpo train --env ${env.alias} --resume ${lastSaved}`,
+          `stopped after iteration ${state.iteration}; resume with: grpo train --resume ${lastSaved} --log-dir ${logParent}${
+            isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, v.env as string)}`
+          }`,
         );
       }
       console.log(
@@ -409,11 +580,11 @@ export const trainCommand: Command = {
         `checkpoints: ${runDir}  logs: ${logDir} (tensorboard --logdir ${logDir}; grpo report ${logDir})`,
       );
       console.log(
-        `next: grpo eval --checkpoint ${
-          join(runDir, "last.safetensors")
-        } --env ${env.alias} --num-episodes 10 --deterministic`,
+        `next: grpo eval --checkpoint ${join(runDir, "last.safetensors")} ${
+          envFlagOf(env, v.env as string)
+        } --num-episodes 10 --deterministic`,
       );
-      return stop ? 130 : 0;
+      return stopper.exitCode;
     } catch (e) {
       if (!(e instanceof NonFiniteError)) throw e;
       progress.done();
@@ -424,7 +595,8 @@ export const trainCommand: Command = {
       console.error(ADVICE);
       return 1;
     } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+      stopper.close();
+      snapshot.dispose();
       await log.close();
     }
   },

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 
 /** Writes `data` to `path` atomically, creating the parent directory. */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
@@ -23,4 +23,27 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
 /** Writes `text` to `path` atomically. */
 export function writeTextAtomic(path: string, text: string): Promise<void> {
   return writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** The temporary name {@linkcode writeFileAtomic} gives a file before renaming it: `<name>.tmp-<pid>-<8 hex>`. */
+const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Removes the temporary files a killed writer left in `dir` (not below it);
+ * returns their paths. Only for a directory this process alone writes (a
+ * resumed run's), as another writer's temporary file looks the same.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !TEMP_NAME.test(entry.name)) continue;
+      const path = join(dir, entry.name);
+      await Deno.remove(path);
+      removed.push(path);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return removed;
 }

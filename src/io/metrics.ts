@@ -9,10 +9,15 @@
  * `src/io/report.ts` does). NaN and infinities have no JSON form: they are
  * written as `null` (TensorBoard gets them as they are).
  *
+ * A run resumed from a checkpoint at iteration k first cuts its log back to
+ * k ({@linkcode truncateLog}): the rows and events a killed run wrote after
+ * its last checkpoint are written again by the resumed run, once.
+ *
  * @module
  */
 import { dirname, join } from "node:path";
-import { type TensorBoardOptions, TensorBoardWriter } from "./tensorboard.ts";
+import { writeTextAtomic } from "./atomic.ts";
+import { type TensorBoardOptions, TensorBoardWriter, truncateEventFiles } from "./tensorboard.ts";
 
 const encoder = new TextEncoder();
 
@@ -94,4 +99,44 @@ export class MetricsLog {
     this.tensorboard.close();
     return Promise.resolve();
   }
+}
+
+/** What {@linkcode truncateLog} removed. */
+export interface LogTruncation {
+  /** Lines of metrics.jsonl dropped (rows after the iteration, and a half-written last line). */
+  rows: number;
+  /** Event files cut. */
+  eventFiles: number;
+}
+
+/**
+ * Cuts the log in `dir` back to `lastIteration`: metrics.jsonl keeps its
+ * whole rows with `iteration` up to it, each event file its events up to
+ * that step; both rewritten atomically, and only when something goes.
+ */
+export async function truncateLog(dir: string, lastIteration: number): Promise<LogTruncation> {
+  const path = join(dir, "metrics.jsonl");
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  let rows = 0;
+  if (text !== undefined) {
+    const lines = text.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    const kept = lines.filter((line) => {
+      try {
+        const iteration = (JSON.parse(line) as { iteration?: unknown })?.iteration;
+        return typeof iteration === "number" && iteration <= lastIteration;
+      } catch {
+        return false;
+      }
+    });
+    rows = lines.length - kept.length;
+    if (rows > 0) await writeTextAtomic(path, kept.map((line) => line + "\n").join(""));
+  }
+  const eventFiles = (await truncateEventFiles(dir, lastIteration)).length;
+  return { rows, eventFiles };
 }

@@ -24,11 +24,13 @@
  * soon as it is added, so a crash loses at most the record being written and
  * leaves every earlier one whole (TensorBoard skips a truncated last record).
  * An event log is appended to, not replaced, so it is not written through
- * `atomic.ts`.
+ * `atomic.ts`; {@linkcode truncateEventFiles} (a resumed run) rewrites one
+ * through it.
  *
  * @module
  */
 import { join } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 
 const CRC32C_TABLE = (() => {
   // Castagnoli polynomial 0x1EDC6F41, bit-reversed.
@@ -241,4 +243,98 @@ export class TensorBoardWriter {
     this.closed = true;
     this.file.close();
   }
+}
+
+/** The prefix of every event file's name. */
+const EVENT_FILE_PREFIX = "events.out.tfevents.";
+
+/**
+ * The `step` (field 2) of an encoded `Event`, or undefined when it is not
+ * well-formed protobuf; an event without one has step 0.
+ */
+export function eventStep(data: Uint8Array): number | undefined {
+  let pos = 0;
+  const varint = (): number | undefined => {
+    let x = 0n, shift = 0n;
+    for (let k = 0; k < 10; k++) {
+      if (pos >= data.length) return undefined;
+      const b = data[pos++];
+      x |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return Number(BigInt.asIntN(64, x));
+      shift += 7n;
+    }
+    return undefined;
+  };
+  let step = 0;
+  while (pos < data.length) {
+    const key = varint();
+    if (key === undefined) return undefined;
+    const wire = key & 7;
+    if (wire === 0) {
+      const v = varint();
+      if (v === undefined) return undefined;
+      if (key >>> 3 === 2) step = v;
+    } else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const n = varint();
+      if (n === undefined || n < 0) return undefined;
+      pos += n;
+    } else return undefined;
+    if (pos > data.length) return undefined;
+  }
+  return step;
+}
+
+/**
+ * The byte length of the leading records of a TFRecord file that are whole
+ * (both CRCs check) and whose event's step is at most `lastStep`.
+ */
+export function keptRecordBytes(bytes: Uint8Array, lastStep: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  while (pos + 12 <= bytes.length) {
+    const length = Number(view.getBigUint64(pos, true));
+    const end = pos + 12 + length + 4;
+    if (
+      end > bytes.length ||
+      view.getUint32(pos + 8, true) !== maskedCrc32c(bytes.subarray(pos, pos + 8))
+    ) break;
+    const data = bytes.subarray(pos + 12, pos + 12 + length);
+    if (view.getUint32(pos + 12 + length, true) !== maskedCrc32c(data)) break;
+    const step = eventStep(data);
+    if (step === undefined || step > lastStep) break;
+    pos = end;
+  }
+  return pos;
+}
+
+/**
+ * Cuts every event file in `dir` after its last whole event at a step up to
+ * `lastStep` (atomically), so a run resumed at `lastStep` writes the later
+ * steps once, in a new file; returns the paths that changed.
+ */
+export async function truncateEventFiles(dir: string, lastStep: number): Promise<string[]> {
+  const changed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return changed;
+    throw e;
+  }
+  for (const entry of entries) {
+    if (
+      !entry.isFile || !entry.name.startsWith(EVENT_FILE_PREFIX) || entry.name.includes(".tmp-")
+    ) {
+      continue;
+    }
+    const path = join(dir, entry.name);
+    const bytes = await Deno.readFile(path);
+    const kept = keptRecordBytes(bytes, lastStep);
+    if (kept === bytes.length) continue;
+    await writeFileAtomic(path, bytes.subarray(0, kept));
+    changed.push(path);
+  }
+  return changed;
 }

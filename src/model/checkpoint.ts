@@ -9,6 +9,7 @@
  * | `format` | `grpo-checkpoint` |
  * | `grpo_version` | the writer's version |
  * | `env_id` | Gymnasium id of the env it was trained on |
+ * | `env_source` | `user` when that env was the user's own module (its path is not recorded) |
  * | `model_config` | JSON: DT sizes (see {@linkcode DecisionTransformerConfig}) without the scaling |
  * | `obs_scaling` | JSON `{"mean": [...], "std": [...]}` |
  * | `return_scaling` | JSON `{"scale": s, "target_return": r}` |
@@ -27,6 +28,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, discreteActionCount, type Env } from "../../envs/env.ts";
+import { ENVS, quoteName, USER_ENV_HINT } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
@@ -68,12 +70,14 @@ export const VALUE_LIMITS = {
 } as const satisfies Record<string, Range>;
 
 /** Training state a stage-2 checkpoint may carry besides the models' weights. */
-const TRAINING_STATE_PREFIXES = ["optimizer.", "collector."];
+const TRAINING_STATE_PREFIXES = ["optimizer.", "collector.", "reference."];
 
 /** Everything a checkpoint says besides its tensors. */
 export interface CheckpointInfo {
   grpoVersion: string;
   envId: string;
+  /** Trained on the user's own env module: running it needs `--env ./path/to/it.ts`. */
+  userEnv: boolean;
   model: DecisionTransformerConfig;
   value?: ValueNetworkConfig;
   /** Default return-to-go to condition on. */
@@ -87,6 +91,8 @@ export interface CheckpointInfo {
 /** What to save. */
 export interface CheckpointContents {
   envId: string;
+  /** The env is the user's own module (recorded as `env_source: user`). */
+  userEnv?: boolean;
   policy: DecisionTransformer;
   value?: ValueNetwork;
   targetReturn: number;
@@ -122,6 +128,7 @@ export async function encodeCheckpoint(c: CheckpointContents): Promise<Uint8Arra
     format: CHECKPOINT_FORMAT,
     grpo_version: GRPO_VERSION,
     env_id: c.envId,
+    ...(c.userEnv ? { env_source: "user" } : {}),
     model_config: JSON.stringify(sizes),
     obs_scaling: JSON.stringify({ mean: obsMean, std: obsStd }),
     return_scaling: JSON.stringify({ scale: returnScale, target_return: c.targetReturn }),
@@ -243,6 +250,7 @@ export function checkpointInfo(file: Safetensors, source: string): CheckpointInf
   return {
     grpoVersion: m.grpo_version ?? "unknown",
     envId: m.env_id,
+    userEnv: m.env_source === "user",
     model,
     value,
     targetReturn: ret.target_return,
@@ -371,7 +379,8 @@ function firstNonFinite(data: ArrayLike<number>): number {
   return -1;
 }
 
-function assign(
+/** Sets `named` variables from checkpoint tensors of the same names, checking each one's dtype and shape first. */
+export function assignWeights(
   named: readonly [string, tf.Variable][],
   tensors: Map<string, TensorEntry>,
   source: string,
@@ -418,14 +427,14 @@ function buildModels(file: Safetensors, source: string, env?: Env): LoadedCheckp
   const policy = new DecisionTransformer(info.model);
   let value: ValueNetwork | undefined;
   try {
-    assign(policy.namedWeights(), file.tensors, source);
+    assignWeights(policy.namedWeights(), file.tensors, source);
     if (info.value) {
       try {
         value = new ValueNetwork(info.value);
       } catch (e) {
         throw new InputError(`${source}: ${(e as Error).message}`);
       }
-      assign(value.namedWeights(), file.tensors, source);
+      assignWeights(value.namedWeights(), file.tensors, source);
     }
   } catch (e) {
     policy.dispose();
@@ -438,8 +447,12 @@ function buildModels(file: Safetensors, source: string, env?: Env): LoadedCheckp
 /** Throws unless a checkpoint's env and shapes fit `env`. */
 export function checkEnv(info: CheckpointInfo, env: Env, source: string): void {
   if (info.envId !== env.id) {
+    // A recorded id is suggested as --env only when it names a built-in env.
+    const builtin = !info.userEnv && ENVS.some((e) => e.id === info.envId);
     throw new InputError(
-      `${source} was trained on ${info.envId}, not ${env.id}; pass --env ${info.envId} or a checkpoint for ${env.id}`,
+      `${source} was trained on ${builtin ? info.envId : quoteName(info.envId)}, not ${env.id}; ${
+        builtin ? `pass --env ${info.envId}` : USER_ENV_HINT
+      } or a checkpoint for ${env.id}`,
     );
   }
   if (info.model.obsDim !== env.obsSize) {

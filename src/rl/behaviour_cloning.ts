@@ -95,6 +95,8 @@ export interface BehaviourCloningHooks {
   onStep?(epoch: number, batch: number, batches: number): void;
   /** After each epoch; `improved` when validation loss reached a new minimum. */
   onEpoch?(m: EpochMetrics, policy: DecisionTransformer, improved: boolean): Promise<void> | void;
+  /** Polled before each batch (Ctrl-C): yes ends training there, with `stopped` set. */
+  shouldStop?(): boolean | Promise<boolean>;
 }
 
 /** The trained policy with the scaling it was built with. */
@@ -104,6 +106,8 @@ export interface BehaviourCloningResult {
   targetReturn: number;
   bestValLoss: number;
   history: EpochMetrics[];
+  /** Ended early by `shouldStop` (the policy is as of the last batch). */
+  stopped: boolean;
 }
 
 /** A window of an episode: steps [start, start + len) of episode `ep`. */
@@ -292,6 +296,11 @@ export async function trainBehaviourCloning(
     // Each batch's loss stays on the device; one readback per epoch (GPU mode pays ~11 ms each).
     const losses: tf.Scalar[] = [], weights: number[] = [];
     for (const [bi, segBatch] of batches.entries()) {
+      if (await hooks.shouldStop?.()) {
+        tf.dispose(losses);
+        optimizer.dispose();
+        return { policy, targetReturn, bestValLoss, history, stopped: true };
+      }
       const k = maxOf(segBatch.map((s) => s.len));
       const { batch, mask } = makeBatch(ds, starts, rtg, segBatch, k);
       const lr = learningRate(c, step, totalSteps);
@@ -331,7 +340,7 @@ export async function trainBehaviourCloning(
     await hooks.onEpoch?.(metrics, policy, improved);
   }
   optimizer.dispose();
-  return { policy, targetReturn, bestValLoss, history };
+  return { policy, targetReturn, bestValLoss, history, stopped: false };
 }
 
 /** Mean NLL and action accuracy over segments, in batches. */

@@ -196,14 +196,18 @@ function uploadChunks(
 
 /**
  * Runs iterations until `config.numIterations`, calling `onIteration` after
- * each (logging and checkpoints live there). `shouldStop` is polled between
- * iterations (Ctrl-C).
+ * each (logging and checkpoints live there). `shouldStop` is polled before
+ * each iteration and before each update minibatch (Ctrl-C); when it says yes
+ * mid-iteration, this returns at once with that iteration unfinished (weights
+ * and optimizer partly updated, the collector moved on, `state.iteration`
+ * not advanced): the caller restores its snapshot of the last completed
+ * iteration before saving (see `IterationSnapshot` in grpo_checkpoint.ts).
  */
 export async function trainGrpo(
   state: GrpoState,
   hooks: {
     onIteration?: (m: IterationMetrics, state: GrpoState) => Promise<void> | void;
-    shouldStop?: () => boolean;
+    shouldStop?: () => boolean | Promise<boolean>;
   } = {},
 ): Promise<void> {
   const { env, config, policy, value } = state;
@@ -218,7 +222,7 @@ export async function trainGrpo(
   if (outcome && !state.reference) {
     throw new Error("grpo mode needs the stage-1 policy as state.reference");
   }
-  while (state.iteration < config.numIterations && !hooks.shouldStop?.()) {
+  while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
     const it = state.iteration;
     const started = performance.now();
     const clipEps = clipEpsilonAt(config, it);
@@ -300,6 +304,13 @@ export async function trainGrpo(
     // ~11 ms and a drained queue for each).
     const scalars: tf.Tensor1D[] = [];
     for (const [b, drawn] of batches.entries()) {
+      if (await hooks.shouldStop?.()) {
+        // Unfinished: the caller puts back its snapshot of the last completed iteration.
+        tf.dispose(scalars);
+        data.dispose();
+        start.dispose();
+        return;
+      }
       const m = tf.tidy(() => {
         const rows = data.order.slice(data.offsets[b], drawn.indices.length);
         const pick = <T extends tf.Tensor>(x: T) => tf.gather(x, rows) as T;

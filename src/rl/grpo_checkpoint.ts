@@ -1,92 +1,160 @@
 /**
  * Stage-2 checkpoints: the policy and value network plus everything a
- * resumed run needs to continue exactly where it stopped: both Adam states,
- * the iteration, and the rollout collector (env states and counters, the
- * policy's KV cache, previous actions and chunk prefixes). With the
- * counter-based randomness this makes `--resume` give the same next
- * iteration as an uninterrupted run (tested).
+ * resumed run needs to continue exactly where it stopped: both Adam states
+ * (moments, step count and the running powers of beta), the iteration, the
+ * rollout collector (env states and counters, the policy's KV cache,
+ * previous actions and chunk prefixes) and, in grpo mode, the frozen stage-1
+ * reference policy. With the counter-based randomness this makes `--resume`
+ * give the same checkpoints and metrics as an uninterrupted run, byte for
+ * byte (tested).
+ *
+ * A checkpoint records no path to read or write: where a resumed run writes
+ * comes from the command line only.
+ *
+ * {@linkcode IterationSnapshot} keeps the same state at an iteration
+ * boundary in memory, so that a run interrupted mid-iteration can save the
+ * last completed iteration.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { isBuiltinEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { assignWeights, type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { DecisionTransformer } from "../model/decision_transformer.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
-import { createCollector } from "../gpu/rollout_collector.ts";
+import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
+import type { CollectorSnapshot } from "./collect.ts";
 import type { ChunkPrefix } from "./rollout.ts";
 import { isExternalEnv } from "./vec_env.ts";
 
-/** Where a resumed run keeps writing. */
-export interface RunPlaces {
+/** What a stage-2 checkpoint records besides the training state. */
+export interface TrainingRecord {
+  /** The flags of the run (restored by `--resume`); informational paths only. */
   trainingArgs: Record<string, unknown>;
-  runDir: string;
-  logDir: string;
-  /** The stage-1 checkpoint the run started from. */
-  stage1: string;
-  /** Best mean reward so far (decides when best.safetensors is replaced). */
+  /** Best score so far (decides when best.safetensors is replaced). */
   bestMeanReward: number;
 }
 
+/** The prefix of the frozen stage-1 policy's tensors in a grpo-mode checkpoint. */
+const REFERENCE = "reference.";
+
 const f32 = (shape: number[], data: Float32Array): TensorEntry => ({ dtype: "F32", shape, data });
+
+/**
+ * The parts of tfjs's AdamOptimizer that its getWeights/setWeights leave out
+ * or rebuild: setWeights recomputes the running powers of beta as
+ * `pow(beta, t + 1)`, which differs in the last bits from the product the
+ * optimizer accumulates, so exact resume copies them.
+ */
+interface AdamInternals {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  iterations_: number;
+}
+
+function adamInternals(opt: tf.Optimizer): AdamInternals {
+  const a = opt as unknown as AdamInternals;
+  if (!(a.accBeta1 instanceof tf.Variable) || !Array.isArray(a.accumulatedFirstMoment)) {
+    throw new Error("stage 2 checkpoints need tfjs's Adam optimizer");
+  }
+  return a;
+}
 
 async function optimizerTensors(prefix: string, opt: tf.Optimizer, out: Map<string, TensorEntry>) {
   const weights = await opt.getWeights();
   for (const [k, w] of weights.entries()) {
     out.set(`${prefix}.${k}`, f32(w.tensor.shape, Float32Array.from(await w.tensor.data())));
   }
+  const adam = adamInternals(opt);
+  const beta = [(await adam.accBeta1.data())[0], (await adam.accBeta2.data())[0]];
+  out.set(`${prefix}.acc_beta`, f32([2], Float32Array.from(beta)));
+}
+
+/** The collector's state as checkpoint tensors, and its chunk prefixes. */
+async function collectorEntries(
+  c: Collector,
+): Promise<{ tensors: Map<string, TensorEntry>; prefixes: CollectorSnapshot["prefixes"] }> {
+  const vec = c.vec, N = vec.n;
+  const tensors = new Map<string, TensorEntry>();
+  tensors.set("collector.state", {
+    dtype: "F64",
+    shape: [N, c.env.stateSize],
+    data: vec.state.slice(),
+  });
+  tensors.set("collector.obs", f32([N, c.env.obsSize], vec.obs.slice()));
+  tensors.set("collector.t", { dtype: "U32", shape: [N], data: vec.t.slice() });
+  tensors.set("collector.episode", { dtype: "U32", shape: [N], data: vec.episode.slice() });
+  tensors.set("collector.running", f32([N], vec.stats.running.slice()));
+  const snapshot = await c.snapshot();
+  tensors.set(
+    "collector.prev_action",
+    f32([N, snapshot.prevAction.length / N], snapshot.prevAction),
+  );
+  for (const [k, t] of snapshot.cache.entries()) tensors.set(`collector.cache.${k}`, t);
+  return { tensors, prefixes: snapshot.prefixes };
+}
+
+/** Sets a collector from {@linkcode collectorEntries}' tensors. */
+function loadCollector(
+  c: Collector,
+  t: Map<string, TensorEntry>,
+  prefixes: CollectorSnapshot["prefixes"],
+): void {
+  const get = (name: string) => t.get(`collector.${name}`)!.data;
+  c.vec.state.set(get("state") as Float64Array);
+  c.vec.obs.set(get("obs") as Float32Array);
+  c.vec.t.set(get("t") as Uint32Array);
+  c.vec.episode.set(get("episode") as Uint32Array);
+  c.vec.stats.running.set(get("running") as Float32Array);
+  const cache = new Map<string, TensorEntry>();
+  for (const [name, e] of t) {
+    if (name.startsWith("collector.cache.")) cache.set(name.slice(16), e);
+  }
+  c.restore({ prevAction: get("prev_action") as Float32Array, cache, prefixes });
 }
 
 /** Saves a stage-2 checkpoint with the full training state. */
 export async function saveTrainingCheckpoint(
   path: string,
   state: GrpoState,
-  places: RunPlaces,
+  record: TrainingRecord,
 ): Promise<void> {
   const extra = new Map<string, TensorEntry>();
   await optimizerTensors("optimizer.policy", state.policyOptimizer, extra);
   await optimizerTensors("optimizer.value", state.valueOptimizer, extra);
+  if (state.reference) {
+    for (const [name, v] of state.reference.namedWeights()) {
+      extra.set(REFERENCE + name, f32(v.shape, (await v.data()) as Float32Array));
+    }
+  }
   const metadata: Record<string, string> = {
     iteration: String(state.iteration),
     env_steps: String(state.envSteps),
-    run_dir: places.runDir,
-    log_dir: places.logDir,
-    stage1_checkpoint: places.stage1,
-    best_mean_reward: String(places.bestMeanReward),
+    best_mean_reward: String(record.bestMeanReward),
   };
-  const c = state.collector;
-  if (c) {
-    const vec = c.vec, N = vec.n;
-    extra.set("collector.state", {
-      dtype: "F64",
-      shape: [N, c.env.stateSize],
-      data: vec.state.slice(),
-    });
-    extra.set("collector.obs", f32([N, c.env.obsSize], vec.obs.slice()));
-    extra.set("collector.t", { dtype: "U32", shape: [N], data: vec.t.slice() });
-    extra.set("collector.episode", { dtype: "U32", shape: [N], data: vec.episode.slice() });
-    extra.set("collector.running", f32([N], vec.stats.running.slice()));
-    const snapshot = await c.snapshot();
-    extra.set(
-      "collector.prev_action",
-      f32([N, snapshot.prevAction.length / N], snapshot.prevAction),
-    );
-    for (const [k, t] of snapshot.cache.entries()) extra.set(`collector.cache.${k}`, t);
-    metadata.collector_prefixes = JSON.stringify(snapshot.prefixes ?? null);
+  if (state.collector) {
+    const { tensors, prefixes } = await collectorEntries(state.collector);
+    for (const [k, t] of tensors) extra.set(k, t);
+    metadata.collector_prefixes = JSON.stringify(prefixes ?? null);
   }
   await saveCheckpoint(path, {
     envId: state.env.id,
+    userEnv: !isBuiltinEnv(state.env) && !isExternalEnv(state.env),
     policy: state.policy,
     value: state.value,
     targetReturn: state.config.targetReturn,
-    trainingArgs: places.trainingArgs,
+    trainingArgs: record.trainingArgs,
     stage: "grpo",
     extraTensors: extra,
     extraMetadata: metadata,
   });
 }
 
-function restoreOptimizer(
+async function restoreOptimizer(
   prefix: string,
   opt: tf.Optimizer,
   tensors: Map<string, TensorEntry>,
@@ -100,18 +168,40 @@ function restoreOptimizer(
   if (weights.length === 0) {
     throw new InputError(`${source} has no optimizer state; resume needs a grpo train checkpoint`);
   }
-  return opt.setWeights(weights);
+  await opt.setWeights(weights);
+  tf.dispose(weights.map((w) => w.tensor));
+  // Checkpoints from before acc_beta was recorded keep setWeights' pow(beta, t + 1).
+  const beta = tensors.get(`${prefix}.acc_beta`);
+  if (beta) {
+    const adam = adamInternals(opt);
+    adam.accBeta1.assign(tf.scalar(beta.data[0] as number));
+    adam.accBeta2.assign(tf.scalar(beta.data[1] as number));
+  }
+}
+
+/** A finite number from a checkpoint's metadata, or an error naming the key. */
+function metadataNumber(source: string, key: string, text: string | undefined): number {
+  const x = Number(text);
+  if (text === undefined || text.trim() === "" || !Number.isFinite(x)) {
+    throw new InputError(
+      `${source}: metadata ${key} must be a number, got ${
+        JSON.stringify(text)
+      }; give a checkpoint written by grpo train`,
+    );
+  }
+  return x;
 }
 
 /**
  * Restores a stage-2 checkpoint's training state into `state` (models were
- * loaded already); returns where the run writes.
+ * loaded already, the optimizers made for `state.config`); returns the best
+ * score so far.
  */
 export async function restoreTrainingState(
   state: GrpoState,
   loaded: LoadedCheckpoint,
   source: string,
-): Promise<{ runDir: string; logDir: string; bestMeanReward: number }> {
+): Promise<{ bestMeanReward: number }> {
   const m = loaded.info.metadata;
   if (loaded.info.stage !== "grpo" || m.iteration === undefined) {
     throw new InputError(
@@ -121,16 +211,20 @@ export async function restoreTrainingState(
   if (!loaded.value) {
     throw new InputError(`${source} has no value network; resume needs a grpo train checkpoint`);
   }
-  state.iteration = Number(m.iteration);
+  const iteration = metadataNumber(source, "iteration", m.iteration);
+  if (!Number.isInteger(iteration) || iteration < 0) {
+    throw new InputError(`${source}: metadata iteration must be a whole number, got ${iteration}`);
+  }
+  state.iteration = iteration;
   // Checkpoints from before env_steps was recorded: fixed-length rollouts.
   state.envSteps = m.env_steps !== undefined
-    ? Number(m.env_steps)
+    ? metadataNumber(source, "env_steps", m.env_steps)
     : state.iteration * state.config.numEnvs * state.config.rolloutSteps;
   await restoreOptimizer("optimizer.policy", state.policyOptimizer, loaded.tensors, source);
   await restoreOptimizer("optimizer.value", state.valueOptimizer, loaded.tensors, source);
+  if (state.config.advantage === "grpo") state.reference = loadReference(loaded, source);
   const t = loaded.tensors;
-  const get = (name: string) => t.get(`collector.${name}`);
-  const vecState = get("state");
+  const vecState = t.get("collector.state");
   // A Python env's state cannot be restored: its resumed run starts fresh episodes.
   if (vecState && !isExternalEnv(state.env)) {
     const N = vecState.shape[0];
@@ -140,25 +234,128 @@ export async function restoreTrainingState(
       );
     }
     const c = createCollector(state.env, state.policy, state.value, N, state.config.seed);
-    c.vec.state.set(vecState.data as Float64Array);
-    c.vec.obs.set(get("obs")!.data as Float32Array);
-    c.vec.t.set(get("t")!.data as Uint32Array);
-    c.vec.episode.set(get("episode")!.data as Uint32Array);
-    c.vec.stats.running.set(get("running")!.data as Float32Array);
-    const cache = new Map<string, TensorEntry>();
-    for (const [name, e] of t) {
-      if (name.startsWith("collector.cache.")) cache.set(name.slice(16), e);
+    let prefixes: ChunkPrefix[] | undefined;
+    try {
+      prefixes = JSON.parse(m.collector_prefixes ?? "null") ?? undefined;
+    } catch {
+      throw new InputError(`${source}: metadata collector_prefixes is not JSON`);
     }
-    c.restore({
-      prevAction: get("prev_action")!.data as Float32Array,
-      cache,
-      prefixes: JSON.parse(m.collector_prefixes ?? "null") as ChunkPrefix[] | null ?? undefined,
-    });
+    loadCollector(c, t, prefixes);
     state.collector = c;
   }
   return {
-    runDir: m.run_dir,
-    logDir: m.log_dir,
-    bestMeanReward: Number(m.best_mean_reward ?? -Infinity),
+    bestMeanReward: m.best_mean_reward === undefined || m.best_mean_reward === "-Infinity"
+      ? -Infinity
+      : metadataNumber(source, "best_mean_reward", m.best_mean_reward),
   };
+}
+
+/** The frozen stage-1 policy a grpo-mode checkpoint carries (the KL penalty's reference). */
+function loadReference(loaded: LoadedCheckpoint, source: string): DecisionTransformer {
+  const weights = new Map<string, TensorEntry>();
+  for (const [name, e] of loaded.tensors) {
+    if (name.startsWith(REFERENCE)) weights.set(name.slice(REFERENCE.length), e);
+  }
+  if (weights.size === 0) {
+    throw new InputError(
+      `${source} carries no stage-1 reference policy (--advantage grpo needs one); start stage 2 again with --checkpoint STAGE1, or resume with the checkpoint's own --advantage`,
+    );
+  }
+  const reference = new DecisionTransformer(loaded.policy.config);
+  try {
+    assignWeights(reference.namedWeights(), weights, `${source} (reference policy)`);
+  } catch (e) {
+    reference.dispose();
+    throw e;
+  }
+  return reference;
+}
+
+/** An optimizer's state, copied. */
+interface AdamCopy {
+  iterations: number;
+  accBeta: [tf.Tensor, tf.Tensor];
+  first: tf.Tensor[];
+  second: tf.Tensor[];
+}
+
+function copyAdam(opt: tf.Optimizer): AdamCopy {
+  const a = adamInternals(opt);
+  return {
+    iterations: a.iterations_ ?? 0,
+    accBeta: [tf.clone(a.accBeta1), tf.clone(a.accBeta2)],
+    first: a.accumulatedFirstMoment.map((m) => tf.clone(m.variable)),
+    second: a.accumulatedSecondMoment.map((m) => tf.clone(m.variable)),
+  };
+}
+
+function pasteAdam(opt: tf.Optimizer, copy: AdamCopy): void {
+  const a = adamInternals(opt);
+  a.iterations_ = copy.iterations;
+  a.accBeta1.assign(copy.accBeta[0]);
+  a.accBeta2.assign(copy.accBeta[1]);
+  for (
+    const [moments, saved] of [[a.accumulatedFirstMoment, copy.first], [
+      a.accumulatedSecondMoment,
+      copy.second,
+    ]] as const
+  ) {
+    // Moments the interrupted iteration created (the run's first) go again.
+    for (const m of moments.splice(saved.length)) m.variable.dispose();
+    saved.forEach((t, k) => moments[k].variable.assign(t));
+  }
+}
+
+/**
+ * The training state at an iteration boundary, kept in memory: weights and
+ * optimizer moments as device-side clones (tfjs clones share the data until
+ * the variable is reassigned, so taking one copies nothing), the collector's
+ * state as checkpoint tensors. {@linkcode IterationSnapshot.restore} puts it
+ * back, so a run stopped mid-iteration saves the last completed iteration
+ * and resumes exactly.
+ */
+export class IterationSnapshot {
+  private constructor(
+    private readonly iteration: number,
+    private readonly envSteps: number,
+    private readonly weights: [tf.Variable, tf.Tensor][],
+    private readonly optimizers: [tf.Optimizer, AdamCopy][],
+    private readonly collector:
+      | { tensors: Map<string, TensorEntry>; prefixes: CollectorSnapshot["prefixes"] }
+      | undefined,
+  ) {}
+
+  /** Copies `state` (its collector should exist, so that it is covered too). */
+  static async take(state: GrpoState): Promise<IterationSnapshot> {
+    const named = [...state.policy.namedWeights(), ...state.value.namedWeights()];
+    return new IterationSnapshot(
+      state.iteration,
+      state.envSteps,
+      named.map(([, v]) => [v, tf.clone(v)]),
+      [state.policyOptimizer, state.valueOptimizer].map((o) => [o, copyAdam(o)]),
+      state.collector ? await collectorEntries(state.collector) : undefined,
+    );
+  }
+
+  /** The iteration the snapshot was taken at. */
+  get at(): number {
+    return this.iteration;
+  }
+
+  /** Puts `state` back as it was when the snapshot was taken. */
+  restore(state: GrpoState): void {
+    state.iteration = this.iteration;
+    state.envSteps = this.envSteps;
+    for (const [v, t] of this.weights) v.assign(t);
+    for (const [o, copy] of this.optimizers) pasteAdam(o, copy);
+    if (this.collector && state.collector) {
+      loadCollector(state.collector, this.collector.tensors, this.collector.prefixes);
+    }
+  }
+
+  /** Frees the copies. */
+  dispose(): void {
+    tf.dispose(this.weights.map(([, t]) => t));
+    for (const [, c] of this.optimizers) tf.dispose([...c.accBeta, ...c.first, ...c.second]);
+  }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { actionSize, type Env } from "../../envs/env.ts";
-import { resolveEnv } from "../../envs/registry.ts";
+import { findEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { Mode } from "../gpu/device.ts";
@@ -48,8 +48,13 @@ export interface ReplayJob {
   steps: number;
 }
 
-/** Parses and checks `{"episodes":[...]}`; errors name the episode, the field and the expected shape. */
-export async function parseReplayInput(json: unknown): Promise<ReplayJob[]> {
+/**
+ * Parses and checks `{"episodes":[...]}`; errors name the episode, the field
+ * and the expected shape. An episode's `"env"` is a name, looked up among the
+ * built-in envs and `userEnvs` (modules the user named with `--env`); a
+ * replay file never picks a module to import.
+ */
+export function parseReplayInput(json: unknown, userEnvs: readonly Env[] = []): ReplayJob[] {
   const episodes = (json as { episodes?: unknown })?.episodes;
   if (!Array.isArray(episodes)) {
     throw new InputError(
@@ -63,11 +68,17 @@ export async function parseReplayInput(json: unknown): Promise<ReplayJob[]> {
     if (typeof ep?.env !== "string") {
       throw new InputError(`${where}: "env" must be an env name such as "CartPole-v1"`);
     }
+    const key = ep.env.toLowerCase();
     let env: Env;
     try {
-      env = await resolveEnv(ep.env);
+      env = userEnvs.find((u) => u.id.toLowerCase() === key || u.alias.toLowerCase() === key) ??
+        findEnv(ep.env);
     } catch (err) {
-      throw new InputError(`${where}: ${(err as Error).message}`);
+      throw new InputError(
+        `${where}: ${(err as Error).message}${
+          userEnvs.length === 0 ? " (for your own env module, pass --env ./path/to/it.ts)" : ""
+        }`,
+      );
     }
     const job: ReplayJob = { env, actions: new Float32Array(), steps: 0 };
     if (env.resetInputs) {

@@ -1,0 +1,117 @@
+/**
+ * Helpers of the CLI tests that run `grpo` in process (`main`) or as a
+ * subprocess: a tiny stage-1 checkpoint, captured console output, the
+ * command line of the `grpo` binary, and reading a run's logs.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cartpole } from "../envs/cartpole.ts";
+import { initBackend } from "../src/model/backend.ts";
+import { saveCheckpoint } from "../src/model/checkpoint.ts";
+import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+
+/** Writes a tiny untrained CartPole stage-1 checkpoint to `dir/stage1.safetensors`. */
+export async function tinyStage1(dir: string): Promise<string> {
+  await initBackend("cpu");
+  const policy = new DecisionTransformer({
+    obsDim: 4,
+    actionKind: "discrete",
+    actDim: 2,
+    embedDim: 8,
+    nLayer: 1,
+    nHead: 1,
+    contextLength: 4,
+    maxTimestep: 500,
+    dropout: 0,
+    obsMean: [0, 0, 0, 0],
+    obsStd: [1, 1, 1, 1],
+    returnScale: 100,
+  }, 3);
+  const path = join(dir, "stage1.safetensors");
+  await saveCheckpoint(path, {
+    envId: cartpole.id,
+    policy,
+    targetReturn: 50,
+    trainingArgs: {},
+    stage: "pretrain",
+  });
+  policy.dispose();
+  return path;
+}
+
+/** Runs `fn` with console.log and console.error captured. */
+export async function quietly<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = "", err = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  try {
+    return { result: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+/** The repository's deno.json (a subprocess in another directory needs it named). */
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+
+/** A `grpo` subprocess with `args`, in `cwd`, stdout and stderr piped, stdin closed. */
+export function grpoProcess(args: string[], cwd: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** The rows of a metrics.jsonl. */
+export function metricsRows(logDir: string): Record<string, unknown>[] {
+  return Deno.readTextFileSync(join(logDir, "metrics.jsonl")).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+}
+
+/** The one entry of `parent` (a run directory under --out or --log-dir). */
+export function onlyEntry(parent: string): string {
+  const names = [...Deno.readDirSync(parent)].map((e) => e.name);
+  if (names.length !== 1) throw new Error(`${parent} holds ${names.join(", ")}, not one entry`);
+  return join(parent, names[0]);
+}
+
+/**
+ * Waits until `check()` is true (polling every 20 ms) or the process has
+ * exited; returns whether `check()` came true.
+ */
+export async function until(check: () => boolean, child: Deno.ChildProcess): Promise<boolean> {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (!check()) {
+    if (exited) return check();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Whether `path` exists. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether two byte arrays are equal (an assertEquals diff of a checkpoint would take minutes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
