@@ -75,7 +75,8 @@ export const LANDER_WORLD: WorldDef = {
     bodyB: k + 1,
     localAnchorA: [0, 0] as [number, number],
     localAnchorB: [(i * LEG_AWAY) / SCALE, LEG_DOWN / SCALE] as [number, number],
-    referenceAngle: 0,
+    // pybox2d sets a joint's reference angle to bodyB.angle - bodyA.angle when not given.
+    referenceAngle: 0.05 * i,
     enableLimit: true,
     lowerAngle: i === -1 ? 0.9 - 0.5 : -0.9,
     upperAngle: i === -1 ? 0.9 : -0.9 + 0.5,
@@ -300,12 +301,15 @@ const common = {
   // the solver's rounding as the accumulated impulses after the bodies.
   exactStateSize: 6,
   stepsPerDispatch: 16,
-  resetInputs: { terrain: CHUNKS + 1, initial_force: 2 },
+  resetInputs: { terrain: CHUNKS + 1, initial_force: 2, reset_dispersion: 2 },
   stepInputs: { dispersion: 2 },
   setResetInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
     s[so + RESET_GIVEN] = 1;
     s.set(inputs.terrain, so + RESET_HEIGHTS);
     s.set(inputs.initial_force, so + RESET_FORCE);
+    // The reset's no-op step is a step: its dispersion is that step's input.
+    s[so + STEP_GIVEN] = 1;
+    s.set(inputs.reset_dispersion, so + STEP_DISPERSION);
   },
   setStepInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
     s[so + STEP_GIVEN] = 1;
