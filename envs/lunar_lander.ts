@@ -222,11 +222,12 @@ function advance(
   world.gravityY = p.gravity;
   world.step(s, wo, so + TERRAIN);
   // Box2D's contact listener: the hull touching means game over; a leg's
-  // flag is set when one of its contacts begins and cleared when one ends.
+  // flag is set when one of its contacts begins and cleared when one ends,
+  // the last event winning.
   if (world.began[0]) s[so + GAME_OVER] = 1;
   for (let leg = 0; leg < 2; leg++) {
-    if (world.began[leg + 1]) s[so + LEG_CONTACT + leg] = 1;
-    else if (world.ended[leg + 1]) s[so + LEG_CONTACT + leg] = 0;
+    if (world.ended[leg + 1]) s[so + LEG_CONTACT + leg] = 0;
+    else if (world.began[leg + 1]) s[so + LEG_CONTACT + leg] = 1;
   }
   const o = observation(s, so);
   const shaping = -100 * Math.sqrt(o[0] * o[0] + o[1] * o[1]) -

@@ -119,9 +119,15 @@ export class World {
   readonly bodies: SolverBodies;
   /** Per body `[f.x, f.y, torque]`, applied during the next step. */
   readonly force: Float64Array;
-  /** Per body, after `step`: whether it touches the ground, and whether a contact began or ended. */
+  /** Per body, after `step`: whether it touched the ground at the step's contact update. */
   readonly touching: Uint8Array;
+  /** Per body, after `step`: whether one of its contacts began. */
   readonly began: Uint8Array;
+  /**
+   * Per body, after `step`: whether its last contact event was an end. Box2D
+   * updates its contacts newest first, so an old contact ending fires after a
+   * new one beginning; a time-of-impact contact fires after both.
+   */
   readonly ended: Uint8Array;
   /** The gravity of the next step (a parameter of the env). */
   gravityX = 0;
@@ -550,7 +556,7 @@ export class World {
     if (slot < 0) {
       if (free < 0) return 0;
       slot = free;
-      this.began[b] = 1;
+      this.began[b] = 1, this.ended[b] = 0;
       s.fill(0, cb + slot * CONTACT_FLOATS, cb + (slot + 1) * CONTACT_FLOATS);
     }
     const o = cb + slot * CONTACT_FLOATS, old = this.oldPoints;
