@@ -309,8 +309,10 @@ const common = {
     s.set(inputs.terrain, so + RESET_HEIGHTS);
     s.set(inputs.initial_force, so + RESET_FORCE);
     // The reset's no-op step is a step: its dispersion is that step's input.
-    s[so + STEP_GIVEN] = 1;
-    s.set(inputs.reset_dispersion, so + STEP_DISPERSION);
+    if (inputs.reset_dispersion) {
+      s[so + STEP_GIVEN] = 1;
+      s.set(inputs.reset_dispersion, so + STEP_DISPERSION);
+    }
   },
   setStepInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
     s[so + STEP_GIVEN] = 1;
@@ -328,9 +330,9 @@ const common = {
 
 function kernel(continuous: boolean) {
   return [
-    ...["collide_edge_polygon", "contact_solver", "revolute_joint", "world"].map((f) =>
-      new URL(`../shaders/physics/${f}.wgsl`, import.meta.url)
-    ),
+    ...["collide_edge_polygon", "time_of_impact", "contact_solver", "revolute_joint", "world"].map((
+      f,
+    ) => new URL(`../shaders/physics/${f}.wgsl`, import.meta.url)),
     worldWgsl(LANDER_WORLD, { world: WORLD, edges: TERRAIN }),
     { name: "<generated: lunar lander layout>", source: layoutWgsl(continuous) },
     new URL("../shaders/envs/lunar_lander.wgsl", import.meta.url),

@@ -130,10 +130,25 @@ const TERRAIN = [1.2, 5.5, 0.3, 4, 6.1, 2.2, 3.3, 0.5, 2.5, 6.5, 1, 3.9];
 Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion given, in both modes", async () => {
   const actions = Array.from({ length: 60 }, (_, t) => (t * 7) % 4);
   const dispersion = actions.map((_, t) => [((t % 5) - 2) / 60, ((t % 3) - 1) / 60]);
+  const reset = { reset_dispersion: [0.01, -0.02] };
   const jobs = await parseReplayInput({
     episodes: [
-      { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
-      { env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
+      {
+        env: "LunarLander-v3",
+        terrain: TERRAIN,
+        initial_force: [300, -200],
+        ...reset,
+        actions,
+        dispersion,
+      },
+      {
+        env: "lunar_lander",
+        terrain: TERRAIN,
+        initial_force: [300, -200],
+        ...reset,
+        actions,
+        dispersion,
+      },
     ],
   });
   const [cpu, twin] = await replay(jobs, "cpu");
@@ -147,7 +162,13 @@ Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion
   assertEquals(cpu.state[0].length, 6);
   // Another dispersion changes the flight; the terrain is Gymnasium's smooth_y.
   const other = await parseReplayInput({
-    episodes: [{ env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions }],
+    episodes: [{
+      env: "lunar_lander",
+      terrain: TERRAIN,
+      initial_force: [300, -200],
+      ...reset,
+      actions,
+    }],
   });
   const [drawn] = await replay(other, "cpu");
   assert(JSON.stringify(drawn.obs) !== JSON.stringify(cpu.obs));
@@ -172,7 +193,13 @@ Deno.test("replay rejects LunarLander input without its draws or with misshapen 
     }
     throw new Error(`accepted ${JSON.stringify(episode)}`);
   };
-  const good = { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [0, 0], actions: [0, 2] };
+  const good = {
+    env: "LunarLander-v3",
+    terrain: TERRAIN,
+    initial_force: [0, 0],
+    reset_dispersion: [0, 0],
+    actions: [0, 2],
+  };
   await bad({ ...good, terrain: undefined, init_state: [0, 0, 0, 0, 0, 0] }, [
     "episode 0",
     '"terrain"',
@@ -180,6 +207,7 @@ Deno.test("replay rejects LunarLander input without its draws or with misshapen 
     "LunarLander-v3",
   ]);
   await bad({ ...good, initial_force: [1] }, ['"initial_force"', "2 finite numbers"]);
+  await bad({ ...good, reset_dispersion: undefined }, ['"reset_dispersion"', "2 finite numbers"]);
   await bad({ ...good, actions: [0, 4] }, ['"actions"[1]', "integer in [0, 3]"]);
   await bad({ ...good, dispersion: [[0, 0]] }, ['"dispersion"', "2 rows"]);
   await bad({ ...good, dispersion: [[0, 0], [0, "x"]] }, ['"dispersion"[1]', "2 finite numbers"]);

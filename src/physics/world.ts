@@ -374,7 +374,9 @@ export class World {
       s[o] = c[2 * b], s[o + 1] = c[2 * b + 1], s[o + 2] = a[b];
       s[o + 3] = v[2 * b], s[o + 4] = v[2 * b + 1], s[o + 5] = w[b];
       const so = b * SWEEP_FLOATS;
-      this.sweeps[so + 5] = c[2 * b], this.sweeps[so + 6] = c[2 * b + 1], this.sweeps[so + 7] = a[b];
+      this.sweeps[so + 5] = c[2 * b],
+        this.sweeps[so + 6] = c[2 * b + 1],
+        this.sweeps[so + 7] = a[b];
       if (
         w[b] * w[b] > angTolSqr || v[2 * b] * v[2 * b] + v[2 * b + 1] * v[2 * b + 1] > linTolSqr
       ) {
@@ -455,7 +457,7 @@ export class World {
           const b = Math.floor(k / E), e = k % E, so = b * SWEEP_FLOATS;
           // Box2D puts both sweeps on one interval; the ground's alpha0 is the latest seen.
           let alpha0 = sweeps[so + 8];
-          if (alpha0 < groundAlpha0) advanceSweep(sweeps, so, (alpha0 = groundAlpha0));
+          if (alpha0 < groundAlpha0) advanceSweep(sweeps, so, alpha0 = groundAlpha0);
           else groundAlpha0 = alpha0;
           const x1 = s[eo + 2 * e], y1 = s[eo + 2 * e + 1];
           timeOfImpact(polygons[b], sweeps, so, x1, y1, s[eo + 2 * e + 2], s[eo + 2 * e + 3]);
