@@ -96,6 +96,37 @@ export function worldStateSize(def: WorldDef): number {
     def.maxContacts * CONTACT_FLOATS;
 }
 
+/**
+ * The order Box2D's island solves bodies (their contacts) and joints in, for
+ * bodies and joints created in index order: its world lists the newest
+ * first, so the search starts at the last body, and a body's joints are
+ * visited newest first, each body's contacts added when it is taken off the
+ * search's stack.
+ */
+export function islandOrder(def: WorldDef): [number[], number[]] {
+  const n = def.bodies.length;
+  const bodies: number[] = [], joints: number[] = [];
+  const seen = new Array(n).fill(false), added = new Array(def.joints.length).fill(false);
+  for (let seed = n - 1; seed >= 0; seed--) {
+    if (seen[seed]) continue;
+    const stack = [seed];
+    seen[seed] = true;
+    while (stack.length > 0) {
+      const b = stack.pop()!;
+      bodies.push(b);
+      for (let j = def.joints.length - 1; j >= 0; j--) {
+        const { bodyA, bodyB } = def.joints[j];
+        if (added[j] || (bodyA !== b && bodyB !== b)) continue;
+        added[j] = true;
+        joints.push(j);
+        const other = bodyA === b ? bodyB : bodyA;
+        if (!seen[other]) (seen[other] = true), stack.push(other);
+      }
+    }
+  }
+  return [bodies, joints];
+}
+
 /** Mass data of every body, as Box2D computes it. */
 export function bodyMasses(
   def: WorldDef,
@@ -144,6 +175,9 @@ export class World {
   private readonly toiAlpha: Float64Array;
   private readonly toiCount: Uint8Array;
   private readonly oldPoints = new Float64Array(6);
+  /** Box2D's island order of the bodies and joints (see `islandOrder`). */
+  private readonly bodyOrder: number[];
+  private readonly jointOrder: number[];
   private readonly jointBase: number;
   private readonly contactBase: number;
 
@@ -172,6 +206,7 @@ export class World {
       cos: 1,
       sin: 0,
     }));
+    [this.bodyOrder, this.jointOrder] = islandOrder(def);
     this.sweeps = new Float64Array(n * SWEEP_FLOATS);
     for (let b = 0; b < n; b++) this.sweeps.set(localCenter[b], b * SWEEP_FLOATS);
     this.toiPairs = new Uint8Array(n * def.edgeCount);
@@ -255,7 +290,7 @@ export class World {
     const n = def.bodies.length, E = def.edgeCount, cb = wo + this.contactBase;
     this.touching.fill(0), this.began.fill(0), this.ended.fill(0);
     let count = 0;
-    for (let b = 0; b < n; b++) {
+    for (const b of this.bodyOrder) {
       const p = polygons[b], o = wo + b * BODY_FLOATS;
       this.transformPolygon(b, s[o], s[o + 1], s[o + 2]);
       let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
@@ -350,7 +385,7 @@ export class World {
       joint.initialize(bodies);
     });
     for (let it = 0; it < def.velocityIterations; it++) {
-      for (const joint of joints) joint.solveVelocities(bodies, h);
+      for (const j of this.jointOrder) joints[j].solveVelocities(bodies, h);
       contacts.solveVelocities(bodies);
     }
     contacts.storeImpulses();
@@ -359,7 +394,7 @@ export class World {
     for (let it = 0; it < def.positionIterations; it++) {
       const contactsOkay = contacts.solvePositions(bodies, BAUMGARTE, 3 * LINEAR_SLOP);
       let jointsOkay = true;
-      for (const joint of joints) jointsOkay = joint.solvePositions(bodies) && jointsOkay;
+      for (const j of this.jointOrder) jointsOkay = joints[j].solvePositions(bodies) && jointsOkay;
       if (contactsOkay && jointsOkay) {
         positionSolved = true;
         break;
