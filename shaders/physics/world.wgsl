@@ -141,7 +141,8 @@ fn transform_polygon(b: u32, c: vec2f, a: f32) {
 fn world_collide() {
   var count = 0u;
   let r = 2.0 * POLYGON_RADIUS;
-  for (var b = 0u; b < NUM_BODIES; b++) {
+  for (var ib = 0u; ib < NUM_BODIES; ib++) {
+    let b = BODY_ORDER[ib];
     let ob = body_at(b);
     transform_polygon(b, vec2f(s[ob], s[ob + 1u]), s[ob + 2u]);
     var lo = vec2f(3.4e38);
@@ -229,8 +230,8 @@ fn world_solve(gravity: vec2f) {
     joint_initialize(j);
   }
   for (var it = 0u; it < VELOCITY_ITERATIONS; it++) {
-    for (var j = 0u; j < NUM_JOINTS; j++) {
-      joint_solve_velocities(j);
+    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
+      joint_solve_velocities(JOINT_ORDER[ij]);
     }
     contacts_solve_velocities();
   }
@@ -241,8 +242,8 @@ fn world_solve(gravity: vec2f) {
   for (var it = 0u; it < POSITION_ITERATIONS; it++) {
     let contacts_okay = contacts_solve_positions(BAUMGARTE, 3.0 * LINEAR_SLOP);
     var joints_okay = true;
-    for (var j = 0u; j < NUM_JOINTS; j++) {
-      joints_okay = joint_solve_positions(j) && joints_okay;
+    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
+      joints_okay = joint_solve_positions(JOINT_ORDER[ij]) && joints_okay;
     }
     if (contacts_okay && joints_okay) {
       position_solved = true;
