@@ -287,7 +287,7 @@ export class World {
   /** The contact update: new manifolds, warm-start impulses matched by feature id, events. */
   private collide(s: Float64Array, wo: number, eo: number): void {
     const { def, contacts, keys, polygons } = this;
-    const n = def.bodies.length, E = def.edgeCount, cb = wo + this.contactBase;
+    const E = def.edgeCount, cb = wo + this.contactBase;
     this.touching.fill(0), this.began.fill(0), this.ended.fill(0);
     let count = 0;
     for (const b of this.bodyOrder) {
