@@ -75,7 +75,8 @@ export const LANDER_WORLD: WorldDef = {
     bodyB: k + 1,
     localAnchorA: [0, 0] as [number, number],
     localAnchorB: [(i * LEG_AWAY) / SCALE, LEG_DOWN / SCALE] as [number, number],
-    referenceAngle: 0,
+    // pybox2d sets a joint's reference angle to bodyB.angle - bodyA.angle when not given.
+    referenceAngle: 0.05 * i,
     enableLimit: true,
     lowerAngle: i === -1 ? 0.9 - 0.5 : -0.9,
     upperAngle: i === -1 ? 0.9 : -0.9 + 0.5,
@@ -221,11 +222,12 @@ function advance(
   world.gravityY = p.gravity;
   world.step(s, wo, so + TERRAIN);
   // Box2D's contact listener: the hull touching means game over; a leg's
-  // flag is set when one of its contacts begins and cleared when one ends.
+  // flag is set when one of its contacts begins and cleared when one ends,
+  // the last event winning.
   if (world.began[0]) s[so + GAME_OVER] = 1;
   for (let leg = 0; leg < 2; leg++) {
-    if (world.began[leg + 1]) s[so + LEG_CONTACT + leg] = 1;
-    else if (world.ended[leg + 1]) s[so + LEG_CONTACT + leg] = 0;
+    if (world.ended[leg + 1]) s[so + LEG_CONTACT + leg] = 0;
+    else if (world.began[leg + 1]) s[so + LEG_CONTACT + leg] = 1;
   }
   const o = observation(s, so);
   const shaping = -100 * Math.sqrt(o[0] * o[0] + o[1] * o[1]) -
@@ -300,12 +302,17 @@ const common = {
   // the solver's rounding as the accumulated impulses after the bodies.
   exactStateSize: 6,
   stepsPerDispatch: 16,
-  resetInputs: { terrain: CHUNKS + 1, initial_force: 2 },
+  resetInputs: { terrain: CHUNKS + 1, initial_force: 2, reset_dispersion: 2 },
   stepInputs: { dispersion: 2 },
   setResetInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
     s[so + RESET_GIVEN] = 1;
     s.set(inputs.terrain, so + RESET_HEIGHTS);
     s.set(inputs.initial_force, so + RESET_FORCE);
+    // The reset's no-op step is a step: its dispersion is that step's input.
+    if (inputs.reset_dispersion) {
+      s[so + STEP_GIVEN] = 1;
+      s.set(inputs.reset_dispersion, so + STEP_DISPERSION);
+    }
   },
   setStepInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {
     s[so + STEP_GIVEN] = 1;
@@ -323,9 +330,9 @@ const common = {
 
 function kernel(continuous: boolean) {
   return [
-    ...["collide_edge_polygon", "contact_solver", "revolute_joint", "world"].map((f) =>
-      new URL(`../shaders/physics/${f}.wgsl`, import.meta.url)
-    ),
+    ...["collide_edge_polygon", "time_of_impact", "contact_solver", "revolute_joint", "world"].map((
+      f,
+    ) => new URL(`../shaders/physics/${f}.wgsl`, import.meta.url)),
     worldWgsl(LANDER_WORLD, { world: WORLD, edges: TERRAIN }),
     { name: "<generated: lunar lander layout>", source: layoutWgsl(continuous) },
     new URL("../shaders/envs/lunar_lander.wgsl", import.meta.url),

@@ -114,7 +114,8 @@ Deno.test("the WGSL kernel follows its TypeScript twin through touchdown for 100
           where,
         );
         assertEquals(g.done[i], cpu.done[i], `${where} done`);
-        assertAlmostEquals(g.reward[i], cpu.reward[i], 0.05, `${where} reward`);
+        // A reward is a difference of shapings 100 times the obs: 1e-3 in obs is up to 0.3.
+        assertAlmostEquals(g.reward[i], cpu.reward[i], 0.25, `${where} reward`);
         if (cpu.obs[8 * i + 6] || cpu.obs[8 * i + 7]) contacts++;
         ended[i] = cpu.done[i] !== 0;
       }
@@ -130,10 +131,25 @@ const TERRAIN = [1.2, 5.5, 0.3, 4, 6.1, 2.2, 3.3, 0.5, 2.5, 6.5, 1, 3.9];
 Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion given, in both modes", async () => {
   const actions = Array.from({ length: 60 }, (_, t) => (t * 7) % 4);
   const dispersion = actions.map((_, t) => [((t % 5) - 2) / 60, ((t % 3) - 1) / 60]);
+  const reset = { reset_dispersion: [0.01, -0.02] };
   const jobs = await parseReplayInput({
     episodes: [
-      { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
-      { env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions, dispersion },
+      {
+        env: "LunarLander-v3",
+        terrain: TERRAIN,
+        initial_force: [300, -200],
+        ...reset,
+        actions,
+        dispersion,
+      },
+      {
+        env: "lunar_lander",
+        terrain: TERRAIN,
+        initial_force: [300, -200],
+        ...reset,
+        actions,
+        dispersion,
+      },
     ],
   });
   const [cpu, twin] = await replay(jobs, "cpu");
@@ -147,7 +163,13 @@ Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion
   assertEquals(cpu.state[0].length, 6);
   // Another dispersion changes the flight; the terrain is Gymnasium's smooth_y.
   const other = await parseReplayInput({
-    episodes: [{ env: "lunar_lander", terrain: TERRAIN, initial_force: [300, -200], actions }],
+    episodes: [{
+      env: "lunar_lander",
+      terrain: TERRAIN,
+      initial_force: [300, -200],
+      ...reset,
+      actions,
+    }],
   });
   const [drawn] = await replay(other, "cpu");
   assert(JSON.stringify(drawn.obs) !== JSON.stringify(cpu.obs));
@@ -172,7 +194,13 @@ Deno.test("replay rejects LunarLander input without its draws or with misshapen 
     }
     throw new Error(`accepted ${JSON.stringify(episode)}`);
   };
-  const good = { env: "LunarLander-v3", terrain: TERRAIN, initial_force: [0, 0], actions: [0, 2] };
+  const good = {
+    env: "LunarLander-v3",
+    terrain: TERRAIN,
+    initial_force: [0, 0],
+    reset_dispersion: [0, 0],
+    actions: [0, 2],
+  };
   await bad({ ...good, terrain: undefined, init_state: [0, 0, 0, 0, 0, 0] }, [
     "episode 0",
     '"terrain"',
@@ -180,9 +208,96 @@ Deno.test("replay rejects LunarLander input without its draws or with misshapen 
     "LunarLander-v3",
   ]);
   await bad({ ...good, initial_force: [1] }, ['"initial_force"', "2 finite numbers"]);
+  await bad({ ...good, reset_dispersion: undefined }, ['"reset_dispersion"', "2 finite numbers"]);
   await bad({ ...good, actions: [0, 4] }, ['"actions"[1]', "integer in [0, 3]"]);
   await bad({ ...good, dispersion: [[0, 0]] }, ['"dispersion"', "2 rows"]);
   await bad({ ...good, dispersion: [[0, 0], [0, "x"]] }, ['"dispersion"[1]', "2 finite numbers"]);
+});
+
+/** One of Gymnasium's episodes in `fixtures/gymnasium/lunar_lander_contact/` (see its README). */
+interface GymLanderEpisode {
+  seed: number;
+  policy: string;
+  terrain: number[];
+  initial_force: number[];
+  reset_dispersion: number[];
+  actions: (number | number[])[];
+  dispersion: number[][];
+  obs: number[][];
+  reward: number[];
+  terminated: boolean;
+  truncated: boolean;
+  leg_contact: number[][];
+}
+
+async function gymLanderEpisodes(
+  file: string,
+): Promise<{ env: string; episodes: GymLanderEpisode[] }> {
+  const url = new URL(`./fixtures/gymnasium/lunar_lander_contact/${file}.json`, import.meta.url);
+  const data = JSON.parse(await Deno.readTextFile(url));
+  return { env: data.env_id, episodes: data.episodes };
+}
+
+/**
+ * Replays Gymnasium's episodes and checks what our engine matches: the end
+ * (step, terminated or truncated, +-100), obs within 1e-3 through the first
+ * leg contact, obs within 1e-2 to the end of heuristic episodes, the legs'
+ * contact flags at every step, and the return within 1. `knifeEdge` names
+ * episodes (policy and seed) checked only through the first contact,
+ * `restless` heuristic episodes whose obs are not held to 1e-2 to the end.
+ */
+async function checkGymLanderReplay(
+  file: string,
+  mode: "cpu" | "gpu",
+  pick: (e: GymLanderEpisode) => boolean,
+  knifeEdge: string[] = [],
+  restless: string[] = [],
+): Promise<void> {
+  const { env, episodes: all } = await gymLanderEpisodes(file);
+  const episodes = all.filter(pick);
+  const jobs = await parseReplayInput({
+    episodes: episodes.map((e) => ({ env, ...e })),
+  });
+  const outs = await replay(jobs, mode);
+  episodes.forEach((e, i) => {
+    const out = outs[i], where = `${env} ${e.policy} seed ${e.seed} (${mode})`;
+    const n = e.obs.length;
+    let firstContact = e.leg_contact.findIndex(([a, b]) => a + b > 0);
+    if (firstContact < 0) firstContact = n - 1;
+    for (let t = 0; t <= firstContact; t++) {
+      assertAllClose(out.obs[t], e.obs[t], 1e-3, `${where} step ${t}`);
+    }
+    if (knifeEdge.includes(`${e.policy} ${e.seed}`)) return;
+    assertEquals(out.obs.length, n, `${where}: ends at the same step`);
+    assertEquals(out.terminated[n - 1], e.terminated, `${where}: terminated`);
+    assertEquals(out.truncated[n - 1], e.truncated, `${where}: truncated`);
+    assertEquals(out.reward[n - 1], e.reward[n - 1], `${where}: ends with the same +-100`);
+    for (let t = 0; t < n; t++) {
+      assertEquals(out.obs[t].slice(6), e.leg_contact[t], `${where} step ${t}: leg contact`);
+      if (e.policy === "heuristic" && !restless.includes(`${e.policy} ${e.seed}`)) {
+        assertAllClose(out.obs[t], e.obs[t], 1e-2, `${where} step ${t}`);
+      }
+    }
+    const sum = (r: number[]) => r.reduce((a, b) => a + b, 0);
+    assertAlmostEquals(sum(out.reward), sum(e.reward), 1, `${where}: return`);
+  });
+}
+
+Deno.test("replays of Gymnasium's LunarLander episodes (CPU): same end, contacts and returns", async () => {
+  // Heuristic seed 4: at step 160 a leg's corner is 1.3e-5 m outside the 2 cm
+  // skin in Gymnasium's float32 and 7e-6 m inside it in our float64, so its
+  // contact begins a step earlier here and the landing parts. Heuristic seed
+  // 6 ends alike, but from step 223, as it settles on its legs, its angular
+  // velocity differs by up to 0.03 (scaled).
+  await checkGymLanderReplay("lunar_lander_v3", "cpu", () => true, ["heuristic 4"], [
+    "heuristic 6",
+  ]);
+  await checkGymLanderReplay("lunar_lander_continuous_v3", "cpu", () => true);
+});
+
+Deno.test("replays of Gymnasium's LunarLander episodes (GPU): same end, contacts and returns", async () => {
+  await checkGymLanderReplay("lunar_lander_v3", "gpu", () => true);
+  await checkGymLanderReplay("lunar_lander_continuous_v3", "gpu", () => true);
 });
 
 Deno.test("eval's drawer shows a LunarLander state as simulated: terrain, hull and legs", () => {

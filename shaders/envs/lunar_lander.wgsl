@@ -89,11 +89,12 @@ fn lander_advance(main: f32, side: f32, direction: f32, k0: u32) -> f32 {
   if (body_began[0]) {
     s[GAME_OVER] = 1.0;
   }
+  // The last contact event wins (see envs/lunar_lander.ts).
   for (var leg = 0u; leg < 2u; leg++) {
-    if (body_began[leg + 1u]) {
-      s[LEG_CONTACT + leg] = 1.0;
-    } else if (body_ended[leg + 1u]) {
+    if (body_ended[leg + 1u]) {
       s[LEG_CONTACT + leg] = 0.0;
+    } else if (body_began[leg + 1u]) {
+      s[LEG_CONTACT + leg] = 1.0;
     }
   }
   env_observe();

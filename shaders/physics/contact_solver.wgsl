@@ -185,7 +185,8 @@ fn contacts_solve_velocities() {
 }
 
 // One pass of position correction; whether every contact is within 3 linear slops.
-fn contacts_solve_positions() -> bool {
+// One pass of position correction by `baumgarte` of each overlap; whether all are within `tolerance`.
+fn contacts_solve_positions(baumgarte: f32, tolerance: f32) -> bool {
   var min_separation = 0.0;
   for (var k = 0u; k < contact_count; k++) {
     let b = contact_body[k];
@@ -212,7 +213,7 @@ fn contacts_solve_positions() -> bool {
       }
       let rb = p - body_c[b];
       min_separation = min(min_separation, separation);
-      let C = clamp(BAUMGARTE * (separation + LINEAR_SLOP), -MAX_LINEAR_CORRECTION, 0.0);
+      let C = clamp(baumgarte * (separation + LINEAR_SLOP), -MAX_LINEAR_CORRECTION, 0.0);
       let rn = cross2(rb, n);
       let K = m_b + i_b * rn * rn;
       let impulse = select(0.0, -C / K, K > 0.0);
@@ -221,5 +222,5 @@ fn contacts_solve_positions() -> bool {
       body_a[b] += i_b * cross2(rb, P);
     }
   }
-  return min_separation >= -3.0 * LINEAR_SLOP;
+  return min_separation >= -tolerance;
 }

@@ -15,6 +15,15 @@ const TIME_TO_SLEEP: f32 = 0.5;
 const LINEAR_SLEEP_TOLERANCE: f32 = 0.01;
 const ANGULAR_SLEEP_TOLERANCE: f32 = 0.03490658503988659;
 const MAX_CONDITION_NUMBER: f32 = 1000.0;
+const TOI_BAUMGARTE: f32 = 0.75;
+const TOI_POSITION_ITERATIONS: u32 = 20u;
+const MAX_SUB_STEPS: u32 = 8u;
+const AABB_MARGIN: f32 = 0.12;
+const FLT_EPSILON: f32 = 1.1920928955078125e-7;
+const PAIR_ACTIVE: u32 = 1u;
+const PAIR_TOI_VALID: u32 = 2u;
+const PAIR_DISABLED: u32 = 4u;
+const NUM_PAIRS: u32 = NUM_BODIES * NUM_EDGES;
 
 const BODY_FLOATS: u32 = 7u;
 const JOINT_FLOATS: u32 = 5u;
@@ -31,10 +40,14 @@ var<private> body_v: array<vec2f, NUM_BODIES>;
 var<private> body_w: array<f32, NUM_BODIES>;
 // Per body (f.x, f.y, torque), applied by the next step and then cleared.
 var<private> body_force: array<vec3f, NUM_BODIES>;
-// Per body, after world_step: one of its ground contacts began, ended.
+// Per body, after world_step: one of its ground contacts began; its last contact event was an end.
 var<private> body_began: array<bool, NUM_BODIES>;
 var<private> body_ended: array<bool, NUM_BODIES>;
 var<private> contact_key: array<f32, MAX_CONTACTS>;
+// Per (body, edge) pair during continuous collision: PAIR_* flags, cached alpha, events taken.
+var<private> toi_pair: array<u32, NUM_PAIRS>;
+var<private> toi_alpha: array<f32, NUM_PAIRS>;
+var<private> toi_count: array<u32, NUM_PAIRS>;
 
 fn body_at(b: u32) -> u32 {
   return WORLD_BASE + b * BODY_FLOATS;
@@ -105,15 +118,18 @@ fn world_step(gravity: vec2f) {
   }
   world_collide();
   world_solve(gravity);
+  if (s[AWAKE_AT] != 0.0) {
+    world_solve_toi();
+  }
   clear_forces();
 }
 
-fn transform_polygon(b: u32) {
-  let o = body_at(b);
-  let r = vec2f(cos(s[o + 2u]), sin(s[o + 2u]));
+// Places body b's polygon at centre of mass c and angle a.
+fn transform_polygon(b: u32, c: vec2f, a: f32) {
+  let r = vec2f(cos(a), sin(a));
   poly_body = b;
   poly_rot = r;
-  poly_centroid = vec2f(s[o], s[o + 1u]);
+  poly_centroid = c;
   poly_pos = poly_centroid - rotate(r, BODY_LOCAL_CENTER[b]);
   poly_count = BODY_VERTEX_COUNT[b];
   for (var i = 0u; i < poly_count; i++) {
@@ -125,8 +141,10 @@ fn transform_polygon(b: u32) {
 fn world_collide() {
   var count = 0u;
   let r = 2.0 * POLYGON_RADIUS;
-  for (var b = 0u; b < NUM_BODIES; b++) {
-    transform_polygon(b);
+  for (var ib = 0u; ib < NUM_BODIES; ib++) {
+    let b = BODY_ORDER[ib];
+    let ob = body_at(b);
+    transform_polygon(b, vec2f(s[ob], s[ob + 1u]), s[ob + 2u]);
     var lo = vec2f(3.4e38);
     var hi = vec2f(-3.4e38);
     for (var i = 0u; i < poly_count; i++) {
@@ -197,6 +215,9 @@ fn world_solve(gravity: vec2f) {
     let o = body_at(b);
     body_c[b] = vec2f(s[o], s[o + 1u]);
     body_a[b] = s[o + 2u];
+    sweep_c0[b] = body_c[b];
+    sweep_a0[b] = body_a[b];
+    sweep_alpha0[b] = 0.0;
     body_v[b] = vec2f(s[o + 3u], s[o + 4u]) + h * (gravity + BODY_INV_MASS[b] * body_force[b].xy);
     body_w[b] = s[o + 5u] + h * BODY_INV_I[b] * body_force[b].z;
   }
@@ -209,33 +230,20 @@ fn world_solve(gravity: vec2f) {
     joint_initialize(j);
   }
   for (var it = 0u; it < VELOCITY_ITERATIONS; it++) {
-    for (var j = 0u; j < NUM_JOINTS; j++) {
-      joint_solve_velocities(j);
+    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
+      joint_solve_velocities(JOINT_ORDER[ij]);
     }
     contacts_solve_velocities();
   }
   for (var b = 0u; b < NUM_BODIES; b++) {
-    var v = body_v[b];
-    var w = body_w[b];
-    let t = h * v;
-    if (dot(t, t) > MAX_TRANSLATION * MAX_TRANSLATION) {
-      v *= MAX_TRANSLATION / sqrt(dot(t, t));
-    }
-    let rotation = h * w;
-    if (rotation * rotation > MAX_ROTATION * MAX_ROTATION) {
-      w *= MAX_ROTATION / abs(rotation);
-    }
-    body_c[b] += h * v;
-    body_a[b] += h * w;
-    body_v[b] = v;
-    body_w[b] = w;
+    integrate(b, h);
   }
   var position_solved = false;
   for (var it = 0u; it < POSITION_ITERATIONS; it++) {
-    let contacts_okay = contacts_solve_positions();
+    let contacts_okay = contacts_solve_positions(BAUMGARTE, 3.0 * LINEAR_SLOP);
     var joints_okay = true;
-    for (var j = 0u; j < NUM_JOINTS; j++) {
-      joints_okay = joint_solve_positions(j) && joints_okay;
+    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
+      joints_okay = joint_solve_positions(JOINT_ORDER[ij]) && joints_okay;
     }
     if (contacts_okay && joints_okay) {
       position_solved = true;
@@ -251,6 +259,8 @@ fn world_solve(gravity: vec2f) {
     s[o + 3u] = body_v[b].x;
     s[o + 4u] = body_v[b].y;
     s[o + 5u] = body_w[b];
+    sweep_c[b] = body_c[b];
+    sweep_a[b] = body_a[b];
     let v = body_v[b];
     if (body_w[b] * body_w[b] > ANGULAR_SLEEP_TOLERANCE * ANGULAR_SLEEP_TOLERANCE ||
       v.x * v.x + v.y * v.y > LINEAR_SLEEP_TOLERANCE * LINEAR_SLEEP_TOLERANCE) {
@@ -291,5 +301,214 @@ fn world_solve(gravity: vec2f) {
       s[o + 5u] = 0.0;
       s[o + 6u] = 0.0;
     }
+  }
+}
+
+// Moves body b on by h at its velocity, with Box2D's translation and rotation clamps.
+fn integrate(b: u32, h: f32) {
+  var v = body_v[b];
+  var w = body_w[b];
+  let t = h * v;
+  if (dot(t, t) > MAX_TRANSLATION * MAX_TRANSLATION) {
+    v *= MAX_TRANSLATION / sqrt(dot(t, t));
+  }
+  let rotation = h * w;
+  if (rotation * rotation > MAX_ROTATION * MAX_ROTATION) {
+    w *= MAX_ROTATION / abs(rotation);
+  }
+  body_c[b] += h * v;
+  body_a[b] += h * w;
+  body_v[b] = v;
+  body_w[b] = w;
+}
+
+fn edge_v(e: u32) -> vec2f {
+  return vec2f(s[EDGE_BASE + 2u * e], s[EDGE_BASE + 2u * e + 1u]);
+}
+
+// b2Contact::Update of body b against edge e at the body's solver pose: the
+// manifold into solver contact k, the state's contact slot rewritten
+// (impulses carried over by feature id), begin and end events.
+fn update_contact(b: u32, e: u32, k: u32) -> u32 {
+  transform_polygon(b, body_c[b], body_a[b]);
+  let points = collide_edge_polygon(edge_v(e), edge_v(e + 1u), k);
+  let key = f32(b * NUM_EDGES + e + 1u);
+  var slot = -1;
+  var free = -1;
+  for (var j = 0u; j < MAX_CONTACTS; j++) {
+    let o = CONTACT_BASE + j * CONTACT_FLOATS;
+    if (s[o] == key) {
+      slot = i32(j);
+    } else if (s[o] == 0.0 && free < 0) {
+      free = i32(j);
+    }
+  }
+  if (points == 0u) {
+    if (slot >= 0) {
+      for (var i = 0u; i < CONTACT_FLOATS; i++) {
+        s[CONTACT_BASE + u32(slot) * CONTACT_FLOATS + i] = 0.0;
+      }
+      body_ended[b] = true;
+    }
+    return 0u;
+  }
+  if (slot < 0) {
+    if (free < 0) {
+      return 0u;
+    }
+    slot = free;
+    body_began[b] = true;
+    body_ended[b] = false;
+    for (var i = 0u; i < CONTACT_FLOATS; i++) {
+      s[CONTACT_BASE + u32(slot) * CONTACT_FLOATS + i] = 0.0;
+    }
+  }
+  let o = CONTACT_BASE + u32(slot) * CONTACT_FLOATS;
+  var old: array<f32, 6>;
+  for (var i = 0u; i < 6u; i++) {
+    old[i] = s[o + 2u + i];
+  }
+  let old_count = u32(s[o + 1u]);
+  s[o] = key;
+  s[o + 1u] = f32(points);
+  for (var j = 0u; j < 2u; j++) {
+    let q = o + 2u + 3u * j;
+    s[q] = 0.0;
+    s[q + 1u] = 0.0;
+    s[q + 2u] = 0.0;
+    if (j >= points) {
+      continue;
+    }
+    let id = man_id[2u * k + j];
+    s[q] = id;
+    for (var i = 0u; i < old_count; i++) {
+      if (old[3u * i] == id) {
+        s[q + 1u] = old[3u * i + 1u];
+        s[q + 2u] = old[3u * i + 2u];
+      }
+    }
+  }
+  return points;
+}
+
+// b2World::SolveTOI (see src/physics/world.ts).
+fn world_solve_toi() {
+  for (var b = 0u; b < NUM_BODIES; b++) {
+    var lo = vec2f(3.4e38);
+    var hi = vec2f(-3.4e38);
+    for (var end = 0u; end < 2u; end++) {
+      if (end == 0u) {
+        transform_polygon(b, sweep_c0[b], sweep_a0[b]);
+      } else {
+        transform_polygon(b, sweep_c[b], sweep_a[b]);
+      }
+      for (var i = 0u; i < poly_count; i++) {
+        lo = min(lo, poly_v[i]);
+        hi = max(hi, poly_v[i]);
+      }
+    }
+    for (var e = 0u; e < NUM_EDGES; e++) {
+      let v1 = edge_v(e);
+      let v2 = edge_v(e + 1u);
+      let near = !(min(v1.x, v2.x) > hi.x + AABB_MARGIN || max(v1.x, v2.x) < lo.x - AABB_MARGIN ||
+        min(v1.y, v2.y) > hi.y + AABB_MARGIN || max(v1.y, v2.y) < lo.y - AABB_MARGIN);
+      toi_pair[b * NUM_EDGES + e] = select(0u, PAIR_ACTIVE, near);
+      toi_count[b * NUM_EDGES + e] = 0u;
+    }
+  }
+  var ground_alpha0 = 0.0;
+  for (var event = 0u; event < NUM_PAIRS * (MAX_SUB_STEPS + 2u); event++) {
+    var min_pair = -1;
+    var min_alpha = 1.0;
+    for (var k = 0u; k < NUM_PAIRS; k++) {
+      if ((toi_pair[k] & PAIR_ACTIVE) == 0u || (toi_pair[k] & PAIR_DISABLED) != 0u ||
+        toi_count[k] > MAX_SUB_STEPS) {
+        continue;
+      }
+      if ((toi_pair[k] & PAIR_TOI_VALID) == 0u) {
+        let b = k / NUM_EDGES;
+        let e = k % NUM_EDGES;
+        var alpha0 = sweep_alpha0[b];
+        if (alpha0 < ground_alpha0) {
+          alpha0 = ground_alpha0;
+          advance_sweep(b, alpha0);
+        } else {
+          ground_alpha0 = alpha0;
+        }
+        time_of_impact(b, edge_v(e), edge_v(e + 1u));
+        toi_alpha[k] = select(1.0, min(alpha0 + (1.0 - alpha0) * toi_t, 1.0), toi_state == TOI_TOUCHING);
+        toi_pair[k] |= PAIR_TOI_VALID;
+      }
+      if (toi_alpha[k] < min_alpha) {
+        min_pair = i32(k);
+        min_alpha = toi_alpha[k];
+      }
+    }
+    if (min_pair < 0 || 1.0 - 10.0 * FLT_EPSILON < min_alpha) {
+      break;
+    }
+    let pair = u32(min_pair);
+    let b = pair / NUM_EDGES;
+    let e = pair % NUM_EDGES;
+    let backup_c0 = sweep_c0[b];
+    let backup_a0 = sweep_a0[b];
+    let backup_alpha0 = sweep_alpha0[b];
+    advance_sweep(b, min_alpha);
+    body_c[b] = sweep_c0[b];
+    body_a[b] = sweep_a0[b];
+    toi_count[pair] += 1u;
+    toi_pair[pair] &= ~PAIR_TOI_VALID;
+    if (update_contact(b, e, 0u) == 0u) {
+      toi_pair[pair] |= PAIR_DISABLED;
+      sweep_c0[b] = backup_c0;
+      sweep_a0[b] = backup_a0;
+      sweep_alpha0[b] = backup_alpha0;
+      body_c[b] = sweep_c[b];
+      body_a[b] = sweep_a[b];
+      continue;
+    }
+    var count = 1u;
+    for (var e2 = 0u; e2 < NUM_EDGES && count < MAX_CONTACTS; e2++) {
+      if (e2 == e || (toi_pair[b * NUM_EDGES + e2] & PAIR_ACTIVE) == 0u) {
+        continue;
+      }
+      if (update_contact(b, e2, count) > 0u) {
+        count += 1u;
+      }
+    }
+    contact_count = count;
+    for (var k = 0u; k < count; k++) {
+      contact_body[k] = b;
+      contact_normal_impulse[2u * k] = 0.0;
+      contact_normal_impulse[2u * k + 1u] = 0.0;
+      contact_tangent_impulse[2u * k] = 0.0;
+      contact_tangent_impulse[2u * k + 1u] = 0.0;
+    }
+    for (var it = 0u; it < TOI_POSITION_ITERATIONS; it++) {
+      if (contacts_solve_positions(TOI_BAUMGARTE, 1.5 * LINEAR_SLOP)) {
+        break;
+      }
+    }
+    sweep_c0[b] = body_c[b];
+    sweep_a0[b] = body_a[b];
+    contacts_initialize();
+    for (var it = 0u; it < VELOCITY_ITERATIONS; it++) {
+      contacts_solve_velocities();
+    }
+    integrate(b, (1.0 - min_alpha) * TIME_STEP);
+    sweep_c[b] = body_c[b];
+    sweep_a[b] = body_a[b];
+    for (var e2 = 0u; e2 < NUM_EDGES; e2++) {
+      toi_pair[b * NUM_EDGES + e2] &= ~PAIR_TOI_VALID;
+    }
+  }
+  for (var b = 0u; b < NUM_BODIES; b++) {
+    let o = body_at(b);
+    s[o] = body_c[b].x;
+    s[o + 1u] = body_c[b].y;
+    s[o + 2u] = body_a[b];
+    s[o + 3u] = body_v[b].x;
+    s[o + 4u] = body_v[b].y;
+    s[o + 5u] = body_w[b];
   }
 }

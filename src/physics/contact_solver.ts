@@ -12,7 +12,6 @@ import { cos, sin } from "../../envs/math.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { FACE_A, MANIFOLD_FLOATS } from "./collide_edge_polygon.ts";
 import {
-  BAUMGARTE,
   LINEAR_SLOP,
   MAX_CONDITION_NUMBER,
   MAX_LINEAR_CORRECTION,
@@ -221,10 +220,12 @@ export class ContactSolver {
   }
 
   /**
-   * One pass of position correction (`SolvePositionConstraints`); returns
-   * whether every contact overlaps by less than 3 linear slops.
+   * One pass of position correction, each overlap reduced by `baumgarte`
+   * of it (`SolvePositionConstraints`: 0.2, or `SolveTOIPositionConstraints`:
+   * 0.75); returns whether every contact overlaps by less than `tolerance`
+   * (3 or 1.5 linear slops).
    */
-  solvePositions(bodies: SolverBodies): boolean {
+  solvePositions(bodies: SolverBodies, baumgarte: number, tolerance: number): boolean {
     const { manifolds } = this;
     const { c, a, invMass, invI, localCenter } = bodies;
     let minSeparation = 0;
@@ -257,7 +258,7 @@ export class ContactSolver {
         minSeparation = Math.min(minSeparation, separation);
         const C = Math.max(
           -MAX_LINEAR_CORRECTION,
-          Math.min(BAUMGARTE * (separation + LINEAR_SLOP), 0),
+          Math.min(baumgarte * (separation + LINEAR_SLOP), 0),
         );
         const rn = rx * ny - ry * nx;
         const K = mB + iB * rn * rn;
@@ -267,6 +268,6 @@ export class ContactSolver {
         a[b] += iB * (rx * Py - ry * Px);
       }
     }
-    return minSeparation >= -3 * LINEAR_SLOP;
+    return minSeparation >= -tolerance;
   }
 }

@@ -22,6 +22,12 @@ export const MAX_TRANSLATION = 2;
 export const MAX_ROTATION = 0.5 * Math.PI;
 /** Fraction of the overlap that the position solver removes per iteration. */
 export const BAUMGARTE = 0.2;
+/** Fraction of the overlap that a time-of-impact sub-step's position solver removes per iteration. */
+export const TOI_BAUMGARTE = 0.75;
+/** Position iterations of a time-of-impact sub-step. */
+export const TOI_POSITION_ITERATIONS = 20;
+/** Time-of-impact events one contact may take per step, minus 1 (Box2D's `b2_maxSubSteps`). */
+export const MAX_SUB_STEPS = 8;
 /** Approach speed under which restitution is ignored. */
 export const VELOCITY_THRESHOLD = 1;
 /** How long every body of an island must be slow before the island sleeps. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { bodyMasses, type WorldDef } from "./world.ts";
+import { bodyMasses, islandOrder, type WorldDef } from "./world.ts";
 import { maxOf } from "../range.ts";
 
 /** Offsets, in the env's state, of the world and of the ground chain's vertices. */
@@ -39,6 +39,7 @@ export function worldWgsl(def: WorldDef, at: WorldOffsets): { name: string; sour
       return [...vs, ...Array(maxVertices - vs.length).fill("vec2f()")];
     });
   const j = def.joints;
+  const [bodyOrder, jointOrder] = islandOrder(def);
   const lines = [
     `const NUM_BODIES: u32 = ${def.bodies.length}u;`,
     `const NUM_JOINTS: u32 = ${j.length}u;`,
@@ -62,6 +63,8 @@ export function worldWgsl(def: WorldDef, at: WorldOffsets): { name: string; sour
       array("f32", def.bodies.map((b) => f32(Math.sqrt(b.friction * def.edgeFriction))))
     };`,
     `const BODY_RESTITUTION = ${array("f32", def.bodies.map((b) => f32(b.restitution)))};`,
+    `const BODY_ORDER = ${array("u32", bodyOrder.map((b) => `${b}u`))};`,
+    `const JOINT_ORDER = ${array("u32", jointOrder.map((x) => `${x}u`))};`,
     `const JOINT_BODY_A = ${array("u32", j.map((x) => `${x.bodyA}u`))};`,
     `const JOINT_BODY_B = ${array("u32", j.map((x) => `${x.bodyB}u`))};`,
     `const JOINT_ANCHOR_A = ${array("vec2f", j.map((x) => vec2(x.localAnchorA)))};`,

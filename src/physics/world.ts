@@ -37,12 +37,24 @@ import { type Polygon, polygonMass } from "./polygon.ts";
 import { JOINT_FLOATS, RevoluteJoint, type RevoluteJointDef } from "./revolute_joint.ts";
 import {
   ANGULAR_SLEEP_TOLERANCE,
+  BAUMGARTE,
   LINEAR_SLEEP_TOLERANCE,
+  LINEAR_SLOP,
   MAX_ROTATION,
+  MAX_SUB_STEPS,
   MAX_TRANSLATION,
   POLYGON_RADIUS,
   TIME_TO_SLEEP,
+  TOI_BAUMGARTE,
+  TOI_POSITION_ITERATIONS,
 } from "./settings.ts";
+import {
+  advanceSweep,
+  SWEEP_FLOATS,
+  timeOfImpact,
+  TOI_TOUCHING,
+  toiResult,
+} from "./time_of_impact.ts";
 
 /** A dynamic body with one polygon fixture. */
 export interface BodyDef {
@@ -66,6 +78,13 @@ export interface WorldDef {
   positionIterations: number;
 }
 
+/** Box2D's fat-AABB margin (`b2_aabbExtension`) plus both skins: pairs this near may collide. */
+const AABB_MARGIN = 0.1 + 2 * POLYGON_RADIUS;
+/** `FLT_EPSILON`: Box2D stops sub-stepping within 10 of it of the step's end. */
+const FLT_EPSILON = 1.1920928955078125e-7;
+/** Pair flags during continuous collision: near, cached time of impact valid, disabled for the step. */
+const PAIR_ACTIVE = 1, PAIR_TOI_VALID = 2, PAIR_DISABLED = 4;
+
 /** Floats per body in the state. */
 export const BODY_FLOATS = 7;
 /** Floats per contact slot in the state. */
@@ -75,6 +94,37 @@ export const CONTACT_FLOATS = 8;
 export function worldStateSize(def: WorldDef): number {
   return def.bodies.length * BODY_FLOATS + 1 + def.joints.length * JOINT_FLOATS +
     def.maxContacts * CONTACT_FLOATS;
+}
+
+/**
+ * The order Box2D's island solves bodies (their contacts) and joints in, for
+ * bodies and joints created in index order: its world lists the newest
+ * first, so the search starts at the last body, and a body's joints are
+ * visited newest first, each body's contacts added when it is taken off the
+ * search's stack.
+ */
+export function islandOrder(def: WorldDef): [number[], number[]] {
+  const n = def.bodies.length;
+  const bodies: number[] = [], joints: number[] = [];
+  const seen = new Array(n).fill(false), added = new Array(def.joints.length).fill(false);
+  for (let seed = n - 1; seed >= 0; seed--) {
+    if (seen[seed]) continue;
+    const stack = [seed];
+    seen[seed] = true;
+    while (stack.length > 0) {
+      const b = stack.pop()!;
+      bodies.push(b);
+      for (let j = def.joints.length - 1; j >= 0; j--) {
+        const { bodyA, bodyB } = def.joints[j];
+        if (added[j] || (bodyA !== b && bodyB !== b)) continue;
+        added[j] = true;
+        joints.push(j);
+        const other = bodyA === b ? bodyB : bodyA;
+        if (!seen[other]) (seen[other] = true), stack.push(other);
+      }
+    }
+  }
+  return [bodies, joints];
 }
 
 /** Mass data of every body, as Box2D computes it. */
@@ -100,9 +150,15 @@ export class World {
   readonly bodies: SolverBodies;
   /** Per body `[f.x, f.y, torque]`, applied during the next step. */
   readonly force: Float64Array;
-  /** Per body, after `step`: whether it touches the ground, and whether a contact began or ended. */
+  /** Per body, after `step`: whether it touched the ground at the step's contact update. */
   readonly touching: Uint8Array;
+  /** Per body, after `step`: whether one of its contacts began. */
   readonly began: Uint8Array;
+  /**
+   * Per body, after `step`: whether its last contact event was an end. Box2D
+   * updates its contacts newest first, so an old contact ending fires after a
+   * new one beginning; a time-of-impact contact fires after both.
+   */
   readonly ended: Uint8Array;
   /** The gravity of the next step (a parameter of the env). */
   gravityX = 0;
@@ -111,6 +167,17 @@ export class World {
   private readonly contacts: ContactSolver;
   private readonly polygons: WorldPolygon[];
   private readonly keys: Float64Array;
+  /** Per body its sweep over the step (`SWEEP_FLOATS`), for continuous collision. */
+  private readonly sweeps: Float64Array;
+  private readonly sweepBackup = new Float64Array(SWEEP_FLOATS);
+  /** Per (body, edge) pair during continuous collision: `PAIR_*` flags, cached alpha, events taken. */
+  private readonly toiPairs: Uint8Array;
+  private readonly toiAlpha: Float64Array;
+  private readonly toiCount: Uint8Array;
+  private readonly oldPoints = new Float64Array(6);
+  /** Box2D's island order of the bodies and joints (see `islandOrder`). */
+  private readonly bodyOrder: number[];
+  private readonly jointOrder: number[];
   private readonly jointBase: number;
   private readonly contactBase: number;
 
@@ -139,6 +206,12 @@ export class World {
       cos: 1,
       sin: 0,
     }));
+    [this.bodyOrder, this.jointOrder] = islandOrder(def);
+    this.sweeps = new Float64Array(n * SWEEP_FLOATS);
+    for (let b = 0; b < n; b++) this.sweeps.set(localCenter[b], b * SWEEP_FLOATS);
+    this.toiPairs = new Uint8Array(n * def.edgeCount);
+    this.toiAlpha = new Float64Array(n * def.edgeCount);
+    this.toiCount = new Uint8Array(n * def.edgeCount);
     this.jointBase = n * BODY_FLOATS + 1;
     this.contactBase = this.jointBase + def.joints.length * JOINT_FLOATS;
   }
@@ -207,18 +280,19 @@ export class World {
     }
     this.collide(s, wo, eo);
     this.solve(s, wo);
+    if (s[wo + n * BODY_FLOATS] !== 0) this.solveTimeOfImpact(s, wo, eo);
     this.force.fill(0);
   }
 
   /** The contact update: new manifolds, warm-start impulses matched by feature id, events. */
   private collide(s: Float64Array, wo: number, eo: number): void {
     const { def, contacts, keys, polygons } = this;
-    const n = def.bodies.length, E = def.edgeCount, cb = wo + this.contactBase;
+    const E = def.edgeCount, cb = wo + this.contactBase;
     this.touching.fill(0), this.began.fill(0), this.ended.fill(0);
     let count = 0;
-    for (let b = 0; b < n; b++) {
-      const p = polygons[b];
-      this.transformPolygon(s, wo, b);
+    for (const b of this.bodyOrder) {
+      const p = polygons[b], o = wo + b * BODY_FLOATS;
+      this.transformPolygon(b, s[o], s[o + 1], s[o + 2]);
       let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
       for (let i = 0; i < p.count; i++) {
         minX = Math.min(minX, p.v[2 * i]), maxX = Math.max(maxX, p.v[2 * i]);
@@ -271,13 +345,14 @@ export class World {
     contacts.count = count;
   }
 
-  private transformPolygon(s: Float64Array, wo: number, b: number): void {
-    const p = this.polygons[b], o = wo + b * BODY_FLOATS;
+  /** Places body `b`'s polygon at centre of mass `(cx, cy)` and `angle`. */
+  private transformPolygon(b: number, cx: number, cy: number, angle: number): void {
+    const p = this.polygons[b];
     const lc = this.bodies.localCenter;
-    const c = cos(s[o + 2]), sn = sin(s[o + 2]);
+    const c = cos(angle), sn = sin(angle);
     p.cos = c, p.sin = sn;
-    p.px = s[o] - (c * lc[2 * b] - sn * lc[2 * b + 1]);
-    p.py = s[o + 1] - (sn * lc[2 * b] + c * lc[2 * b + 1]);
+    p.px = cx - (c * lc[2 * b] - sn * lc[2 * b + 1]);
+    p.py = cy - (sn * lc[2 * b] + c * lc[2 * b + 1]);
     for (let i = 0; i < p.count; i++) {
       const x = p.localV[2 * i], y = p.localV[2 * i + 1];
       p.v[2 * i] = p.px + c * x - sn * y, p.v[2 * i + 1] = p.py + sn * x + c * y;
@@ -285,7 +360,7 @@ export class World {
       p.n[2 * i] = c * nx - sn * ny, p.n[2 * i + 1] = sn * nx + c * ny;
     }
     // The world centroid is the centre of mass (uniform density).
-    p.cx = s[o], p.cy = s[o + 1];
+    p.cx = cx, p.cy = cy;
   }
 
   /** `b2Island::Solve` over all bodies, then stores state and applies the sleep rule. */
@@ -294,8 +369,11 @@ export class World {
     const n = def.bodies.length, h = def.timeStep;
     const { c, a, v, w, invMass, invI } = bodies;
     for (let b = 0; b < n; b++) {
-      const o = wo + b * BODY_FLOATS;
+      const o = wo + b * BODY_FLOATS, so = b * SWEEP_FLOATS;
       c[2 * b] = s[o], c[2 * b + 1] = s[o + 1], a[b] = s[o + 2];
+      // The sweep of the step starts here (its end is set after the solve).
+      this.sweeps[so + 2] = s[o], this.sweeps[so + 3] = s[o + 1], this.sweeps[so + 4] = s[o + 2];
+      this.sweeps[so + 8] = 0;
       v[2 * b] = s[o + 3] + h * (this.gravityX + invMass[b] * force[3 * b]);
       v[2 * b + 1] = s[o + 4] + h * (this.gravityY + invMass[b] * force[3 * b + 1]);
       w[b] = s[o + 5] + h * invI[b] * force[3 * b + 2];
@@ -307,29 +385,16 @@ export class World {
       joint.initialize(bodies);
     });
     for (let it = 0; it < def.velocityIterations; it++) {
-      for (const joint of joints) joint.solveVelocities(bodies, h);
+      for (const j of this.jointOrder) joints[j].solveVelocities(bodies, h);
       contacts.solveVelocities(bodies);
     }
     contacts.storeImpulses();
-    for (let b = 0; b < n; b++) {
-      let vx = v[2 * b], vy = v[2 * b + 1], wb = w[b];
-      const tx = h * vx, ty = h * vy;
-      if (tx * tx + ty * ty > MAX_TRANSLATION * MAX_TRANSLATION) {
-        const ratio = MAX_TRANSLATION / Math.sqrt(tx * tx + ty * ty);
-        vx *= ratio, vy *= ratio;
-      }
-      const rotation = h * wb;
-      if (rotation * rotation > MAX_ROTATION * MAX_ROTATION) {
-        wb *= MAX_ROTATION / Math.abs(rotation);
-      }
-      c[2 * b] += h * vx, c[2 * b + 1] += h * vy, a[b] += h * wb;
-      v[2 * b] = vx, v[2 * b + 1] = vy, w[b] = wb;
-    }
+    for (let b = 0; b < n; b++) this.integrate(b, h);
     let positionSolved = false;
     for (let it = 0; it < def.positionIterations; it++) {
-      const contactsOkay = contacts.solvePositions(bodies);
+      const contactsOkay = contacts.solvePositions(bodies, BAUMGARTE, 3 * LINEAR_SLOP);
       let jointsOkay = true;
-      for (const joint of joints) jointsOkay = joint.solvePositions(bodies) && jointsOkay;
+      for (const j of this.jointOrder) jointsOkay = joints[j].solvePositions(bodies) && jointsOkay;
       if (contactsOkay && jointsOkay) {
         positionSolved = true;
         break;
@@ -343,6 +408,10 @@ export class World {
       const o = wo + b * BODY_FLOATS;
       s[o] = c[2 * b], s[o + 1] = c[2 * b + 1], s[o + 2] = a[b];
       s[o + 3] = v[2 * b], s[o + 4] = v[2 * b + 1], s[o + 5] = w[b];
+      const so = b * SWEEP_FLOATS;
+      this.sweeps[so + 5] = c[2 * b],
+        this.sweeps[so + 6] = c[2 * b + 1],
+        this.sweeps[so + 7] = a[b];
       if (
         w[b] * w[b] > angTolSqr || v[2 * b] * v[2 * b] + v[2 * b + 1] * v[2 * b + 1] > linTolSqr
       ) {
@@ -376,5 +445,186 @@ export class World {
         s[o + 3] = 0, s[o + 4] = 0, s[o + 5] = 0, s[o + 6] = 0;
       }
     }
+  }
+
+  /**
+   * `b2World::SolveTOI`: while a body's sweep over the step brings it within
+   * Box2D's target distance of an edge, take the earliest such event: move
+   * the body back to that time, update its contacts there (events fire),
+   * push it out with the TOI position solver, solve its contacts' velocities
+   * (no warm start, no joints: Box2D's TOI island holds the body and the
+   * ground alone) and move it on for the rest of the step.
+   */
+  private solveTimeOfImpact(s: Float64Array, wo: number, eo: number): void {
+    const { def, bodies, contacts, sweeps, polygons } = this;
+    const n = def.bodies.length, E = def.edgeCount, cb = wo + this.contactBase;
+    const { c, a, v, w } = bodies;
+    const pairs = this.toiPairs;
+    // Candidate pairs (Box2D's contacts): the edge near the body's sweep.
+    for (let b = 0; b < n; b++) {
+      const p = polygons[b], so = b * SWEEP_FLOATS;
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (const end of [0, 3]) {
+        this.transformPolygon(b, sweeps[so + 2 + end], sweeps[so + 3 + end], sweeps[so + 4 + end]);
+        for (let i = 0; i < p.count; i++) {
+          minX = Math.min(minX, p.v[2 * i]), maxX = Math.max(maxX, p.v[2 * i]);
+          minY = Math.min(minY, p.v[2 * i + 1]), maxY = Math.max(maxY, p.v[2 * i + 1]);
+        }
+      }
+      for (let e = 0; e < E; e++) {
+        const x1 = s[eo + 2 * e], y1 = s[eo + 2 * e + 1];
+        const x2 = s[eo + 2 * e + 2], y2 = s[eo + 2 * e + 3];
+        const k = b * E + e;
+        pairs[k] = Math.min(x1, x2) > maxX + AABB_MARGIN || Math.max(x1, x2) < minX - AABB_MARGIN ||
+            Math.min(y1, y2) > maxY + AABB_MARGIN || Math.max(y1, y2) < minY - AABB_MARGIN
+          ? 0
+          : PAIR_ACTIVE;
+      }
+    }
+    this.toiCount.fill(0);
+    let groundAlpha0 = 0;
+    for (;;) {
+      let minPair = -1, minAlpha = 1;
+      for (let k = 0; k < n * E; k++) {
+        if ((pairs[k] & PAIR_ACTIVE) === 0 || pairs[k] & PAIR_DISABLED) continue;
+        if (this.toiCount[k] > MAX_SUB_STEPS) continue;
+        if ((pairs[k] & PAIR_TOI_VALID) === 0) {
+          const b = Math.floor(k / E), e = k % E, so = b * SWEEP_FLOATS;
+          // Box2D puts both sweeps on one interval; the ground's alpha0 is the latest seen.
+          let alpha0 = sweeps[so + 8];
+          if (alpha0 < groundAlpha0) advanceSweep(sweeps, so, alpha0 = groundAlpha0);
+          else groundAlpha0 = alpha0;
+          const x1 = s[eo + 2 * e], y1 = s[eo + 2 * e + 1];
+          timeOfImpact(polygons[b], sweeps, so, x1, y1, s[eo + 2 * e + 2], s[eo + 2 * e + 3]);
+          this.toiAlpha[k] = toiResult.state === TOI_TOUCHING
+            ? Math.min(alpha0 + (1 - alpha0) * toiResult.t, 1)
+            : 1;
+          pairs[k] |= PAIR_TOI_VALID;
+        }
+        if (this.toiAlpha[k] < minAlpha) (minPair = k), (minAlpha = this.toiAlpha[k]);
+      }
+      if (minPair < 0 || 1 - 10 * FLT_EPSILON < minAlpha) break;
+      const b = Math.floor(minPair / E), e = minPair % E, so = b * SWEEP_FLOATS;
+      const backup = this.sweepBackup;
+      for (let i = 0; i < SWEEP_FLOATS; i++) backup[i] = sweeps[so + i];
+      advanceSweep(sweeps, so, minAlpha);
+      c[2 * b] = sweeps[so + 2], c[2 * b + 1] = sweeps[so + 3], a[b] = sweeps[so + 4];
+      this.toiCount[minPair]++;
+      pairs[minPair] &= ~PAIR_TOI_VALID;
+      if (this.updateContact(s, cb, eo, b, e, 0) === 0) {
+        // Not touching after all: back to the sweep's end, and no more events for this pair.
+        pairs[minPair] |= PAIR_DISABLED;
+        for (let i = 0; i < SWEEP_FLOATS; i++) sweeps[so + i] = backup[i];
+        c[2 * b] = sweeps[so + 5], c[2 * b + 1] = sweeps[so + 6], a[b] = sweeps[so + 7];
+        continue;
+      }
+      // The island: this contact, then the body's other touching contacts at this time.
+      let count = 1;
+      for (let e2 = 0; e2 < E && count < def.maxContacts; e2++) {
+        if (e2 === e || (pairs[b * E + e2] & PAIR_ACTIVE) === 0) continue;
+        if (this.updateContact(s, cb, eo, b, e2, count) > 0) count++;
+      }
+      contacts.count = count;
+      for (let k = 0; k < count; k++) {
+        contacts.body[k] = b;
+        contacts.friction[k] = Math.sqrt(def.bodies[b].friction * def.edgeFriction);
+        contacts.restitution[k] = def.bodies[b].restitution;
+      }
+      contacts.impulses.fill(0);
+      for (let it = 0; it < TOI_POSITION_ITERATIONS; it++) {
+        if (contacts.solvePositions(bodies, TOI_BAUMGARTE, 1.5 * LINEAR_SLOP)) break;
+      }
+      sweeps[so + 2] = c[2 * b], sweeps[so + 3] = c[2 * b + 1], sweeps[so + 4] = a[b];
+      contacts.initialize(bodies);
+      for (let it = 0; it < def.velocityIterations; it++) contacts.solveVelocities(bodies);
+      const h = (1 - minAlpha) * def.timeStep;
+      this.integrate(b, h);
+      sweeps[so + 5] = c[2 * b], sweeps[so + 6] = c[2 * b + 1], sweeps[so + 7] = a[b];
+      for (let e2 = 0; e2 < E; e2++) pairs[b * E + e2] &= ~PAIR_TOI_VALID;
+    }
+    for (let b = 0; b < n; b++) {
+      const o = wo + b * BODY_FLOATS;
+      s[o] = c[2 * b], s[o + 1] = c[2 * b + 1], s[o + 2] = a[b];
+      s[o + 3] = v[2 * b], s[o + 4] = v[2 * b + 1], s[o + 5] = w[b];
+    }
+  }
+
+  /**
+   * `b2Contact::Update` of body `b` against edge `e` at the body's solver
+   * pose: the manifold into contact `k` of the solver, the state's contact
+   * slot rewritten (impulses carried over by feature id), begin and end
+   * events; returns the point count.
+   */
+  private updateContact(
+    s: Float64Array,
+    cb: number,
+    eo: number,
+    b: number,
+    e: number,
+    k: number,
+  ): number {
+    const { def, bodies, contacts } = this;
+    const { c, a } = bodies;
+    this.transformPolygon(b, c[2 * b], c[2 * b + 1], a[b]);
+    const m = k * MANIFOLD_FLOATS;
+    const points = collideEdgePolygon(
+      s[eo + 2 * e],
+      s[eo + 2 * e + 1],
+      s[eo + 2 * e + 2],
+      s[eo + 2 * e + 3],
+      this.polygons[b],
+      contacts.manifolds,
+      m,
+    );
+    const key = b * def.edgeCount + e + 1;
+    let slot = -1, free = -1;
+    for (let j = 0; j < def.maxContacts; j++) {
+      const o = cb + j * CONTACT_FLOATS;
+      if (s[o] === key) slot = j;
+      else if (s[o] === 0 && free < 0) free = j;
+    }
+    if (points === 0) {
+      if (slot >= 0) {
+        s.fill(0, cb + slot * CONTACT_FLOATS, cb + (slot + 1) * CONTACT_FLOATS);
+        this.ended[b] = 1;
+      }
+      return 0;
+    }
+    if (slot < 0) {
+      if (free < 0) return 0;
+      slot = free;
+      this.began[b] = 1, this.ended[b] = 0;
+      s.fill(0, cb + slot * CONTACT_FLOATS, cb + (slot + 1) * CONTACT_FLOATS);
+    }
+    const o = cb + slot * CONTACT_FLOATS, old = this.oldPoints;
+    for (let i = 0; i < 6; i++) old[i] = s[o + 2 + i];
+    const oldCount = s[o + 1];
+    s[o] = key, s[o + 1] = points;
+    for (let j = 0; j < 2; j++) {
+      const q = o + 2 + 3 * j;
+      s[q] = 0, s[q + 1] = 0, s[q + 2] = 0;
+      if (j >= points) continue;
+      const id = contacts.manifolds[m + 8 + 3 * j];
+      s[q] = id;
+      for (let i = 0; i < oldCount; i++) {
+        if (old[3 * i] === id) (s[q + 1] = old[3 * i + 1]), (s[q + 2] = old[3 * i + 2]);
+      }
+    }
+    return points;
+  }
+
+  /** Moves body `b` on by `h` at its velocity, with Box2D's translation and rotation clamps. */
+  private integrate(b: number, h: number): void {
+    const { c, a, v, w } = this.bodies;
+    let vx = v[2 * b], vy = v[2 * b + 1], wb = w[b];
+    const tx = h * vx, ty = h * vy;
+    if (tx * tx + ty * ty > MAX_TRANSLATION * MAX_TRANSLATION) {
+      const ratio = MAX_TRANSLATION / Math.sqrt(tx * tx + ty * ty);
+      vx *= ratio, vy *= ratio;
+    }
+    const rotation = h * wb;
+    if (rotation * rotation > MAX_ROTATION * MAX_ROTATION) wb *= MAX_ROTATION / Math.abs(rotation);
+    c[2 * b] += h * vx, c[2 * b + 1] += h * vy, a[b] += h * wb;
+    v[2 * b] = vx, v[2 * b + 1] = vy, w[b] = wb;
   }
 }
