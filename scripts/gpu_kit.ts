@@ -31,7 +31,8 @@ await Deno.copyFile(new URL("dist/grpo.js", root), new URL("grpo.js", kit));
 await Deno.copyFile(new URL("bench/gpu_suite.sh", root), new URL("gpu_suite.sh", kit));
 await Deno.chmod(new URL("gpu_suite.sh", kit), 0o755);
 
-// Compressing 95 MB takes a minute or two: reuse the last one for the same binary.
+// Compressing 95 MB takes a minute or two: reuse the last one for the same binary. Preset 6
+// needs ~100 MB of memory (9 needs ~700 MB, for ~2 MB less).
 const deno = Deno.execPath();
 const { size, mtime } = await Deno.stat(deno);
 const stamp = `${deno} ${size} ${mtime?.toISOString()} ${Deno.version.deno}\n`;
@@ -41,12 +42,12 @@ if (previous !== stamp || !(await Deno.stat(new URL("deno.xz", kit)).catch(() =>
   console.log(`compressing ${deno} (${(size / 1e6).toFixed(0)} MB) with xz ...`);
   const xz = new URL("deno.xz", kit).pathname;
   try {
-    await run("xz", ["-9", "-T0", "-c", deno], xz);
+    await run("xz", ["-6", "-T1", "-c", deno], xz);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     await run("python3", [
       "-c",
-      "import lzma,shutil,sys; shutil.copyfileobj(open(sys.argv[1],'rb'), lzma.open(sys.argv[2],'wb',preset=9))",
+      "import lzma,shutil,sys; shutil.copyfileobj(open(sys.argv[1],'rb'), lzma.open(sys.argv[2],'wb',preset=6))",
       deno,
       xz,
     ]);
