@@ -128,6 +128,9 @@ export async function benchEpoch(
           const now = performance.now();
           times.push((now - previous) / 1000);
           previous = now;
+          const cpu = cpuSeconds();
+          cpuTimes.push(cpu - previousCpu);
+          previousCpu = cpu;
         },
       },
     );

@@ -5,7 +5,7 @@
  * hand computation and against its WGSL kernel on random inputs.
  */
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, readU32, storage, testRandom, upload } from "./gpu_io.ts";
 import {
   gae,
@@ -153,7 +153,7 @@ function randomRollout(T: number, N: number, seed: number): GaeInput & { done: U
   };
 }
 
-Deno.test("GAE in WGSL equals its TypeScript twin on random rollouts", async () => {
+gpuTest("GAE in WGSL equals its TypeScript twin on random rollouts", async () => {
   const { device } = await requireGpu();
   const runner = await GpuAdvantages.create(device);
   for (const [T, N, seed] of [[37, 13, 1], [128, 8, 2], [5, 130, 3]]) {
@@ -176,46 +176,52 @@ Deno.test("GAE in WGSL equals its TypeScript twin on random rollouts", async () 
   runner.destroy();
 });
 
-Deno.test("group normalization in WGSL equals its twin (small and large groups, partial, equal)", async () => {
-  const { device } = await requireGpu();
-  const runner = await GpuAdvantages.create(device);
-  const rand = testRandom(7);
-  // [length, group size]: small path, small with a partial group, large path
-  // with a partial group, large with two chunks per group, and global.
-  const cases: [number, number][] = [
-    [1024, 8],
-    [1003, 5],
-    [1000, SMALL_GROUP_MAX + 36],
-    [10000, 6000],
-    [10000, 10000],
-  ];
-  for (const [len, g] of cases) {
-    const x = Float32Array.from({ length: len }, () => 3 + 10 * rand());
-    // One group of equal values, which must become exact zeros on both sides.
-    x.fill(0.1, 0, Math.min(g, len));
-    if (g === len) x[0] = 1; // global: keep the one group nonconstant
-    const cpu = normalizeGroups(x.slice(), g);
+gpuTest(
+  "group normalization in WGSL equals its twin (small and large groups, partial, equal)",
+  async () => {
+    const { device } = await requireGpu();
+    const runner = await GpuAdvantages.create(device);
+    const rand = testRandom(7);
+    // [length, group size]: small path, small with a partial group, large path
+    // with a partial group, large with two chunks per group, and global.
+    const cases: [number, number][] = [
+      [1024, 8],
+      [1003, 5],
+      [1000, SMALL_GROUP_MAX + 36],
+      [10000, 6000],
+      [10000, 10000],
+    ];
+    for (const [len, g] of cases) {
+      const x = Float32Array.from({ length: len }, () => 3 + 10 * rand());
+      // One group of equal values, which must become exact zeros on both sides.
+      x.fill(0.1, 0, Math.min(g, len));
+      if (g === len) x[0] = 1; // global: keep the one group nonconstant
+      const cpu = normalizeGroups(x.slice(), g);
+      const buffer = upload(device, x);
+      runner.normalizeGroups(buffer, len, g);
+      const gpu = await readF32(device, buffer, len);
+      assertAllClose(gpu, cpu, 1e-5, `length ${len} group ${g}`);
+      if (g < len) assert(gpu.subarray(0, g).every((v) => v === 0), "equal values give zeros");
+      assert(gpu.every(Number.isFinite));
+      buffer.destroy();
+    }
+    // normalizeGlobal, and a constant batch on the large path.
+    const x = Float32Array.from({ length: 5000 }, () => rand());
     const buffer = upload(device, x);
-    runner.normalizeGroups(buffer, len, g);
-    const gpu = await readF32(device, buffer, len);
-    assertAllClose(gpu, cpu, 1e-5, `length ${len} group ${g}`);
-    if (g < len) assert(gpu.subarray(0, g).every((v) => v === 0), "equal values give zeros");
-    assert(gpu.every(Number.isFinite));
+    runner.normalizeGlobal(buffer, 5000);
+    assertAllClose(await readF32(device, buffer, 5000), normalizeGlobal(x.slice()), 1e-5, "global");
+    device.queue.writeBuffer(buffer, 0, new Float32Array(5000).fill(-2.7));
+    runner.normalizeGlobal(buffer, 5000);
+    assert(
+      (await readF32(device, buffer, 5000)).every((v) => v === 0),
+      "constant batch gives zeros",
+    );
     buffer.destroy();
-  }
-  // normalizeGlobal, and a constant batch on the large path.
-  const x = Float32Array.from({ length: 5000 }, () => rand());
-  const buffer = upload(device, x);
-  runner.normalizeGlobal(buffer, 5000);
-  assertAllClose(await readF32(device, buffer, 5000), normalizeGlobal(x.slice()), 1e-5, "global");
-  device.queue.writeBuffer(buffer, 0, new Float32Array(5000).fill(-2.7));
-  runner.normalizeGlobal(buffer, 5000);
-  assert((await readF32(device, buffer, 5000)).every((v) => v === 0), "constant batch gives zeros");
-  buffer.destroy();
-  runner.destroy();
-});
+    runner.destroy();
+  },
+);
 
-Deno.test("GRPO advantages in WGSL equal their twin", async () => {
+gpuTest("GRPO advantages in WGSL equal their twin", async () => {
   const { device } = await requireGpu();
   const runner = await GpuAdvantages.create(device);
   const T = 40, N = 24, G = 8;

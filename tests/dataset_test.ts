@@ -2,7 +2,6 @@ import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
 import { InputError } from "../src/errors.ts";
-import { getGpu } from "../src/gpu/device.ts";
 import {
   collectRandomEpisodes,
   episodeBounds,
@@ -10,7 +9,7 @@ import {
   saveDataset,
 } from "../src/rl/dataset.ts";
 import { assert, assertAllClose, assertEquals, assertRejects } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 
 Deno.test("random episodes: one whole episode per env, in env order", async () => {
   const ds = await collectRandomEpisodes(cartpole, 16, 5, "cpu");
@@ -53,10 +52,8 @@ Deno.test("a box env with discrete choices is explored and stored through its ch
   assert(new Set(ds.actions).size === 5, "every choice is drawn");
 });
 
-const gpu = await getGpu();
-Deno.test({
+gpuTest({
   name: "GPU collection draws the same actions and states as CPU collection",
-  ignore: gpu === null,
   async fn() {
     const cpu = await collectRandomEpisodes(cartpole, 8, 3, "cpu");
     const onGpu = await collectRandomEpisodes(cartpole, 8, 3, "gpu");

@@ -11,9 +11,8 @@ import {
   modeAction,
   sampleWithUniforms,
 } from "../src/model/distribution.ts";
-import { getGpu } from "../src/gpu/device.ts";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 
 function tinyConfig(over: Partial<DecisionTransformerConfig> = {}): DecisionTransformerConfig {
   return {
@@ -181,10 +180,8 @@ Deno.test("act does not leak tensors", async () => {
   tf.dispose(Object.values(input));
 });
 
-const gpu = await getGpu();
-Deno.test({
+gpuTest({
   name: "webgpu and wasm give the same outputs for the same weights",
-  ignore: gpu === null,
   async fn() {
     const c = tinyConfig();
     const eps = [randomEpisode(c, 7, 1), randomEpisode(c, 5, 2)];

@@ -1,7 +1,8 @@
 /** The process's WebGPU device: which backends it may start. */
 import { assertEquals } from "./assert.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 
-Deno.test({
+gpuTest({
   name: "WebGPU starts without wgpu's OpenGL backend: no EGL, no second Mesa driver",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
@@ -29,3 +30,5 @@ Deno.test({
     assertEquals(libraries.filter((l: string) => /EGL|_dri/.test(l)), [], "no OpenGL driver");
   },
 });
+
+releaseGpuAfterTests();

@@ -2,7 +2,7 @@
  * Every env's WGSL kernel against its TypeScript twin: resets from the same
  * counters, and single steps from many random mid-episode states.
  */
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { exactState, twinTolerance } from "./twins.ts";
 import { assertAllClose, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
@@ -12,7 +12,7 @@ import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 
 const N = 257; // not a multiple of the workgroup size
 for (const env of ENVS.filter((e) => e.wgsl)) {
-  Deno.test(`${env.id} kernel resets like its TypeScript twin`, async () => {
+  gpuTest(`${env.id} kernel resets like its TypeScript twin`, async () => {
     const cpu = new CpuVecEnv(env, N, { seed: 7 });
     const gpu = await GpuVecEnv.create(env, N, { seed: 7 });
     cpu.reset();
@@ -24,7 +24,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     gpu.destroy();
   });
 
-  Deno.test(`${env.id} kernel steps like its TypeScript twin from random states`, async () => {
+  gpuTest(`${env.id} kernel steps like its TypeScript twin from random states`, async () => {
     // Random mid-episode states: a random-action run of a different length per env.
     const source = new CpuVecEnv(env, N, { seed: 11 });
     source.reset();
@@ -61,7 +61,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     gpu.destroy();
   });
 
-  Deno.test(`${env.id} random-action rollouts agree between modes, with auto-reset`, async () => {
+  gpuTest(`${env.id} random-action rollouts agree between modes, with auto-reset`, async () => {
     const n = 64;
     const cpu = new CpuVecEnv(env, n, { seed: 3 });
     const gpu = await GpuVecEnv.create(env, n, { seed: 3 });

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
@@ -28,7 +28,7 @@ import {
 } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 
-Deno.test("rollout record kernel equals its TypeScript twin on random inputs", async () => {
+gpuTest("rollout record kernel equals its TypeScript twin on random inputs", async () => {
   const { device } = await requireGpu();
   for (const [T, N, O, P, seed] of [[3, 5, 4, 1, 1], [2, 70, 3, 2, 2]]) {
     const rand = testRandom(seed);
@@ -84,44 +84,47 @@ Deno.test("rollout record kernel equals its TypeScript twin on random inputs", a
   }
 });
 
-Deno.test("map_actions in WGSL equals its twin: each choice becomes its row of the action table", async () => {
-  const { device } = await requireGpu();
-  const rand = testRandom(7);
-  const N = 70, choices = 5, E = 2;
-  const picked = Float32Array.from({ length: N }, () => Math.floor(rand() * choices));
-  const table = Float32Array.from({ length: choices * E }, () => rand() * 4 - 2);
-  const layout = recordLayout(1, N, 3, 1);
-  const b = {
-    stats: storage(device, 4 * N),
-    counters: storage(device, 2 * N),
-    obs: storage(device, 3 * N),
-    finalObs: storage(device, 3 * N),
-    reward: storage(device, N),
-    done: storage(device, N),
-    actions: upload(device, picked),
-    logProbs: storage(device, N),
-    rtg: storage(device, N),
-    timestep: storage(device, N),
-    prevAction: storage(device, N),
-    record: storage(device, layout.length),
-  };
-  const actionTable = { table: upload(device, table), envActions: storage(device, N * E) };
-  const recorder = await GpuRolloutRecorder.create(device, layout, {
-    ...b,
-    actionTable: { ...actionTable, envActionSize: E },
-  });
-  recorder.mapActions();
-  const expected = new Float32Array(N * E);
-  mapActions(picked, table, E, expected);
-  const got = await readF32(device, actionTable.envActions, N * E);
-  assertEquals(Array.from(got), Array.from(expected));
-  assertEquals(
-    Array.from(expected.subarray(2, 4)),
-    Array.from(table.subarray(picked[1] * E, picked[1] * E + E)),
-  );
-  recorder.destroy();
-  [...Object.values(b), ...Object.values(actionTable)].forEach((x) => x.destroy());
-});
+gpuTest(
+  "map_actions in WGSL equals its twin: each choice becomes its row of the action table",
+  async () => {
+    const { device } = await requireGpu();
+    const rand = testRandom(7);
+    const N = 70, choices = 5, E = 2;
+    const picked = Float32Array.from({ length: N }, () => Math.floor(rand() * choices));
+    const table = Float32Array.from({ length: choices * E }, () => rand() * 4 - 2);
+    const layout = recordLayout(1, N, 3, 1);
+    const b = {
+      stats: storage(device, 4 * N),
+      counters: storage(device, 2 * N),
+      obs: storage(device, 3 * N),
+      finalObs: storage(device, 3 * N),
+      reward: storage(device, N),
+      done: storage(device, N),
+      actions: upload(device, picked),
+      logProbs: storage(device, N),
+      rtg: storage(device, N),
+      timestep: storage(device, N),
+      prevAction: storage(device, N),
+      record: storage(device, layout.length),
+    };
+    const actionTable = { table: upload(device, table), envActions: storage(device, N * E) };
+    const recorder = await GpuRolloutRecorder.create(device, layout, {
+      ...b,
+      actionTable: { ...actionTable, envActionSize: E },
+    });
+    recorder.mapActions();
+    const expected = new Float32Array(N * E);
+    mapActions(picked, table, E, expected);
+    const got = await readF32(device, actionTable.envActions, N * E);
+    assertEquals(Array.from(got), Array.from(expected));
+    assertEquals(
+      Array.from(expected.subarray(2, 4)),
+      Array.from(table.subarray(picked[1] * E, picked[1] * E + E)),
+    );
+    recorder.destroy();
+    [...Object.values(b), ...Object.values(actionTable)].forEach((x) => x.destroy());
+  },
+);
 
 /** CartPole with a 7-step limit, so that a short rollout sees truncations as well as terminations. */
 const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 7 };
@@ -179,7 +182,7 @@ async function collectTwice(
 }
 
 for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
-  Deno.test(`${env.id}: the GPU collector's rollouts equal the CPU collector's`, async () => {
+  gpuTest(`${env.id}: the GPU collector's rollouts equal the CPU collector's`, async () => {
     await initBackend("cpu");
     const cpu = await collectTwice(env, RolloutCollector);
     await initBackend("gpu");
@@ -216,71 +219,80 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
   });
 }
 
-Deno.test("grpo mode: the GPU collector restarts in groups and stops counting when all envs ended", async () => {
-  // T = 12 > the 7-step limit: every env ends by step 7; the device runs on to step 12.
-  const run = async (Collector: typeof RolloutCollector | typeof GpuRolloutCollector) => {
-    const { policy, value } = tinyModels(shortCartpole, 4);
-    const c = new Collector(shortCartpole, policy, value, 4, 6);
+gpuTest(
+  "grpo mode: the GPU collector restarts in groups and stops counting when all envs ended",
+  async () => {
+    // T = 12 > the 7-step limit: every env ends by step 7; the device runs on to step 12.
+    const run = async (Collector: typeof RolloutCollector | typeof GpuRolloutCollector) => {
+      const { policy, value } = tinyModels(shortCartpole, 4);
+      const c = new Collector(shortCartpole, policy, value, 4, 6);
+      const r = new Rollout(12, 4, cartpole.obsSize, 1);
+      c.vec.clearStats();
+      c.restartInGroups(3 << 16, 2);
+      const collected = await c.collect(r, 200, true);
+      const stats = structuredClone(c.vec.stats);
+      c.dispose();
+      policy.dispose();
+      value.dispose();
+      return { r, collected, stats };
+    };
+    await initBackend("cpu");
+    const cpu = await run(RolloutCollector);
+    await initBackend("gpu");
+    const gpu = await run(GpuRolloutCollector);
+    await initBackend("cpu");
+    disposeGpuBackend();
+    assertEquals(gpu.collected, cpu.collected, "steps until all ended");
+    assert(cpu.collected < 12, "the rollout stopped early");
+    const n = cpu.collected * 4;
+    assertEquals(
+      Array.from(gpu.r.actions.subarray(0, n)),
+      Array.from(cpu.r.actions.subarray(0, n)),
+    );
+    assertAllClose(gpu.r.obs.subarray(0, 4 * n), cpu.r.obs.subarray(0, 4 * n), 1e-4, "obs");
+    // Envs 0 and 1 (one group) start from the same state.
+    assertEquals(Array.from(gpu.r.obs.subarray(0, 4)), Array.from(gpu.r.obs.subarray(4, 8)));
+    for (const key of ["running", "returnSum", "count", "lengthSum"] as const) {
+      assertAllClose(gpu.stats[key], cpu.stats[key], 1e-4, key);
+    }
+  },
+);
+
+gpuTest(
+  "the GPU collector reads back at most twice per collect, and keeps the tensor count flat",
+  async () => {
+    await initBackend("gpu");
+    const { policy, value } = tinyModels(cartpole, 1);
+    const c = new GpuRolloutCollector(cartpole, policy, value, 4, 3);
     const r = new Rollout(12, 4, cartpole.obsSize, 1);
-    c.vec.clearStats();
-    c.restartInGroups(3 << 16, 2);
-    const collected = await c.collect(r, 200, true);
-    const stats = structuredClone(c.vec.stats);
+    await c.collect(r, 100); // compiles the kernels
+    const before = tf.memory().numTensors;
+    const mapAsync = GPUBuffer.prototype.mapAsync;
+    let readbacks = 0;
+    GPUBuffer.prototype.mapAsync = function (...args) {
+      readbacks++;
+      return mapAsync.apply(this, args);
+    };
+    try {
+      for (let k = 0; k < 3; k++) {
+        readbacks = 0;
+        await c.collect(r, 100);
+        assert(readbacks <= 2, `collect ${k} read back ${readbacks} times`);
+        assert(readbacks >= 1, "the count sees the readback");
+      }
+    } finally {
+      GPUBuffer.prototype.mapAsync = mapAsync;
+    }
+    assertEquals(tf.memory().numTensors, before);
     c.dispose();
     policy.dispose();
     value.dispose();
-    return { r, collected, stats };
-  };
-  await initBackend("cpu");
-  const cpu = await run(RolloutCollector);
-  await initBackend("gpu");
-  const gpu = await run(GpuRolloutCollector);
-  await initBackend("cpu");
-  disposeGpuBackend();
-  assertEquals(gpu.collected, cpu.collected, "steps until all ended");
-  assert(cpu.collected < 12, "the rollout stopped early");
-  const n = cpu.collected * 4;
-  assertEquals(Array.from(gpu.r.actions.subarray(0, n)), Array.from(cpu.r.actions.subarray(0, n)));
-  assertAllClose(gpu.r.obs.subarray(0, 4 * n), cpu.r.obs.subarray(0, 4 * n), 1e-4, "obs");
-  // Envs 0 and 1 (one group) start from the same state.
-  assertEquals(Array.from(gpu.r.obs.subarray(0, 4)), Array.from(gpu.r.obs.subarray(4, 8)));
-  for (const key of ["running", "returnSum", "count", "lengthSum"] as const) {
-    assertAllClose(gpu.stats[key], cpu.stats[key], 1e-4, key);
-  }
-});
+    await initBackend("cpu");
+    disposeGpuBackend();
+  },
+);
 
-Deno.test("the GPU collector reads back at most twice per collect, and keeps the tensor count flat", async () => {
-  await initBackend("gpu");
-  const { policy, value } = tinyModels(cartpole, 1);
-  const c = new GpuRolloutCollector(cartpole, policy, value, 4, 3);
-  const r = new Rollout(12, 4, cartpole.obsSize, 1);
-  await c.collect(r, 100); // compiles the kernels
-  const before = tf.memory().numTensors;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  let readbacks = 0;
-  GPUBuffer.prototype.mapAsync = function (...args) {
-    readbacks++;
-    return mapAsync.apply(this, args);
-  };
-  try {
-    for (let k = 0; k < 3; k++) {
-      readbacks = 0;
-      await c.collect(r, 100);
-      assert(readbacks <= 2, `collect ${k} read back ${readbacks} times`);
-      assert(readbacks >= 1, "the count sees the readback");
-    }
-  } finally {
-    GPUBuffer.prototype.mapAsync = mapAsync;
-  }
-  assertEquals(tf.memory().numTensors, before);
-  c.dispose();
-  policy.dispose();
-  value.dispose();
-  await initBackend("cpu");
-  disposeGpuBackend();
-});
-
-Deno.test("a GPU collector restored from a snapshot continues exactly as the original", async () => {
+gpuTest("a GPU collector restored from a snapshot continues exactly as the original", async () => {
   await initBackend("gpu");
   const { policy, value } = tinyModels(shortCartpole, 2);
   const original = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
@@ -361,13 +373,13 @@ async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<Ite
   return metrics;
 }
 
-Deno.test("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
+gpuTest("a GPU mode training iteration recomputes the rollout's log-probs (ratio 1)", async () => {
   const metrics = await trainOnGpu(cartpole, {});
   assertEquals(metrics.length, 2);
   for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
 });
 
-Deno.test("grpo mode in GPU mode: whole episodes, ratio 1", async () => {
+gpuTest("grpo mode in GPU mode: whole episodes, ratio 1", async () => {
   const metrics = await trainOnGpu(shortCartpole, {
     advantage: "grpo",
     groupSize: 2,

@@ -6,7 +6,7 @@
  * the final observation of the last episode that ended, which the kernel keeps
  * in registers until the end of the dispatch.
  */
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { exactState, twinTolerance } from "./twins.ts";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
@@ -15,7 +15,7 @@ import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 import { CpuVecEnv, randomAction } from "../src/rl/vec_env.ts";
 
 for (const env of ENVS.filter((e) => e.wgsl)) {
-  Deno.test(`${env.id}: ${env.maxEpisodeSteps + 30} steps in one go equal single steps`, async () => {
+  gpuTest(`${env.id}: ${env.maxEpisodeSteps + 30} steps in one go equal single steps`, async () => {
     const n = 70, steps = env.maxEpisodeSteps + 30;
     const many = await GpuVecEnv.create(env, n, { seed: 9 });
     const single = await GpuVecEnv.create(env, n, { seed: 9 });
@@ -37,7 +37,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
 }
 
 for (const env of ENVS.filter((e) => e.wgsl)) {
-  Deno.test(`${env.id}: the kernel reads every physical parameter in declaration order`, async () => {
+  gpuTest(`${env.id}: the kernel reads every physical parameter in declaration order`, async () => {
     // Each parameter scaled by its own factor, so that two swapped fields differ.
     const names = Object.keys(env.params);
     const params: EnvParams = { ...paramsAtDifficulty(env, 0.3) };

@@ -3,7 +3,7 @@
  * alone, a gentle landing coming to rest, the WGSL kernel against its
  * TypeScript twin through touchdown, and replays from Gymnasium's draws.
  */
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertAllClose, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { LANDER_STATE, landerBodyPose, lunarLander, smoothTerrain } from "../envs/lunar_lander.ts";
 import { CpuVecEnv, randomAction, TERMINATED } from "../src/rl/vec_env.ts";
@@ -86,7 +86,7 @@ Deno.test("smooth terrain: the helipad is flat and each height averages its neig
   assertAlmostEquals(y[0], 0.33 * (h[11] + h[0] + h[1]), 1e-12);
 });
 
-Deno.test("the WGSL kernel follows its TypeScript twin through touchdown for 100 steps", async () => {
+gpuTest("the WGSL kernel follows its TypeScript twin through touchdown for 100 steps", async () => {
   const n = 32;
   for (const policy of ["noop", "random"]) {
     const cpu = new CpuVecEnv(lunarLander, n, { seed: 1, autoreset: false });
@@ -128,60 +128,63 @@ Deno.test("the WGSL kernel follows its TypeScript twin through touchdown for 100
 
 const TERRAIN = [1.2, 5.5, 0.3, 4, 6.1, 2.2, 3.3, 0.5, 2.5, 6.5, 1, 3.9];
 
-Deno.test("replay starts LunarLander from Gymnasium's draws, with the dispersion given, in both modes", async () => {
-  const actions = Array.from({ length: 60 }, (_, t) => (t * 7) % 4);
-  const dispersion = actions.map((_, t) => [((t % 5) - 2) / 60, ((t % 3) - 1) / 60]);
-  const reset = { reset_dispersion: [0.01, -0.02] };
-  const jobs = await parseReplayInput({
-    episodes: [
-      {
-        env: "LunarLander-v3",
-        terrain: TERRAIN,
-        initial_force: [300, -200],
-        ...reset,
-        actions,
-        dispersion,
-      },
-      {
+gpuTest(
+  "replay starts LunarLander from Gymnasium's draws, with the dispersion given, in both modes",
+  async () => {
+    const actions = Array.from({ length: 60 }, (_, t) => (t * 7) % 4);
+    const dispersion = actions.map((_, t) => [((t % 5) - 2) / 60, ((t % 3) - 1) / 60]);
+    const reset = { reset_dispersion: [0.01, -0.02] };
+    const jobs = await parseReplayInput({
+      episodes: [
+        {
+          env: "LunarLander-v3",
+          terrain: TERRAIN,
+          initial_force: [300, -200],
+          ...reset,
+          actions,
+          dispersion,
+        },
+        {
+          env: "lunar_lander",
+          terrain: TERRAIN,
+          initial_force: [300, -200],
+          ...reset,
+          actions,
+          dispersion,
+        },
+      ],
+    });
+    const [cpu, twin] = await replay(jobs, "cpu");
+    assertEquals(cpu, twin, "no hidden randomness: the same draws give the same episode");
+    const [gpu] = await replay(jobs, "gpu");
+    assertEquals(gpu.obs.length, cpu.obs.length);
+    for (let t = 0; t < cpu.obs.length; t++) {
+      assertAllClose(gpu.obs[t], cpu.obs[t], 2e-3, `step ${t}`);
+    }
+    // The state rows are the hull's centre, angle and velocities.
+    assertEquals(cpu.state[0].length, 6);
+    // Another dispersion changes the flight; the terrain is Gymnasium's smooth_y.
+    const other = await parseReplayInput({
+      episodes: [{
         env: "lunar_lander",
         terrain: TERRAIN,
         initial_force: [300, -200],
         ...reset,
         actions,
-        dispersion,
-      },
-    ],
-  });
-  const [cpu, twin] = await replay(jobs, "cpu");
-  assertEquals(cpu, twin, "no hidden randomness: the same draws give the same episode");
-  const [gpu] = await replay(jobs, "gpu");
-  assertEquals(gpu.obs.length, cpu.obs.length);
-  for (let t = 0; t < cpu.obs.length; t++) {
-    assertAllClose(gpu.obs[t], cpu.obs[t], 2e-3, `step ${t}`);
-  }
-  // The state rows are the hull's centre, angle and velocities.
-  assertEquals(cpu.state[0].length, 6);
-  // Another dispersion changes the flight; the terrain is Gymnasium's smooth_y.
-  const other = await parseReplayInput({
-    episodes: [{
-      env: "lunar_lander",
-      terrain: TERRAIN,
-      initial_force: [300, -200],
-      ...reset,
-      actions,
-    }],
-  });
-  const [drawn] = await replay(other, "cpu");
-  assert(JSON.stringify(drawn.obs) !== JSON.stringify(cpu.obs));
-  const vec = new CpuVecEnv(lunarLander, 1, { autoreset: false });
-  lunarLander.setResetInputs!(vec.state, 0, { terrain: TERRAIN, initial_force: [300, -200] });
-  vec.reset();
-  const heights = smoothTerrain(TERRAIN);
-  for (let i = 0; i < 11; i++) {
-    assertEquals(vec.state[LANDER_STATE.TERRAIN + 2 * i + 1], heights[i]);
-  }
-  assertEquals(vec.done[0] & TERMINATED, 0);
-});
+      }],
+    });
+    const [drawn] = await replay(other, "cpu");
+    assert(JSON.stringify(drawn.obs) !== JSON.stringify(cpu.obs));
+    const vec = new CpuVecEnv(lunarLander, 1, { autoreset: false });
+    lunarLander.setResetInputs!(vec.state, 0, { terrain: TERRAIN, initial_force: [300, -200] });
+    vec.reset();
+    const heights = smoothTerrain(TERRAIN);
+    for (let i = 0; i < 11; i++) {
+      assertEquals(vec.state[LANDER_STATE.TERRAIN + 2 * i + 1], heights[i]);
+    }
+    assertEquals(vec.done[0] & TERMINATED, 0);
+  },
+);
 
 Deno.test("replay rejects LunarLander input without its draws or with misshapen ones", async () => {
   const bad = async (episode: Record<string, unknown>, parts: string[]) => {

@@ -1,11 +1,11 @@
 /** The counter-based random numbers: the WGSL twin gives the same bits, and the draws look uniform. */
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { hash5, uniform01 } from "../envs/env.ts";
 import { requireGpu } from "../src/gpu/device.ts";
 import { compileShader, computePipeline, loadShader, SHADERS } from "../src/gpu/shader.ts";
 
-Deno.test("hash5 in WGSL equals hash5 in TypeScript", async () => {
+gpuTest("hash5 in WGSL equals hash5 in TypeScript", async () => {
   const { device } = await requireGpu();
   const n = 1024;
   const module = await compileShader(device, [

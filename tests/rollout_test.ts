@@ -1,11 +1,10 @@
 /** Scripted rollouts (`scriptedRollout`, `grpo rollout`): the heuristic and random policies. */
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { lunarLander, lunarLanderContinuous } from "../envs/lunar_lander.ts";
 import { loadEnvModule } from "../envs/registry.ts";
 import { InputError } from "../src/errors.ts";
-import { getGpu } from "../src/gpu/device.ts";
 import { meanStd } from "../src/rl/evaluate.ts";
 import { scriptedRollout } from "../src/rl/scripted_rollout.ts";
 
@@ -55,10 +54,8 @@ Deno.test("the heuristic on an env without one is an InputError suggesting --pol
   assert(/lunar_lander.*--policy random/.test(error.message), error.message);
 });
 
-const gpu = await getGpu();
-Deno.test({
+gpuTest({
   name: "GPU mode plays the same episodes as CPU mode",
-  ignore: gpu === null,
   async fn() {
     const random = { episodes: 16, seed: 3 };
     const cpuRandom = await scriptedRollout(cartpole, "random", { ...random, mode: "cpu" });

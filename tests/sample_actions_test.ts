@@ -4,7 +4,7 @@
  * softmax (chi-square) and the Gaussian; deterministic mode and the box.
  */
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import {
   categoricalChoice,
@@ -73,7 +73,7 @@ Deno.test("categorical draws follow the softmax (chi-square)", () => {
   }
 });
 
-Deno.test("categorical sampling in WGSL equals its twin (same choices, log-probs 1e-5)", async () => {
+gpuTest("categorical sampling in WGSL equals its twin (same choices, log-probs 1e-5)", async () => {
   const { device } = await requireGpu();
   const sampler = await GpuActionSampler.create(device);
   const rand = testRandom(5);
@@ -97,7 +97,7 @@ Deno.test("categorical sampling in WGSL equals its twin (same choices, log-probs
   sampler.destroy();
 });
 
-Deno.test("categorical draws in WGSL follow the softmax (chi-square)", async () => {
+gpuTest("categorical draws in WGSL follow the softmax (chi-square)", async () => {
   const { device } = await requireGpu();
   const sampler = await GpuActionSampler.create(device);
   const logits = [0.3, -0.7, 1.2];
@@ -121,7 +121,7 @@ Deno.test("categorical draws in WGSL follow the softmax (chi-square)", async () 
   sampler.destroy();
 });
 
-Deno.test("Gaussian sampling in WGSL equals its twin; the env gets the clipped sample", async () => {
+gpuTest("Gaussian sampling in WGSL equals its twin; the env gets the clipped sample", async () => {
   const { device } = await requireGpu();
   const sampler = await GpuActionSampler.create(device);
   const rand = testRandom(9);
@@ -178,7 +178,7 @@ Deno.test("Gaussian draws have the mean and std asked for; log-prob is the uncli
   }
 });
 
-Deno.test("the sampler drives GpuVecEnv from its counters as the twin drives CpuVecEnv", async () => {
+gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVecEnv", async () => {
   const { device } = await requireGpu();
   const sampler = await GpuActionSampler.create(device);
   const n = 64, steps = 60, seed = 0x5eed;

@@ -1,6 +1,6 @@
 /** WGSL compile errors name the shader file and the line in that file. */
 import { assert, assertRejects } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { requireGpu } from "../src/gpu/device.ts";
 import { compileShader, locate, ShaderCompileError } from "../src/gpu/shader.ts";
 
@@ -10,7 +10,7 @@ Deno.test("locate maps a line of concatenated WGSL back to its file", () => {
   assert(JSON.stringify(locate(parts, 5)) === JSON.stringify({ name: "b.wgsl", line: 2 }));
 });
 
-Deno.test("a WGSL type error names the file and line where it is", async () => {
+gpuTest("a WGSL type error names the file and line where it is", async () => {
   const { device } = await requireGpu();
   const parts = [
     { name: "shaders/ok.wgsl", source: "fn one() -> f32 {\n  return 1.0;\n}" },

@@ -3,7 +3,7 @@
  * loads, broken modules fail with one clear line, and the env runs in CPU
  * mode and in GPU mode, where it has no kernel and is stepped on the host.
  */
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertAllClose, assertEquals, assertRejects } from "./assert.ts";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,7 +100,7 @@ Deno.test("the example env runs in CPU mode: episodes end, reset and score", asy
   for (let i = 0; i < n; i++) assert(vec.t[i] < env.maxEpisodeSteps);
 });
 
-Deno.test("the example env runs in GPU mode, stepped on the host, like CPU mode", async () => {
+gpuTest("the example env runs in GPU mode, stepped on the host, like CPU mode", async () => {
   const env = await loadEnvModule(EXAMPLE.href);
   const n = 24;
   const cpu = new CpuVecEnv(env, n, { seed: 4 });

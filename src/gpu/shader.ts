@@ -18,9 +18,32 @@ export class ShaderCompileError extends Error {
 }
 
 const cache = new Map<string, string>();
+let embedded: Map<string, string> | undefined;
+
+/**
+ * Gives the shaders built into a single-file bundle (`scripts/bundle.ts`),
+ * keyed by their path in the repository (`shaders/envs/cartpole.wgsl`). In a
+ * bundle every module's `import.meta.url` is the bundle's, so a shader's URL
+ * no longer points at its file; {@linkcode loadShader} then takes the
+ * embedded source whose path the URL ends with, and reads the disk only for
+ * shaders not built in (a user env's own WGSL).
+ */
+export function embedShaders(sources: Record<string, string>): void {
+  embedded = new Map(Object.entries(sources));
+}
+
+function embeddedSource(url: URL): { name: string; source: string } | undefined {
+  if (!embedded) return undefined;
+  for (const [name, source] of embedded) {
+    if (url.pathname.endsWith(`/${name}`)) return { name, source };
+  }
+  return undefined;
+}
 
 /** Reads a WGSL file (once per process), named relative to the repository for errors. */
 export async function loadShader(url: URL): Promise<ShaderPart> {
+  const built = embeddedSource(url);
+  if (built) return built;
   let source = cache.get(url.href);
   if (source === undefined) {
     source = await Deno.readTextFile(url);

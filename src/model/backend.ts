@@ -2,7 +2,8 @@
  * The tfjs backend of a run: wasm in CPU mode, WebGPU in GPU mode.
  *
  * CPU mode uses `@tensorflow/tfjs-backend-wasm` (single-threaded SIMD; its
- * `.wasm` files are read from the npm package next to its JS). GPU mode uses
+ * `.wasm` files are read from the npm package next to its JS, or, in the
+ * single-file bundle, from copies built into it: {@linkcode embedWasm}). GPU mode uses
  * `@tensorflow/tfjs-backend-webgpu` created on the process's own device
  * (`getGpu()`), so tfjs tensors and our WGSL buffers live on one device:
  * {@linkcode tensorFromBuffer} wraps an env buffer as a tensor without a copy
@@ -23,6 +24,18 @@ import { type Mode, requireGpu } from "../gpu/device.ts";
 
 let current: Mode | undefined;
 let registeredDevice: GPUDevice | undefined;
+let embeddedWasm: Record<string, string> | undefined;
+
+/**
+ * Gives the tfjs wasm binaries built into a single-file bundle
+ * (`scripts/bundle.ts`): file name to base64 bytes. A bundle has no npm
+ * package beside it to read them from.
+ */
+export function embedWasm(files: Record<string, string>): void {
+  embeddedWasm = Object.fromEntries(
+    Object.entries(files).map(([name, base64]) => [name, `data:application/wasm;base64,${base64}`]),
+  );
+}
 
 /**
  * Makes `mode`'s backend the active tfjs backend (idempotent). GPU mode needs
@@ -38,9 +51,13 @@ let registeredDevice: GPUDevice | undefined;
 export async function initBackend(mode: Mode): Promise<void> {
   if (mode === "cpu") {
     if (current === "cpu" && tf.getBackend() === "wasm") return;
-    // The package's main file sits in dist/ beside the .wasm files.
-    const dir = new URL(".", import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
-    setWasmPaths(dir.href, true);
+    if (embeddedWasm) {
+      setWasmPaths(embeddedWasm, true);
+    } else {
+      // The package's main file sits in dist/ beside the .wasm files.
+      const dir = new URL(".", import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
+      setWasmPaths(dir.href, true);
+    }
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
   } else {
     const { device, adapter } = await requireGpu();
