@@ -301,7 +301,10 @@ const common = {
   // The hull. A leg's tiny inertia makes its angular velocity as sensitive to
   // the solver's rounding as the accumulated impulses after the bodies.
   exactStateSize: 6,
-  stepsPerDispatch: 16,
+  // One step per dispatch: since continuous collision, several steps in one
+  // dispatch part from single steps after ~1000 steps (tests/gpu_rollout_test.ts):
+  // some module-scope WGSL state outlives its step. Not yet found; correctness first.
+  stepsPerDispatch: 1,
   resetInputs: { terrain: CHUNKS + 1, initial_force: 2, reset_dispersion: 2 },
   stepInputs: { dispersion: 2 },
   setResetInputs(s: Float64Array, so: number, inputs: Record<string, number[]>) {

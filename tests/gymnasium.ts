@@ -23,26 +23,6 @@ export interface GymEpisode {
   steps: GymStep[];
 }
 
-/** One recorded LunarLander step: the action, the step's dispersion draws and what it gave. */
-export interface LanderStep {
-  action: number | number[];
-  dispersion: [number, number];
-  obs: number[];
-  reward: number;
-  terminated: boolean;
-  truncated: boolean;
-  leg_contact: [boolean, boolean];
-}
-
-/** One recorded LunarLander episode with every random draw of its reset. */
-export interface LanderEpisode {
-  seed: number;
-  policy: string;
-  terrain_heights_raw: number[];
-  initial_force: [number, number];
-  steps: LanderStep[];
-}
-
 /** The fixture directory. */
 export const FIXTURES = new URL("./fixtures/gymnasium/", import.meta.url);
 

@@ -20,6 +20,20 @@ interface OptimizerState {
   iterations: number;
   /** Copies of the optimizer's state variables (e.g. Adam's moments), by name. */
   weights: { name: string; tensor: tf.Tensor }[];
+  /** Adam's running beta powers: `setWeights` recomputes them as pow(beta, t), which differs in the last bits. */
+  betaPowers?: [tf.Tensor, tf.Tensor];
+}
+
+function copyPair(pair: [tf.Tensor, tf.Tensor] | undefined): [tf.Tensor, tf.Tensor] | undefined {
+  return pair && [tf.clone(pair[0]), tf.clone(pair[1])];
+}
+
+/** Adam's running products of beta1 and beta2, when `optimizer` is an Adam. */
+function betaPowersOf(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | undefined {
+  const a = optimizer as unknown as { accBeta1?: unknown; accBeta2?: unknown };
+  return a.accBeta1 instanceof tf.Variable && a.accBeta2 instanceof tf.Variable
+    ? [a.accBeta1, a.accBeta2]
+    : undefined;
 }
 
 /** Variables and optimizer states at one moment (see the module doc). */
@@ -43,6 +57,7 @@ export class TrainingSnapshot {
         optimizer,
         iterations: optimizer.iterations,
         weights: state.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) })),
+        betaPowers: copyPair(betaPowersOf(optimizer)),
       });
     }
     return new TrainingSnapshot(variables.map((v) => [v, tf.clone(v)]), states);
@@ -60,12 +75,16 @@ export class TrainingSnapshot {
       await s.optimizer.setWeights([{ name: "iter", tensor: step }, ...copies]);
       // setWeights made variables of the copies and left the replaced state variables alive.
       tf.dispose([step, ...copies.map((c) => c.tensor), ...current.map((c) => c.tensor)]);
+      const powers = betaPowersOf(s.optimizer);
+      if (powers && s.betaPowers) powers.forEach((v, k) => v.assign(s.betaPowers![k]));
     }
   }
 
   /** Frees the kept tensors. */
   dispose(): void {
     tf.dispose(this.variables.map(([, kept]) => kept));
-    for (const s of this.optimizers) tf.dispose(s.weights.map((w) => w.tensor));
+    for (const s of this.optimizers) {
+      tf.dispose([...s.weights.map((w) => w.tensor), ...(s.betaPowers ?? [])]);
+    }
   }
 }
