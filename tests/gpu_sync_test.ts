@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { releaseGpuAfterTests } from "./gpu.ts";
+import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import {
   disposeState,
   type Fingerprint,
@@ -37,7 +37,7 @@ async function onCpuAgain(): Promise<void> {
 }
 
 for (const [name, overrides] of Object.entries(STAGE2_CASES)) {
-  Deno.test(`GPU mode, ${name}: one stage-2 iteration reads back at most twice`, async () => {
+  gpuTest(`GPU mode, ${name}: one stage-2 iteration reads back at most twice`, async () => {
     await initBackend("gpu");
     const state = tinyGrpoState({ ...overrides, numIterations: 1 });
     await trainGrpo(state); // compiles the kernels
@@ -59,27 +59,30 @@ for (const [name, overrides] of Object.entries(STAGE2_CASES)) {
   });
 }
 
-Deno.test("GPU mode: one stage-1 epoch (training and validation) reads back at most twice", async () => {
-  await initBackend("gpu");
-  const perEpoch: number[] = [];
-  let last = 0;
-  const steps: number[] = [];
-  await countGpuCalls(async (counts) => {
-    const r = await trainBehaviourCloning(cartpole, fixedDataset(12, 7), TINY_BC, {
-      onStart: () => void (last = counts.mapAsync),
-      onStep: (_epoch, batch) => void steps.push(batch),
-      onEpoch: () => {
-        perEpoch.push(counts.mapAsync - last);
-        last = counts.mapAsync;
-      },
+gpuTest(
+  "GPU mode: one stage-1 epoch (training and validation) reads back at most twice",
+  async () => {
+    await initBackend("gpu");
+    const perEpoch: number[] = [];
+    let last = 0;
+    const steps: number[] = [];
+    await countGpuCalls(async (counts) => {
+      const r = await trainBehaviourCloning(cartpole, fixedDataset(12, 7), TINY_BC, {
+        onStart: () => void (last = counts.mapAsync),
+        onStep: (_epoch, batch) => void steps.push(batch),
+        onEpoch: () => {
+          perEpoch.push(counts.mapAsync - last);
+          last = counts.mapAsync;
+        },
+      });
+      r.policy.dispose();
     });
-    r.policy.dispose();
-  });
-  await onCpuAgain();
-  assertEquals(perEpoch.length, TINY_BC.numEpochs);
-  assert(Math.max(...steps) >= 3, "several batches per epoch");
-  for (const n of perEpoch) assert(n >= 1 && n <= 2, `readbacks per epoch: ${n}`);
-});
+    await onCpuAgain();
+    assertEquals(perEpoch.length, TINY_BC.numEpochs);
+    assert(Math.max(...steps) >= 3, "several batches per epoch");
+    for (const n of perEpoch) assert(n >= 1 && n <= 2, `readbacks per epoch: ${n}`);
+  },
+);
 
 /** A tiny stage-1 checkpoint for the CLI. */
 async function stage1Checkpoint(dir: string): Promise<string> {
@@ -123,49 +126,52 @@ async function trainedTensors(path: string): Promise<Map<string, number[]>> {
 }
 
 for (const device of ["gpu", "cpu"]) {
-  Deno.test(`${device} mode: a NaN injected mid-iteration stops the run with the advice; last.safetensors is the iteration's start`, async () => {
-    const dir = await Deno.makeTempDir();
-    const stage1 = await stage1Checkpoint(dir);
-    // Every Adam step after the 13th writes NaN into the first weight it updated: a few
-    // minibatches into iteration 2 or later (an iteration has ~5 minibatches of 2 steps).
-    const adam = Object.getPrototypeOf(createAdam(1)) as tf.AdamOptimizer;
-    const apply = adam.applyGradients;
-    let steps = 0;
-    adam.applyGradients = function (grads) {
-      apply.call(this, grads);
-      if (++steps !== 13) return;
-      const first = Array.isArray(grads) ? grads[0].name : Object.keys(grads)[0];
-      const v = tf.engine().registeredVariables[first];
-      tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
-    };
-    const ck = join(dir, "ck");
-    const run = await quietly([
-      "train",
-      "--checkpoint",
-      stage1,
-      ...["--num-envs", "2", "--rollout-steps", "40", "--num-epochs", "1", "--batch-size", "16"],
-      ...["--num-iterations", "5", "--save-every", "1", "--eval-every", "0"],
-      ...["--out", ck, "--log-dir", join(dir, "logs"), "--device", device],
-    ]).finally(() => adam.applyGradients = apply);
-    if (device === "gpu") await onCpuAgain();
-    assertEquals(run.code, 1, run.err);
-    assert(run.err.includes("became NaN"), run.err);
-    assert(run.err.includes("--policy-lr 1e-5"), run.err);
-    const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
-    const last = join(runDir, "last.safetensors");
-    const started = Number((await readSafetensors(last)).metadata.iteration);
-    assert(started >= 1, `the NaN came in iteration ${started + 1}`);
-    assert(run.err.includes(last), run.err);
-    const expected = await trainedTensors(join(runDir, `iteration_${started}.safetensors`));
-    const got = await trainedTensors(last);
-    assertEquals([...got.keys()].sort(), [...expected.keys()].sort());
-    assert([...got.keys()].some((k) => k.startsWith("optimizer.policy.")), "Adam state saved");
-    for (const [name, values] of expected) assertEquals(got.get(name), values, name);
-    await Deno.remove(dir, { recursive: true });
-  });
+  (device === "gpu" ? gpuTest : Deno.test)(
+    `${device} mode: a NaN injected mid-iteration stops the run with the advice; last.safetensors is the iteration's start`,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const stage1 = await stage1Checkpoint(dir);
+      // Every Adam step after the 13th writes NaN into the first weight it updated: a few
+      // minibatches into iteration 2 or later (an iteration has ~5 minibatches of 2 steps).
+      const adam = Object.getPrototypeOf(createAdam(1)) as tf.AdamOptimizer;
+      const apply = adam.applyGradients;
+      let steps = 0;
+      adam.applyGradients = function (grads) {
+        apply.call(this, grads);
+        if (++steps !== 13) return;
+        const first = Array.isArray(grads) ? grads[0].name : Object.keys(grads)[0];
+        const v = tf.engine().registeredVariables[first];
+        tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
+      };
+      const ck = join(dir, "ck");
+      const run = await quietly([
+        "train",
+        "--checkpoint",
+        stage1,
+        ...["--num-envs", "2", "--rollout-steps", "40", "--num-epochs", "1", "--batch-size", "16"],
+        ...["--num-iterations", "5", "--save-every", "1", "--eval-every", "0"],
+        ...["--out", ck, "--log-dir", join(dir, "logs"), "--device", device],
+      ]).finally(() => adam.applyGradients = apply);
+      if (device === "gpu") await onCpuAgain();
+      assertEquals(run.code, 1, run.err);
+      assert(run.err.includes("became NaN"), run.err);
+      assert(run.err.includes("--policy-lr 1e-5"), run.err);
+      const [runDir] = [...Deno.readDirSync(ck)].map((e) => join(ck, e.name));
+      const last = join(runDir, "last.safetensors");
+      const started = Number((await readSafetensors(last)).metadata.iteration);
+      assert(started >= 1, `the NaN came in iteration ${started + 1}`);
+      assert(run.err.includes(last), run.err);
+      const expected = await trainedTensors(join(runDir, `iteration_${started}.safetensors`));
+      const got = await trainedTensors(last);
+      assertEquals([...got.keys()].sort(), [...expected.keys()].sort());
+      assert([...got.keys()].some((k) => k.startsWith("optimizer.policy.")), "Adam state saved");
+      for (const [name, values] of expected) assertEquals(got.get(name), values, name);
+      await Deno.remove(dir, { recursive: true });
+    },
+  );
 }
 
-Deno.test("fused Adam on WebGPU equals its twin, tfjs's Adam, step by step", async () => {
+gpuTest("fused Adam on WebGPU equals its twin, tfjs's Adam, step by step", async () => {
   await initBackend("gpu");
   // 70 and 3 x 5 elements: sizes that do not fill a workgroup; one variable gets no gradient.
   const vars = [[70], [3, 5], [4]].map((shape, k) =>
@@ -266,16 +272,19 @@ function assertSameRun(got: Fingerprint, want: Fingerprint, rel: number, what: s
   got.moved.forEach((x, k) => close(x, want.moved[k], `${what} weights moved (${k})`));
 }
 
-Deno.test("both stages give the metrics and weights the code gave before, in both modes", async () => {
-  const golden = JSON.parse(
-    await Deno.readTextFile(new URL("./training_fingerprint_golden.json", import.meta.url)),
-  ) as Record<string, Fingerprint>;
-  const now = await fingerprints(["cpu", "gpu"]);
-  assertEquals(Object.keys(now).sort(), Object.keys(golden).sort());
-  for (const [what, want] of Object.entries(golden)) {
-    // wasm repeats bit for bit; another GPU may round differently from the recording's lavapipe.
-    assertSameRun(now[what], want, what.startsWith("cpu") ? 1e-6 : 1e-3, what);
-  }
-});
+gpuTest(
+  "both stages give the metrics and weights the code gave before, in both modes",
+  async () => {
+    const golden = JSON.parse(
+      await Deno.readTextFile(new URL("./training_fingerprint_golden.json", import.meta.url)),
+    ) as Record<string, Fingerprint>;
+    const now = await fingerprints(["cpu", "gpu"]);
+    assertEquals(Object.keys(now).sort(), Object.keys(golden).sort());
+    for (const [what, want] of Object.entries(golden)) {
+      // wasm repeats bit for bit; another GPU may round differently from the recording's lavapipe.
+      assertSameRun(now[what], want, what.startsWith("cpu") ? 1e-6 : 1e-3, what);
+    }
+  },
+);
 
 releaseGpuAfterTests();

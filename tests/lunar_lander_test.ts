@@ -298,10 +298,13 @@ Deno.test("replays of Gymnasium's LunarLander episodes (CPU): same end, contacts
   await checkGymLanderReplay("lunar_lander_continuous_v3", "cpu", () => true);
 });
 
-Deno.test("replays of Gymnasium's LunarLander episodes (GPU): same end, contacts and returns", async () => {
-  await checkGymLanderReplay("lunar_lander_v3", "gpu", () => true);
-  await checkGymLanderReplay("lunar_lander_continuous_v3", "gpu", () => true);
-});
+gpuTest(
+  "replays of Gymnasium's LunarLander episodes (GPU): same end, contacts and returns",
+  async () => {
+    await checkGymLanderReplay("lunar_lander_v3", "gpu", () => true);
+    await checkGymLanderReplay("lunar_lander_continuous_v3", "gpu", () => true);
+  },
+);
 
 Deno.test("eval's drawer shows a LunarLander state as simulated: terrain, hull and legs", () => {
   const vec = new CpuVecEnv(lunarLander, 1, { seed: 2, autoreset: false });
