@@ -8,12 +8,16 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cartpole } from "../envs/cartpole.ts";
+import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 
-/** Writes a tiny untrained CartPole stage-1 checkpoint to `dir/stage1.safetensors`. */
-export async function tinyStage1(dir: string): Promise<string> {
+/** Writes a tiny untrained CartPole stage-1 checkpoint, weights drawn from `seed`, to `dir/name`. */
+export async function tinyStage1(
+  dir: string,
+  { seed = 3, name = "stage1.safetensors" }: { seed?: number; name?: string } = {},
+): Promise<string> {
   await initBackend("cpu");
   const policy = new DecisionTransformer({
     obsDim: 4,
@@ -28,8 +32,8 @@ export async function tinyStage1(dir: string): Promise<string> {
     obsMean: [0, 0, 0, 0],
     obsStd: [1, 1, 1, 1],
     returnScale: 100,
-  }, 3);
-  const path = join(dir, "stage1.safetensors");
+  }, seed);
+  const path = join(dir, name);
   await saveCheckpoint(path, {
     envId: cartpole.id,
     policy,
@@ -51,6 +55,21 @@ export async function quietly<T>(
   console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
   try {
     return { result: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+/** Runs `grpo argv` in-process; returns the exit code and the lines it printed. */
+export async function runGrpo(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
   } finally {
     console.log = log;
     console.error = error;

@@ -7,25 +7,11 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { COMMANDS, main } from "../src/cli/main.ts";
-
-/** Runs `grpo argv` in-process; returns the exit code and what it printed. */
-async function grpo(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { COMMANDS } from "../src/cli/main.ts";
+import { runGrpo } from "./cli_helpers.ts";
 
 async function refused(argv: string[], ...parts: string[]): Promise<void> {
-  const r = await grpo(argv);
+  const r = await runGrpo(argv);
   assertEquals(r.code, 2, `${argv.join(" ")}: ${r.err}`);
   assertEquals(r.err.split("\n").length, 1, r.err);
   for (const p of parts) assert(r.err.includes(p), `${JSON.stringify(p)} in ${r.err}`);
@@ -97,7 +83,7 @@ Deno.test("grpo report handles 150,000 rows", async () => {
     (_, i) => JSON.stringify({ iteration: i + 1, env_steps: 10 * i, mean_reward: Math.sin(i) }),
   );
   await Deno.writeTextFile(join(dir, "metrics.jsonl"), rows.join("\n") + "\n");
-  const r = await grpo(["report", dir]);
+  const r = await runGrpo(["report", dir]);
   assertEquals(r.code, 0, r.err);
   const html = await Deno.readTextFile(join(dir, "report.html"));
   assert(html.includes("max 1"), "min/max of all rows");
@@ -117,7 +103,7 @@ Deno.test("replay warns about actions after termination and refuses overflowed o
       }],
     }),
   );
-  const r = await grpo(["replay", "--input", input, "--device", "cpu"]);
+  const r = await runGrpo(["replay", "--input", input, "--device", "cpu"]);
   assertEquals(r.code, 0);
   assert(r.err.startsWith("warning: 1 episode(s) ended before their last action"), r.err);
   assert(r.err.includes("21 later action(s) were not applied"), r.err);

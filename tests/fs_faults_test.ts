@@ -7,55 +7,8 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { cartpole } from "../envs/cartpole.ts";
-import { main } from "../src/cli/main.ts";
+import { runGrpo, tinyStage1 } from "./cli_helpers.ts";
 import { fsErrorMessage } from "../src/io/fs_errors.ts";
-import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-
-/** Runs `grpo argv` in-process; returns the exit code and what it printed. */
-async function grpo(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
-
-async function tinyCheckpoint(dir: string): Promise<string> {
-  await initBackend("cpu");
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, 5);
-  const path = join(dir, "p.safetensors");
-  await saveCheckpoint(path, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
-  return path;
-}
 
 function assertOneLine(err: string, ...parts: string[]) {
   assertEquals(err.split("\n").length, 1, err);
@@ -65,10 +18,10 @@ function assertOneLine(err: string, ...parts: string[]) {
 
 Deno.test("eval --render into a path under a regular file prints the scores, then one error line", async () => {
   const dir = await Deno.makeTempDir();
-  const ckpt = await tinyCheckpoint(dir);
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const file = join(dir, "file");
   await Deno.writeTextFile(file, "x");
-  const r = await grpo([
+  const r = await runGrpo([
     "eval",
     "--checkpoint",
     ckpt,
@@ -89,7 +42,7 @@ Deno.test("a checkpoint path under a regular file is called that, not a director
   const dir = await Deno.makeTempDir();
   const file = join(dir, "file");
   await Deno.writeTextFile(file, "x");
-  const r = await grpo(["eval", "--checkpoint", join(file, "x.safetensors"), "--device", "cpu"]);
+  const r = await runGrpo(["eval", "--checkpoint", join(file, "x.safetensors"), "--device", "cpu"]);
   assertEquals(r.code, 2);
   assertOneLine(r.err, file, "not a directory");
   await Deno.remove(dir, { recursive: true });
@@ -97,10 +50,10 @@ Deno.test("a checkpoint path under a regular file is called that, not a director
 
 Deno.test("train with --log-dir under a regular file is one error line and exit 2", async () => {
   const dir = await Deno.makeTempDir();
-  const ckpt = await tinyCheckpoint(dir);
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const file = join(dir, "file");
   await Deno.writeTextFile(file, "x");
-  const r = await grpo([
+  const r = await runGrpo([
     "train",
     "--checkpoint",
     ckpt,
@@ -128,7 +81,7 @@ Deno.test("report --output where the kernel refuses (/sys) is one error line and
     join(dir, "metrics.jsonl"),
     '{"iteration":1,"env_steps":10,"mean_reward":1}\n',
   );
-  const r = await grpo(["report", dir, "--output", "/sys/grpo-test/report.html"]);
+  const r = await runGrpo(["report", dir, "--output", "/sys/grpo-test/report.html"]);
   assertEquals(r.code, 2);
   assertOneLine(r.err, "/sys/grpo-test");
   await Deno.remove(dir, { recursive: true });

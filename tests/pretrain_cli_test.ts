@@ -1,20 +1,8 @@
-import { main } from "../src/cli/main.ts";
+import { runGrpo } from "./cli_helpers.ts";
 import { assert, assertEquals } from "./assert.ts";
 
-/** Runs `grpo` and captures what it prints. */
-async function grpo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+/** `grpo argv...` in-process. */
+const grpo = (...argv: string[]) => runGrpo(argv);
 
 const TINY = ["--embed-dim", "8", "--n-layer", "1", "--context-length", "4", "--device", "cpu"];
 

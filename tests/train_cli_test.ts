@@ -5,41 +5,10 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { cartpole } from "../envs/cartpole.ts";
+import { quietly, tinyStage1 } from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
 import { checkpointScore } from "../src/cli/train.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
-import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-
-async function tinyStage1(dir: string): Promise<string> {
-  await initBackend("cpu");
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  });
-  const path = join(dir, "stage1.safetensors");
-  await saveCheckpoint(path, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
-  return path;
-}
 
 const TINY = [
   "--num-envs",
@@ -51,19 +20,6 @@ const TINY = [
   "--batch-size",
   "16",
 ];
-
-async function quietly<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { result: await fn(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 /** `grpo train` from a stage-1 checkpoint at the tiny sizes, writing under `ck` and `logs`. */
 function tinyTrainArgs(stage1: string, ck: string, logs: string): string[] {
@@ -96,7 +52,7 @@ function metricsRows(logDir: string): Record<string, number | null>[] {
 
 Deno.test("grpo train writes iteration, best and last checkpoints and a metrics log, and resumes", async () => {
   const dir = await Deno.makeTempDir();
-  const stage1 = await tinyStage1(dir);
+  const stage1 = await tinyStage1(dir, { seed: 0 });
   const ck = join(dir, "ck"), logs = join(dir, "logs");
   const args = tinyTrainArgs(stage1, ck, logs);
   const run = await quietly(() => main([...args, "--num-iterations", "2", "--save-every", "1"]));
@@ -143,7 +99,7 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
 
 Deno.test("best.safetensors is the best periodic evaluation, not a training reward in between", async () => {
   const dir = await Deno.makeTempDir();
-  const stage1 = await tinyStage1(dir);
+  const stage1 = await tinyStage1(dir, { seed: 0 });
   const ck = join(dir, "ck"), logs = join(dir, "logs");
   const evalFlags = ["--num-iterations", "4", "--eval-every", "2", "--eval-episodes", "2"];
   const run = await quietly(() => main([...tinyTrainArgs(stage1, ck, logs), ...evalFlags]));
@@ -163,7 +119,7 @@ Deno.test("best.safetensors is the best periodic evaluation, not a training rewa
 
 Deno.test("grpo train rejects bad flags with one line, exit 2, and writes nothing", async () => {
   const dir = await Deno.makeTempDir();
-  const stage1 = await tinyStage1(dir);
+  const stage1 = await tinyStage1(dir, { seed: 0 });
   const out = join(dir, "ck");
   for (
     const bad of [
@@ -188,7 +144,7 @@ Deno.test("grpo train rejects bad flags with one line, exit 2, and writes nothin
 
 Deno.test("a diverging run stops with the spec's advice and names the last good checkpoint", async () => {
   const dir = await Deno.makeTempDir();
-  const stage1 = await tinyStage1(dir);
+  const stage1 = await tinyStage1(dir, { seed: 0 });
   const r = await quietly(() =>
     main([
       "train",

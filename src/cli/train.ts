@@ -566,7 +566,7 @@ export const trainCommand: Command = {
       if (stopper.signal) {
         console.log(
           `stopped after iteration ${state.iteration}; resume with: grpo train --resume ${lastSaved} --log-dir ${logParent}${
-            isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, v.env as string)}`
+            isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, given.env as string)}`
           }`,
         );
       }
@@ -581,7 +581,7 @@ export const trainCommand: Command = {
       );
       console.log(
         `next: grpo eval --checkpoint ${join(runDir, "last.safetensors")} ${
-          envFlagOf(env, v.env as string)
+          envFlagOf(env, given.env as string)
         } --num-episodes 10 --deterministic`,
       );
       return stopper.exitCode;
