@@ -488,7 +488,7 @@ Deno.test("a stop between two minibatches is undone by the snapshot; its checkpo
       shouldStop: () => ++polls >= stopAt,
     });
     assertEquals(stopped.iteration, 1);
-    snapshot.restore(stopped);
+    await snapshot.restore(stopped);
     snapshot.dispose();
     await saveTrainingCheckpoint(join(dir, "stopped.safetensors"), stopped, record);
 

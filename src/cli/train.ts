@@ -561,7 +561,7 @@ export const trainCommand: Command = {
       });
       progress.done();
       // An iteration cut short by a signal is undone: last.safetensors is the last completed one.
-      if (stopper.signal) snapshot.restore(state);
+      if (stopper.signal) await snapshot.restore(state);
       lastSaved = await save("last.safetensors");
       if (stopper.signal) {
         console.log(

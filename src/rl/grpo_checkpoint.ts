@@ -22,6 +22,7 @@ import { isBuiltinEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { assignWeights, type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { DecisionTransformer } from "../model/decision_transformer.ts";
+import { TrainingSnapshot } from "../model/snapshot.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
 import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
@@ -271,45 +272,10 @@ function loadReference(loaded: LoadedCheckpoint, source: string): DecisionTransf
   return reference;
 }
 
-/** An optimizer's state, copied. */
-interface AdamCopy {
-  iterations: number;
-  accBeta: [tf.Tensor, tf.Tensor];
-  first: tf.Tensor[];
-  second: tf.Tensor[];
-}
-
-function copyAdam(opt: tf.Optimizer): AdamCopy {
-  const a = adamInternals(opt);
-  return {
-    iterations: a.iterations_ ?? 0,
-    accBeta: [tf.clone(a.accBeta1), tf.clone(a.accBeta2)],
-    first: a.accumulatedFirstMoment.map((m) => tf.clone(m.variable)),
-    second: a.accumulatedSecondMoment.map((m) => tf.clone(m.variable)),
-  };
-}
-
-function pasteAdam(opt: tf.Optimizer, copy: AdamCopy): void {
-  const a = adamInternals(opt);
-  a.iterations_ = copy.iterations;
-  a.accBeta1.assign(copy.accBeta[0]);
-  a.accBeta2.assign(copy.accBeta[1]);
-  for (
-    const [moments, saved] of [[a.accumulatedFirstMoment, copy.first], [
-      a.accumulatedSecondMoment,
-      copy.second,
-    ]] as const
-  ) {
-    // Moments the interrupted iteration created (the run's first) go again.
-    for (const m of moments.splice(saved.length)) m.variable.dispose();
-    saved.forEach((t, k) => moments[k].variable.assign(t));
-  }
-}
-
 /**
  * The training state at an iteration boundary, kept in memory: weights and
- * optimizer moments as device-side clones (tfjs clones share the data until
- * the variable is reassigned, so taking one copies nothing), the collector's
+ * optimizer state as a {@linkcode TrainingSnapshot} (device-side clones, no
+ * readback), the collector's
  * state as checkpoint tensors. {@linkcode IterationSnapshot.restore} puts it
  * back, so a run stopped mid-iteration saves the last completed iteration
  * and resumes exactly.
@@ -318,8 +284,7 @@ export class IterationSnapshot {
   private constructor(
     private readonly iteration: number,
     private readonly envSteps: number,
-    private readonly weights: [tf.Variable, tf.Tensor][],
-    private readonly optimizers: [tf.Optimizer, AdamCopy][],
+    private readonly training: TrainingSnapshot,
     private readonly collector:
       | { tensors: Map<string, TensorEntry>; prefixes: CollectorSnapshot["prefixes"] }
       | undefined,
@@ -331,8 +296,10 @@ export class IterationSnapshot {
     return new IterationSnapshot(
       state.iteration,
       state.envSteps,
-      named.map(([, v]) => [v, tf.clone(v)]),
-      [state.policyOptimizer, state.valueOptimizer].map((o) => [o, copyAdam(o)]),
+      await TrainingSnapshot.take(named.map(([, v]) => v), [
+        state.policyOptimizer,
+        state.valueOptimizer,
+      ]),
       state.collector ? await collectorEntries(state.collector) : undefined,
     );
   }
@@ -343,11 +310,10 @@ export class IterationSnapshot {
   }
 
   /** Puts `state` back as it was when the snapshot was taken. */
-  restore(state: GrpoState): void {
+  async restore(state: GrpoState): Promise<void> {
     state.iteration = this.iteration;
     state.envSteps = this.envSteps;
-    for (const [v, t] of this.weights) v.assign(t);
-    for (const [o, copy] of this.optimizers) pasteAdam(o, copy);
+    await this.training.restore();
     if (this.collector && state.collector) {
       loadCollector(state.collector, this.collector.tensors, this.collector.prefixes);
     }
@@ -355,7 +321,6 @@ export class IterationSnapshot {
 
   /** Frees the copies. */
   dispose(): void {
-    tf.dispose(this.weights.map(([, t]) => t));
-    for (const [, c] of this.optimizers) tf.dispose([...c.accBeta, ...c.first, ...c.second]);
+    this.training.dispose();
   }
 }
