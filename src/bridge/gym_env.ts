@@ -20,8 +20,11 @@
 import { type ActionSpace, hashPrefix } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import {
+  clearEpisodeStats,
   type EpisodeStats,
   type ExternalEnv,
+  finishEpisode,
+  newEpisodeStats,
   randomAction,
   TERMINATED,
   TRUNCATED,
@@ -207,12 +210,7 @@ export class GymVecEnv implements VecEnv {
     this.done = new Uint8Array(n);
     this.t = new Uint32Array(n);
     this.episode = new Uint32Array(n);
-    this.stats = {
-      running: new Float32Array(n),
-      returnSum: new Float32Array(n),
-      count: new Float32Array(n),
-      lengthSum: new Float32Array(n),
-    };
+    this.stats = newEpisodeStats(n);
     this.seeds = new Uint32Array(n);
     this.actionBytes = 4 * n *
       (env.actionSpace.kind === "discrete" ? 1 : env.actionSpace.low.length);
@@ -278,7 +276,7 @@ export class GymVecEnv implements VecEnv {
     const rewards = new Float64Array(buffer, at, n);
     at += 8 * n;
     const terminated = reply.subarray(at, at + n), truncated = reply.subarray(at + n, at + 2 * n);
-    const { running, returnSum, count, lengthSum } = this.stats;
+    const { running } = this.stats;
     for (let i = 0; i < n; i++) {
       if (!this.autoreset && done[i] !== 0) {
         reward[i] = 0;
@@ -293,10 +291,7 @@ export class GymVecEnv implements VecEnv {
       if (flags !== 0) {
         finalObs.set(final.subarray(i * O, i * O + O), i * O);
         if (this.autoreset) {
-          returnSum[i] += running[i];
-          count[i] += 1;
-          lengthSum[i] += t[i];
-          running[i] = 0;
+          finishEpisode(this.stats, i, t[i]);
           episode[i]++;
           t[i] = 0;
         }
@@ -319,9 +314,7 @@ export class GymVecEnv implements VecEnv {
 
   /** Zeroes the finished-episode sums of `stats`. */
   clearStats(): void {
-    this.stats.returnSum.fill(0);
-    this.stats.count.fill(0);
-    this.stats.lengthSum.fill(0);
+    clearEpisodeStats(this.stats);
   }
 
   /** Ends the worker. */

@@ -46,6 +46,31 @@ export interface EpisodeStats {
   lengthSum: Float32Array;
 }
 
+/** Zeroed episode statistics of `n` envs. */
+export function newEpisodeStats(n: number): EpisodeStats {
+  return {
+    running: new Float32Array(n),
+    returnSum: new Float32Array(n),
+    count: new Float32Array(n),
+    lengthSum: new Float32Array(n),
+  };
+}
+
+/** Counts env `i`'s finished episode of `length` steps (its running return) and starts the next at 0. */
+export function finishEpisode(stats: EpisodeStats, i: number, length: number): void {
+  stats.returnSum[i] += stats.running[i];
+  stats.count[i] += 1;
+  stats.lengthSum[i] += length;
+  stats.running[i] = 0;
+}
+
+/** Zeroes the finished-episode sums of `stats` (the running returns go on). */
+export function clearEpisodeStats(stats: EpisodeStats): void {
+  stats.returnSum.fill(0);
+  stats.count.fill(0);
+  stats.lengthSum.fill(0);
+}
+
 /** Draws one uniformly random action for env `i` at its current position, as the WGSL `random_action` does. */
 export function randomAction(
   env: Env,
@@ -204,12 +229,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     this.done = new Uint8Array(n);
     this.t = new Uint32Array(n);
     this.episode = new Uint32Array(n);
-    this.stats = {
-      running: new Float32Array(n),
-      returnSum: new Float32Array(n),
-      count: new Float32Array(n),
-      lengthSum: new Float32Array(n),
-    };
+    this.stats = newEpisodeStats(n);
     this.scratch = new Float32Array(n * actionSize(env));
     this.keyEpisode = new Uint32Array(n);
     this.keys = new Uint32Array(n);
@@ -259,7 +279,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     const S = env.stateSize, O = env.obsSize, A = actionSize(env);
     const max = env.maxEpisodeSteps;
     const autoreset = this.autoreset;
-    const { running, returnSum, count, lengthSum } = this.stats;
+    const { running } = this.stats;
     for (let i = 0; i < n; i++) {
       const so = i * S, oo = i * O;
       rng.env = i;
@@ -276,10 +296,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
       env.observe(state, so, obs, oo, params);
       if (flags !== 0 && autoreset) {
         for (let k = 0; k < O; k++) finalObs[oo + k] = obs[oo + k];
-        returnSum[i] += running[i];
-        count[i] += 1;
-        lengthSum[i] += t;
-        running[i] = 0;
+        finishEpisode(this.stats, i, t);
         episode[i]++;
         this.resetOne(i);
       }
@@ -304,8 +321,6 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
 
   /** Zeroes the finished-episode sums of `stats`. */
   clearStats(): void {
-    this.stats.returnSum.fill(0);
-    this.stats.count.fill(0);
-    this.stats.lengthSum.fill(0);
+    clearEpisodeStats(this.stats);
   }
 }
