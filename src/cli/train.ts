@@ -35,7 +35,7 @@ import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { removeStaleTempFiles } from "../io/atomic.ts";
 import { createCollector } from "../gpu/rollout_collector.ts";
-import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
+import { ValueNetwork } from "../model/value_network.ts";
 import { evaluatePolicy } from "../rl/evaluate.ts";
 import { MetricsLog, truncateLog } from "../io/metrics.ts";
 import {
@@ -105,6 +105,14 @@ const NUMERIC: [
   ["batch-size", "batchSize", "minibatch size (samples)", { min: 1, max: 1 << 24 }, true],
   ["policy-lr", "policyLr", "policy learning rate", LR_RANGE],
   ["value-lr", "valueLr", "value network learning rate", LR_RANGE],
+  ["value-embed-dim", "valueEmbedDim", "width of a new value network's first layer", {
+    min: 1,
+    max: 1 << 16,
+  }, true],
+  ["value-hidden-dim", "valueHiddenDim", "width of a new value network's second layer", {
+    min: 1,
+    max: 1 << 16,
+  }, true],
   [
     "max-grad-norm",
     "maxGradNorm",
@@ -423,7 +431,8 @@ export const trainCommand: Command = {
     refuseTooBig(loaded.policy.config);
     const value = loaded.value ?? new ValueNetwork({
       obsDim: env.obsSize,
-      ...DEFAULT_VALUE_SIZES,
+      embedDim: config.valueEmbedDim,
+      hiddenDim: config.valueHiddenDim,
       obsMean: loaded.policy.config.obsMean,
       obsStd: loaded.policy.config.obsStd,
     }, config.seed);
