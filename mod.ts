@@ -41,8 +41,8 @@ export { CpuVecEnv, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
 export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
 export type { VecEnvSnapshot } from "./src/gpu/vec_env.ts";
-export { getGpu, releaseGpu } from "./src/gpu/device.ts";
-export type { Mode } from "./src/gpu/device.ts";
+export { getGpu, releaseGpu } from "./src/device.ts";
+export type { Mode } from "./src/device.ts";
 
 // Advantages (TypeScript twins of the WGSL kernels).
 export { gae, normalizeGlobal, normalizeGroups } from "./src/rl/advantages.ts";

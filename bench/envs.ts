@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { ENVS, findEnv } from "../envs/registry.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 import { benchCpu, benchGpu, type EnvBenchResult } from "../src/rl/env_bench.ts";
 
 /**

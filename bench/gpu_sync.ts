@@ -19,7 +19,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cartpole } from "../envs/cartpole.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../src/model/value_network.ts";

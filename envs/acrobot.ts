@@ -18,7 +18,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 
 const MAX_VEL_1 = 4 * Math.PI;
 const MAX_VEL_2 = 9 * Math.PI;

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 
 const THETA_THRESHOLD = (12 * 2 * Math.PI) / 360;
 const X_THRESHOLD = 2.4;

@@ -28,7 +28,7 @@
  * @module
  */
 import type { Env, EnvRandom } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 import { boxPolygon, polygonFromPoints } from "../src/physics/polygon.ts";
 import { BODY_FLOATS, World, type WorldDef, worldStateSize } from "../src/physics/world.ts";
 import { worldWgsl } from "../src/physics/wgsl.ts";

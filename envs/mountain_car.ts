@@ -11,7 +11,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos } from "./math.ts";
+import { cos } from "../src/math.ts";
 
 const MIN_POSITION = -1.2;
 const MAX_POSITION = 0.6;

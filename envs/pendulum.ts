@@ -18,7 +18,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 
 const MAX_SPEED = 8;
 const MAX_TORQUE = 2.0;

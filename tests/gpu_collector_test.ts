@@ -14,7 +14,7 @@ import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { ValueNetwork } from "../src/model/value_network.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
 import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";

@@ -11,7 +11,7 @@ import { ENVS } from "../envs/registry.ts";
 import { replay, type ReplayJob } from "../src/rl/replay.ts";
 import { actionSize, type Env } from "../envs/env.ts";
 import { episodeActions, type GymEpisode, loadGymnasium } from "./gymnasium.ts";
-import type { Mode } from "../src/gpu/device.ts";
+import type { Mode } from "../src/device.ts";
 
 const TOLERANCE = 1e-4;
 

@@ -19,7 +19,7 @@ import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cl
 import type { Dataset } from "../src/rl/dataset.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
-import type { Mode } from "../src/gpu/device.ts";
+import type { Mode } from "../src/device.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
 export interface Fingerprint {
@@ -218,7 +218,7 @@ export async function fingerprints(modes: Mode[]): Promise<Record<string, Finger
 }
 
 if (import.meta.main) {
-  const { releaseGpu } = await import("../src/gpu/device.ts");
+  const { releaseGpu } = await import("../src/device.ts");
   console.log(JSON.stringify(await fingerprints(["cpu", "gpu"]), null, 1));
   await releaseGpu();
 }

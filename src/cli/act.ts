@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env } from "../../envs/env.ts";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { InputError } from "../errors.ts";
 import { formatRange, inRange, type Range } from "../range.ts";
-import type { DeviceChoice } from "../gpu/device.ts";
+import type { DeviceChoice } from "../device.ts";
 
 /** A flag: its type, default and one line of help. */
 export interface FlagSpec {

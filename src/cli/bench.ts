@@ -6,7 +6,7 @@
  */
 import { ENVS } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { getGpu } from "../gpu/device.ts";
+import { getGpu } from "../device.ts";
 import { benchCpu, benchGpu, type EnvBenchResult } from "../rl/env_bench.ts";
 import { resolveEnv } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";

@@ -12,7 +12,7 @@ import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { isBuiltinEnv } from "../../envs/registry.ts";
 import { isExternalEnv } from "../rl/vec_env.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { MetricsLog } from "../io/metrics.ts";
 import { initBackend } from "../model/backend.ts";

@@ -7,7 +7,7 @@
  */
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { meanStd } from "../rl/evaluate.ts";
 import {
   SCRIPTED_POLICIES,

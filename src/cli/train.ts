@@ -29,7 +29,7 @@ import type { Env } from "../../envs/env.ts";
 import { envFlagOf, GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { isBuiltinEnv, quoteName } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import { readSafetensors } from "../io/safetensors.ts";

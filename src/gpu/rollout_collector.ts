@@ -36,7 +36,7 @@ import { CollectorBase, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/coll
 import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
 import type { EpisodeStats } from "../rl/vec_env.ts";
-import { requireGpu, throwDeviceErrors } from "./device.ts";
+import { requireGpu, throwDeviceErrors } from "../device.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
 import { GpuVecEnv, packCounters, unpackCounters } from "./vec_env.ts";

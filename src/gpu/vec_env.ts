@@ -9,7 +9,7 @@
 import { actionSize } from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
 import { createVecEnv, type VecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
-import { requireGpu, throwDeviceErrors } from "./device.ts";
+import { requireGpu, throwDeviceErrors } from "../device.ts";
 import {
   compileShader,
   computePipeline,

@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { type Mode, requireGpu } from "../gpu/device.ts";
+import { type Mode, requireGpu } from "../device.ts";
 
 let current: Mode | undefined;
 let registeredDevice: GPUDevice | undefined;

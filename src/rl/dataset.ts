@@ -15,7 +15,7 @@
  */
 import { actionSize, discreteActionCount, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
-import type { Mode } from "../gpu/device.ts";
+import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { encodeSafetensors, readSafetensors, type TensorEntry } from "../io/safetensors.ts";

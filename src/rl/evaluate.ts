@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
 import { envActionsOf } from "./dataset.ts";
-import type { Mode } from "../gpu/device.ts";
+import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";

@@ -10,7 +10,7 @@
  */
 import { actionSize, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
-import type { Mode } from "../gpu/device.ts";
+import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { landerHeuristicContinuous, landerHeuristicDiscrete } from "./lander_heuristic.ts";
 import { createVecEnv } from "./vec_env.ts";
