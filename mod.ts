@@ -69,10 +69,10 @@ export type {
 } from "./src/model/checkpoint.ts";
 
 // Playing policies.
-export { evaluatePolicy } from "./src/rl/evaluate.ts";
-export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
-export { scriptedRollout } from "./src/rl/scripted_rollout.ts";
-export type { ScriptedRolloutOptions, ScriptedRolloutResult } from "./src/rl/scripted_rollout.ts";
+export { evaluatePolicy } from "./src/play/evaluate.ts";
+export type { EvaluateOptions, EvaluationResult } from "./src/play/evaluate.ts";
+export { scriptedRollout } from "./src/play/scripted_rollout.ts";
+export type { ScriptedRolloutOptions, ScriptedRolloutResult } from "./src/play/scripted_rollout.ts";
 
 // Logs and reports.
 export { TensorBoardWriter } from "./src/io/tensorboard.ts";

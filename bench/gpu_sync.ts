@@ -24,7 +24,7 @@ import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../src/model/value_network.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
-import { collectRandomEpisodes } from "../src/rl/dataset.ts";
+import { collectRandomEpisodes } from "../src/play/collect_dataset.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { countGpuCalls, type GpuCallCounts } from "./gpu_counters.ts";

@@ -237,6 +237,19 @@ export function discreteActionCount(env: Env): number {
   return env.discreteActions?.length ?? 0;
 }
 
+/**
+ * Env actions (N x actionSize) of policy actions: for a box env with
+ * `discreteActions`, choice indices become their vectors; otherwise the
+ * actions are the env's already.
+ */
+export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
+  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
+  const A = actionSize(env);
+  const out = new Float32Array(n * A);
+  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
+  return out;
+}
+
 /** Parameters at a curriculum difficulty in [0, 1]: linear between each declared easy and hard value. */
 export function paramsAtDifficulty<P extends EnvParams>(env: Env<P>, difficulty: number): P {
   const out = { ...env.params };

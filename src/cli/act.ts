@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionSize, type Env } from "../../envs/env.ts";
+import { actionSize, type Env, envActionsOf } from "../../envs/env.ts";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
@@ -15,7 +15,6 @@ import { disposeDist, modeAction, sampleWithUniforms } from "../model/distributi
 import { readSafetensors } from "../io/safetensors.ts";
 import { ActServer, DEFAULT_MAX_EPISODES, type EpisodicPolicy } from "../rl/act_server.ts";
 import { InputError } from "../errors.ts";
-import { envActionsOf } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import { kvCacheBytes, memoryBudget, refuseIfTooBig, RETURN_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";

@@ -7,7 +7,7 @@
 import { ENVS } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { getGpu } from "../device.ts";
-import { benchCpu, benchGpu, type EnvBenchResult } from "../rl/env_bench.ts";
+import { benchCpu, benchGpu, type EnvBenchResult } from "../play/env_bench.ts";
 import { resolveEnv } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";
 import { formatRange, inRange } from "../range.ts";

@@ -11,7 +11,7 @@ import { initBackend } from "../model/backend.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { checkpointInfo } from "../model/checkpoint.ts";
-import { evaluatePolicy, meanStd } from "../rl/evaluate.ts";
+import { evaluatePolicy, meanStd } from "../play/evaluate.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import {
   kvCacheBytes,

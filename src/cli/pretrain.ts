@@ -21,7 +21,8 @@ import {
   DEFAULT_BC_CONFIG,
   trainBehaviourCloning,
 } from "../rl/behaviour_cloning.ts";
-import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
+import { episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
+import { collectRandomEpisodes } from "../play/collect_dataset.ts";
 import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
 import {
   EPISODES_RANGE,

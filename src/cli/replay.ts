@@ -8,7 +8,7 @@ import { resolveEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../device.ts";
 import { writeTextAtomic } from "../io/atomic.ts";
-import { checkFiniteOutputs, droppedActions, parseReplayInput, replay } from "../rl/replay.ts";
+import { checkFiniteOutputs, droppedActions, parseReplayInput, replay } from "../play/replay.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import type { Command } from "./command.ts";
 

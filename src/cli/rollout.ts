@@ -8,13 +8,13 @@
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../device.ts";
-import { meanStd } from "../rl/evaluate.ts";
+import { meanStd } from "../play/evaluate.ts";
 import {
   SCRIPTED_POLICIES,
   type ScriptedPolicy,
   scriptedPolicyProblem,
   scriptedRollout,
-} from "../rl/scripted_rollout.ts";
+} from "../play/scripted_rollout.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import { NUM_ENVS_RANGE, SEED_RANGE } from "./limits.ts";
 import type { Command } from "./command.ts";

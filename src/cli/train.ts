@@ -36,7 +36,7 @@ import { readSafetensors } from "../io/safetensors.ts";
 import { removeStaleTempFiles } from "../io/atomic.ts";
 import { createCollector } from "../gpu/rollout_collector.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../model/value_network.ts";
-import { evaluatePolicy } from "../rl/evaluate.ts";
+import { evaluatePolicy } from "../play/evaluate.ts";
 import { MetricsLog, truncateLog } from "../io/metrics.ts";
 import {
   createOptimizers,

@@ -7,8 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Env, hash5, uniform01 } from "../../envs/env.ts";
-import { envActionsOf } from "./dataset.ts";
+import { type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";

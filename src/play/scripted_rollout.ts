@@ -12,8 +12,8 @@ import { actionSize, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
-import { landerHeuristicContinuous, landerHeuristicDiscrete } from "./lander_heuristic.ts";
-import { createVecEnv } from "./vec_env.ts";
+import { landerHeuristicContinuous, landerHeuristicDiscrete } from "../rl/lander_heuristic.ts";
+import { createVecEnv } from "../rl/vec_env.ts";
 
 /** The scripted policies `grpo rollout` plays. */
 export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
