@@ -16,7 +16,7 @@ import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { ValueNetwork } from "../src/model/value_network.ts";
 import { requireGpu } from "../src/device.ts";
 import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
-import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
+import { createCollector, GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
 import { beginStep, endStep, mapActions, recordLayout } from "../src/rl/rollout_record.ts";
 import { Rollout } from "../src/rl/rollout.ts";
@@ -360,6 +360,7 @@ async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<Ite
     iteration: 0,
     envSteps: 0,
     reference,
+    makeCollector: createCollector,
   };
   const metrics: IterationMetrics[] = [];
   await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });

@@ -20,6 +20,7 @@ import type { Dataset } from "../src/rl/dataset.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import type { Mode } from "../src/device.ts";
+import { createCollector } from "../src/gpu/rollout_collector.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
 export interface Fingerprint {
@@ -84,6 +85,7 @@ export function tinyGrpoState(overrides: Partial<GrpoConfig>): GrpoState {
     iteration: 0,
     envSteps: 0,
     reference: overrides.advantage === "grpo" ? tinyModels(0).policy : undefined,
+    makeCollector: createCollector,
   };
 }
 

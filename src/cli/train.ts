@@ -435,6 +435,7 @@ export const trainCommand: Command = {
       ...createOptimizers(config),
       iteration: 0,
       envSteps: 0,
+      makeCollector: createCollector,
     };
     // The stage-1 model the run started from: recorded for information only (a resumed
     // grpo-mode run takes its KL reference from the checkpoint's own tensors).

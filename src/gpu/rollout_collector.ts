@@ -32,7 +32,12 @@ import { copyTensorToBuffer, flushTf, tensorFromBuffer } from "../model/backend.
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { CollectorBase, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
+import {
+  CollectorBase,
+  type CollectorFactory,
+  RolloutCollector,
+  TRAIN_SAMPLE_STREAM,
+} from "../rl/collect.ts";
 import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
 import type { EpisodeStats } from "../rl/vec_env.ts";
@@ -366,22 +371,12 @@ export function statsAfter(rollout: Rollout, steps: number, before: EpisodeStats
   return out;
 }
 
-/** A stage-2 collector: CPU mode's, or GPU mode's. */
-export type Collector = RolloutCollector | GpuRolloutCollector;
-
 /**
  * The collector for the active tfjs backend: GPU mode's where the backend is
  * WebGPU and the env can run on the device ({@linkcode gpuCollectorSupports}),
  * CPU mode's otherwise.
  */
-export function createCollector(
-  env: Env,
-  policy: DecisionTransformer,
-  value: ValueNetwork,
-  numEnvs: number,
-  seed: number,
-): Collector {
-  return tf.getBackend() === "webgpu" && gpuCollectorSupports(env)
+export const createCollector: CollectorFactory = (env, policy, value, numEnvs, seed) =>
+  tf.getBackend() === "webgpu" && gpuCollectorSupports(env)
     ? new GpuRolloutCollector(env, policy, value, numEnvs, seed)
     : new RolloutCollector(env, policy, value, numEnvs, seed);
-}

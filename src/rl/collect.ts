@@ -181,3 +181,23 @@ export class RolloutCollector extends CollectorBase {
     return out;
   }
 }
+
+/** A stage-2 collector: CPU mode's {@linkcode RolloutCollector}, or src/gpu's GPU one. */
+export type Collector = CollectorBase;
+
+/**
+ * Makes a run's collector. The training loop is mode-free: the caller picks
+ * the mode by passing src/gpu's `createCollector` (GPU where the tfjs
+ * backend is WebGPU) or leaving the default, {@linkcode cpuCollector}.
+ */
+export type CollectorFactory = (
+  env: Env,
+  policy: DecisionTransformer,
+  value: ValueNetwork,
+  numEnvs: number,
+  seed: number,
+) => Collector;
+
+/** CPU mode's collector as a {@linkcode CollectorFactory}. */
+export const cpuCollector: CollectorFactory = (env, policy, value, numEnvs, seed) =>
+  new RolloutCollector(env, policy, value, numEnvs, seed);

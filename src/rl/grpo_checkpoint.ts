@@ -25,8 +25,7 @@ import { DecisionTransformer } from "../model/decision_transformer.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
-import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
-import type { CollectorSnapshot } from "./collect.ts";
+import { type Collector, type CollectorSnapshot, cpuCollector } from "./collect.ts";
 import type { ChunkPrefix } from "./rollout.ts";
 import { isExternalEnv } from "./vec_env.ts";
 
@@ -234,7 +233,8 @@ export async function restoreTrainingState(
         `${source} was trained with --num-envs ${N}; resume with the same --num-envs`,
       );
     }
-    const c = createCollector(state.env, state.policy, state.value, N, state.config.seed);
+    const make = state.makeCollector ?? cpuCollector;
+    const c = make(state.env, state.policy, state.value, N, state.config.seed);
     let prefixes: ChunkPrefix[] | undefined;
     try {
       prefixes = JSON.parse(m.collector_prefixes ?? "null") ?? undefined;
