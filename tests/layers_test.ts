@@ -48,7 +48,8 @@ function tsFiles(dir: string): string[] {
 
 /** Static (`import ... from`, `export ... from`) and dynamic (`import("...")`) relative imports. */
 function relativeImports(source: string): string[] {
-  const re = /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*"(\.[^"]+)"|\bimport\(\s*"(\.[^"]+)"\s*\)/g;
+  const re =
+    /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*"(\.[^"]+)"|\bimport\(\s*"(\.[^"]+)"\s*\)/g;
   return [...source.matchAll(re)].map((m) => m[1] ?? m[2]);
 }
 
