@@ -12,12 +12,7 @@ import { resolveEnv } from "../../envs/registry.ts";
 import type { Command } from "./command.ts";
 import { formatRange, inRange } from "../range.ts";
 import { NUM_ENVS_RANGE } from "./limits.ts";
-
-function formatRate(x: number): string {
-  if (x >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
-  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
-  return x.toFixed(0);
-}
+import { formatRate } from "./progress.ts";
 
 /** `grpo bench`. */
 export const benchCommand: Command = {

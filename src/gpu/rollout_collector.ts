@@ -41,7 +41,8 @@ import {
 import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
 import type { EpisodeStats } from "../rl/vec_env.ts";
-import { requireGpu, throwDeviceErrors } from "../device.ts";
+import { requireGpu } from "../device.ts";
+import { readBuffers } from "./staging.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
 import { GpuVecEnv, packCounters, unpackCounters } from "./vec_env.ts";
@@ -279,25 +280,7 @@ export class GpuRolloutCollector extends CollectorBase {
 
     // The one readback: record, values and the envs' arrays, copied into one staging buffer.
     const sources = [p.record!, p.values!, b.state, b.obs, b.counters, b.stats];
-    const offsets: number[] = [];
-    let total = 0;
-    for (const s of sources) {
-      offsets.push(total);
-      total += s.size;
-    }
-    const staging = p.device.createBuffer({
-      label: "rollout readback",
-      size: total,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = p.device.createCommandEncoder();
-    sources.forEach((s, k) => encoder.copyBufferToBuffer(s, 0, staging, offsets[k], s.size));
-    p.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
-    throwDeviceErrors();
+    const { bytes, offsets } = await readBuffers(p.device, sources, "rollout readback");
 
     const f32 = (k: number, len: number) => new Float32Array(bytes, offsets[k], len);
     readRecord(layout, f32(0, layout.length), f32(1, 2 * M + N), rollout);

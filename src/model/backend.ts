@@ -83,17 +83,6 @@ export async function initBackend(mode: Mode): Promise<void> {
   current = mode;
 }
 
-/** The tfjs backend name of a mode. */
-export function backendName(mode: Mode): string {
-  return mode === "cpu" ? "wasm" : "webgpu";
-}
-
-/** The mode of the active backend (after {@linkcode initBackend}). */
-export function backendMode(): Mode {
-  if (!current) throw new Error("initBackend() has not been called");
-  return current;
-}
-
 /**
  * Forgets the WebGPU backend (its device is the process's; call before
  * `releaseGpu`, so a later `initBackend("gpu")` binds to the new device).
