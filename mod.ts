@@ -34,6 +34,7 @@ export type {
   Env,
   EnvParams,
   EnvRandom,
+  TrainingPreset,
   WgslPart,
 } from "./envs/env.ts";
 export { ENVS, findEnv } from "./envs/registry.ts";

@@ -40,7 +40,7 @@ export const cartpole: Env<CartPoleParams> = {
   // A longer pole falls more slowly, so it is easier to balance.
   difficulty: { length: [1.0, 0.5] },
   renderFps: 50,
-  // From tuning runs (docs/results.md): the spec's policy_lr 3e-5 moves a small Decision
+  // From tuning runs (docs/results.md): docs/spec.md's policy_lr 3e-5 moves a small Decision
   // Transformer too slowly to reach 500 in 100 iterations, and the value targets (returns up to
   // ~100 with gamma 0.99) need a faster critic. entropy_coef 0.001, the spec's advice for
   // unstable training: at 0.01 the sampled policy reached 500 but its argmax drifted

@@ -221,7 +221,7 @@ export interface Env<P extends EnvParams = EnvParams> {
   /** Gymnasium's `render_fps`: the frame rate of a rendered episode (default 50). */
   renderFps?: number;
   /**
-   * Stage-2 hyperparameters that replace the spec's defaults for this env
+   * Stage-2 hyperparameters that replace docs/spec.md's defaults for this env
    * when the user did not set them (flags always win).
    */
   preset?: TrainingPreset;

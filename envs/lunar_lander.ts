@@ -357,7 +357,7 @@ function layoutWgsl(continuous: boolean): string {
 }
 
 /**
- * LunarLander's stage-2 preset (both action spaces): the spec's LunarLander
+ * LunarLander's stage-2 preset (both action spaces): docs/spec.md's LunarLander
  * example (16 envs x 256 steps); entropy 0.01 keeps the engines exploring,
  * and the target return asks for a landing (+100) with little fuel spent.
  * Annealing the learning rates took the deterministic eval at iteration 500

@@ -220,7 +220,7 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
 }
 
 gpuTest(
-  "grpo mode: the GPU collector restarts in groups and stops counting when all envs ended",
+  "outcome mode: the GPU collector restarts in groups and stops counting when all envs ended",
   async () => {
     // T = 12 > the 7-step limit: every env ends by step 7; the device runs on to step 12.
     const run = async (Collector: typeof RolloutCollector | typeof GpuRolloutCollector) => {
@@ -380,9 +380,9 @@ gpuTest("a GPU mode training iteration recomputes the rollout's log-probs (ratio
   for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
 });
 
-gpuTest("grpo mode in GPU mode: whole episodes, ratio 1", async () => {
+gpuTest("outcome mode in GPU mode: whole episodes, ratio 1", async () => {
   const metrics = await trainOnGpu(shortCartpole, {
-    advantage: "grpo",
+    advantage: "outcome",
     groupSize: 2,
     klCoef: 0.04,
   });

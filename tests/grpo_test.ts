@@ -229,9 +229,14 @@ Deno.test("chunks of a collect that stopped early ignore the stale rows after it
   assert(chunks(r, K).some((c) => c.prefix + c.length > K));
 });
 
-Deno.test("grpo mode: groups start together, play whole episodes, and keep ratio 1", async () => {
+Deno.test("outcome mode (--advantage outcome, formerly grpo): groups start together, play whole episodes, and keep ratio 1", async () => {
   await initBackend("cpu");
-  const state = tinyState(4, { advantage: "grpo", groupSize: 2, numIterations: 2, klCoef: 0.04 });
+  const state = tinyState(4, {
+    advantage: "outcome",
+    groupSize: 2,
+    numIterations: 2,
+    klCoef: 0.04,
+  });
   const reference = tinyState(4).policy; // same seed: the stage-1 weights
   state.reference = reference;
   const starts: number[][] = [];

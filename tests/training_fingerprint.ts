@@ -29,14 +29,14 @@ export interface Fingerprint {
   moved: [number, number];
 }
 
-/** CartPole with a 12-step limit: grpo mode's whole episodes stay short. */
+/** CartPole with a 12-step limit: outcome mode's whole episodes stay short. */
 export const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 12 };
 
 /** The stage-2 runs compared: each advantage mode, and prioritized minibatches. */
 export const STAGE2_CASES: Record<string, Partial<GrpoConfig>> = {
   "gae-group": {},
   "gae-global": { advantage: "gae-global" },
-  grpo: { advantage: "grpo", groupSize: 2, klCoef: 0.04 },
+  outcome: { advantage: "outcome", groupSize: 2, klCoef: 0.04 },
   prioritized: { prioritized: true },
 };
 
@@ -77,14 +77,14 @@ export function tinyGrpoState(overrides: Partial<GrpoConfig>): GrpoState {
     ...overrides,
   };
   return {
-    env: overrides.advantage === "grpo" ? shortCartpole : cartpole,
+    env: overrides.advantage === "outcome" ? shortCartpole : cartpole,
     config,
     policy,
     value,
     ...createOptimizers(config),
     iteration: 0,
     envSteps: 0,
-    reference: overrides.advantage === "grpo" ? tinyModels(0).policy : undefined,
+    reference: overrides.advantage === "outcome" ? tinyModels(0).policy : undefined,
     makeCollector: createCollector,
   };
 }

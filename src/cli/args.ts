@@ -1,6 +1,6 @@
 /**
  * Flag parsing shared by every subcommand: `node:util` parseArgs with typed
- * numeric flags, kebab-case canonical and the spec's snake_case accepted.
+ * numeric flags, kebab-case canonical and docs/spec.md's snake_case accepted.
  * Every numeric flag has a checked range, a flag may be given once (in
  * either spelling), a negative number is a value (`--seed -1` is read as
  * `--seed=-1`, then range-checked), and a command takes only the
@@ -20,6 +20,8 @@ export interface FlagSpec {
   help: string;
   /** Allowed values of a string flag. */
   choices?: readonly string[];
+  /** Old names still accepted for some of the choices, mapped to the choice they now are. */
+  aliases?: Readonly<Record<string, string>>;
   /** Allowed values of a numeric flag (every numeric flag has one). */
   range?: Range;
   short?: string;
@@ -157,12 +159,18 @@ function convert(
     }
     return x;
   }
-  if (spec.choices && !spec.choices.includes(raw)) {
+  const value = choiceOf(spec, raw);
+  if (spec.choices && !spec.choices.includes(value)) {
     throw new InputError(
       `grpo ${command}: --${name} must be one of ${spec.choices.join(", ")}, got "${raw}"`,
     );
   }
-  return raw;
+  return value;
+}
+
+/** A string flag's value under its current name (`--advantage grpo` is `outcome`). */
+export function choiceOf(spec: FlagSpec, raw: string): string {
+  return spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw] : raw;
 }
 
 /** The `--device` flag every command that runs envs or models has. */

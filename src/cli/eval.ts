@@ -1,5 +1,5 @@
 /**
- * `grpo eval`: play episodes with a checkpoint's policy (the spec's
+ * `grpo eval`: play episodes with a checkpoint's policy (docs/spec.md's
  * `test_grpo_agent.py`) and report per-episode returns and lengths.
  *
  * @module

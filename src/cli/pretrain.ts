@@ -1,5 +1,5 @@
 /**
- * `grpo pretrain`: stage 1 (the spec's `run_gym_pipeline_optimized.py`).
+ * `grpo pretrain`: stage 1 (docs/spec.md's `run_gym_pipeline_optimized.py`).
  * Collects random-policy episodes (or reads `--dataset`), trains a Decision
  * Transformer by behaviour cloning and writes
  * `<out>/gym_<env>_<timestamp>/{best_model,last}.safetensors`, the dataset

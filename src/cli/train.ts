@@ -1,5 +1,5 @@
 /**
- * `grpo train`: stage 2 (the spec's `run_grpo.py`). Without `--checkpoint`
+ * `grpo train`: stage 2 (docs/spec.md's `run_grpo.py`). Without `--checkpoint`
  * it runs stage 1 first, so `grpo train --env cartpole` alone gives a
  * trained agent.
  *
@@ -51,7 +51,7 @@ import {
   restoreTrainingState,
   saveTrainingCheckpoint,
 } from "../rl/grpo_checkpoint.ts";
-import { DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
+import { choiceOf, DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
 import type { Range } from "../range.ts";
 import {
   ITERATIONS_RANGE,
@@ -112,7 +112,7 @@ const NUMERIC: [
     { min: 0, max: 1e9, minOpen: true },
   ],
   ["target-return", "targetReturn", "return-to-go the policy is conditioned on", RETURN_RANGE],
-  ["kl-coef", "klCoef", "grpo mode: k3 KL penalty to the stage-1 policy", { min: 0, max: 100 }],
+  ["kl-coef", "klCoef", "outcome mode: k3 KL penalty to the stage-1 policy", { min: 0, max: 100 }],
   [
     "save-every",
     "saveEvery",
@@ -170,9 +170,10 @@ const flags: Record<string, FlagSpec> = {
   } as FlagSpec])),
   advantage: {
     type: "string",
-    choices: ["gae-group", "gae-global", "grpo"],
+    choices: ["gae-group", "gae-global", "outcome"],
+    aliases: { grpo: "outcome" },
     help:
-      "gae-group: the spec's GRPO; gae-global: plain PPO; grpo: DeepSeekMath-style (default gae-group)",
+      "gae-group: the spec's GRPO; gae-global: plain PPO; outcome: DeepSeekMath's outcome advantages, whole episodes with a KL penalty to stage 1 (`grpo` is its old name) (default gae-group)",
   },
   "clip-schedule": {
     type: "string",
@@ -229,6 +230,7 @@ function withDefaults(values: ParsedArgs["values"]): ParsedArgs["values"] {
 /** A flag value read from a checkpoint, checked against its flag as a typed one would be. */
 function storedFlag(name: string, value: unknown, source: string): string | number | boolean {
   const spec = flags[name];
+  if (typeof value === "string") value = choiceOf(spec, value);
   const ok = spec.type === "boolean"
     ? typeof value === "boolean"
     : spec.type === "string"
@@ -442,7 +444,7 @@ export const trainCommand: Command = {
     const stage1 = resumePath
       ? (typeof stored.stage1 === "string" ? stored.stage1 : undefined)
       : checkpointPath;
-    if (config.advantage === "grpo" && !resumePath) {
+    if (config.advantage === "outcome" && !resumePath) {
       // The KL penalty's reference: the stage-1 policy, frozen.
       state.reference = (await loadCheckpoint(checkpointPath, env)).policy;
     }

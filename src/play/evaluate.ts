@@ -1,5 +1,5 @@
 /**
- * Evaluation of a Decision Transformer policy (the spec's
+ * Evaluation of a Decision Transformer policy (docs/spec.md's
  * `test_grpo_agent.py`): N episodes played at once, env `i` playing episode
  * `i`, the policy conditioned on a target return that drops by each reward,
  * with the KV-cached `act` (one call per step for the whole batch).

@@ -214,7 +214,7 @@ export async function trainGrpo(
 ): Promise<void> {
   const { env, config, policy, value } = state;
   const K = policy.config.contextLength;
-  const outcome = config.advantage === "grpo";
+  const outcome = config.advantage === "outcome";
   // grpo mode plays whole episodes: a rollout lasts until every env's episode ended.
   const N = config.numEnvs, T = outcome ? env.maxEpisodeSteps : config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;

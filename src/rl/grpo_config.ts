@@ -1,15 +1,21 @@
 import type { Env } from "../../envs/env.ts";
 
 /**
- * Stage 2's hyperparameters in one typed block, with the spec's defaults
+ * Stage 2's hyperparameters in one typed block, with docs/spec.md's defaults
  * (`run_grpo.py`); each env's record holds the preset that replaces some of
  * them when the user did not set them.
  *
  * @module
  */
 
-/** How advantages are computed and normalized. */
-export type AdvantageMode = "gae-group" | "gae-global" | "grpo";
+/**
+ * How advantages are computed and normalized: `gae-group` (the spec's GRPO:
+ * GAE, normalized within groups of envs), `gae-global` (plain PPO), or
+ * `outcome` (DeepSeekMath's outcome advantages: whole episodes from shared
+ * starts, each episode's return normalized in its group, with a KL penalty to
+ * the stage-1 policy; the command line and old checkpoints call it `grpo`).
+ */
+export type AdvantageMode = "gae-group" | "gae-global" | "outcome";
 
 /** Every stage-2 hyperparameter. */
 export interface GrpoConfig {
@@ -28,10 +34,10 @@ export interface GrpoConfig {
   valueCoef: number;
   /** Clip the value loss around the rollout's values (PPO2-style) by this much; 0 turns it off. */
   valueClip: number;
-  /** Group size for advantage normalization (and episodes per start state in `grpo` mode). */
+  /** Group size for advantage normalization (and episodes per start state in `outcome` mode). */
   groupSize: number;
   advantage: AdvantageMode;
-  /** `grpo` mode: coefficient of the k3 KL penalty to the stage-1 policy. */
+  /** `outcome` mode: coefficient of the k3 KL penalty to the stage-1 policy. */
   klCoef: number;
   /** Parallel environments. */
   numEnvs: number;

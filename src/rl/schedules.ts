@@ -1,6 +1,6 @@
 /**
  * Hyperparameter schedules over a run: the PPO clip epsilon, constant or
- * decaying linearly (the spec's adaptive clip_epsilon, 0.2 -> 0.05).
+ * decaying linearly (docs/spec.md's adaptive clip_epsilon, 0.2 -> 0.05).
  *
  * @module
  */
