@@ -6,29 +6,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { dtEpisodicPolicy } from "../src/cli/act.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { ActServer } from "../src/rl/act_server.ts";
-
-function tinyPolicy(maxTimestep = 500): DecisionTransformer {
-  return new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, 5);
-}
 
 const step = (t: number, episode?: unknown, obs = [0.01, 0.2, -0.03, 0.1]) =>
   JSON.stringify({
@@ -39,7 +22,7 @@ const step = (t: number, episode?: unknown, obs = [0.01, 0.2, -0.03, 0.1]) =>
 
 Deno.test("act serves one episode of 2000 steps, past the model's 500 timesteps", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(500);
+  const policy = tinyPolicy(5);
   const server = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   for (let t = 0; t < 2000; t++) {
     const out = JSON.parse(await server.handle(step(t)));
@@ -51,7 +34,7 @@ Deno.test("act serves one episode of 2000 steps, past the model's 500 timesteps"
 
 Deno.test("steps past maxTimestep share the last timestep embedding, as in training", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(3);
+  const policy = tinyPolicy(5, { maxTimestep: 3 });
   // With maxTimestep 3, timesteps 2 and 7 embed the same row, so the same (chunk-start)
   // inputs give the same distribution.
   const logits = (t: number) => {
@@ -72,7 +55,7 @@ Deno.test("steps past maxTimestep share the last timestep embedding, as in train
 
 Deno.test("10,000 episode keys keep at most --max-episodes contexts and a bounded tensor count", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy();
+  const policy = tinyPolicy(5);
   const dt = dtEpisodicPolicy(cartpole, policy, 100, false);
   // Real contexts (each holds a KV cache: 2 tensors per layer, 1 layer here); the forward is
   // skipped so 10,000 keys stay fast (the full policy serves 300 keys below).
@@ -103,7 +86,7 @@ Deno.test("10,000 episode keys keep at most --max-episodes contexts and a bounde
 
 Deno.test("act rejects observations and rewards float32 cannot hold, naming the field, and the episode stays usable", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy();
+  const policy = tinyPolicy(5);
   const server = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   const reference = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   const obs = [[0.01, 0.2, -0.03, 0.1], [0.02, 0.4, -0.05, -0.2], [0.03, 0.1, -0.04, 0.3]];
@@ -142,7 +125,7 @@ Deno.test("grpo act exits quietly (code 0, no trace) when its stdout reader goes
   await initBackend("cpu");
   const dir = await Deno.makeTempDir();
   const ckpt = join(dir, "p.safetensors");
-  const policy = tinyPolicy();
+  const policy = tinyPolicy(5);
   await saveCheckpoint(ckpt, {
     envId: cartpole.id,
     policy,

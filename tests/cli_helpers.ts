@@ -11,7 +11,7 @@ import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { tinyPolicy } from "./fixtures.ts";
 
 /** Writes a tiny untrained CartPole stage-1 checkpoint, weights drawn from `seed`, to `dir/name`. */
 export async function tinyStage1(
@@ -19,20 +19,7 @@ export async function tinyStage1(
   { seed = 3, name = "stage1.safetensors" }: { seed?: number; name?: string } = {},
 ): Promise<string> {
   await initBackend("cpu");
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, seed);
+  const policy = tinyPolicy(seed);
   const path = join(dir, name);
   await saveCheckpoint(path, {
     envId: cartpole.id,

@@ -6,14 +6,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { tinyTrainingModels } from "./fixtures.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { requireGpu } from "../src/device.ts";
 import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
 import { createCollector, GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
@@ -133,32 +132,7 @@ const boxPendulum: Env = { ...pendulum, discreteActions: undefined, maxEpisodeSt
 const tablePendulum: Env = { ...pendulum, id: "Pendulum-v1 (action table)", maxEpisodeSteps: 9 };
 
 function tinyModels(env: Env, seed: number) {
-  const O = env.obsSize;
-  const box = env.actionSpace.kind === "box" && !env.discreteActions;
-  const policy = new DecisionTransformer({
-    obsDim: O,
-    actionKind: box ? "continuous" : "discrete",
-    actDim: env.actionSpace.kind === "discrete"
-      ? env.actionSpace.n
-      : env.discreteActions?.length ?? env.actionSpace.low.length,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    obsMean: new Array(O).fill(0),
-    obsStd: new Array(O).fill(1),
-    returnScale: 100,
-  }, seed);
-  const value = new ValueNetwork({
-    obsDim: O,
-    embedDim: 16,
-    hiddenDim: 16,
-    obsMean: new Array(O).fill(0),
-    obsStd: new Array(O).fill(1),
-  }, seed);
-  return { policy, value };
+  return tinyTrainingModels(seed, env);
 }
 
 /** Two 12-step collects of 4 envs; the collector's class picks the mode. */

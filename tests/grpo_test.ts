@@ -4,11 +4,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import { tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { gae, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
 import {
   createOptimizers,
@@ -73,27 +72,7 @@ Deno.test("group normalization: each group to mean 0 and std 1; a zero-std group
 });
 
 function tinyState(seed = 0, overrides: Partial<GrpoConfig> = {}): GrpoState {
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, seed);
-  const value = new ValueNetwork({
-    obsDim: 4,
-    embedDim: 16,
-    hiddenDim: 16,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-  }, seed);
+  const { policy, value } = tinyTrainingModels(seed);
   // T = 10 is not a multiple of K = 4: chunks straddle rollouts and need their prefixes.
   const config: GrpoConfig = {
     ...SPEC_DEFAULTS,

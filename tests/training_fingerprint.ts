@@ -14,12 +14,12 @@ import { cartpole } from "../envs/cartpole.ts";
 import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import type { Dataset } from "../src/rl/dataset.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import type { Mode } from "../src/device.ts";
+import { tinyTrainingModels } from "./fixtures.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
@@ -42,22 +42,7 @@ export const STAGE2_CASES: Record<string, Partial<GrpoConfig>> = {
 
 /** The tiny policy and value network of these runs. */
 export function tinyModels(seed: number) {
-  const stats = { obsMean: [0, 0, 0, 0], obsStd: [1, 1, 1, 1] };
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    returnScale: 100,
-    ...stats,
-  }, seed);
-  const value = new ValueNetwork({ obsDim: 4, embedDim: 16, hiddenDim: 16, ...stats }, seed);
-  return { policy, value };
+  return tinyTrainingModels(seed);
 }
 
 /** The tiny stage-2 state of these runs (4 envs x 10 steps, 2 epochs of ~3 minibatches). */
