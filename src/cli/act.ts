@@ -17,7 +17,7 @@ import { ActServer, DEFAULT_MAX_EPISODES, type EpisodicPolicy } from "../rl/act_
 import { InputError } from "../errors.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import { kvCacheBytes, memoryBudget, refuseIfTooBig, RETURN_RANGE } from "./limits.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 
 /** One episode's context: its KV cache, step, return-to-go and previous action. */
 interface DtEpisode {
@@ -78,7 +78,7 @@ export function dtEpisodicPolicy(
 }
 
 /** `grpo act`. */
-export const actCommand: Command = {
+export const actCommand: Command = defineCommand({
   name: "act",
   summary: "serve a checkpoint's policy as JSON lines on stdin/stdout",
   usage:
@@ -109,18 +109,18 @@ export const actCommand: Command = {
     const path = required(
       "act",
       "checkpoint",
-      v.checkpoint as string | undefined,
+      v.checkpoint,
       "--checkpoint best.safetensors",
     );
     const info = checkpointInfo(await readSafetensors(path), path);
     // A recorded env id is only looked up among the built-in envs, never imported.
-    const env = await resolveEnvFlag(v, v.env as string | undefined, {
+    const env = await resolveEnvFlag(v, v.env, {
       recorded: info,
       source: path,
     });
     const mode = await resolveMode(deviceChoice(v));
     await initBackend(mode);
-    const maxEpisodes = v["max-episodes"] as number;
+    const maxEpisodes = v["max-episodes"];
     refuseIfTooBig(
       `grpo act: ${maxEpisodes} open episodes`,
       kvCacheBytes(info.model, maxEpisodes),
@@ -128,7 +128,7 @@ export const actCommand: Command = {
       "lower --max-episodes",
     );
     const { policy } = await loadCheckpoint(path, env);
-    const target = (v["target-return"] as number | undefined) ?? info.targetReturn;
+    const target = v["target-return"] ?? info.targetReturn;
     const server = new ActServer(
       dtEpisodicPolicy(env, policy, target, v.stochastic === true),
       maxEpisodes,
@@ -137,4 +137,4 @@ export const actCommand: Command = {
     await server.serve(Deno.stdin.readable, Deno.stdout.writable);
     policy.dispose();
   },
-};
+});

@@ -33,6 +33,18 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** The value type of a flag: a number, a boolean, a string, or one of its `choices`. */
+export type FlagValue<S extends FlagSpec> = S["type"] extends "boolean" ? boolean
+  : S["type"] extends "string"
+    ? (S["choices"] extends readonly (infer C extends string)[] ? C : string)
+  : number;
+
+/** The parsed values of `F`'s flags, typed by their specs; a flag without a default may be missing. */
+export type FlagValues<F extends Record<string, FlagSpec>> = {
+  [K in keyof F]: F[K] extends { default: string | number | boolean } ? FlagValue<F[K]>
+    : FlagValue<F[K]> | undefined;
+};
+
 /** `--num_episodes` and `--num-episodes` are the same flag. */
 export function canonicalFlag(arg: string): string {
   if (!arg.startsWith("--")) return arg;
@@ -174,17 +186,18 @@ export function choiceOf(spec: FlagSpec, raw: string): string {
 }
 
 /** The `--device` flag every command that runs envs or models has. */
-export const DEVICE_FLAG: FlagSpec = {
+export const DEVICE_FLAG = {
   type: "string",
   default: "auto",
-  choices: ["auto", "gpu", "cpu"],
+  choices: ["auto", "gpu", "cpu"] as const,
   help:
     "auto: GPU on a real adapter, CPU otherwise; gpu: force WebGPU (also on a software adapter); cpu: never touch WebGPU",
-};
+} satisfies FlagSpec;
 
 /** Reads `--device`. */
-export function deviceChoice(values: ParsedArgs["values"]): DeviceChoice {
-  return values.device as DeviceChoice;
+export function deviceChoice(values: { device?: string | number | boolean }): DeviceChoice {
+  // parseFlags checked it against DEVICE_FLAG's choices.
+  return (values.device ?? "auto") as DeviceChoice;
 }
 
 /** Help text of a command from its flags. */
