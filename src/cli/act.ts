@@ -106,12 +106,7 @@ export const actCommand: Command = defineCommand({
     device: { ...DEVICE_FLAG, default: "cpu" },
   },
   async run({ values: v }) {
-    const path = required(
-      "act",
-      "checkpoint",
-      v.checkpoint,
-      "--checkpoint best.safetensors",
-    );
+    const path = required("act", "checkpoint", v.checkpoint, "--checkpoint best.safetensors");
     const info = checkpointInfo(await readSafetensors(path), path);
     // A recorded env id is only looked up among the built-in envs, never imported.
     const env = await resolveEnvFlag(v, v.env, {

@@ -24,20 +24,27 @@ class Recorder {
     this.finished = new Array(n).fill(false);
   }
 
-  record(
-    i: number,
-    obs: ArrayLike<number>,
-    act: ArrayLike<number>,
-    reward: number,
-    done: number,
+  /**
+   * Records one step of every env (`obs`: the observations acted on, n x
+   * obsSize; `act`: n x A; the step's rewards and done flags); an env's
+   * record ends with its first episode.
+   */
+  recordStep(
+    obs: Float32Array,
+    act: Float32Array,
+    reward: ArrayLike<number>,
+    done: ArrayLike<number>,
   ): void {
-    if (this.finished[i]) return;
-    const row = this.rows[i];
-    for (let k = 0; k < obs.length; k++) row.obs.push(obs[k]);
-    for (let k = 0; k < act.length; k++) row.act.push(act[k]);
-    row.r.push(reward);
-    row.term.push(done & TERMINATED ? 1 : 0);
-    if (done !== 0) this.finished[i] = true;
+    const n = this.rows.length, O = this.env.obsSize, A = act.length / n;
+    for (let i = 0; i < n; i++) {
+      if (this.finished[i]) continue;
+      const row = this.rows[i];
+      for (let k = 0; k < O; k++) row.obs.push(obs[i * O + k]);
+      for (let k = 0; k < A; k++) row.act.push(act[i * A + k]);
+      row.r.push(reward[i]);
+      row.term.push(done[i] & TERMINATED ? 1 : 0);
+      if (done[i] !== 0) this.finished[i] = true;
+    }
   }
 
   get allFinished(): boolean {
@@ -99,15 +106,7 @@ async function collectCpu(env: Env, n: number, seed: number, offset: number): Pr
       }
       obs.set(vec.obs);
       await vec.step(envActionsOf(env, actions, n));
-      for (let i = 0; i < n; i++) {
-        rec.record(
-          i,
-          obs.subarray(i * O, i * O + O),
-          actions.subarray(i * A, i * A + A),
-          vec.reward[i],
-          vec.done[i],
-        );
-      }
+      rec.recordStep(obs, actions, vec.reward, vec.done);
     }
     return rec.dataset(offset);
   } finally {
@@ -126,7 +125,7 @@ async function collectGpu(env: Env, n: number, seed: number, offset: number): Pr
     await vec.reset();
     const rec = new Recorder(env, n);
     const view = policyView(env);
-    const A = actionSize(view), O = env.obsSize;
+    const A = actionSize(view);
     const actions = new Float32Array(n * A);
     let snap = await vec.read();
     while (!rec.allFinished) {
@@ -136,15 +135,7 @@ async function collectGpu(env: Env, n: number, seed: number, offset: number): Pr
       const before = snap;
       await vec.stepWith(envActionsOf(env, actions, n) as Float32Array<ArrayBuffer>);
       snap = await vec.read();
-      for (let i = 0; i < n; i++) {
-        rec.record(
-          i,
-          before.obs.subarray(i * O, i * O + O),
-          actions.subarray(i * A, i * A + A),
-          snap.reward[i],
-          snap.done[i],
-        );
-      }
+      rec.recordStep(before.obs, actions, snap.reward, snap.done);
     }
     return rec.dataset(offset);
   } finally {
