@@ -13,6 +13,8 @@ import {
   type DecisionTransformerConfig,
 } from "../src/model/decision_transformer.ts";
 import { ValueNetwork, type ValueNetworkConfig } from "../src/model/value_network.ts";
+import { createOptimizers, type GrpoState } from "../src/rl/grpo.ts";
+import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 
 /** The widths and dropout of the tiny models that tests train. */
 export const TRAINING_SIZES = { embedDim: 16, hiddenDim: 16, dropout: 0.1 } as const;
@@ -87,4 +89,43 @@ export function tinyTrainingModels(
     dropout,
   });
   return { policy, value: tinyValue(seed, { obsDim, embedDim, hiddenDim }) };
+}
+
+/**
+ * A tiny stage-2 config: 4 envs x 10 steps (T = 10 is not a multiple of
+ * K = 4, so chunks straddle rollouts), 2 epochs of minibatches of 16, groups
+ * of 4, fast learning rates, 2 iterations; `overrides` change any field.
+ */
+export function tinyGrpoConfig(overrides: Partial<GrpoConfig> = {}): GrpoConfig {
+  return {
+    ...SPEC_DEFAULTS,
+    numEnvs: 4,
+    rolloutSteps: 10,
+    numEpochs: 2,
+    batchSize: 16,
+    policyLr: 1e-3,
+    valueLr: 1e-3,
+    numIterations: 2,
+    groupSize: 4,
+    seed: 3,
+    ...overrides,
+  };
+}
+
+/** A stage-2 state at iteration 0 with fresh optimizers; `extra` adds a reference, a collector factory. */
+export function newGrpoState(
+  env: Env,
+  config: GrpoConfig,
+  models: { policy: DecisionTransformer; value: ValueNetwork },
+  extra: Partial<GrpoState> = {},
+): GrpoState {
+  return {
+    env,
+    config,
+    ...models,
+    ...createOptimizers(config),
+    iteration: 0,
+    envSteps: 0,
+    ...extra,
+  };
 }

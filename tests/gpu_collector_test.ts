@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { tinyTrainingModels } from "./fixtures.ts";
+import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { cartpole } from "../envs/cartpole.ts";
@@ -19,13 +19,8 @@ import { createCollector, GpuRolloutCollector } from "../src/gpu/rollout_collect
 import { RolloutCollector } from "../src/rl/collect.ts";
 import { beginStep, endStep, mapActions, recordLayout } from "../src/rl/rollout_record.ts";
 import { Rollout } from "../src/rl/rollout.ts";
-import {
-  createOptimizers,
-  type GrpoState,
-  type IterationMetrics,
-  trainGrpo,
-} from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { type IterationMetrics, trainGrpo } from "../src/rl/grpo.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 
 gpuTest("rollout record kernel equals its TypeScript twin on random inputs", async () => {
   const { device } = await requireGpu();
@@ -311,31 +306,12 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
 async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<IterationMetrics[]> {
   await initBackend("gpu");
   const { policy, value } = tinyModels(env, 0);
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 1,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 2,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
+  const config = tinyGrpoConfig({ numEpochs: 1, ...overrides });
   const reference = tinyModels(env, 0).policy;
-  const state: GrpoState = {
-    env,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
+  const state = newGrpoState(env, config, { policy, value }, {
     reference,
     makeCollector: createCollector,
-  };
+  });
   const metrics: IterationMetrics[] = [];
   await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });
   assert(state.collector instanceof GpuRolloutCollector, "GPU mode picks the GPU collector");

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
-import { tinyTrainingModels } from "./fixtures.ts";
+import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
@@ -15,7 +15,7 @@ import {
   type IterationMetrics,
   trainGrpo,
 } from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 import { chunkBatch, chunks, Rollout } from "../src/rl/rollout.ts";
 import { restoreTrainingState, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
@@ -72,30 +72,8 @@ Deno.test("group normalization: each group to mean 0 and std 1; a zero-std group
 });
 
 function tinyState(seed = 0, overrides: Partial<GrpoConfig> = {}): GrpoState {
-  const { policy, value } = tinyTrainingModels(seed);
-  // T = 10 is not a multiple of K = 4: chunks straddle rollouts and need their prefixes.
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 2,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 3,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
-  return {
-    env: cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-  };
+  const config = tinyGrpoConfig({ numIterations: 3, ...overrides });
+  return newGrpoState(cartpole, config, tinyTrainingModels(seed));
 }
 
 async function run(state: GrpoState): Promise<IterationMetrics[]> {

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { tinyPolicy, tinyValue } from "./fixtures.ts";
+import { newGrpoState, tinyPolicy, tinyValue } from "./fixtures.ts";
 import {
   exists,
   grpoProcess,
@@ -433,15 +433,7 @@ function tinyGrpoState(seed: number): GrpoState {
     numIterations: 3,
     seed,
   };
-  return {
-    env: cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-  };
+  return newGrpoState(cartpole, config, { policy, value });
 }
 
 Deno.test("a stop between two minibatches is undone by the snapshot; its checkpoint resumes exactly", async () => {

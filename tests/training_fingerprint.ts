@@ -16,10 +16,10 @@ import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import type { Dataset } from "../src/rl/dataset.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 import type { Mode } from "../src/device.ts";
-import { tinyTrainingModels } from "./fixtures.ts";
+import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
@@ -47,31 +47,12 @@ export function tinyModels(seed: number) {
 
 /** The tiny stage-2 state of these runs (4 envs x 10 steps, 2 epochs of ~3 minibatches). */
 export function tinyGrpoState(overrides: Partial<GrpoConfig>): GrpoState {
-  const { policy, value } = tinyModels(0);
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 2,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 2,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
-  return {
-    env: overrides.advantage === "outcome" ? shortCartpole : cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-    reference: overrides.advantage === "outcome" ? tinyModels(0).policy : undefined,
+  const outcome = overrides.advantage === "outcome";
+  const models = tinyModels(0);
+  return newGrpoState(outcome ? shortCartpole : cartpole, tinyGrpoConfig(overrides), models, {
+    reference: outcome ? tinyModels(0).policy : undefined,
     makeCollector: createCollector,
-  };
+  });
 }
 
 /** Frees a state's models, optimizers and collector. */
