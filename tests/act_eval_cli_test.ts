@@ -1,13 +1,13 @@
 /** `grpo act` over a real checkpoint's policy, and `grpo eval --render`. */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyStage1 } from "./cli_helpers.ts";
 import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import { main } from "../src/cli/main.ts";
 import { dtEpisodicPolicy } from "../src/cli/act.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { ActServer } from "../src/rl/act_server.ts";
 
 Deno.test("grpo act answers with valid actions, the same for the same episode, per episode", async () => {
@@ -48,16 +48,7 @@ Deno.test("grpo act maps a box env's discrete choice to its action vector", asyn
 Deno.test("grpo eval --render writes an animated GIF and an HTML replay", async () => {
   await initBackend("cpu");
   const dir = await Deno.makeTempDir();
-  const policy = tinyPolicy(5);
-  const ckpt = join(dir, "p.safetensors");
-  await saveCheckpoint(ckpt, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const log = console.log;
   console.log = () => {};
   try {

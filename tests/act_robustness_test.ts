@@ -4,13 +4,12 @@
  * values, and a reader that closes our stdout (EPIPE).
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyStage1 } from "./cli_helpers.ts";
 import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { dtEpisodicPolicy } from "../src/cli/act.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { ActServer } from "../src/rl/act_server.ts";
 
 const step = (t: number, episode?: unknown, obs = [0.01, 0.2, -0.03, 0.1]) =>
@@ -124,16 +123,7 @@ Deno.test("act rejects observations and rewards float32 cannot hold, naming the 
 Deno.test("grpo act exits quietly (code 0, no trace) when its stdout reader goes away", async () => {
   await initBackend("cpu");
   const dir = await Deno.makeTempDir();
-  const ckpt = join(dir, "p.safetensors");
-  const policy = tinyPolicy(5);
-  await saveCheckpoint(ckpt, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const main = new URL("../src/cli/main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", main, "act", "--checkpoint", ckpt, "--device", "cpu"],

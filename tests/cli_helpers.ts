@@ -12,14 +12,23 @@ import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { tinyPolicy } from "./fixtures.ts";
+import type { DecisionTransformer } from "../src/model/decision_transformer.ts";
 
-/** Writes a tiny untrained CartPole stage-1 checkpoint, weights drawn from `seed`, to `dir/name`. */
+/**
+ * Writes a tiny untrained CartPole stage-1 checkpoint to `dir/name`: of
+ * `policy` (which it disposes), else of a {@linkcode tinyPolicy} drawn from
+ * `seed`.
+ */
 export async function tinyStage1(
   dir: string,
-  { seed = 3, name = "stage1.safetensors" }: { seed?: number; name?: string } = {},
+  { seed = 3, name = "stage1.safetensors", policy }: {
+    seed?: number;
+    name?: string;
+    policy?: DecisionTransformer;
+  } = {},
 ): Promise<string> {
   await initBackend("cpu");
-  const policy = tinyPolicy(seed);
+  policy ??= tinyPolicy(seed);
   const path = join(dir, name);
   await saveCheckpoint(path, {
     envId: cartpole.id,
