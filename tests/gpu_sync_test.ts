@@ -15,12 +15,12 @@ import {
   disposeState,
   type Fingerprint,
   fingerprints,
-  fixedDataset,
   STAGE2_CASES,
   TINY_BC,
   tinyGrpoState,
   tinyModels,
 } from "./training_fingerprint.ts";
+import { fixedDataset } from "./fixtures.ts";
 import { countGpuCalls } from "../bench/gpu_counters.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";

@@ -15,11 +15,10 @@ import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
-import type { Dataset } from "../src/rl/dataset.ts";
 import { type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 import type { Mode } from "../src/device.ts";
-import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { fixedDataset, newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
@@ -114,28 +113,6 @@ export async function stage2Fingerprint(
   const after = await weights(vars);
   disposeState(state);
   return { metrics, moved: moved(before, after) };
-}
-
-/** Episodes whose action is a fixed function of the observation. */
-export function fixedDataset(episodes: number, length: number): Dataset {
-  let s = 99;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-  const T = episodes * length;
-  const obs = Float32Array.from({ length: T * 4 }, rand);
-  const actions = Float32Array.from({ length: T }, (_, t) => (obs[t * 4] > 0 ? 1 : 0));
-  return {
-    envId: cartpole.id,
-    obsSize: 4,
-    actionSize: 1,
-    obs,
-    actions,
-    rewards: new Float32Array(T).fill(1),
-    terminals: Uint8Array.from({ length: T }, (_, t) => ((t + 1) % length === 0 ? 1 : 0)),
-    episode: Int32Array.from({ length: T }, (_, t) => Math.floor(t / length)),
-  };
 }
 
 /** The tiny stage-1 config of these runs (dropout on: the seeded masks are part of the run). */
