@@ -20,7 +20,9 @@ export const DEMO_ITERATIONS = 30;
 
 /** Runs a step of the demo; returns its exit code (non-zero: stopped by a signal or failed, said why). */
 async function runCommand(command: Command, argv: string[]): Promise<number> {
-  return (await command.run(parseFlags(command.name, argv, command.flags))) ?? 0;
+  return (await command.run(
+    parseFlags(command.name, argv, command.flags, command.maxPositionals),
+  )) ?? 0;
 }
 
 /** `grpo demo`. */

@@ -32,6 +32,13 @@ import type { GrpoConfig } from "./grpo_config.ts";
 import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import { readAll } from "../model/readback.ts";
+import {
+  type MinibatchTargets,
+  type PolicyLoss,
+  policyLoss,
+  ratioMetrics,
+  valueLoss,
+} from "./ppo_loss.ts";
 
 /** What one iteration measured (the rows of the TensorBoard log). */
 export interface IterationMetrics {
@@ -323,77 +330,63 @@ export async function trainGrpo(
           actions: pick(data.actions),
           timesteps: pick(data.timesteps),
         };
-        const weights = pick(data.weights).reshape([B, 1]);
         const realMask = pick(data.mask);
-        const mask = realMask.mul(weights);
-        const count = realMask.sum().maximum(1);
-        const adv = pick(data.advantages);
-        const oldLogProb = pick(data.logProbs);
-        // grpo mode: the frozen stage-1 policy's log-probs, for the k3 KL penalty.
-        const refLogProb = outcome ? state.reference!.logProbs(batch).logProb : undefined;
-        let ratioOut: tf.Tensor | undefined;
-        let entropyOut: tf.Tensor | undefined;
-        const policyLoss = () => {
-          const { logProb, entropy } = policy.logProbs(batch);
-          const logRatio = logProb.sub(oldLogProb);
-          const ratio = tf.exp(logRatio);
-          ratioOut = tf.keep(ratio.clone());
-          entropyOut = tf.keep(entropy.mul(mask).sum().div(count));
-          const surrogate = tf.minimum(
-            ratio.mul(adv),
-            tf.clipByValue(ratio, 1 - clipEps, 1 + clipEps).mul(adv),
-          );
-          let pg = surrogate.mul(mask).sum().div(count).neg();
-          if (refLogProb) {
-            // k3 estimator of KL(pi || pi_ref) (Schulman), as DeepSeekMath's GRPO.
-            const d = refLogProb.sub(logProb);
-            const k3 = tf.exp(d).sub(d).sub(1);
-            pg = pg.add(k3.mul(mask).sum().div(count).mul(config.klCoef));
-          }
-          return pg.sub(
-            entropy.mul(mask).sum().div(count).mul(config.entropyCoef),
-          ) as tf.Scalar;
+        const targets: MinibatchTargets = {
+          advantages: pick(data.advantages),
+          oldLogProb: pick(data.logProbs),
+          mask: realMask.mul(pick(data.weights).reshape([B, 1])),
+          count: realMask.sum().maximum(1),
+          // outcome mode: the frozen stage-1 policy's log-probs, for the KL penalty.
+          refLogProb: outcome ? state.reference!.logProbs(batch).logProb : undefined,
         };
-        const p = tf.variableGrads(policyLoss, policy.trainableVariables());
+        let terms: PolicyLoss | undefined;
+        const p = tf.variableGrads(() => {
+          const { logProb, entropy } = policy.logProbs(batch);
+          terms = policyLoss(logProb, entropy, targets, {
+            clipEpsilon: clipEps,
+            entropyCoef: config.entropyCoef,
+            klCoef: config.klCoef,
+          });
+          // Kept past variableGrads' scope, for the metrics.
+          tf.keep(terms.ratio);
+          tf.keep(terms.entropy);
+          return terms.loss;
+        }, policy.trainableVariables());
         const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
 
-        // The value network sees the same samples, flattened.
-        const obsFlat = batch.obs.reshape([B * K, env.obsSize]);
-        const ret = pick(data.returns).reshape([B * K]);
-        const oldValue = pick(data.values).reshape([B * K]);
-        const flatMask = mask.reshape([B * K]);
-        const valueLoss = () => {
-          const v = value.predict(obsFlat);
-          let err = v.sub(ret).square();
-          if (config.valueClip > 0) {
-            const clipped = oldValue.add(
-              tf.clipByValue(v.sub(oldValue), -config.valueClip, config.valueClip),
-            );
-            err = tf.maximum(err, clipped.sub(ret).square());
-          }
-          return err.mul(flatMask).sum().div(count).mul(0.5 * config.valueCoef) as tf.Scalar;
-        };
-        // grpo mode has no critic: its value network is neither used nor trained.
+        // The critic sees the same samples, flattened. outcome mode has none: its value network
+        // is neither used nor trained.
+        const flat = (x: tf.Tensor) => x.reshape([B * K]);
         const v = outcome
           ? { value: tf.scalar(0), grads: {} as tf.NamedTensorMap }
-          : tf.variableGrads(valueLoss, value.trainableVariables());
+          : tf.variableGrads(
+            () =>
+              valueLoss(
+                value.predict(batch.obs.reshape([B * K, env.obsSize])),
+                flat(pick(data.returns)),
+                flat(pick(data.values)),
+                { mask: flat(targets.mask), count: targets.count },
+                config.valueCoef,
+                config.valueClip,
+              ),
+            value.trainableVariables(),
+          );
         const vc = outcome
           ? { grads: {}, norm: tf.scalar(0) }
           : clipByGlobalNorm(v.grads, config.maxGradNorm);
-        const ratio = ratioOut!;
+        const { ratio, entropy } = terms!;
+        const r = ratioMetrics(ratio, realMask, targets.count, clipEps);
         const scalars = tf.stack([
           p.value,
           v.value,
           pc.norm,
           vc.norm,
-          entropyOut!,
-          // k3 estimator of KL(old || new), as CleanRL's approx_kl.
-          ratio.sub(1).sub(tf.log(ratio)).mul(realMask).sum().div(count),
-          tf.abs(ratio.sub(1)).greater(clipEps).cast("float32").mul(realMask).sum().div(count),
-          tf.abs(ratio.sub(1)).mul(realMask).max(),
+          entropy,
+          r.approxKl,
+          r.clipFraction,
+          r.maxRatioError,
         ]) as tf.Tensor1D;
-        // Kept out of variableGrads' scope above; done with them now.
-        tf.dispose([ratio, entropyOut!]);
+        tf.dispose([ratio, entropy]);
         return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
       });
       // Applied unchecked: a non-finite step is undone below, from the iteration's start.
