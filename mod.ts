@@ -34,6 +34,7 @@ export type {
   Env,
   EnvParams,
   EnvRandom,
+  TrainingPreset,
   WgslPart,
 } from "./envs/env.ts";
 export { ENVS, findEnv } from "./envs/registry.ts";
@@ -41,8 +42,8 @@ export { CpuVecEnv, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
 export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
 export type { VecEnvSnapshot } from "./src/gpu/vec_env.ts";
-export { getGpu, releaseGpu } from "./src/gpu/device.ts";
-export type { Mode } from "./src/gpu/device.ts";
+export { getGpu, releaseGpu } from "./src/device.ts";
+export type { Mode } from "./src/device.ts";
 
 // Advantages (TypeScript twins of the WGSL kernels).
 export { gae, normalizeGlobal, normalizeGroups } from "./src/rl/advantages.ts";
@@ -69,10 +70,10 @@ export type {
 } from "./src/model/checkpoint.ts";
 
 // Playing policies.
-export { evaluatePolicy } from "./src/rl/evaluate.ts";
-export type { EvaluateOptions, EvaluationResult } from "./src/rl/evaluate.ts";
-export { scriptedRollout } from "./src/rl/scripted_rollout.ts";
-export type { ScriptedRolloutOptions, ScriptedRolloutResult } from "./src/rl/scripted_rollout.ts";
+export { evaluatePolicy } from "./src/play/evaluate.ts";
+export type { EvaluateOptions, EvaluationResult } from "./src/play/evaluate.ts";
+export { scriptedRollout } from "./src/play/scripted_rollout.ts";
+export type { ScriptedRolloutOptions, ScriptedRolloutResult } from "./src/play/scripted_rollout.ts";
 
 // Logs and reports.
 export { TensorBoardWriter } from "./src/io/tensorboard.ts";

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type ExampleResult, runExample } from "./example.ts";
 import { writeTextAtomic } from "../src/io/atomic.ts";
-import { meanStd } from "../src/rl/evaluate.ts";
+import { meanStd } from "../src/play/evaluate.ts";
 import { resolveEnv } from "../envs/registry.ts";
 
 /** The mean training return that counts as solved, per Gymnasium id. */

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { gae, type GaeInput, type GaeOutput, normalizeGroups } from "../src/rl/advantages.ts";
 import { GpuAdvantages } from "../src/gpu/advantages.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 
 const GROUP_SIZE = 8;
 

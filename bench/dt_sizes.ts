@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { releaseGpu } from "../src/gpu/device.ts";
+import { releaseGpu } from "../src/device.ts";
 
 const mode = (Deno.args[0] ?? "cpu") as "cpu" | "gpu";
 await initBackend(mode);

@@ -13,8 +13,8 @@
  */
 import { parseArgs } from "node:util";
 import { ENVS, findEnv } from "../envs/registry.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
-import { benchCpu, benchGpu, type EnvBenchResult } from "../src/rl/env_bench.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
+import { benchCpu, benchGpu, type EnvBenchResult } from "../src/play/env_bench.ts";
 
 /**
  * Gymnasium 1.x's own CartPole-v1 on the same machine kind (2-core CPU),

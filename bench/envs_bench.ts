@@ -5,11 +5,11 @@
 import { acrobot } from "../envs/acrobot.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { type Env, hash5, hashSuffix } from "../envs/env.ts";
-import { cos, sin } from "../envs/math.ts";
+import { cos, sin } from "../src/math.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import { CpuVecEnv } from "../src/rl/vec_env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
-import { getGpu } from "../src/gpu/device.ts";
+import { getGpu } from "../src/device.ts";
 
 const xs = Float64Array.from({ length: 1024 }, (_, i) => (i / 1024 - 0.5) * 6);
 
@@ -19,7 +19,7 @@ Deno.bench("Math.sin + Math.cos, 1024 args", { group: "trig", baseline: true }, 
   if (Number.isNaN(acc)) throw new Error("unreachable");
 });
 
-Deno.bench("envs/math.ts sin + cos, 1024 args", { group: "trig" }, () => {
+Deno.bench("src/math.ts sin + cos, 1024 args", { group: "trig" }, () => {
   let acc = 0;
   for (const x of xs) acc += sin(x) + cos(x);
   if (Number.isNaN(acc)) throw new Error("unreachable");

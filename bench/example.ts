@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
-import { evaluatePolicy, meanStd } from "../src/rl/evaluate.ts";
+import { evaluatePolicy, meanStd } from "../src/play/evaluate.ts";
 import { resolveEnv } from "../envs/registry.ts";
 
 /** What a run is asked to do. */

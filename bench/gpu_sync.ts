@@ -19,12 +19,13 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cartpole } from "../envs/cartpole.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../src/model/value_network.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
-import { collectRandomEpisodes } from "../src/rl/dataset.ts";
+import { collectRandomEpisodes } from "../src/play/collect_dataset.ts";
+import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { countGpuCalls, type GpuCallCounts } from "./gpu_counters.ts";
@@ -89,6 +90,7 @@ export async function benchIteration(
     ...createOptimizers(config),
     iteration: 0,
     envSteps: 0,
+    makeCollector: createCollector,
   };
   await trainGrpo(state); // warm-up: compiles the kernels
   let best: Awaited<ReturnType<typeof measure>> | undefined;

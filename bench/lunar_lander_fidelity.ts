@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseReplayInput, replay, type ReplayOutput } from "../src/rl/replay.ts";
+import { parseReplayInput, replay, type ReplayOutput } from "../src/play/replay.ts";
 
 /** A Gymnasium LunarLander episode, as the reference files hold it (fields used here). */
 interface LanderEpisode {

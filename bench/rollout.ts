@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { findEnv } from "../envs/registry.ts";
 import type { Env } from "../envs/env.ts";
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 
 const MAX_VEL_1 = 4 * Math.PI;
 const MAX_VEL_2 = 9 * Math.PI;
@@ -104,6 +104,9 @@ export const acrobot: Env<AcrobotParams> = {
   },
   // A stronger motor pumps energy in fewer swings.
   difficulty: { torque: [2.0, 1.0] },
+  renderFps: 15,
+  // Untuned starting point: CartPole's rates, and a target return near a good Gymnasium score.
+  preset: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -60 },
   reset(s, so, _p, rng) {
     for (let k = 0; k < 4; k++) s[so + k] = Math.fround(rng.range(k, -0.1, 0.1));
   },

@@ -218,6 +218,48 @@ export interface Env<P extends EnvParams = EnvParams> {
    * transformations such as TwoSum (see `shaders/envs/pendulum.wgsl`).
    */
   wgsl?: (URL | WgslPart)[];
+  /** Gymnasium's `render_fps`: the frame rate of a rendered episode (default 50). */
+  renderFps?: number;
+  /**
+   * Stage-2 hyperparameters that replace docs/spec.md's defaults for this env
+   * when the user did not set them (flags always win).
+   */
+  preset?: TrainingPreset;
+  /**
+   * A scripted policy (`grpo rollout --policy heuristic`): writes the actions
+   * of `n` envs (`out`: n x actionSize) from their observations (`obs`: n x
+   * obsSize). Gymnasium ships one for LunarLander.
+   */
+  heuristic?(obs: ArrayLike<number>, n: number, out: Float32Array): void;
+  /**
+   * How closely the f32 WGSL kernel follows the float64 TypeScript twin, as
+   * relative tolerances of a reset's state and of one step's reward, for the
+   * tests that compare them (default 1e-6 and 1e-4: analytic envs agree to
+   * f32 rounding).
+   */
+  twinTolerance?: { reset: number; reward: number };
+}
+
+/**
+ * The stage-2 hyperparameters an env may preset: a subset of src/rl's
+ * `GrpoConfig`, declared here so that an env module need not import the
+ * training code.
+ */
+export interface TrainingPreset {
+  /** Policy (Decision Transformer) learning rate. */
+  policyLr?: number;
+  /** Value network learning rate. */
+  valueLr?: number;
+  /** Entropy bonus coefficient. */
+  entropyCoef?: number;
+  /** Parallel environments. */
+  numEnvs?: number;
+  /** Steps per rollout, per environment. */
+  rolloutSteps?: number;
+  /** Decay both learning rates linearly to 0 over the run. */
+  annealLr?: boolean;
+  /** Return-to-go the policy is conditioned on. */
+  targetReturn?: number;
 }
 
 /** Generated WGSL source, named for error messages. */
@@ -235,6 +277,19 @@ export function actionSize(env: Env): number {
 export function discreteActionCount(env: Env): number {
   if (env.actionSpace.kind === "discrete") return env.actionSpace.n;
   return env.discreteActions?.length ?? 0;
+}
+
+/**
+ * Env actions (N x actionSize) of policy actions: for a box env with
+ * `discreteActions`, choice indices become their vectors; otherwise the
+ * actions are the env's already.
+ */
+export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
+  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
+  const A = actionSize(env);
+  const out = new Float32Array(n * A);
+  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
+  return out;
 }
 
 /** Parameters at a curriculum difficulty in [0, 1]: linear between each declared easy and hard value. */

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos } from "./math.ts";
+import { cos } from "../src/math.ts";
 
 const MIN_POSITION = -1.2;
 const MAX_POSITION = 0.6;
@@ -41,6 +41,9 @@ export const mountainCar: Env<MountainCarParams> = {
   params: { force: 0.001, gravity: 0.0025 },
   // A stronger engine needs fewer swings; at 0.0025 it climbs straight up.
   difficulty: { force: [0.002, 0.001] },
+  renderFps: 30,
+  // Untuned starting point: CartPole's rates, and a target return near a good Gymnasium score.
+  preset: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110 },
   reset(s, so, _p, rng) {
     s[so] = rng.range(0, -0.6, -0.4);
     s[so + 1] = 0;

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Env } from "./env.ts";
-import { cos, sin } from "./math.ts";
+import { cos, sin } from "../src/math.ts";
 
 const MAX_SPEED = 8;
 const MAX_TORQUE = 2.0;
@@ -59,6 +59,9 @@ export const pendulum: Env<PendulumParams> = {
   params: { g: 10.0, m: 1.0, l: 1.0, dt: 0.05 },
   // Under weaker gravity the full torque lifts the pendulum without swinging.
   difficulty: { g: [4.0, 10.0] },
+  renderFps: 30,
+  // Untuned starting point: CartPole's rates, and a target return near a good Gymnasium score.
+  preset: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150 },
   reset(s, so, _p, rng) {
     s[so] = rng.range(0, -Math.PI, Math.PI);
     s[so + 1] = rng.range(1, -1, 1);

@@ -237,6 +237,18 @@ export function validateEnv(env: Env, source: string): void {
       "wgsl must be an array of URLs of .wgsl files or { name, source } parts (or be left out)",
     );
   }
+  if (env.renderFps !== undefined && !(Number.isFinite(env.renderFps) && env.renderFps > 0)) {
+    problems.push("renderFps must be a positive number");
+  }
+  if (env.heuristic !== undefined && typeof env.heuristic !== "function") {
+    problems.push("heuristic must be a function");
+  }
+  if (env.preset !== undefined) {
+    const bad = typeof env.preset === "object" && env.preset !== null
+      ? Object.entries(env.preset).find(([, v]) => !Number.isFinite(v) && typeof v !== "boolean")
+      : ["", undefined];
+    if (bad) problems.push(`preset${bad[0] ? `.${bad[0]}` : ""} must be numbers and booleans`);
+  }
   if (problems.length === 0) {
     const trial = trialStep(env);
     if (trial) problems.push(trial);

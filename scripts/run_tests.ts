@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 
 const tests = new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", ...Deno.args],

@@ -1,35 +1,18 @@
 /** `grpo act` over a real checkpoint's policy, and `grpo eval --render`. */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyStage1 } from "./cli_helpers.ts";
+import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import { main } from "../src/cli/main.ts";
 import { dtEpisodicPolicy } from "../src/cli/act.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { ActServer } from "../src/rl/act_server.ts";
-
-function tinyPolicy(obsDim: number, actDim: number): DecisionTransformer {
-  return new DecisionTransformer({
-    obsDim,
-    actionKind: "discrete",
-    actDim,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: new Array(obsDim).fill(0),
-    obsStd: new Array(obsDim).fill(1),
-    returnScale: 100,
-  }, 5);
-}
 
 Deno.test("grpo act answers with valid actions, the same for the same episode, per episode", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(4, 2);
+  const policy = tinyPolicy(5);
   const server = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   const steps = [[0.01, 0.2, -0.03, 0.1], [0.02, 0.4, -0.05, -0.2], [0.03, 0.1, -0.04, 0.3]];
   const play = async (episode?: string) => {
@@ -54,7 +37,7 @@ Deno.test("grpo act answers with valid actions, the same for the same episode, p
 
 Deno.test("grpo act maps a box env's discrete choice to its action vector", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(3, pendulum.discreteActions!.length);
+  const policy = tinyPolicy(5, { obsDim: 3, actDim: pendulum.discreteActions!.length });
   const server = new ActServer(dtEpisodicPolicy(pendulum, policy, -150, false));
   const out = JSON.parse(await server.handle('{"obs":[1,0,0],"reset":true}'));
   assert(Array.isArray(out.action) && out.action.length === 1, JSON.stringify(out));
@@ -65,16 +48,7 @@ Deno.test("grpo act maps a box env's discrete choice to its action vector", asyn
 Deno.test("grpo eval --render writes an animated GIF and an HTML replay", async () => {
   await initBackend("cpu");
   const dir = await Deno.makeTempDir();
-  const policy = tinyPolicy(4, 2);
-  const ckpt = join(dir, "p.safetensors");
-  await saveCheckpoint(ckpt, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const log = console.log;
   console.log = () => {};
   try {

@@ -4,31 +4,13 @@
  * values, and a reader that closes our stdout (EPIPE).
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyStage1 } from "./cli_helpers.ts";
+import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { dtEpisodicPolicy } from "../src/cli/act.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { ActServer } from "../src/rl/act_server.ts";
-
-function tinyPolicy(maxTimestep = 500): DecisionTransformer {
-  return new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, 5);
-}
 
 const step = (t: number, episode?: unknown, obs = [0.01, 0.2, -0.03, 0.1]) =>
   JSON.stringify({
@@ -39,7 +21,7 @@ const step = (t: number, episode?: unknown, obs = [0.01, 0.2, -0.03, 0.1]) =>
 
 Deno.test("act serves one episode of 2000 steps, past the model's 500 timesteps", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(500);
+  const policy = tinyPolicy(5);
   const server = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   for (let t = 0; t < 2000; t++) {
     const out = JSON.parse(await server.handle(step(t)));
@@ -51,7 +33,7 @@ Deno.test("act serves one episode of 2000 steps, past the model's 500 timesteps"
 
 Deno.test("steps past maxTimestep share the last timestep embedding, as in training", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy(3);
+  const policy = tinyPolicy(5, { maxTimestep: 3 });
   // With maxTimestep 3, timesteps 2 and 7 embed the same row, so the same (chunk-start)
   // inputs give the same distribution.
   const logits = (t: number) => {
@@ -72,7 +54,7 @@ Deno.test("steps past maxTimestep share the last timestep embedding, as in train
 
 Deno.test("10,000 episode keys keep at most --max-episodes contexts and a bounded tensor count", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy();
+  const policy = tinyPolicy(5);
   const dt = dtEpisodicPolicy(cartpole, policy, 100, false);
   // Real contexts (each holds a KV cache: 2 tensors per layer, 1 layer here); the forward is
   // skipped so 10,000 keys stay fast (the full policy serves 300 keys below).
@@ -103,7 +85,7 @@ Deno.test("10,000 episode keys keep at most --max-episodes contexts and a bounde
 
 Deno.test("act rejects observations and rewards float32 cannot hold, naming the field, and the episode stays usable", async () => {
   await initBackend("cpu");
-  const policy = tinyPolicy();
+  const policy = tinyPolicy(5);
   const server = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   const reference = new ActServer(dtEpisodicPolicy(cartpole, policy, 100, false));
   const obs = [[0.01, 0.2, -0.03, 0.1], [0.02, 0.4, -0.05, -0.2], [0.03, 0.1, -0.04, 0.3]];
@@ -141,16 +123,7 @@ Deno.test("act rejects observations and rewards float32 cannot hold, naming the 
 Deno.test("grpo act exits quietly (code 0, no trace) when its stdout reader goes away", async () => {
   await initBackend("cpu");
   const dir = await Deno.makeTempDir();
-  const ckpt = join(dir, "p.safetensors");
-  const policy = tinyPolicy();
-  await saveCheckpoint(ckpt, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
   const main = new URL("../src/cli/main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", main, "act", "--checkpoint", ckpt, "--device", "cpu"],

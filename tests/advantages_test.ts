@@ -16,7 +16,7 @@ import {
   normalizeGroups,
 } from "../src/rl/advantages.ts";
 import { GpuAdvantages, SMALL_GROUP_MAX } from "../src/gpu/advantages.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { TERMINATED, TRUNCATED } from "../src/rl/vec_env.ts";
 
 /** Env 0 runs on; env 1 terminates at t = 0 and is truncated at t = 1. */

@@ -5,32 +5,10 @@ import {
   returnsToGo,
   trainBehaviourCloning,
 } from "../src/rl/behaviour_cloning.ts";
-import type { Dataset } from "../src/rl/dataset.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { fixedDataset } from "./fixtures.ts";
 
 await initBackend("cpu");
-
-/** Episodes whose action is a fixed function of the observation: a model can fit them exactly. */
-function fixedDataset(episodes: number, length: number): Dataset {
-  let s = 99;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-  const T = episodes * length;
-  const obs = Float32Array.from({ length: T * 4 }, rand);
-  const actions = Float32Array.from({ length: T }, (_, t) => (obs[t * 4] > 0 ? 1 : 0));
-  return {
-    envId: cartpole.id,
-    obsSize: 4,
-    actionSize: 1,
-    obs,
-    actions,
-    rewards: new Float32Array(T).fill(1),
-    terminals: Uint8Array.from({ length: T }, (_, t) => ((t + 1) % length === 0 ? 1 : 0)),
-    episode: Int32Array.from({ length: T }, (_, t) => Math.floor(t / length)),
-  };
-}
 
 Deno.test("returns-to-go restart at each episode", () => {
   const ds = fixedDataset(2, 3);

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyPolicy, tinyValue } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
 import { decodeSafetensors, type Dtype, DTYPES } from "../src/io/safetensors.ts";
@@ -165,27 +166,8 @@ async function baseCheckpoint(): Promise<
   { tensors: RawTensor[]; metadata: Record<string, unknown> }
 > {
   await initBackend("cpu");
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, 5);
-  const value = new ValueNetwork({
-    obsDim: 4,
-    embedDim: 8,
-    hiddenDim: 8,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-  });
+  const policy = tinyPolicy(5);
+  const value = tinyValue(5);
   const bytes = await encodeCheckpoint({
     envId: cartpole.id,
     policy,

@@ -11,28 +11,24 @@ import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
+import { tinyPolicy } from "./fixtures.ts";
+import type { DecisionTransformer } from "../src/model/decision_transformer.ts";
 
-/** Writes a tiny untrained CartPole stage-1 checkpoint, weights drawn from `seed`, to `dir/name`. */
+/**
+ * Writes a tiny untrained CartPole stage-1 checkpoint to `dir/name`: of
+ * `policy` (which it disposes), else of a {@linkcode tinyPolicy} drawn from
+ * `seed`.
+ */
 export async function tinyStage1(
   dir: string,
-  { seed = 3, name = "stage1.safetensors" }: { seed?: number; name?: string } = {},
+  { seed = 3, name = "stage1.safetensors", policy }: {
+    seed?: number;
+    name?: string;
+    policy?: DecisionTransformer;
+  } = {},
 ): Promise<string> {
   await initBackend("cpu");
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, seed);
+  policy ??= tinyPolicy(seed);
   const path = join(dir, name);
   await saveCheckpoint(path, {
     envId: cartpole.id,

@@ -2,12 +2,8 @@ import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
 import { InputError } from "../src/errors.ts";
-import {
-  collectRandomEpisodes,
-  episodeBounds,
-  loadDataset,
-  saveDataset,
-} from "../src/rl/dataset.ts";
+import { episodeBounds, loadDataset, saveDataset } from "../src/rl/dataset.ts";
+import { collectRandomEpisodes } from "../src/play/collect_dataset.ts";
 import { assert, assertAllClose, assertEquals, assertRejects } from "./assert.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 

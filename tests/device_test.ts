@@ -8,7 +8,7 @@ gpuTest({
   fn: async () => {
     // A fresh process: in this one, other test files may have started WebGPU already.
     const probe = `
-      import { requireGpu } from "${new URL("../src/gpu/device.ts", import.meta.url)}";
+      import { requireGpu } from "${new URL("../src/device.ts", import.meta.url)}";
       await requireGpu();
       const libraries = new Set(Deno.readTextFileSync("/proc/self/maps").split("\\n")
         .map((line) => line.split(/\\s+/).at(-1) ?? "")

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { getGpu, releaseGpu } from "../src/gpu/device.ts";
+import { getGpu, releaseGpu } from "../src/device.ts";
 
 /** True when `GRPO_REQUIRE_GPU=1`: a missing adapter fails the GPU tests instead of skipping them. */
 export const GPU_REQUIRED = Deno.env.get("GRPO_REQUIRE_GPU") === "1";

@@ -6,27 +6,21 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { GpuRolloutRecorder } from "../src/gpu/rollout_record.ts";
-import { GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
+import { createCollector, GpuRolloutCollector } from "../src/gpu/rollout_collector.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
 import { beginStep, endStep, mapActions, recordLayout } from "../src/rl/rollout_record.ts";
 import { Rollout } from "../src/rl/rollout.ts";
-import {
-  createOptimizers,
-  type GrpoState,
-  type IterationMetrics,
-  trainGrpo,
-} from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { type IterationMetrics, trainGrpo } from "../src/rl/grpo.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 
 gpuTest("rollout record kernel equals its TypeScript twin on random inputs", async () => {
   const { device } = await requireGpu();
@@ -133,32 +127,7 @@ const boxPendulum: Env = { ...pendulum, discreteActions: undefined, maxEpisodeSt
 const tablePendulum: Env = { ...pendulum, id: "Pendulum-v1 (action table)", maxEpisodeSteps: 9 };
 
 function tinyModels(env: Env, seed: number) {
-  const O = env.obsSize;
-  const box = env.actionSpace.kind === "box" && !env.discreteActions;
-  const policy = new DecisionTransformer({
-    obsDim: O,
-    actionKind: box ? "continuous" : "discrete",
-    actDim: env.actionSpace.kind === "discrete"
-      ? env.actionSpace.n
-      : env.discreteActions?.length ?? env.actionSpace.low.length,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    obsMean: new Array(O).fill(0),
-    obsStd: new Array(O).fill(1),
-    returnScale: 100,
-  }, seed);
-  const value = new ValueNetwork({
-    obsDim: O,
-    embedDim: 16,
-    hiddenDim: 16,
-    obsMean: new Array(O).fill(0),
-    obsStd: new Array(O).fill(1),
-  }, seed);
-  return { policy, value };
+  return tinyTrainingModels(seed, env);
 }
 
 /** Two 12-step collects of 4 envs; the collector's class picks the mode. */
@@ -220,7 +189,7 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
 }
 
 gpuTest(
-  "grpo mode: the GPU collector restarts in groups and stops counting when all envs ended",
+  "outcome mode: the GPU collector restarts in groups and stops counting when all envs ended",
   async () => {
     // T = 12 > the 7-step limit: every env ends by step 7; the device runs on to step 12.
     const run = async (Collector: typeof RolloutCollector | typeof GpuRolloutCollector) => {
@@ -337,30 +306,12 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
 async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<IterationMetrics[]> {
   await initBackend("gpu");
   const { policy, value } = tinyModels(env, 0);
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 1,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 2,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
+  const config = tinyGrpoConfig({ numEpochs: 1, ...overrides });
   const reference = tinyModels(env, 0).policy;
-  const state: GrpoState = {
-    env,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
+  const state = newGrpoState(env, config, { policy, value }, {
     reference,
-  };
+    makeCollector: createCollector,
+  });
   const metrics: IterationMetrics[] = [];
   await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });
   assert(state.collector instanceof GpuRolloutCollector, "GPU mode picks the GPU collector");
@@ -379,9 +330,9 @@ gpuTest("a GPU mode training iteration recomputes the rollout's log-probs (ratio
   for (const m of metrics) assert(m.first_ratio_error < 1e-3, `ratio error ${m.first_ratio_error}`);
 });
 
-gpuTest("grpo mode in GPU mode: whole episodes, ratio 1", async () => {
+gpuTest("outcome mode in GPU mode: whole episodes, ratio 1", async () => {
   const metrics = await trainOnGpu(shortCartpole, {
-    advantage: "grpo",
+    advantage: "outcome",
     groupSize: 2,
     klCoef: 0.04,
   });

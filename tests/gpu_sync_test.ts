@@ -9,23 +9,23 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { tinyStage1 } from "./cli_helpers.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import {
   disposeState,
   type Fingerprint,
   fingerprints,
-  fixedDataset,
   STAGE2_CASES,
   TINY_BC,
   tinyGrpoState,
   tinyModels,
 } from "./training_fingerprint.ts";
+import { fixedDataset } from "./fixtures.ts";
 import { countGpuCalls } from "../bench/gpu_counters.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { TrainingSnapshot } from "../src/model/snapshot.ts";
 import { createAdam } from "../src/model/optim.ts";
 import { trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
@@ -89,16 +89,7 @@ async function stage1Checkpoint(dir: string): Promise<string> {
   await initBackend("cpu");
   const { policy, value } = tinyModels(0);
   value.dispose();
-  const path = join(dir, "stage1.safetensors");
-  await saveCheckpoint(path, {
-    envId: cartpole.id,
-    policy,
-    targetReturn: 50,
-    trainingArgs: {},
-    stage: "pretrain",
-  });
-  policy.dispose();
-  return path;
+  return await tinyStage1(dir, { policy });
 }
 
 /** Runs `main` with console output captured. */

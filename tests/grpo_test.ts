@@ -4,11 +4,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
+import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { gae, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
 import {
   createOptimizers,
@@ -16,7 +15,7 @@ import {
   type IterationMetrics,
   trainGrpo,
 } from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 import { chunkBatch, chunks, Rollout } from "../src/rl/rollout.ts";
 import { restoreTrainingState, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
@@ -73,50 +72,8 @@ Deno.test("group normalization: each group to mean 0 and std 1; a zero-std group
 });
 
 function tinyState(seed = 0, overrides: Partial<GrpoConfig> = {}): GrpoState {
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, seed);
-  const value = new ValueNetwork({
-    obsDim: 4,
-    embedDim: 16,
-    hiddenDim: 16,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-  }, seed);
-  // T = 10 is not a multiple of K = 4: chunks straddle rollouts and need their prefixes.
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 2,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 3,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
-  return {
-    env: cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-  };
+  const config = tinyGrpoConfig({ numIterations: 3, ...overrides });
+  return newGrpoState(cartpole, config, tinyTrainingModels(seed));
 }
 
 async function run(state: GrpoState): Promise<IterationMetrics[]> {
@@ -229,9 +186,14 @@ Deno.test("chunks of a collect that stopped early ignore the stale rows after it
   assert(chunks(r, K).some((c) => c.prefix + c.length > K));
 });
 
-Deno.test("grpo mode: groups start together, play whole episodes, and keep ratio 1", async () => {
+Deno.test("outcome mode (--advantage outcome, formerly grpo): groups start together, play whole episodes, and keep ratio 1", async () => {
   await initBackend("cpu");
-  const state = tinyState(4, { advantage: "grpo", groupSize: 2, numIterations: 2, klCoef: 0.04 });
+  const state = tinyState(4, {
+    advantage: "outcome",
+    groupSize: 2,
+    numIterations: 2,
+    klCoef: 0.04,
+  });
   const reference = tinyState(4).policy; // same seed: the stage-1 weights
   state.reference = reference;
   const starts: number[][] = [];

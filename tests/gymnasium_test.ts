@@ -8,10 +8,10 @@
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
-import { replay, type ReplayJob } from "../src/rl/replay.ts";
+import { replay, type ReplayJob } from "../src/play/replay.ts";
 import { actionSize, type Env } from "../envs/env.ts";
 import { episodeActions, type GymEpisode, loadGymnasium } from "./gymnasium.ts";
-import type { Mode } from "../src/gpu/device.ts";
+import type { Mode } from "../src/device.ts";
 
 const TOLERANCE = 1e-4;
 

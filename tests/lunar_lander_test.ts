@@ -8,9 +8,9 @@ import { assert, assertAllClose, assertAlmostEquals, assertEquals } from "./asse
 import { LANDER_STATE, landerBodyPose, lunarLander, smoothTerrain } from "../envs/lunar_lander.ts";
 import { CpuVecEnv, randomAction, TERMINATED } from "../src/rl/vec_env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
-import { parseReplayInput, replay } from "../src/rl/replay.ts";
+import { parseReplayInput, replay } from "../src/play/replay.ts";
 import { InputError } from "../src/errors.ts";
-import { landerHeuristicDiscrete } from "../src/rl/lander_heuristic.ts";
+import { landerHeuristicDiscrete } from "../envs/lunar_lander_heuristic.ts";
 import { LANDER_COLORS, landerSceneFromState } from "../src/render/lunar_lander.ts";
 import { envDrawer } from "../src/render/episode.ts";
 import { rasterize } from "../src/render/raster.ts";

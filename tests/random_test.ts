@@ -2,7 +2,7 @@
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { hash5, uniform01 } from "../envs/env.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { compileShader, computePipeline, loadShader, SHADERS } from "../src/gpu/shader.ts";
 
 gpuTest("hash5 in WGSL equals hash5 in TypeScript", async () => {

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { newGrpoState, tinyPolicy, tinyValue } from "./fixtures.ts";
 import {
   exists,
   grpoProcess,
@@ -28,8 +29,6 @@ import { cartpole } from "../envs/cartpole.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
-import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import {
@@ -423,27 +422,8 @@ Deno.test("SIGTERM saves like Ctrl-C and exits 143", async () => {
 
 /** A tiny stage-2 state, the same for every `seed`-equal call. */
 function tinyGrpoState(seed: number): GrpoState {
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 8,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-    returnScale: 100,
-  }, seed);
-  const value = new ValueNetwork({
-    obsDim: 4,
-    embedDim: 8,
-    hiddenDim: 8,
-    obsMean: [0, 0, 0, 0],
-    obsStd: [1, 1, 1, 1],
-  }, seed);
+  const policy = tinyPolicy(seed);
+  const value = tinyValue(seed);
   const config: GrpoConfig = {
     ...SPEC_DEFAULTS,
     numEnvs: 2,
@@ -453,15 +433,7 @@ function tinyGrpoState(seed: number): GrpoState {
     numIterations: 3,
     seed,
   };
-  return {
-    env: cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-  };
+  return newGrpoState(cartpole, config, { policy, value });
 }
 
 Deno.test("a stop between two minibatches is undone by the snapshot; its checkpoint resumes exactly", async () => {

@@ -5,8 +5,8 @@ import { cartpole } from "../envs/cartpole.ts";
 import { lunarLander, lunarLanderContinuous } from "../envs/lunar_lander.ts";
 import { loadEnvModule } from "../envs/registry.ts";
 import { InputError } from "../src/errors.ts";
-import { meanStd } from "../src/rl/evaluate.ts";
-import { scriptedRollout } from "../src/rl/scripted_rollout.ts";
+import { meanStd } from "../src/play/evaluate.ts";
+import { scriptedRollout } from "../src/play/scripted_rollout.ts";
 
 Deno.test("the LunarLander heuristic lands: mean return over 100 in CPU mode", async () => {
   for (const env of [lunarLander, lunarLanderContinuous]) {

@@ -13,7 +13,7 @@ import {
   sampleGaussian,
 } from "../src/rl/sample_actions.ts";
 import { GpuActionSampler } from "../src/gpu/sample_actions.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 import { CpuVecEnv } from "../src/rl/vec_env.ts";
 import { cartpole } from "../envs/cartpole.ts";

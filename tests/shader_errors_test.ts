@@ -1,7 +1,7 @@
 /** WGSL compile errors name the shader file and the line in that file. */
 import { assert, assertRejects } from "./assert.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
-import { requireGpu } from "../src/gpu/device.ts";
+import { requireGpu } from "../src/device.ts";
 import { compileShader, locate, ShaderCompileError } from "../src/gpu/shader.ts";
 
 Deno.test("locate maps a line of concatenated WGSL back to its file", () => {

@@ -7,7 +7,15 @@ import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { quietly, tinyStage1 } from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
-import { checkpointScore } from "../src/cli/train.ts";
+import {
+  checkpointScore,
+  resumeFlags,
+  trainCommand,
+  trainConfig,
+  type TrainValues,
+} from "../src/cli/train.ts";
+import { helpText, parseFlags } from "../src/cli/args.ts";
+import { cartpole } from "../envs/cartpole.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 
 const TINY = [
@@ -177,3 +185,12 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("--advantage grpo, the old name of outcome, is accepted on the command line and from a checkpoint", () => {
+  const given = parseFlags("train", ["--advantage", "grpo"], trainCommand.flags)
+    .values as TrainValues;
+  assertEquals(trainConfig(cartpole, given).config.advantage, "outcome");
+  const stored = resumeFlags({} as TrainValues, { advantage: "grpo" }, "old.safetensors").values;
+  assertEquals(trainConfig(cartpole, stored).config.advantage, "outcome");
+  assert(helpText("", "", trainCommand.flags).includes("gae-group|gae-global|outcome"));
+});

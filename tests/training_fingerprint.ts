@@ -14,12 +14,12 @@ import { cartpole } from "../envs/cartpole.ts";
 import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
-import type { Dataset } from "../src/rl/dataset.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
-import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
-import type { Mode } from "../src/gpu/device.ts";
+import { type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import type { GrpoConfig } from "../src/rl/grpo_config.ts";
+import type { Mode } from "../src/device.ts";
+import { fixedDataset, newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { createCollector } from "../src/gpu/rollout_collector.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
 export interface Fingerprint {
@@ -28,63 +28,30 @@ export interface Fingerprint {
   moved: [number, number];
 }
 
-/** CartPole with a 12-step limit: grpo mode's whole episodes stay short. */
+/** CartPole with a 12-step limit: outcome mode's whole episodes stay short. */
 export const shortCartpole: Env = { ...cartpole, maxEpisodeSteps: 12 };
 
 /** The stage-2 runs compared: each advantage mode, and prioritized minibatches. */
 export const STAGE2_CASES: Record<string, Partial<GrpoConfig>> = {
   "gae-group": {},
   "gae-global": { advantage: "gae-global" },
-  grpo: { advantage: "grpo", groupSize: 2, klCoef: 0.04 },
+  outcome: { advantage: "outcome", groupSize: 2, klCoef: 0.04 },
   prioritized: { prioritized: true },
 };
 
 /** The tiny policy and value network of these runs. */
 export function tinyModels(seed: number) {
-  const stats = { obsMean: [0, 0, 0, 0], obsStd: [1, 1, 1, 1] };
-  const policy = new DecisionTransformer({
-    obsDim: 4,
-    actionKind: "discrete",
-    actDim: 2,
-    embedDim: 16,
-    nLayer: 1,
-    nHead: 1,
-    contextLength: 4,
-    maxTimestep: 500,
-    dropout: 0.1,
-    returnScale: 100,
-    ...stats,
-  }, seed);
-  const value = new ValueNetwork({ obsDim: 4, embedDim: 16, hiddenDim: 16, ...stats }, seed);
-  return { policy, value };
+  return tinyTrainingModels(seed);
 }
 
 /** The tiny stage-2 state of these runs (4 envs x 10 steps, 2 epochs of ~3 minibatches). */
 export function tinyGrpoState(overrides: Partial<GrpoConfig>): GrpoState {
-  const { policy, value } = tinyModels(0);
-  const config: GrpoConfig = {
-    ...SPEC_DEFAULTS,
-    numEnvs: 4,
-    rolloutSteps: 10,
-    numEpochs: 2,
-    batchSize: 16,
-    policyLr: 1e-3,
-    valueLr: 1e-3,
-    numIterations: 2,
-    groupSize: 4,
-    seed: 3,
-    ...overrides,
-  };
-  return {
-    env: overrides.advantage === "grpo" ? shortCartpole : cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-    reference: overrides.advantage === "grpo" ? tinyModels(0).policy : undefined,
-  };
+  const outcome = overrides.advantage === "outcome";
+  const models = tinyModels(0);
+  return newGrpoState(outcome ? shortCartpole : cartpole, tinyGrpoConfig(overrides), models, {
+    reference: outcome ? tinyModels(0).policy : undefined,
+    makeCollector: createCollector,
+  });
 }
 
 /** Frees a state's models, optimizers and collector. */
@@ -148,28 +115,6 @@ export async function stage2Fingerprint(
   return { metrics, moved: moved(before, after) };
 }
 
-/** Episodes whose action is a fixed function of the observation. */
-export function fixedDataset(episodes: number, length: number): Dataset {
-  let s = 99;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-  const T = episodes * length;
-  const obs = Float32Array.from({ length: T * 4 }, rand);
-  const actions = Float32Array.from({ length: T }, (_, t) => (obs[t * 4] > 0 ? 1 : 0));
-  return {
-    envId: cartpole.id,
-    obsSize: 4,
-    actionSize: 1,
-    obs,
-    actions,
-    rewards: new Float32Array(T).fill(1),
-    terminals: Uint8Array.from({ length: T }, (_, t) => ((t + 1) % length === 0 ? 1 : 0)),
-    episode: Int32Array.from({ length: T }, (_, t) => Math.floor(t / length)),
-  };
-}
-
 /** The tiny stage-1 config of these runs (dropout on: the seeded masks are part of the run). */
 export const TINY_BC = {
   ...DEFAULT_BC_CONFIG,
@@ -218,7 +163,7 @@ export async function fingerprints(modes: Mode[]): Promise<Record<string, Finger
 }
 
 if (import.meta.main) {
-  const { releaseGpu } = await import("../src/gpu/device.ts");
+  const { releaseGpu } = await import("../src/device.ts");
   console.log(JSON.stringify(await fingerprints(["cpu", "gpu"]), null, 1));
   await releaseGpu();
 }

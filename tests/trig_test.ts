@@ -1,6 +1,6 @@
-/** The envs' sin and cos (envs/math.ts) agree with Math.sin and Math.cos to one ulp. */
+/** The envs' sin and cos (src/math.ts) agree with Math.sin and Math.cos to one ulp. */
 import { assert } from "./assert.ts";
-import { cos, sin } from "../envs/math.ts";
+import { cos, sin } from "../src/math.ts";
 import { hash5, uniform01 } from "../envs/env.ts";
 
 const bits = new BigInt64Array(1);

@@ -6,16 +6,9 @@
  */
 import type { Env } from "../envs/env.ts";
 
-/**
- * Relative tolerances of a reset and of one step's reward. Analytic envs
- * agree to f32 rounding; LunarLander's reset ends with a physics step (180
- * solver iterations in f32), and its reward is a difference of shapings
- * of ~100 whose f32 rounding alone is ~1e-5.
- */
+/** Relative tolerances of a reset and of one step's reward: the env's own, or f32 rounding's. */
 export function twinTolerance(env: Env): { reset: number; reward: number } {
-  return env.id.startsWith("LunarLander")
-    ? { reset: 2e-5, reward: 1e-3 }
-    : { reset: 1e-6, reward: 1e-4 };
+  return env.twinTolerance ?? { reset: 1e-6, reward: 1e-4 };
 }
 
 /** The leading `exactStateSize` floats of each env's state (see `Env.exactStateSize`). */

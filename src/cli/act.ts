@@ -5,9 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionSize, type Env } from "../../envs/env.ts";
+import { actionSize, type Env, envActionsOf } from "../../envs/env.ts";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
@@ -15,10 +15,9 @@ import { disposeDist, modeAction, sampleWithUniforms } from "../model/distributi
 import { readSafetensors } from "../io/safetensors.ts";
 import { ActServer, DEFAULT_MAX_EPISODES, type EpisodicPolicy } from "../rl/act_server.ts";
 import { InputError } from "../errors.ts";
-import { envActionsOf } from "../rl/dataset.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import { kvCacheBytes, memoryBudget, refuseIfTooBig, RETURN_RANGE } from "./limits.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 
 /** One episode's context: its KV cache, step, return-to-go and previous action. */
 interface DtEpisode {
@@ -79,7 +78,7 @@ export function dtEpisodicPolicy(
 }
 
 /** `grpo act`. */
-export const actCommand: Command = {
+export const actCommand: Command = defineCommand({
   name: "act",
   summary: "serve a checkpoint's policy as JSON lines on stdin/stdout",
   usage:
@@ -107,21 +106,16 @@ export const actCommand: Command = {
     device: { ...DEVICE_FLAG, default: "cpu" },
   },
   async run({ values: v }) {
-    const path = required(
-      "act",
-      "checkpoint",
-      v.checkpoint as string | undefined,
-      "--checkpoint best.safetensors",
-    );
+    const path = required("act", "checkpoint", v.checkpoint, "--checkpoint best.safetensors");
     const info = checkpointInfo(await readSafetensors(path), path);
     // A recorded env id is only looked up among the built-in envs, never imported.
-    const env = await resolveEnvFlag(v, v.env as string | undefined, {
+    const env = await resolveEnvFlag(v, v.env, {
       recorded: info,
       source: path,
     });
     const mode = await resolveMode(deviceChoice(v));
     await initBackend(mode);
-    const maxEpisodes = v["max-episodes"] as number;
+    const maxEpisodes = v["max-episodes"];
     refuseIfTooBig(
       `grpo act: ${maxEpisodes} open episodes`,
       kvCacheBytes(info.model, maxEpisodes),
@@ -129,7 +123,7 @@ export const actCommand: Command = {
       "lower --max-episodes",
     );
     const { policy } = await loadCheckpoint(path, env);
-    const target = (v["target-return"] as number | undefined) ?? info.targetReturn;
+    const target = v["target-return"] ?? info.targetReturn;
     const server = new ActServer(
       dtEpisodicPolicy(env, policy, target, v.stochastic === true),
       maxEpisodes,
@@ -138,4 +132,4 @@ export const actCommand: Command = {
     await server.serve(Deno.stdin.readable, Deno.stdout.writable);
     policy.dispose();
   },
-};
+});

@@ -1,6 +1,6 @@
 /**
  * Flag parsing shared by every subcommand: `node:util` parseArgs with typed
- * numeric flags, kebab-case canonical and the spec's snake_case accepted.
+ * numeric flags, kebab-case canonical and docs/spec.md's snake_case accepted.
  * Every numeric flag has a checked range, a flag may be given once (in
  * either spelling), a negative number is a value (`--seed -1` is read as
  * `--seed=-1`, then range-checked), and a command takes only the
@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { InputError } from "../errors.ts";
 import { formatRange, inRange, type Range } from "../range.ts";
-import type { DeviceChoice } from "../gpu/device.ts";
+import type { DeviceChoice } from "../device.ts";
 
 /** A flag: its type, default and one line of help. */
 export interface FlagSpec {
@@ -20,6 +20,8 @@ export interface FlagSpec {
   help: string;
   /** Allowed values of a string flag. */
   choices?: readonly string[];
+  /** Old names still accepted for some of the choices, mapped to the choice they now are. */
+  aliases?: Readonly<Record<string, string>>;
   /** Allowed values of a numeric flag (every numeric flag has one). */
   range?: Range;
   short?: string;
@@ -30,6 +32,18 @@ export interface ParsedArgs {
   values: Record<string, string | number | boolean | undefined>;
   positionals: string[];
 }
+
+/** The value type of a flag: a number, a boolean, a string, or one of its `choices`. */
+export type FlagValue<S extends FlagSpec> = S["type"] extends "boolean" ? boolean
+  : S["type"] extends "string"
+    ? (S["choices"] extends readonly (infer C extends string)[] ? C : string)
+  : number;
+
+/** The parsed values of `F`'s flags, typed by their specs; a flag without a default may be missing. */
+export type FlagValues<F extends Record<string, FlagSpec>> = {
+  [K in keyof F]: F[K] extends { default: string | number | boolean } ? FlagValue<F[K]>
+    : FlagValue<F[K]> | undefined;
+};
 
 /** `--num_episodes` and `--num-episodes` are the same flag. */
 export function canonicalFlag(arg: string): string {
@@ -157,26 +171,33 @@ function convert(
     }
     return x;
   }
-  if (spec.choices && !spec.choices.includes(raw)) {
+  const value = choiceOf(spec, raw);
+  if (spec.choices && !spec.choices.includes(value)) {
     throw new InputError(
       `grpo ${command}: --${name} must be one of ${spec.choices.join(", ")}, got "${raw}"`,
     );
   }
-  return raw;
+  return value;
+}
+
+/** A string flag's value under its current name (`--advantage grpo` is `outcome`). */
+export function choiceOf(spec: FlagSpec, raw: string): string {
+  return spec.aliases && Object.hasOwn(spec.aliases, raw) ? spec.aliases[raw] : raw;
 }
 
 /** The `--device` flag every command that runs envs or models has. */
-export const DEVICE_FLAG: FlagSpec = {
+export const DEVICE_FLAG = {
   type: "string",
   default: "auto",
-  choices: ["auto", "gpu", "cpu"],
+  choices: ["auto", "gpu", "cpu"] as const,
   help:
     "auto: GPU on a real adapter, CPU otherwise; gpu: force WebGPU (also on a software adapter); cpu: never touch WebGPU",
-};
+} satisfies FlagSpec;
 
 /** Reads `--device`. */
-export function deviceChoice(values: ParsedArgs["values"]): DeviceChoice {
-  return values.device as DeviceChoice;
+export function deviceChoice(values: { device?: string | number | boolean }): DeviceChoice {
+  // parseFlags checked it against DEVICE_FLAG's choices.
+  return (values.device ?? "auto") as DeviceChoice;
 }
 
 /** Help text of a command from its flags. */

@@ -6,21 +6,16 @@
  */
 import { ENVS } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { getGpu } from "../gpu/device.ts";
-import { benchCpu, benchGpu, type EnvBenchResult } from "../rl/env_bench.ts";
+import { getGpu } from "../device.ts";
+import { benchCpu, benchGpu, type EnvBenchResult } from "../play/env_bench.ts";
 import { resolveEnv } from "../../envs/registry.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { formatRange, inRange } from "../range.ts";
 import { NUM_ENVS_RANGE } from "./limits.ts";
-
-function formatRate(x: number): string {
-  if (x >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
-  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
-  return x.toFixed(0);
-}
+import { formatRate } from "./progress.ts";
 
 /** `grpo bench`. */
-export const benchCommand: Command = {
+export const benchCommand: Command = defineCommand({
   name: "bench",
   summary: "measure env steps/s in CPU and GPU mode (grpo bench envs)",
   usage:
@@ -63,15 +58,15 @@ export const benchCommand: Command = {
         } separated by commas, got "${values.sizes}"`,
       );
     }
-    if ((values.repeats as number) < 1) {
+    if (values.repeats < 1) {
       throw new InputError(`grpo bench: --repeats must be at least 1, got ${values.repeats}`);
     }
-    const envs = values.env ? [await resolveEnv(values.env as string)] : ENVS;
+    const envs = values.env ? [await resolveEnv(values.env)] : ENVS;
     const gpu = values.mode === "cpu" ? null : await getGpu();
     if (values.mode === "gpu" && !gpu) {
       throw new InputError("grpo bench: no WebGPU adapter; use --mode cpu");
     }
-    const seconds = values.seconds as number;
+    const seconds = values.seconds;
     const results: EnvBenchResult[] = [];
     const report = (r: EnvBenchResult) => {
       results.push(r);
@@ -90,7 +85,7 @@ export const benchCommand: Command = {
     }
     for (const env of envs) {
       for (const n of sizes) {
-        const repeats = values.repeats as number;
+        const repeats = values.repeats;
         if (values.mode !== "gpu") report(benchCpu(env, n, seconds, repeats));
         if (gpu) report(await benchGpu(env, n, seconds, undefined, repeats));
       }
@@ -105,4 +100,4 @@ export const benchCommand: Command = {
       );
     }
   },
-};
+});

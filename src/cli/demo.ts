@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { parseFlags } from "./args.ts";
 import { ITERATIONS_RANGE } from "./limits.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { evalCommand } from "./eval.ts";
 import { reportCommand } from "./report.ts";
 import { trainCommand } from "./train.ts";
@@ -26,7 +26,7 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
 }
 
 /** `grpo demo`. */
-export const demoCommand: Command = {
+export const demoCommand: Command = defineCommand({
   name: "demo",
   summary: "the short full pipeline on CartPole: stage 1 quick, GRPO, evaluation, report, replay",
   usage: "grpo demo [--out runs/demo] [--iterations 30] [--device auto|gpu|cpu]",
@@ -46,8 +46,8 @@ export const demoCommand: Command = {
   },
   async run({ values: v }) {
     const started = performance.now();
-    const out = v.out as string;
-    const device = v.device as string;
+    const out = v.out;
+    const device = v.device;
     console.log(
       `== grpo demo: CartPole-v1, stage 1 quick test, then ${v.iterations} GRPO iterations\n`,
     );
@@ -96,7 +96,7 @@ export const demoCommand: Command = {
       `next: deno task grpo train --env cartpole   (the spec's full run: stage 1 at 1000 episodes / 50 epochs, then 100 iterations)`,
     );
   },
-};
+});
 
 /** Entries of `dir` starting with `prefix`, newest name first. */
 async function latest(dir: string, prefix: string): Promise<string[]> {

@@ -14,10 +14,10 @@ import {
 import type { Env } from "../../envs/env.ts";
 import { gymFlagsOf, isGymName, parseGymSpec, resolveGymEnv } from "../bridge/gym_env.ts";
 import { InputError } from "../errors.ts";
-import type { FlagSpec, ParsedArgs } from "./args.ts";
+import type { FlagSpec, FlagValues } from "./args.ts";
 
 /** The flags of a Python env, for every command that takes `--env`. */
-export const GYM_FLAGS: Record<string, FlagSpec> = {
+export const GYM_FLAGS = {
   "gym-kwargs": {
     type: "string",
     help:
@@ -28,7 +28,7 @@ export const GYM_FLAGS: Record<string, FlagSpec> = {
     default: "python3",
     help: "with --env gym:ID: the Python interpreter that has gymnasium installed",
   },
-};
+} satisfies Record<string, FlagSpec>;
 
 /**
  * The env that `name` (the `--env` value) names, else the built-in env the
@@ -36,7 +36,7 @@ export const GYM_FLAGS: Record<string, FlagSpec> = {
  * checkpoint of a user module or a Python env asks for `--env`.
  */
 export async function resolveEnvFlag(
-  values: ParsedArgs["values"],
+  values: FlagValues<typeof GYM_FLAGS>,
   name: string | undefined,
   checkpoint?: { recorded: RecordedEnv; source: string },
 ): Promise<Env> {
@@ -47,7 +47,7 @@ export async function resolveEnvFlag(
       `this checkpoint was trained on ${checkpointEnvId}; pass ${gymFlagsOf(checkpointEnvId)}`,
     );
   }
-  const kwargs = values["gym-kwargs"] as string | undefined;
+  const kwargs = values["gym-kwargs"];
   if (name === undefined || !isGymName(name)) {
     if (kwargs !== undefined) throw new InputError("--gym-kwargs needs --env gym:ID");
     // Only a name from the command line may load a module; a recorded one is looked up.
@@ -58,7 +58,7 @@ export async function resolveEnvFlag(
     throw new InputError("--env is required");
   }
   const spec = parseGymSpec(name, kwargs);
-  const env = await resolveGymEnv(spec, { python: values.python as string | undefined });
+  const env = await resolveGymEnv(spec, { python: values.python });
   if (trainedOnGym && checkpointEnvId !== env.id) {
     throw new InputError(
       `this checkpoint was trained on ${checkpointEnvId}, not ${env.id}; pass ${

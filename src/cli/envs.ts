@@ -5,7 +5,7 @@
  */
 import { discreteActionCount, type Env } from "../../envs/env.ts";
 import { ENVS } from "../../envs/registry.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { maxOf } from "../range.ts";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 
@@ -32,7 +32,7 @@ export function envTable(envs: readonly Env[] = ENVS) {
 }
 
 /** `grpo envs`. */
-export const envsCommand: Command = {
+export const envsCommand: Command = defineCommand({
   name: "envs",
   summary: "list the environments with their spaces and limits",
   usage: "grpo envs [--describe ENV [--gym-kwargs JSON] [--python PATH]] [--json]",
@@ -46,7 +46,7 @@ export const envsCommand: Command = {
     ...GYM_FLAGS,
   },
   async run({ values }) {
-    const one = values.describe as string | undefined;
+    const one = values.describe;
     const rows = envTable(one === undefined ? ENVS : [await resolveEnvFlag(values, one)]);
     if (values.json) {
       console.log(JSON.stringify(rows, null, 2));
@@ -71,4 +71,4 @@ export const envsCommand: Command = {
         "--env gym:ID a Python Gymnasium env (grpo envs --describe gym:CartPole-v1).",
     );
   },
-};
+});

@@ -1,17 +1,17 @@
 /**
- * `grpo eval`: play episodes with a checkpoint's policy (the spec's
+ * `grpo eval`: play episodes with a checkpoint's policy (docs/spec.md's
  * `test_grpo_agent.py`) and report per-episode returns and lengths.
  *
  * @module
  */
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { checkpointInfo } from "../model/checkpoint.ts";
-import { evaluatePolicy, meanStd } from "../rl/evaluate.ts";
+import { evaluatePolicy, meanStd } from "../play/evaluate.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import {
   kvCacheBytes,
@@ -21,11 +21,11 @@ import {
   RETURN_RANGE,
   SEED_RANGE,
 } from "./limits.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { renderEpisodes, renderFormat } from "../render/episode.ts";
 
 /** `grpo eval`. */
-export const evalCommand: Command = {
+export const evalCommand: Command = defineCommand({
   name: "eval",
   summary: "play episodes with a checkpoint's policy; per-episode returns and mean +- std",
   usage:
@@ -73,19 +73,19 @@ export const evalCommand: Command = {
     const path = required(
       "eval",
       "checkpoint",
-      v.checkpoint as string | undefined,
+      v.checkpoint,
       "--checkpoint checkpoints/gym_cartpole_*/best_model.safetensors",
     );
-    const numEpisodes = v["num-episodes"] as number;
+    const numEpisodes = v["num-episodes"];
     if (numEpisodes < 1) {
       throw new InputError(`grpo eval: --num-episodes must be positive, got ${numEpisodes}`);
     }
-    const renderPath = v.render as string | undefined;
+    const renderPath = v.render;
     if (renderPath) renderFormat(renderPath);
     // Read the metadata first, so --env can default to the checkpoint's.
     const info = checkpointInfo(await readSafetensors(path), path);
     // A recorded env id is only looked up among the built-in envs, never imported.
-    const env = await resolveEnvFlag(v, v.env as string | undefined, {
+    const env = await resolveEnvFlag(v, v.env, {
       recorded: info,
       source: path,
     });
@@ -98,15 +98,15 @@ export const evalCommand: Command = {
     );
     await initBackend(mode);
     const { policy } = await loadCheckpoint(path, env);
-    const targetReturn = (v["target-return"] as number | undefined) ?? info.targetReturn;
+    const targetReturn = v["target-return"] ?? info.targetReturn;
     const started = performance.now();
     const { returns, lengths, recorded } = await evaluatePolicy(env, policy, {
       numEpisodes,
       deterministic: v.deterministic === true,
       targetReturn,
-      seed: v.seed as number,
+      seed: v.seed,
       mode,
-      recordEpisodes: renderPath ? v["render-episodes"] as number : 0,
+      recordEpisodes: renderPath ? v["render-episodes"] : 0,
     });
     policy.dispose();
     // Scores first: a render that fails to write (no space, read-only) must not lose them.
@@ -150,4 +150,4 @@ export const evalCommand: Command = {
       if (!v.json) console.log(`rendered ${recorded.length} episode(s) to ${renderPath}`);
     }
   },
-};
+});

@@ -7,7 +7,7 @@
 import { InputError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { CHECKPOINT_FORMAT, checkpointInfo } from "../model/checkpoint.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { maxOf } from "../range.ts";
 
 /** `text` with control characters escaped, so a file's strings cannot move the cursor or add lines. */
@@ -20,7 +20,7 @@ function printable(text: string): string {
 }
 
 /** `grpo inspect`. */
-export const inspectCommand: Command = {
+export const inspectCommand: Command = defineCommand({
   name: "inspect",
   summary: "print a checkpoint's metadata and tensor table",
   usage: "grpo inspect CKPT [--json]",
@@ -70,7 +70,7 @@ export const inspectCommand: Command = {
     const total = rows.reduce((n, r) => n + r.count, 0);
     console.log(`\n${rows.length} tensors, ${total} values`);
   },
-};
+});
 
 function countNonFinite(data: ArrayLike<number>): number {
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return 0;

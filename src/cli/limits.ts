@@ -20,7 +20,7 @@ export const EPISODES_RANGE: Range = { min: 1, max: 1_000_000 };
 export const ITERATIONS_RANGE: Range = { min: 1, max: 1_000_000 };
 /**
  * Learning rates: positive and float32-representable. A rate too high to
- * train is not refused here: the run diverges and stops with the spec's
+ * train is not refused here: the run diverges and stops with docs/spec.md's
  * advice (tested with 1e38).
  */
 export const LR_RANGE: Range = { min: 0, max: 3.4e38, minOpen: true };

@@ -8,7 +8,7 @@
  */
 import { InputError } from "../errors.ts";
 import { fsErrorMessage } from "../io/fs_errors.ts";
-import { releaseGpu } from "../gpu/device.ts";
+import { releaseGpu } from "../device.ts";
 import { helpText, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { actCommand } from "./act.ts";

@@ -1,5 +1,5 @@
 /**
- * `grpo pretrain`: stage 1 (the spec's `run_gym_pipeline_optimized.py`).
+ * `grpo pretrain`: stage 1 (docs/spec.md's `run_gym_pipeline_optimized.py`).
  * Collects random-policy episodes (or reads `--dataset`), trains a Decision
  * Transformer by behaviour cloning and writes
  * `<out>/gym_<env>_<timestamp>/{best_model,last}.safetensors`, the dataset
@@ -12,7 +12,7 @@ import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { isBuiltinEnv } from "../../envs/registry.ts";
 import { isExternalEnv } from "../rl/vec_env.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { MetricsLog } from "../io/metrics.ts";
 import { initBackend } from "../model/backend.ts";
@@ -21,8 +21,9 @@ import {
   DEFAULT_BC_CONFIG,
   trainBehaviourCloning,
 } from "../rl/behaviour_cloning.ts";
-import { collectRandomEpisodes, episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
-import { DEVICE_FLAG, deviceChoice, type ParsedArgs } from "./args.ts";
+import { episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
+import { collectRandomEpisodes } from "../play/collect_dataset.ts";
+import { DEVICE_FLAG, deviceChoice, type FlagSpec, type FlagValues } from "./args.ts";
 import {
   EPISODES_RANGE,
   ITERATIONS_RANGE,
@@ -33,7 +34,7 @@ import {
   SEED_RANGE,
 } from "./limits.ts";
 import { MODEL_LIMITS } from "../model/checkpoint.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
 import { maxOf } from "../range.ts";
 import { StopSignal } from "./interrupt.ts";
@@ -43,97 +44,103 @@ export const QUICK_TEST = { numEpisodes: 200, numEpochs: 5 } as const;
 
 const d = DEFAULT_BC_CONFIG;
 
+/** `grpo pretrain`'s flags. */
+const flags = {
+  env: {
+    type: "string",
+    default: "cartpole",
+    help: "environment: alias, Gymnasium id or module path",
+  },
+  ...GYM_FLAGS,
+  "num-episodes": {
+    type: "integer",
+    default: 1000,
+    range: EPISODES_RANGE,
+    help: "random-policy episodes to collect",
+  },
+  "num-epochs": {
+    type: "integer",
+    default: d.numEpochs,
+    range: ITERATIONS_RANGE,
+    help: "passes over the training steps",
+  },
+  "quick-test": {
+    type: "boolean",
+    help: `at most ${QUICK_TEST.numEpisodes} episodes and ${QUICK_TEST.numEpochs} epochs`,
+  },
+  dataset: { type: "string", help: "train on this dataset.safetensors instead of collecting" },
+  out: { type: "string", default: "checkpoints", help: "parent directory of the run directory" },
+  seed: {
+    type: "integer",
+    default: d.seed,
+    range: SEED_RANGE,
+    help: "seed of collection, split, init and batches",
+  },
+  device: DEVICE_FLAG,
+  "batch-size": {
+    type: "integer",
+    default: d.batchSize,
+    range: { min: 1, max: 65536 },
+    help: "segments per batch",
+  },
+  lr: {
+    type: "number",
+    default: d.learningRate,
+    range: LR_RANGE,
+    help: "peak Adam learning rate",
+  },
+  "embed-dim": {
+    type: "integer",
+    default: d.embedDim,
+    range: MODEL_LIMITS.embedDim,
+    help: "transformer width",
+  },
+  "n-layer": {
+    type: "integer",
+    default: d.nLayer,
+    range: MODEL_LIMITS.nLayer,
+    help: "transformer blocks",
+  },
+  "n-head": {
+    type: "integer",
+    default: d.nHead,
+    range: MODEL_LIMITS.nHead,
+    help: "attention heads",
+  },
+  "context-length": {
+    type: "integer",
+    default: d.contextLength,
+    range: MODEL_LIMITS.contextLength,
+    help: "K, timesteps of context",
+  },
+  dropout: {
+    type: "number",
+    default: d.dropout,
+    range: MODEL_LIMITS.dropout,
+    help: "dropout rate while training",
+  },
+  "val-fraction": {
+    type: "number",
+    default: d.valFraction,
+    range: { min: 0, max: 1, maxOpen: true },
+    help: "episodes held out for validation",
+  },
+} satisfies Record<string, FlagSpec>;
+
+/** `grpo pretrain`'s parsed flag values. */
+export type PretrainValues = FlagValues<typeof flags>;
+
 /** `grpo pretrain`. */
-export const pretrainCommand: Command = {
+export const pretrainCommand: Command = defineCommand({
   name: "pretrain",
   summary: "stage 1: collect random episodes and train a Decision Transformer by behaviour cloning",
   usage:
     "grpo pretrain --env cartpole [--num-episodes 1000] [--num-epochs 50] [--quick-test] [--dataset FILE] [--out DIR] [--seed N] [--device auto|gpu|cpu]",
-  flags: {
-    env: {
-      type: "string",
-      default: "cartpole",
-      help: "environment: alias, Gymnasium id or module path",
-    },
-    ...GYM_FLAGS,
-    "num-episodes": {
-      type: "integer",
-      default: 1000,
-      range: EPISODES_RANGE,
-      help: "random-policy episodes to collect",
-    },
-    "num-epochs": {
-      type: "integer",
-      default: d.numEpochs,
-      range: ITERATIONS_RANGE,
-      help: "passes over the training steps",
-    },
-    "quick-test": {
-      type: "boolean",
-      help: `at most ${QUICK_TEST.numEpisodes} episodes and ${QUICK_TEST.numEpochs} epochs`,
-    },
-    dataset: { type: "string", help: "train on this dataset.safetensors instead of collecting" },
-    out: { type: "string", default: "checkpoints", help: "parent directory of the run directory" },
-    seed: {
-      type: "integer",
-      default: d.seed,
-      range: SEED_RANGE,
-      help: "seed of collection, split, init and batches",
-    },
-    device: DEVICE_FLAG,
-    "batch-size": {
-      type: "integer",
-      default: d.batchSize,
-      range: { min: 1, max: 65536 },
-      help: "segments per batch",
-    },
-    lr: {
-      type: "number",
-      default: d.learningRate,
-      range: LR_RANGE,
-      help: "peak Adam learning rate",
-    },
-    "embed-dim": {
-      type: "integer",
-      default: d.embedDim,
-      range: MODEL_LIMITS.embedDim,
-      help: "transformer width",
-    },
-    "n-layer": {
-      type: "integer",
-      default: d.nLayer,
-      range: MODEL_LIMITS.nLayer,
-      help: "transformer blocks",
-    },
-    "n-head": {
-      type: "integer",
-      default: d.nHead,
-      range: MODEL_LIMITS.nHead,
-      help: "attention heads",
-    },
-    "context-length": {
-      type: "integer",
-      default: d.contextLength,
-      range: MODEL_LIMITS.contextLength,
-      help: "K, timesteps of context",
-    },
-    dropout: {
-      type: "number",
-      default: d.dropout,
-      range: MODEL_LIMITS.dropout,
-      help: "dropout rate while training",
-    },
-    "val-fraction": {
-      type: "number",
-      default: d.valFraction,
-      range: { min: 0, max: 1, maxOpen: true },
-      help: "episodes held out for validation",
-    },
-  },
+  flags,
   async run({ values }) {
     return (await pretrain(values)).exitCode;
   },
-};
+});
 
 /**
  * Runs stage 1 with `pretrain`'s flag values; returns the path of the best
@@ -141,28 +148,26 @@ export const pretrainCommand: Command = {
  * last.safetensors holds the weights after the last whole batch).
  */
 export async function pretrain(
-  v: ParsedArgs["values"],
+  v: PretrainValues,
 ): Promise<{ bestPath: string; exitCode: number }> {
   const started = performance.now();
-  const env = await resolveEnvFlag(v, v.env as string);
+  const env = await resolveEnvFlag(v, v.env);
   const quick = v["quick-test"] === true;
   const numEpisodes = quick
-    ? Math.min(v["num-episodes"] as number, QUICK_TEST.numEpisodes)
-    : v["num-episodes"] as number;
+    ? Math.min(v["num-episodes"], QUICK_TEST.numEpisodes)
+    : v["num-episodes"];
   const config: BehaviourCloningConfig = {
     ...DEFAULT_BC_CONFIG,
-    numEpochs: quick
-      ? Math.min(v["num-epochs"] as number, QUICK_TEST.numEpochs)
-      : v["num-epochs"] as number,
-    batchSize: v["batch-size"] as number,
-    learningRate: v.lr as number,
-    seed: v.seed as number,
-    embedDim: v["embed-dim"] as number,
-    nLayer: v["n-layer"] as number,
-    nHead: v["n-head"] as number,
-    contextLength: v["context-length"] as number,
-    dropout: v.dropout as number,
-    valFraction: v["val-fraction"] as number,
+    numEpochs: quick ? Math.min(v["num-epochs"], QUICK_TEST.numEpochs) : v["num-epochs"],
+    batchSize: v["batch-size"],
+    learningRate: v.lr,
+    seed: v.seed,
+    embedDim: v["embed-dim"],
+    nLayer: v["n-layer"],
+    nHead: v["n-head"],
+    contextLength: v["context-length"],
+    dropout: v.dropout,
+    valFraction: v["val-fraction"],
   };
   checkConfig(config, numEpisodes);
   const mode = await resolveMode(deviceChoice(v));
@@ -174,14 +179,14 @@ export async function pretrain(
   );
   await initBackend(mode);
 
-  const runDir = join(v.out as string, `gym_${env.alias}_${runTimestamp()}`);
+  const runDir = join(v.out, `gym_${env.alias}_${runTimestamp()}`);
   const trainingArgs = { ...v, num_episodes: numEpisodes, num_epochs: config.numEpochs, mode };
 
   // ---- data
   // Bad input fails here, before anything is written.
   let ds;
   if (v.dataset) {
-    ds = await loadDataset(v.dataset as string, env);
+    ds = await loadDataset(v.dataset, env);
     await Deno.mkdir(runDir, { recursive: true });
     console.log(`dataset ${v.dataset}: ${ds.rewards.length} steps`);
   } else {

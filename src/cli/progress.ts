@@ -6,8 +6,7 @@
  * a pipe, CI) it prints plain lines, at most one per `minInterval` ms plus
  * every `final` one, and {@linkcode ProgressLine.done} prints the last
  * update if the rate limit held it back, so a log ends with where the run
- * ended. {@linkcode IterationProgress} formats a training run's line on top
- * of it: iteration, env steps per second, mean reward, ETA.
+ * ended.
  *
  * @module
  */
@@ -83,11 +82,11 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-/** A rate as `950`, `12.3k` or `4.56M`. */
+/** A rate as `950`, `12.3k` or `4.6M` (`grpo bench`'s steps/s). */
 export function formatRate(x: number): string {
   if (!Number.isFinite(x)) return "?";
-  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
-  if (x >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  if (x >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
   return x.toFixed(0);
 }
 
@@ -97,80 +96,4 @@ export function runTimestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${
     p(d.getMinutes())
   }${p(d.getSeconds())}`;
-}
-
-/** What one iteration reports. */
-export interface ProgressUpdate {
-  /** Iterations done (1 after the first). */
-  iteration: number;
-  /** Env steps done in total. */
-  envSteps: number;
-  /** Mean episode return of the iteration (NaN or undefined: no episode finished). */
-  meanReward?: number;
-  /** Appended to the line as is, e.g. `"policy 0.012"`. */
-  extra?: string;
-}
-
-/** Options of {@linkcode IterationProgress}. */
-export interface IterationProgressOptions extends ProgressLineOptions {
-  /** Iterations of the whole run. */
-  total: number;
-  /** Iteration and env steps already done when the line starts (a resumed run). */
-  startIteration?: number;
-  startEnvSteps?: number;
-}
-
-/**
- * A training run's progress line: `iteration 12/100 | 8.2k steps/s | mean
- * reward 45.30 | ETA 3m12s`. Rates and the ETA count from the line's
- * creation (so a resumed run's are its own); the last iteration's line is
- * always shown and reads `done in ...` instead of the ETA.
- */
-export class IterationProgress {
-  private readonly line: ProgressLine;
-  private readonly total: number;
-  private readonly startIteration: number;
-  private readonly startEnvSteps: number;
-  private readonly now: () => number;
-  private readonly started: number;
-
-  constructor(options: IterationProgressOptions) {
-    this.line = new ProgressLine(options);
-    this.total = options.total;
-    this.startIteration = options.startIteration ?? 0;
-    this.startEnvSteps = options.startEnvSteps ?? 0;
-    this.now = options.now ?? (() => performance.now());
-    this.started = this.now();
-  }
-
-  /** The line for an update at time `now` (ms). */
-  format(u: ProgressUpdate, now: number = this.now()): string {
-    const seconds = (now - this.started) / 1000;
-    const done = u.iteration - this.startIteration;
-    const rate = seconds > 0 ? (u.envSteps - this.startEnvSteps) / seconds : NaN;
-    const eta = done > 0 ? (seconds / done) * (this.total - u.iteration) : NaN;
-    const reward = u.meanReward === undefined || Number.isNaN(u.meanReward)
-      ? "-"
-      : u.meanReward.toFixed(2);
-    const parts = [
-      `iteration ${u.iteration}/${this.total}`,
-      `${formatRate(rate)} steps/s`,
-      `mean reward ${reward}`,
-      u.iteration >= this.total
-        ? `done in ${formatDuration(seconds)}`
-        : `ETA ${formatDuration(eta)}`,
-    ];
-    if (u.extra) parts.push(u.extra);
-    return parts.join(" | ");
-  }
-
-  /** Shows an update (rate-limited off a terminal; the last iteration always shows). */
-  update(u: ProgressUpdate): void {
-    this.line.update(this.format(u), u.iteration >= this.total);
-  }
-
-  /** Shows a held-back last update and ends the line. */
-  done(): void {
-    this.line.done();
-  }
 }

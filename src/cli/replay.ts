@@ -6,14 +6,14 @@
  */
 import { resolveEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { writeTextAtomic } from "../io/atomic.ts";
-import { checkFiniteOutputs, droppedActions, parseReplayInput, replay } from "../rl/replay.ts";
+import { checkFiniteOutputs, droppedActions, parseReplayInput, replay } from "../play/replay.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 
 /** `grpo replay`. */
-export const replayCommand: Command = {
+export const replayCommand: Command = defineCommand({
   name: "replay",
   summary: "replay episodes from given states and actions (Gymnasium's unwrapped.state)",
   usage: "grpo replay --input FILE [--output FILE] [--env ./my_env.ts] [--device cpu|gpu]",
@@ -34,7 +34,7 @@ export const replayCommand: Command = {
     const input = required(
       "replay",
       "input",
-      values.input as string | undefined,
+      values.input,
       "--input episodes.json",
     );
     let text: string;
@@ -51,7 +51,7 @@ export const replayCommand: Command = {
     } catch (e) {
       throw new InputError(`--input ${input} is not valid JSON: ${(e as Error).message}`);
     }
-    const userEnvs = values.env ? [await resolveEnv(values.env as string)] : [];
+    const userEnvs = values.env ? [await resolveEnv(values.env)] : [];
     const jobs = parseReplayInput(json, userEnvs);
     const episodes = await replay(jobs, await resolveMode(deviceChoice(values)));
     checkFiniteOutputs(episodes);
@@ -68,7 +68,7 @@ export const replayCommand: Command = {
       );
     }
     const out = JSON.stringify({ episodes });
-    if (values.output) await writeTextAtomic(values.output as string, out + "\n");
+    if (values.output) await writeTextAtomic(values.output, out + "\n");
     else console.log(out);
   },
-};
+});

@@ -4,10 +4,10 @@
  * @module
  */
 import { writeReport } from "../io/report.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 
 /** `grpo report`. */
-export const reportCommand: Command = {
+export const reportCommand: Command = defineCommand({
   name: "report",
   summary: "write an HTML page with a chart of every logged metric (no TensorBoard needed)",
   usage: "grpo report LOGDIR [LOGDIR...] [--output FILE] [--smoothing 0.6]",
@@ -27,10 +27,10 @@ export const reportCommand: Command = {
   maxPositionals: Infinity,
   async run({ values, positionals }) {
     const { path, metrics, rows } = await writeReport(positionals, {
-      output: values.output as string | undefined,
-      smoothing: values.smoothing as number,
-      title: values.title as string | undefined,
+      output: values.output,
+      smoothing: values.smoothing,
+      title: values.title,
     });
     console.log(`wrote ${path} (${metrics} metrics from ${rows} rows)`);
   },
-};
+});

@@ -7,23 +7,22 @@
  */
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
-import { meanStd } from "../rl/evaluate.ts";
+import { resolveMode } from "../device.ts";
+import { meanStd } from "../play/evaluate.ts";
 import {
   SCRIPTED_POLICIES,
-  type ScriptedPolicy,
   scriptedPolicyProblem,
   scriptedRollout,
-} from "../rl/scripted_rollout.ts";
+} from "../play/scripted_rollout.ts";
 import { DEVICE_FLAG, deviceChoice, required } from "./args.ts";
 import { NUM_ENVS_RANGE, SEED_RANGE } from "./limits.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 
 /** The return at which LunarLander counts as solved (Gymnasium's threshold). */
 export const LANDER_SOLVED_RETURN = 200;
 
 /** `grpo rollout`. */
-export const rolloutCommand: Command = {
+export const rolloutCommand: Command = defineCommand({
   name: "rollout",
   summary: "play episodes with a scripted policy (heuristic or random); returns and mean +- std",
   usage:
@@ -53,14 +52,14 @@ export const rolloutCommand: Command = {
     json: { type: "boolean", help: "print one JSON object" },
   },
   async run({ values: v }) {
-    const envName = required("rollout", "env", v.env as string | undefined, "--env lunar_lander");
+    const envName = required("rollout", "env", v.env, "--env lunar_lander");
     const policy = required(
       "rollout",
       "policy",
-      v.policy as ScriptedPolicy | undefined,
+      v.policy,
       "--policy heuristic",
     );
-    const episodes = v.episodes as number;
+    const episodes = v.episodes;
     if (episodes < 1) {
       throw new InputError(`grpo rollout: --episodes must be a positive integer, got ${episodes}`);
     }
@@ -68,7 +67,7 @@ export const rolloutCommand: Command = {
     const problem = scriptedPolicyProblem(env, policy);
     if (problem) throw new InputError(`grpo rollout: ${problem}`);
     const mode = await resolveMode(deviceChoice(v));
-    const seed = v.seed as number;
+    const seed = v.seed;
     const started = performance.now();
     const { returns, lengths } = await scriptedRollout(env, policy, { episodes, seed, mode });
     const seconds = (performance.now() - started) / 1000;
@@ -107,4 +106,4 @@ export const rolloutCommand: Command = {
       } s)`,
     );
   },
-};
+});

@@ -1,5 +1,5 @@
 /**
- * `grpo train`: stage 2 (the spec's `run_grpo.py`). Without `--checkpoint`
+ * `grpo train`: stage 2 (docs/spec.md's `run_grpo.py`). Without `--checkpoint`
  * it runs stage 1 first, so `grpo train --env cartpole` alone gives a
  * trained agent.
  *
@@ -29,14 +29,14 @@ import type { Env } from "../../envs/env.ts";
 import { envFlagOf, GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
 import { isBuiltinEnv, quoteName } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
-import { resolveMode } from "../gpu/device.ts";
+import { resolveMode } from "../device.ts";
 import { initBackend } from "../model/backend.ts";
 import { checkpointInfo, loadCheckpoint } from "../model/checkpoint.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { removeStaleTempFiles } from "../io/atomic.ts";
 import { createCollector } from "../gpu/rollout_collector.ts";
 import { ValueNetwork } from "../model/value_network.ts";
-import { evaluatePolicy } from "../rl/evaluate.ts";
+import { evaluatePolicy } from "../play/evaluate.ts";
 import { MetricsLog, truncateLog } from "../io/metrics.ts";
 import {
   createOptimizers,
@@ -51,7 +51,14 @@ import {
   restoreTrainingState,
   saveTrainingCheckpoint,
 } from "../rl/grpo_checkpoint.ts";
-import { DEVICE_FLAG, deviceChoice, type FlagSpec, type ParsedArgs } from "./args.ts";
+import {
+  choiceOf,
+  DEVICE_FLAG,
+  deviceChoice,
+  type FlagSpec,
+  type FlagValues,
+  type ParsedArgs,
+} from "./args.ts";
 import type { Range } from "../range.ts";
 import {
   ITERATIONS_RANGE,
@@ -64,7 +71,7 @@ import {
   trainBytes,
 } from "./limits.ts";
 import type { DecisionTransformerConfig } from "../model/decision_transformer.ts";
-import type { Command } from "./command.ts";
+import { type Command, defineCommand } from "./command.ts";
 import { pretrain, pretrainCommand } from "./pretrain.ts";
 import { formatDuration, ProgressLine, runTimestamp } from "./progress.ts";
 import { StopSignal } from "./interrupt.ts";
@@ -120,7 +127,7 @@ const NUMERIC: [
     { min: 0, max: 1e9, minOpen: true },
   ],
   ["target-return", "targetReturn", "return-to-go the policy is conditioned on", RETURN_RANGE],
-  ["kl-coef", "klCoef", "grpo mode: k3 KL penalty to the stage-1 policy", { min: 0, max: 100 }],
+  ["kl-coef", "klCoef", "outcome mode: k3 KL penalty to the stage-1 policy", { min: 0, max: 100 }],
   [
     "save-every",
     "saveEvery",
@@ -158,7 +165,7 @@ const LOCATIONS: ReadonlySet<string> = new Set([
   "gym-kwargs",
 ]);
 
-const flags: Record<string, FlagSpec> = {
+const flags = {
   checkpoint: { type: "string", help: "stage-1 checkpoint (default: run stage 1 first)" },
   env: {
     type: "string",
@@ -178,13 +185,14 @@ const flags: Record<string, FlagSpec> = {
   } as FlagSpec])),
   advantage: {
     type: "string",
-    choices: ["gae-group", "gae-global", "grpo"],
+    choices: ["gae-group", "gae-global", "outcome"] as const,
+    aliases: { grpo: "outcome" },
     help:
-      "gae-group: the spec's GRPO; gae-global: plain PPO; grpo: DeepSeekMath-style (default gae-group)",
+      "gae-group: the spec's GRPO; gae-global: plain PPO; outcome: DeepSeekMath's outcome advantages, whole episodes with a KL penalty to stage 1 (`grpo` is its old name) (default gae-group)",
   },
   "clip-schedule": {
     type: "string",
-    choices: ["constant", "linear"],
+    choices: ["constant", "linear"] as const,
     help: "linear: clip epsilon decays 0.2 -> 0.05 over the run (default constant)",
   },
   prioritized: { type: "boolean", help: "draw minibatches by |advantage|, importance-weighted" },
@@ -225,18 +233,37 @@ const flags: Record<string, FlagSpec> = {
     }); a resumed run logs to LOG_DIR/<name of the checkpoint's directory>`,
   },
   device: { ...DEVICE_FLAG, default: undefined, help: `${DEVICE_FLAG.help} (default auto)` },
+} satisfies Record<string, FlagSpec>;
+
+/** The specs by name, for lookups by a name read from a checkpoint. */
+const FLAG_SPECS: Readonly<Record<string, FlagSpec>> = flags;
+
+/** `grpo train`'s parsed flag values (the hyperparameters of NUMERIC by name). */
+export type TrainValues = FlagValues<typeof flags> & ParsedArgs["values"];
+
+/** {@linkcode TrainValues} once {@linkcode DEFAULTS} filled the missing ones. */
+type CompleteTrainValues = TrainValues & {
+  env: string;
+  "eval-every": number;
+  "eval-episodes": number;
+  out: string;
+  "log-dir": string;
 };
 
 /** `values` with the defaults of {@linkcode DEFAULTS} where a flag is missing. */
-function withDefaults(values: ParsedArgs["values"]): ParsedArgs["values"] {
-  const out = { ...values };
-  for (const [name, value] of Object.entries(DEFAULTS)) out[name] ??= value;
-  return out;
+function withDefaults(values: TrainValues): CompleteTrainValues {
+  return {
+    ...values,
+    ...Object.fromEntries(
+      Object.entries(DEFAULTS).map(([name, value]) => [name, values[name] ?? value]),
+    ),
+  } as CompleteTrainValues;
 }
 
 /** A flag value read from a checkpoint, checked against its flag as a typed one would be. */
 function storedFlag(name: string, value: unknown, source: string): string | number | boolean {
-  const spec = flags[name];
+  const spec = FLAG_SPECS[name];
+  if (typeof value === "string") value = choiceOf(spec, value);
   const ok = spec.type === "boolean"
     ? typeof value === "boolean"
     : spec.type === "string"
@@ -259,10 +286,10 @@ function storedFlag(name: string, value: unknown, source: string): string | numb
  * differs from the checkpoint's.
  */
 export function resumeFlags(
-  given: ParsedArgs["values"],
+  given: TrainValues,
   stored: unknown,
   source: string,
-): { values: ParsedArgs["values"]; differing: string[] } {
+): { values: TrainValues; differing: string[] } {
   if (typeof stored !== "object" || stored === null || Array.isArray(stored)) {
     throw new InputError(
       `${source}: its training_args are not an object; give a checkpoint written by grpo train`,
@@ -284,7 +311,7 @@ export function resumeFlags(
 
 /** What a checkpoint records of its run: every flag but the locations, the stage-1 model and the config. */
 function recordedArgs(
-  v: ParsedArgs["values"],
+  v: TrainValues,
   stage1: string | undefined,
   config: GrpoConfig,
 ): Record<string, unknown> {
@@ -299,7 +326,7 @@ function recordedArgs(
 /** The effective config: spec defaults, then the env's preset, then the user's flags. */
 export function trainConfig(
   env: Env,
-  v: ParsedArgs["values"],
+  v: TrainValues,
 ): { config: GrpoConfig; fromPreset: string[] } {
   const preset = presetFor(env);
   const config: GrpoConfig = { ...SPEC_DEFAULTS, ...preset };
@@ -310,8 +337,8 @@ export function trainConfig(
       fromPreset.delete(key);
     }
   }
-  if (v.advantage) config.advantage = v.advantage as GrpoConfig["advantage"];
-  if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"] as GrpoConfig["clipSchedule"];
+  if (v.advantage) config.advantage = v.advantage;
+  if (v["clip-schedule"]) config.clipSchedule = v["clip-schedule"];
   if (v.prioritized) config.prioritized = true;
   if (v["anneal-lr"]) {
     config.annealLr = v["anneal-lr"] === "on";
@@ -354,7 +381,7 @@ const ADVICE = `Troubleshooting (from the spec):
   unstable training: lower --policy-lr, raise --clip-epsilon to 0.3, lower --entropy-coef to 0.001`;
 
 /** `grpo train`. */
-export const trainCommand: Command = {
+export const trainCommand: Command = defineCommand({
   name: "train",
   summary:
     "stage 2: GRPO on a stage-1 Decision Transformer (runs stage 1 first without --checkpoint)",
@@ -368,23 +395,24 @@ export const trainCommand: Command = {
         "grpo train: give --checkpoint (start stage 2) or --resume (continue it), not both",
       );
     }
-    const resumePath = given.resume as string | undefined;
+    const resumePath = given.resume;
     // ---- the flags and the env: on --resume the checkpoint's run's, the env only from the registry
-    let v = given, differing: string[] = [], env: Env, stored: Record<string, unknown> = {};
+    let resumed: TrainValues = given, differing: string[] = [], env: Env;
+    let stored: Record<string, unknown> = {};
     if (resumePath) {
       const info = checkpointInfo(await readSafetensors(resumePath), resumePath);
-      ({ values: v, differing } = resumeFlags(given, info.trainingArgs, resumePath));
+      ({ values: resumed, differing } = resumeFlags(given, info.trainingArgs, resumePath));
       stored = info.trainingArgs;
-      env = await resolveEnvFlag(given, given.env as string | undefined, {
+      env = await resolveEnvFlag(given, given.env, {
         recorded: info,
         source: resumePath,
       });
     } else {
-      env = await resolveEnvFlag(given, (given.env as string | undefined) ?? DEFAULTS.env);
+      env = await resolveEnvFlag(given, given.env ?? DEFAULTS.env);
     }
-    v = withDefaults(v);
+    const v = withDefaults(resumed);
     const { config, fromPreset } = trainConfig(env, v);
-    if (!((v["eval-episodes"] as number) >= 1)) {
+    if (!(v["eval-episodes"] >= 1)) {
       throw new InputError(
         `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
       );
@@ -406,10 +434,10 @@ export const trainCommand: Command = {
     refuseTooBig();
 
     // ---- the models: stage 1's policy (run stage 1 first when none is given), a fresh value net
-    let checkpointPath = (resumePath ?? given.checkpoint) as string | undefined;
+    let checkpointPath = resumePath ?? given.checkpoint;
     if (!checkpointPath) {
       console.log(
-        `no --checkpoint: running stage 1 first (grpo pretrain ${envFlagOf(env, v.env as string)}${
+        `no --checkpoint: running stage 1 first (grpo pretrain ${envFlagOf(env, v.env)}${
           v["quick-test"] ? " --quick-test" : ""
         })`,
       );
@@ -444,13 +472,14 @@ export const trainCommand: Command = {
       ...createOptimizers(config),
       iteration: 0,
       envSteps: 0,
+      makeCollector: createCollector,
     };
     // The stage-1 model the run started from: recorded for information only (a resumed
     // grpo-mode run takes its KL reference from the checkpoint's own tensors).
     const stage1 = resumePath
       ? (typeof stored.stage1 === "string" ? stored.stage1 : undefined)
       : checkpointPath;
-    if (config.advantage === "grpo" && !resumePath) {
+    if (config.advantage === "outcome" && !resumePath) {
       // The KL penalty's reference: the stage-1 policy, frozen.
       state.reference = (await loadCheckpoint(checkpointPath, env)).policy;
     }
@@ -460,15 +489,15 @@ export const trainCommand: Command = {
 
     // ---- where it writes: only from the command line (and the resumed checkpoint's place)
     let runDir: string, logDir: string;
-    const logParent = (given["log-dir"] as string | undefined) ?? DEFAULTS["log-dir"];
+    const logParent = given["log-dir"] ?? DEFAULTS["log-dir"];
     if (resumePath) {
       const holder = dirname(resumePath);
       const name = basename(resolve(holder));
-      runDir = given.out !== undefined ? join(given.out as string, name) : holder;
+      runDir = given.out !== undefined ? join(given.out, name) : holder;
       logDir = join(logParent, name);
     } else {
       const name = `grpo_${env.alias}_${runTimestamp()}`;
-      runDir = join(v.out as string, name);
+      runDir = join(v.out, name);
       logDir = join(logParent, name);
     }
     await Deno.mkdir(runDir, { recursive: true });
@@ -528,10 +557,10 @@ export const trainCommand: Command = {
           // best of these (without evaluations, of the training rewards: the stochastic
           // policy's training reward is on another scale than a deterministic evaluation).
           let evalReturn = NaN;
-          const evalEvery = v["eval-every"] as number;
+          const evalEvery = v["eval-every"];
           if (evalEvery > 0 && (m.iteration % evalEvery === 0 || last)) {
             const { returns } = await evaluatePolicy(env, state.policy, {
-              numEpisodes: v["eval-episodes"] as number,
+              numEpisodes: v["eval-episodes"],
               deterministic: true,
               targetReturn: config.targetReturn,
               seed: 1_000_003 + m.iteration,
@@ -575,7 +604,7 @@ export const trainCommand: Command = {
       if (stopper.signal) {
         console.log(
           `stopped after iteration ${state.iteration}; resume with: grpo train --resume ${lastSaved} --log-dir ${logParent}${
-            isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, given.env as string)}`
+            isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, given.env)}`
           }`,
         );
       }
@@ -590,7 +619,7 @@ export const trainCommand: Command = {
       );
       console.log(
         `next: grpo eval --checkpoint ${join(runDir, "last.safetensors")} ${
-          envFlagOf(env, given.env as string)
+          envFlagOf(env, given.env)
         } --num-episodes 10 --deterministic`,
       );
       return stopper.exitCode;
@@ -609,7 +638,7 @@ export const trainCommand: Command = {
       await log.close();
     }
   },
-};
+});
 
 /**
  * What picks best.safetensors at an iteration: with evaluations on, the

@@ -32,11 +32,17 @@ import { copyTensorToBuffer, flushTf, tensorFromBuffer } from "../model/backend.
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { CollectorBase, RolloutCollector, TRAIN_SAMPLE_STREAM } from "../rl/collect.ts";
+import {
+  CollectorBase,
+  type CollectorFactory,
+  RolloutCollector,
+  TRAIN_SAMPLE_STREAM,
+} from "../rl/collect.ts";
 import { nextPrefixes, type Rollout } from "../rl/rollout.ts";
 import { readRecord, type RecordLayout, recordLayout } from "../rl/rollout_record.ts";
 import type { EpisodeStats } from "../rl/vec_env.ts";
-import { requireGpu, throwDeviceErrors } from "./device.ts";
+import { requireGpu } from "../device.ts";
+import { readBuffers } from "./staging.ts";
 import { GpuRolloutRecorder } from "./rollout_record.ts";
 import { GpuActionSampler } from "./sample_actions.ts";
 import { GpuVecEnv, packCounters, unpackCounters } from "./vec_env.ts";
@@ -274,25 +280,7 @@ export class GpuRolloutCollector extends CollectorBase {
 
     // The one readback: record, values and the envs' arrays, copied into one staging buffer.
     const sources = [p.record!, p.values!, b.state, b.obs, b.counters, b.stats];
-    const offsets: number[] = [];
-    let total = 0;
-    for (const s of sources) {
-      offsets.push(total);
-      total += s.size;
-    }
-    const staging = p.device.createBuffer({
-      label: "rollout readback",
-      size: total,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = p.device.createCommandEncoder();
-    sources.forEach((s, k) => encoder.copyBufferToBuffer(s, 0, staging, offsets[k], s.size));
-    p.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
-    throwDeviceErrors();
+    const { bytes, offsets } = await readBuffers(p.device, sources, "rollout readback");
 
     const f32 = (k: number, len: number) => new Float32Array(bytes, offsets[k], len);
     readRecord(layout, f32(0, layout.length), f32(1, 2 * M + N), rollout);
@@ -366,22 +354,12 @@ export function statsAfter(rollout: Rollout, steps: number, before: EpisodeStats
   return out;
 }
 
-/** A stage-2 collector: CPU mode's, or GPU mode's. */
-export type Collector = RolloutCollector | GpuRolloutCollector;
-
 /**
  * The collector for the active tfjs backend: GPU mode's where the backend is
  * WebGPU and the env can run on the device ({@linkcode gpuCollectorSupports}),
  * CPU mode's otherwise.
  */
-export function createCollector(
-  env: Env,
-  policy: DecisionTransformer,
-  value: ValueNetwork,
-  numEnvs: number,
-  seed: number,
-): Collector {
-  return tf.getBackend() === "webgpu" && gpuCollectorSupports(env)
+export const createCollector: CollectorFactory = (env, policy, value, numEnvs, seed) =>
+  tf.getBackend() === "webgpu" && gpuCollectorSupports(env)
     ? new GpuRolloutCollector(env, policy, value, numEnvs, seed)
     : new RolloutCollector(env, policy, value, numEnvs, seed);
-}

@@ -9,7 +9,9 @@
 import { actionSize } from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
 import { createVecEnv, type VecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
-import { requireGpu, throwDeviceErrors } from "./device.ts";
+import { requireGpu } from "../device.ts";
+import { f32 } from "../physics/wgsl.ts";
+import { readBuffers } from "./staging.ts";
 import {
   compileShader,
   computePipeline,
@@ -91,11 +93,6 @@ function randomActionWgsl(env: Env): string {
     `  a[${k}] = ${f32(low)} + (${f32(space.high[k])} - ${f32(low)}) * action_rand(${k}u);`
   );
   return `fn random_action() {\n${lines.join("\n")}\n}`;
-}
-
-function f32(x: number): string {
-  const s = String(x);
-  return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
 /** Assembles the WGSL of an env's batch driver (with or without auto-reset). */
@@ -423,42 +420,14 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     buffer: GPUBuffer,
     kind: { new (b: ArrayBuffer): T },
   ): Promise<T> {
-    const staging = this.device.createBuffer({
-      size: buffer.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new kind(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    throwDeviceErrors();
-    return out;
+    return new kind((await readBuffers(this.device, [buffer])).bytes);
   }
 
   /** Reads every array back (one round trip; for tests, replay and reporting). */
   async read(): Promise<VecEnvSnapshot> {
     const b = this.buffers;
     const names = ["state", "obs", "finalObs", "reward", "done", "counters", "stats"] as const;
-    const total = names.reduce((sum, k) => sum + b[k].size, 0);
-    const staging = this.device.createBuffer({
-      size: total,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = this.device.createCommandEncoder();
-    let offset = 0;
-    for (const k of names) {
-      encoder.copyBufferToBuffer(b[k], 0, staging, offset, b[k].size);
-      offset += b[k].size;
-    }
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
-    throwDeviceErrors();
+    const { bytes } = await readBuffers(this.device, names.map((k) => b[k]));
     const O = this.env.obsSize, n = this.n;
     let at = 0;
     const take = <T>(

@@ -41,7 +41,7 @@ export interface RunMetrics {
 
 /** Fields that are never plotted as metrics. */
 export const NOT_METRICS: ReadonlySet<string> = new Set(["wall_time", "time"]);
-/** The spec's key metrics, charted first when present. */
+/** The spec's key metrics (docs/spec.md), charted first when present. */
 const KEY_METRICS = ["mean_reward", "policy_loss", "value_loss", "entropy"];
 
 function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, number>): void {

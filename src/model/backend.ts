@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { type Mode, requireGpu } from "../gpu/device.ts";
+import { type Mode, requireGpu } from "../device.ts";
 
 let current: Mode | undefined;
 let registeredDevice: GPUDevice | undefined;
@@ -81,17 +81,6 @@ export async function initBackend(mode: Mode): Promise<void> {
   }
   await tf.ready();
   current = mode;
-}
-
-/** The tfjs backend name of a mode. */
-export function backendName(mode: Mode): string {
-  return mode === "cpu" ? "wasm" : "webgpu";
-}
-
-/** The mode of the active backend (after {@linkcode initBackend}). */
-export function backendMode(): Mode {
-  if (!current) throw new Error("initBackend() has not been called");
-  return current;
 }
 
 /**

@@ -86,7 +86,7 @@ export interface DecisionTransformerConfig {
 }
 
 /**
- * Default sizes, picked for the spec's runs on a 2-core CPU (tfjs wasm is
+ * Default sizes, picked for docs/spec.md's runs on a 2-core CPU (tfjs wasm is
  * single-threaded). `deno run -A bench/dt_sizes.ts` times one Adam step on a
  * batch of 64 segments; on that machine: DT's gym setting (embed 128, 3
  * layers, K 20) ~1300 ms; embed 64 / 2 layers / K 20 ~410 ms; embed 64 / 2

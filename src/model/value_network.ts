@@ -1,5 +1,5 @@
 /**
- * The critic of stage 2: the spec's `ValueNetwork(obs_dim, embed_dim=256,
+ * The critic of stage 2: docs/spec.md's `ValueNetwork(obs_dim, embed_dim=256,
  * hidden_dim=512)`, an MLP from one observation to a scalar value:
  * Linear(obs, embed) -> GELU -> Linear(embed, hidden) -> GELU ->
  * Linear(hidden, 1). It reads the raw observation and normalizes it with the

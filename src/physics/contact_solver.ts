@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { cos, sin } from "../../envs/math.ts";
+import { cos, sin } from "../math.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { FACE_A, MANIFOLD_FLOATS } from "./collide_edge_polygon.ts";
 import {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cos, sin } from "../../envs/math.ts";
+import { cos, sin } from "../math.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { ANGULAR_SLOP, LINEAR_SLOP, MAX_ANGULAR_CORRECTION } from "./settings.ts";
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { cos, sin } from "../../envs/math.ts";
+import { cos, sin } from "../math.ts";
 import { LINEAR_SLOP, POLYGON_RADIUS } from "./settings.ts";
 
 /**

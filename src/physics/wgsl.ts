@@ -15,7 +15,8 @@ export interface WorldOffsets {
   edges: number;
 }
 
-function f32(x: number): string {
+/** A number as a WGSL f32 literal (`1` becomes `1.0`). */
+export function f32(x: number): string {
   const s = String(x);
   return /[.e]/.test(s) ? s : `${s}.0`;
 }

@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { cos, sin } from "../../envs/math.ts";
+import { cos, sin } from "../math.ts";
 import { SolverBodies } from "./bodies.ts";
 import { collideEdgePolygon, MANIFOLD_FLOATS, type WorldPolygon } from "./collide_edge_polygon.ts";
 import { ContactSolver } from "./contact_solver.ts";

@@ -23,44 +23,28 @@ export type { EpisodeRecording } from "./html_replay.ts";
 /** Draws one state of an env as a scene. */
 export type SceneDrawer = (state: ArrayLike<number>) => Scene;
 
-/** Gymnasium's `render_fps` of each drawable env, by alias. */
-export const RENDER_FPS: Readonly<Record<string, number>> = {
-  cartpole: 50,
-  lunarlander: 50,
-  lunar_lander: 50,
-  lunar_lander_continuous: 50,
-  acrobot: 15,
-  mountaincar: 30,
-  mountaincarcontinuous: 30,
-  pendulum: 30,
+/**
+ * The drawers of the built-in envs whose state alone fixes their picture, by
+ * alias: drawing is the render layer's, so an env's record names no drawer
+ * (its frame rate is the record's `renderFps`). `params` are the env's
+ * (CartPole's `length` sets the pole).
+ */
+const DRAWERS: Readonly<Record<string, (params: Record<string, number>) => SceneDrawer>> = {
+  cartpole: (params) => (s) => cartPoleScene(s, { length: params.length }),
+  acrobot: () => acrobotScene,
+  mountaincar: () => (s) => mountainCarScene(s, { goalPosition: 0.5 }),
+  mountaincarcontinuous: () => (s) => mountainCarScene(s, { goalPosition: 0.45 }),
+  pendulum: () => pendulumScene,
+  lunar_lander: () => (s) => lunarLanderScene(landerSceneFromState(s)),
+  lunar_lander_continuous: () => (s) => lunarLanderScene(landerSceneFromState(s)),
 };
 
-/**
- * The drawer of a built-in env whose state alone fixes its picture, by
- * alias; `params` are the env's (CartPole's `length` sets the pole). Returns
- * undefined for other envs.
- */
+/** The drawer of a built-in env by alias, or undefined for envs without one. */
 export function envDrawer(
   alias: string,
   params: Record<string, number> = {},
 ): SceneDrawer | undefined {
-  switch (alias) {
-    case "cartpole":
-      return (s) => cartPoleScene(s, { length: params.length });
-    case "acrobot":
-      return acrobotScene;
-    case "mountaincar":
-      return (s) => mountainCarScene(s, { goalPosition: 0.5 });
-    case "mountaincarcontinuous":
-      return (s) => mountainCarScene(s, { goalPosition: 0.45 });
-    case "pendulum":
-      return pendulumScene;
-    case "lunar_lander":
-    case "lunar_lander_continuous":
-      return (s) => lunarLanderScene(landerSceneFromState(s));
-    default:
-      return undefined;
-  }
+  return Object.hasOwn(DRAWERS, alias) ? DRAWERS[alias](params) : undefined;
 }
 
 /** What a `--render` path asks for, or an {@linkcode InputError} naming the choices. */
@@ -150,7 +134,7 @@ export async function writeEpisodeRender(
  */
 export async function renderEpisodes(
   path: string,
-  env: { alias: string; params?: Record<string, number>; id?: string },
+  env: { alias: string; params?: Record<string, number>; id?: string; renderFps?: number },
   episodes: readonly {
     states: readonly ArrayLike<number>[];
     rewards?: number[];
@@ -163,9 +147,7 @@ export async function renderEpisodes(
   const draw = options.draw ?? envDrawer(env.alias, env.params);
   if (!draw) {
     throw new InputError(
-      `--render: no drawing for env "${env.alias}"; drawable: ${
-        Object.keys(RENDER_FPS).join(", ")
-      }`,
+      `--render: no drawing for env "${env.alias}"; drawable: ${Object.keys(DRAWERS).join(", ")}`,
     );
   }
   await writeEpisodeRender(
@@ -178,7 +160,7 @@ export async function renderEpisodes(
     })),
     {
       ...options,
-      fps: options.fps ?? RENDER_FPS[env.alias],
+      fps: options.fps ?? env.renderFps,
       title: options.title ?? env.id ?? env.alias,
     },
   );

@@ -1,6 +1,6 @@
 /**
  * Stage 1: behaviour cloning of a return-conditioned Decision Transformer
- * (the spec's `run_gym_pipeline_optimized.py`).
+ * (docs/spec.md's `run_gym_pipeline_optimized.py`).
  *
  * Every step of every episode is labelled with its return-to-go (the sum of
  * the rewards from that step to the episode's end); the model learns

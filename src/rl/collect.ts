@@ -7,8 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Env, hash5, uniform01 } from "../../envs/env.ts";
-import { envActionsOf } from "./dataset.ts";
+import { type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
@@ -182,3 +181,23 @@ export class RolloutCollector extends CollectorBase {
     return out;
   }
 }
+
+/** A stage-2 collector: CPU mode's {@linkcode RolloutCollector}, or src/gpu's GPU one. */
+export type Collector = CollectorBase;
+
+/**
+ * Makes a run's collector. The training loop is mode-free: the caller picks
+ * the mode by passing src/gpu's `createCollector` (GPU where the tfjs
+ * backend is WebGPU) or leaving the default, {@linkcode cpuCollector}.
+ */
+export type CollectorFactory = (
+  env: Env,
+  policy: DecisionTransformer,
+  value: ValueNetwork,
+  numEnvs: number,
+  seed: number,
+) => Collector;
+
+/** CPU mode's collector as a {@linkcode CollectorFactory}. */
+export const cpuCollector: CollectorFactory = (env, policy, value, numEnvs, seed) =>
+  new RolloutCollector(env, policy, value, numEnvs, seed);

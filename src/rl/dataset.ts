@@ -6,21 +6,15 @@
  * action), `rewards` F32 [T], `terminals` U8 [T] (the
  * episode terminated at this step, as opposed to being truncated or cut),
  * `episode` I32 [T]) with `format=grpo-dataset` and `env_id` metadata.
- *
- * Env `i` of the batch plays episode `i` (its first episode), with the same
- * counter-based random actions in CPU and GPU mode, so a dataset depends on
- * the seed only (up to GPU mode's f32 physics).
+ * Collection is `src/play/collect_dataset.ts`'s.
  *
  * @module
  */
 import { actionSize, discreteActionCount, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
-import type { Mode } from "../gpu/device.ts";
-import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { encodeSafetensors, readSafetensors, type TensorEntry } from "../io/safetensors.ts";
 import { GRPO_VERSION } from "../version.ts";
-import { createVecEnv, randomAction, TERMINATED } from "./vec_env.ts";
 
 /** The `format` metadata value of a dataset file. */
 export const DATASET_FORMAT = "grpo-dataset";
@@ -61,57 +55,11 @@ export function episodeReturns(ds: Dataset): number[] {
   return out;
 }
 
-/** Per-env step records, joined into a dataset in env order. */
-class Recorder {
-  private readonly rows: { obs: number[]; act: number[]; r: number[]; term: number[] }[];
-  readonly finished: boolean[];
-
-  constructor(readonly env: Env, n: number) {
-    this.rows = Array.from({ length: n }, () => ({ obs: [], act: [], r: [], term: [] }));
-    this.finished = new Array(n).fill(false);
-  }
-
-  record(
-    i: number,
-    obs: ArrayLike<number>,
-    act: ArrayLike<number>,
-    reward: number,
-    done: number,
-  ): void {
-    if (this.finished[i]) return;
-    const row = this.rows[i];
-    for (let k = 0; k < obs.length; k++) row.obs.push(obs[k]);
-    for (let k = 0; k < act.length; k++) row.act.push(act[k]);
-    row.r.push(reward);
-    row.term.push(done & TERMINATED ? 1 : 0);
-    if (done !== 0) this.finished[i] = true;
-  }
-
-  get allFinished(): boolean {
-    return this.finished.every((f) => f);
-  }
-
-  dataset(episodeOffset: number): Dataset {
-    const flat = (k: "obs" | "act" | "r" | "term") => this.rows.flatMap((row) => row[k]);
-    const episode = this.rows.flatMap((row, i) => row.r.map(() => episodeOffset + i));
-    return {
-      envId: this.env.id,
-      obsSize: this.env.obsSize,
-      actionSize: datasetActionSize(this.env),
-      obs: Float32Array.from(flat("obs")),
-      actions: Float32Array.from(flat("act")),
-      rewards: Float32Array.from(flat("r")),
-      terminals: Uint8Array.from(flat("term")),
-      episode: Int32Array.from(episode),
-    };
-  }
-}
-
 /**
  * The env seen by the random policy: a box env with `discreteActions` is
  * explored through its discrete choices, as its categorical policy will act.
  */
-function policyView(env: Env): Env {
+export function policyView(env: Env): Env {
   if (env.actionSpace.kind === "box" && discreteActionCount(env) > 0) {
     return { ...env, actionSpace: { kind: "discrete", n: discreteActionCount(env) } };
   }
@@ -121,131 +69,6 @@ function policyView(env: Env): Env {
 /** Width of a dataset's `actions` rows for `env`. */
 export function datasetActionSize(env: Env): number {
   return actionSize(policyView(env));
-}
-
-/** Env actions (N x actionSize) of policy actions: choice indices become their vectors. */
-export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
-  if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
-  const A = actionSize(env);
-  const out = new Float32Array(n * A);
-  for (let i = 0; i < n; i++) out.set(env.discreteActions[policyActions[i]], i * A);
-  return out;
-}
-
-/** Largest batch of envs collected at once. */
-const MAX_BATCH = 4096;
-
-/** Collects `numEpisodes` random-policy episodes. */
-export async function collectRandomEpisodes(
-  env: Env,
-  numEpisodes: number,
-  seed: number,
-  mode: Mode,
-): Promise<Dataset> {
-  const parts: Dataset[] = [];
-  for (let first = 0; first < numEpisodes; first += MAX_BATCH) {
-    const n = Math.min(MAX_BATCH, numEpisodes - first);
-    // Batches after the first draw from their own seed, so episodes never repeat.
-    const batchSeed = (seed + Math.floor(first / MAX_BATCH) * 0x9e3779b9) >>> 0;
-    parts.push(
-      mode === "cpu"
-        ? await collectCpu(env, n, batchSeed, first)
-        : await collectGpu(env, n, batchSeed, first),
-    );
-  }
-  return concatDatasets(parts);
-}
-
-async function collectCpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
-  const vec = createVecEnv(env, n, { seed });
-  try {
-    await vec.reset();
-    const rec = new Recorder(env, n);
-    const view = policyView(env);
-    const A = actionSize(view), O = env.obsSize;
-    const actions = new Float32Array(n * A);
-    const obs = new Float32Array(n * O);
-    while (!rec.allFinished) {
-      for (let i = 0; i < n; i++) {
-        randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
-      }
-      obs.set(vec.obs);
-      await vec.step(envActionsOf(env, actions, n));
-      for (let i = 0; i < n; i++) {
-        rec.record(
-          i,
-          obs.subarray(i * O, i * O + O),
-          actions.subarray(i * A, i * A + A),
-          vec.reward[i],
-          vec.done[i],
-        );
-      }
-    }
-    return rec.dataset(offset);
-  } finally {
-    await vec.close?.();
-  }
-}
-
-/**
- * GPU mode: the same host-drawn random actions, stepped by the env kernel;
- * the batch is read back once per step (collection runs once per
- * pretraining, for at most the episode limit of steps).
- */
-async function collectGpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
-  const vec = await GpuVecEnv.create(env, n, { seed });
-  try {
-    await vec.reset();
-    const rec = new Recorder(env, n);
-    const view = policyView(env);
-    const A = actionSize(view), O = env.obsSize;
-    const actions = new Float32Array(n * A);
-    let snap = await vec.read();
-    while (!rec.allFinished) {
-      for (let i = 0; i < n; i++) {
-        randomAction(view, seed, i, snap.counters[2 * i + 1], snap.counters[2 * i], actions, i * A);
-      }
-      const before = snap;
-      await vec.stepWith(envActionsOf(env, actions, n) as Float32Array<ArrayBuffer>);
-      snap = await vec.read();
-      for (let i = 0; i < n; i++) {
-        rec.record(
-          i,
-          before.obs.subarray(i * O, i * O + O),
-          actions.subarray(i * A, i * A + A),
-          snap.reward[i],
-          snap.done[i],
-        );
-      }
-    }
-    return rec.dataset(offset);
-  } finally {
-    vec.destroy();
-  }
-}
-
-function concatDatasets(parts: Dataset[]): Dataset {
-  if (parts.length === 1) return parts[0];
-  const cat = <T extends Float32Array | Uint8Array | Int32Array>(
-    make: new (n: number) => T,
-    key: "obs" | "actions" | "rewards" | "terminals" | "episode",
-  ) => {
-    const out = new make(parts.reduce((s, p) => s + p[key].length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[key] as never, at);
-      at += p[key].length;
-    }
-    return out;
-  };
-  return {
-    ...parts[0],
-    obs: cat(Float32Array, "obs"),
-    actions: cat(Float32Array, "actions"),
-    rewards: cat(Float32Array, "rewards"),
-    terminals: cat(Uint8Array, "terminals"),
-    episode: cat(Int32Array, "episode"),
-  };
 }
 
 /** Saves a dataset atomically. */

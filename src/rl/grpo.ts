@@ -25,7 +25,7 @@ import type { DecisionTransformer, SegmentBatch } from "../model/decision_transf
 import type { ValueNetwork } from "../model/value_network.ts";
 import { clipByGlobalNorm, createAdam, setLearningRate } from "../model/optim.ts";
 import { gae, grpoAdvantages, normalizeGlobal, normalizeGroups } from "./advantages.ts";
-import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
+import { type Collector, type CollectorFactory, cpuCollector } from "./collect.ts";
 import { clipEpsilonAt } from "./schedules.ts";
 import { type Minibatch, prioritizedMinibatches, uniformMinibatches } from "./minibatches.ts";
 import type { GrpoConfig } from "./grpo_config.ts";
@@ -91,6 +91,8 @@ export interface GrpoState {
   reference?: DecisionTransformer;
   /** The envs and the policy's rollout context, kept across iterations (created on first use). */
   collector?: Collector;
+  /** Makes the collector: src/gpu's `createCollector` for GPU mode; default CPU mode's. */
+  makeCollector?: CollectorFactory;
 }
 
 /** Creates the two optimizers (separate learning rates, as the spec asks). */
@@ -219,11 +221,11 @@ export async function trainGrpo(
 ): Promise<void> {
   const { env, config, policy, value } = state;
   const K = policy.config.contextLength;
-  const outcome = config.advantage === "grpo";
+  const outcome = config.advantage === "outcome";
   // grpo mode plays whole episodes: a rollout lasts until every env's episode ended.
   const N = config.numEnvs, T = outcome ? env.maxEpisodeSteps : config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
-  state.collector ??= createCollector(env, policy, value, N, config.seed);
+  state.collector ??= (state.makeCollector ?? cpuCollector)(env, policy, value, N, config.seed);
   const collector = state.collector;
   const rollout = new Rollout(T, N, env.obsSize, A);
   if (outcome && !state.reference) {

@@ -3,7 +3,7 @@
  * resumed run needs to continue exactly where it stopped: both Adam states
  * (moments, step count and the running powers of beta), the iteration, the
  * rollout collector (env states and counters, the policy's KV cache,
- * previous actions and chunk prefixes) and, in grpo mode, the frozen stage-1
+ * previous actions and chunk prefixes) and, in outcome mode, the frozen stage-1
  * reference policy. With the counter-based randomness this makes `--resume`
  * give the same checkpoints and metrics as an uninterrupted run, byte for
  * byte (tested).
@@ -25,8 +25,7 @@ import { DecisionTransformer } from "../model/decision_transformer.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
-import { type Collector, createCollector } from "../gpu/rollout_collector.ts";
-import type { CollectorSnapshot } from "./collect.ts";
+import { type Collector, type CollectorSnapshot, cpuCollector } from "./collect.ts";
 import type { ChunkPrefix } from "./rollout.ts";
 import { isExternalEnv } from "./vec_env.ts";
 
@@ -223,7 +222,7 @@ export async function restoreTrainingState(
     : state.iteration * state.config.numEnvs * state.config.rolloutSteps;
   await restoreOptimizer("optimizer.policy", state.policyOptimizer, loaded.tensors, source);
   await restoreOptimizer("optimizer.value", state.valueOptimizer, loaded.tensors, source);
-  if (state.config.advantage === "grpo") state.reference = loadReference(loaded, source);
+  if (state.config.advantage === "outcome") state.reference = loadReference(loaded, source);
   const t = loaded.tensors;
   const vecState = t.get("collector.state");
   // A Python env's state cannot be restored: its resumed run starts fresh episodes.
@@ -234,7 +233,8 @@ export async function restoreTrainingState(
         `${source} was trained with --num-envs ${N}; resume with the same --num-envs`,
       );
     }
-    const c = createCollector(state.env, state.policy, state.value, N, state.config.seed);
+    const make = state.makeCollector ?? cpuCollector;
+    const c = make(state.env, state.policy, state.value, N, state.config.seed);
     let prefixes: ChunkPrefix[] | undefined;
     try {
       prefixes = JSON.parse(m.collector_prefixes ?? "null") ?? undefined;
@@ -259,7 +259,7 @@ function loadReference(loaded: LoadedCheckpoint, source: string): DecisionTransf
   }
   if (weights.size === 0) {
     throw new InputError(
-      `${source} carries no stage-1 reference policy (--advantage grpo needs one); start stage 2 again with --checkpoint STAGE1, or resume with the checkpoint's own --advantage`,
+      `${source} carries no stage-1 reference policy (--advantage outcome needs one); start stage 2 again with --checkpoint STAGE1, or resume with the checkpoint's own --advantage`,
     );
   }
   const reference = new DecisionTransformer(loaded.policy.config);

@@ -1,15 +1,21 @@
 import type { Env } from "../../envs/env.ts";
 
 /**
- * Stage 2's hyperparameters in one typed block, with the spec's defaults
- * (`run_grpo.py`), and the per-env presets that replace some of them when the
- * user did not set them.
+ * Stage 2's hyperparameters in one typed block, with docs/spec.md's defaults
+ * (`run_grpo.py`); each env's record holds the preset that replaces some of
+ * them when the user did not set them.
  *
  * @module
  */
 
-/** How advantages are computed and normalized. */
-export type AdvantageMode = "gae-group" | "gae-global" | "grpo";
+/**
+ * How advantages are computed and normalized: `gae-group` (the spec's GRPO:
+ * GAE, normalized within groups of envs), `gae-global` (plain PPO), or
+ * `outcome` (DeepSeekMath's outcome advantages: whole episodes from shared
+ * starts, each episode's return normalized in its group, with a KL penalty to
+ * the stage-1 policy; the command line and old checkpoints call it `grpo`).
+ */
+export type AdvantageMode = "gae-group" | "gae-global" | "outcome";
 
 /** Every stage-2 hyperparameter. */
 export interface GrpoConfig {
@@ -28,10 +34,10 @@ export interface GrpoConfig {
   valueCoef: number;
   /** Clip the value loss around the rollout's values (PPO2-style) by this much; 0 turns it off. */
   valueClip: number;
-  /** Group size for advantage normalization (and episodes per start state in `grpo` mode). */
+  /** Group size for advantage normalization (and episodes per start state in `outcome` mode). */
   groupSize: number;
   advantage: AdvantageMode;
-  /** `grpo` mode: coefficient of the k3 KL penalty to the stage-1 policy. */
+  /** `outcome` mode: coefficient of the k3 KL penalty to the stage-1 policy. */
   klCoef: number;
   /** Parallel environments. */
   numEnvs: number;
@@ -97,51 +103,11 @@ export const SPEC_DEFAULTS: GrpoConfig = {
   seed: 0,
 };
 
-// 16 envs x 64 steps: the spec's 1,024 steps per iteration in half the rollout forwards of its 8 x
-// 128, and the same learning (docs/results.md, "Training speed"; minibatches of 128 or 2 epochs,
-// and a 64x64 value network, learned less in the demo's 30 iterations).
-const CARTPOLE_SHAPE: Partial<GrpoConfig> = { numEnvs: 16, rolloutSteps: 64 };
-
-// LunarLander's (both action spaces). Annealing the learning rates took the deterministic eval
-// at iteration 500 from 210.5 to 261.2 (README, results).
-const LANDER: Partial<GrpoConfig> = {
-  policyLr: 3e-4,
-  valueLr: 1e-3,
-  entropyCoef: 0.01,
-  numEnvs: 16,
-  rolloutSteps: 256,
-  annealLr: true,
-};
-
 /**
- * Per-env presets over the spec's defaults. CartPole's come from tuning runs
- * (README, results): the spec's policy_lr 3e-5 moves a small Decision
- * Transformer too slowly to reach 500 in 100 iterations, and the value
- * targets (returns up to ~100 with gamma 0.99) need a faster critic.
- * LunarLander's add annealing (tuned over 2M-step runs). The other envs' are
- * untuned starting points: the same rates, and a target return near a good
- * Gymnasium score. Flags given by the user always win.
+ * The preset of an env over the spec's defaults (empty for envs without
+ * one): its record's `preset` (see `envs/cartpole.ts` for how CartPole's was
+ * tuned). Flags given by the user always win.
  */
-export const ENV_PRESETS: Record<string, Partial<GrpoConfig>> = {
-  // entropy_coef 0.001, the spec's advice for unstable training: at 0.01 the sampled policy
-  // reached 500 but its argmax drifted (deterministic eval 478 +- 77 at iteration 100).
-  cartpole: {
-    policyLr: 3e-4,
-    valueLr: 1e-3,
-    entropyCoef: 0.001,
-    targetReturn: 500,
-    ...CARTPOLE_SHAPE,
-  },
-  acrobot: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -60 },
-  mountaincar: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110 },
-  pendulum: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150 },
-  // The spec's LunarLander example (16 envs x 256 steps); entropy 0.01 keeps the engines
-  // exploring, and the target return asks for a landing (+100) with little fuel spent.
-  lunar_lander: { ...LANDER, targetReturn: 250 },
-  lunar_lander_continuous: { ...LANDER, targetReturn: 250 },
-};
-
-/** The preset of an env (empty for envs without one). */
 export function presetFor(env: Env): Partial<GrpoConfig> {
-  return ENV_PRESETS[env.alias] ?? {};
+  return env.preset ?? {};
 }

@@ -1,10 +1,9 @@
 /**
  * Hyperparameter schedules over a run: the PPO clip epsilon, constant or
- * decaying linearly (the spec's adaptive clip_epsilon, 0.2 -> 0.05).
+ * decaying linearly (docs/spec.md's adaptive clip_epsilon, 0.2 -> 0.05).
  *
  * @module
  */
-import { InputError } from "../errors.ts";
 
 /** How the clip epsilon changes over the run. */
 export type ClipSchedule = "constant" | "linear";
@@ -32,12 +31,4 @@ export function clipEpsilonAt(config: ClipScheduleConfig, iteration: number): nu
   if (config.clipSchedule === "constant" || config.numIterations <= 1) return config.clipEpsilon;
   const f = Math.min(1, Math.max(0, iteration / (config.numIterations - 1)));
   return config.clipEpsilon + (config.clipEpsilonFinal - config.clipEpsilon) * f;
-}
-
-/** Parses `--clip-schedule`; an unknown name is an {@linkcode InputError} listing the valid ones. */
-export function parseClipSchedule(name: string): ClipSchedule {
-  if ((CLIP_SCHEDULES as readonly string[]).includes(name)) return name as ClipSchedule;
-  throw new InputError(
-    `unknown --clip-schedule "${name}"; use one of: ${CLIP_SCHEDULES.join(", ")}`,
-  );
 }

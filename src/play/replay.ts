@@ -10,8 +10,8 @@ import { actionSize, type Env } from "../../envs/env.ts";
 import { findEnv } from "../../envs/registry.ts";
 import { InputError } from "../errors.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
-import type { Mode } from "../gpu/device.ts";
-import { CpuVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
+import type { Mode } from "../device.ts";
+import { CpuVecEnv, TERMINATED, TRUNCATED } from "../rl/vec_env.ts";
 
 /**
  * An episode to replay. An env with `resetInputs` (LunarLander) starts from

@@ -6,8 +6,8 @@
  */
 import type { Env } from "../../envs/env.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
-import { CpuVecEnv } from "./vec_env.ts";
-import type { Mode } from "../gpu/device.ts";
+import { CpuVecEnv } from "../rl/vec_env.ts";
+import type { Mode } from "../device.ts";
 
 /** One measurement: the best of its repeats. */
 export interface EnvBenchResult {

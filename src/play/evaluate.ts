@@ -1,5 +1,5 @@
 /**
- * Evaluation of a Decision Transformer policy (the spec's
+ * Evaluation of a Decision Transformer policy (docs/spec.md's
  * `test_grpo_agent.py`): N episodes played at once, env `i` playing episode
  * `i`, the policy conditioned on a target return that drops by each reward,
  * with the KV-cached `act` (one call per step for the whole batch).
@@ -10,13 +10,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionSize, type Env, hash5, uniform01 } from "../../envs/env.ts";
-import { envActionsOf } from "./dataset.ts";
-import type { Mode } from "../gpu/device.ts";
+import { actionSize, type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
+import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";
-import { createVecEnv } from "./vec_env.ts";
+import { createVecEnv } from "../rl/vec_env.ts";
 
 /** Separates the policy's sampling stream from the envs' draws. */
 export const SAMPLE_STREAM = 0x27d4eb2f;

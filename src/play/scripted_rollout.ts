@@ -10,10 +10,10 @@
  */
 import { actionSize, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
-import type { Mode } from "../gpu/device.ts";
+import type { Mode } from "../device.ts";
 import { GpuVecEnv } from "../gpu/vec_env.ts";
-import { landerHeuristicContinuous, landerHeuristicDiscrete } from "./lander_heuristic.ts";
-import { createVecEnv } from "./vec_env.ts";
+import { ENVS } from "../../envs/registry.ts";
+import { createVecEnv } from "../rl/vec_env.ts";
 
 /** The scripted policies `grpo rollout` plays. */
 export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
@@ -21,37 +21,14 @@ export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
 /** A scripted policy's name. */
 export type ScriptedPolicy = (typeof SCRIPTED_POLICIES)[number];
 
-/** Writes the actions of `n` envs from their observations (`obs`: n x obsSize) into `out` (n x actionSize). */
-type HeuristicFn = (obs: ArrayLike<number>, n: number, out: Float32Array) => void;
-
-/** The heuristic policies by Gymnasium id (both LunarLanders observe the same 8 floats). */
-const HEURISTICS: Record<string, { alias: string; kind: "discrete" | "box"; act: HeuristicFn }> = {
-  "LunarLander-v3": {
-    alias: "lunar_lander",
-    kind: "discrete",
-    act(obs, n, out) {
-      for (let i = 0; i < n; i++) out[i] = landerHeuristicDiscrete(obs, 8 * i);
-    },
-  },
-  "LunarLanderContinuous-v3": {
-    alias: "lunar_lander_continuous",
-    kind: "box",
-    act(obs, n, out) {
-      for (let i = 0; i < n; i++) landerHeuristicContinuous(obs, 8 * i, out, 2 * i);
-    },
-  },
-};
-
-/** The envs that have a heuristic policy, as `alias (Gymnasium id)`. */
+/** The built-in envs that have a heuristic policy, as `alias (Gymnasium id)`. */
 export function heuristicEnvNames(): string[] {
-  return Object.entries(HEURISTICS).map(([id, h]) => `${h.alias} (${id})`);
+  return ENVS.filter(hasHeuristic).map((e) => `${e.alias} (${e.id})`);
 }
 
-/** Whether `env` has a heuristic policy (by Gymnasium id, with the spaces the heuristic expects). */
+/** Whether `env` has a heuristic policy (its record's `heuristic`). */
 export function hasHeuristic(env: Env): boolean {
-  const h = Object.hasOwn(HEURISTICS, env.id) ? HEURISTICS[env.id] : undefined;
-  return h !== undefined && env.obsSize === 8 && env.actionSpace.kind === h.kind &&
-    actionSize(env) === (h.kind === "discrete" ? 1 : 2);
+  return typeof env.heuristic === "function";
 }
 
 /** Why `policy` cannot play `env` (one line naming the fix), or `undefined` when it can. */
@@ -113,7 +90,7 @@ export async function scriptedRollout(
   }
   const problem = scriptedPolicyProblem(env, policy);
   if (problem) throw new InputError(problem);
-  const heuristic = policy === "heuristic" ? HEURISTICS[env.id] : undefined;
+  const heuristic = policy === "heuristic" ? env.heuristic?.bind(env) : undefined;
   const options = { seed: o.seed, autoreset: false };
   const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
   const cpu = gpu ? undefined : createVecEnv(env, n, options);
@@ -131,7 +108,7 @@ export async function scriptedRollout(
     }
     let remaining = n;
     while (remaining > 0) {
-      if (heuristic) heuristic.act(obs, n, actions);
+      if (heuristic) heuristic(obs, n, actions);
       let reward: ArrayLike<number>, flags: ArrayLike<number>;
       if (cpu) {
         if (heuristic) await cpu.step(actions);

@@ -1,0 +1,168 @@
+/**
+ * Stage 1's data collection: whole episodes of the random policy on a batch
+ * of envs, in CPU or GPU mode, as a {@linkcode Dataset}.
+ *
+ * Env `i` of the batch plays episode `i` (its first episode), with the same
+ * counter-based random actions in CPU and GPU mode, so a dataset depends on
+ * the seed only (up to GPU mode's f32 physics).
+ *
+ * @module
+ */
+import { actionSize, type Env, envActionsOf } from "../../envs/env.ts";
+import type { Mode } from "../device.ts";
+import { GpuVecEnv } from "../gpu/vec_env.ts";
+import { type Dataset, datasetActionSize, policyView } from "../rl/dataset.ts";
+import { createVecEnv, randomAction, TERMINATED } from "../rl/vec_env.ts";
+
+/** Per-env step records, joined into a dataset in env order. */
+class Recorder {
+  private readonly rows: { obs: number[]; act: number[]; r: number[]; term: number[] }[];
+  readonly finished: boolean[];
+
+  constructor(readonly env: Env, n: number) {
+    this.rows = Array.from({ length: n }, () => ({ obs: [], act: [], r: [], term: [] }));
+    this.finished = new Array(n).fill(false);
+  }
+
+  /**
+   * Records one step of every env (`obs`: the observations acted on, n x
+   * obsSize; `act`: n x A; the step's rewards and done flags); an env's
+   * record ends with its first episode.
+   */
+  recordStep(
+    obs: Float32Array,
+    act: Float32Array,
+    reward: ArrayLike<number>,
+    done: ArrayLike<number>,
+  ): void {
+    const n = this.rows.length, O = this.env.obsSize, A = act.length / n;
+    for (let i = 0; i < n; i++) {
+      if (this.finished[i]) continue;
+      const row = this.rows[i];
+      for (let k = 0; k < O; k++) row.obs.push(obs[i * O + k]);
+      for (let k = 0; k < A; k++) row.act.push(act[i * A + k]);
+      row.r.push(reward[i]);
+      row.term.push(done[i] & TERMINATED ? 1 : 0);
+      if (done[i] !== 0) this.finished[i] = true;
+    }
+  }
+
+  get allFinished(): boolean {
+    return this.finished.every((f) => f);
+  }
+
+  dataset(episodeOffset: number): Dataset {
+    const flat = (k: "obs" | "act" | "r" | "term") => this.rows.flatMap((row) => row[k]);
+    const episode = this.rows.flatMap((row, i) => row.r.map(() => episodeOffset + i));
+    return {
+      envId: this.env.id,
+      obsSize: this.env.obsSize,
+      actionSize: datasetActionSize(this.env),
+      obs: Float32Array.from(flat("obs")),
+      actions: Float32Array.from(flat("act")),
+      rewards: Float32Array.from(flat("r")),
+      terminals: Uint8Array.from(flat("term")),
+      episode: Int32Array.from(episode),
+    };
+  }
+}
+
+/** Largest batch of envs collected at once. */
+const MAX_BATCH = 4096;
+
+/** Collects `numEpisodes` random-policy episodes. */
+export async function collectRandomEpisodes(
+  env: Env,
+  numEpisodes: number,
+  seed: number,
+  mode: Mode,
+): Promise<Dataset> {
+  const parts: Dataset[] = [];
+  for (let first = 0; first < numEpisodes; first += MAX_BATCH) {
+    const n = Math.min(MAX_BATCH, numEpisodes - first);
+    // Batches after the first draw from their own seed, so episodes never repeat.
+    const batchSeed = (seed + Math.floor(first / MAX_BATCH) * 0x9e3779b9) >>> 0;
+    parts.push(
+      mode === "cpu"
+        ? await collectCpu(env, n, batchSeed, first)
+        : await collectGpu(env, n, batchSeed, first),
+    );
+  }
+  return concatDatasets(parts);
+}
+
+async function collectCpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
+  const vec = createVecEnv(env, n, { seed });
+  try {
+    await vec.reset();
+    const rec = new Recorder(env, n);
+    const view = policyView(env);
+    const A = actionSize(view), O = env.obsSize;
+    const actions = new Float32Array(n * A);
+    const obs = new Float32Array(n * O);
+    while (!rec.allFinished) {
+      for (let i = 0; i < n; i++) {
+        randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
+      }
+      obs.set(vec.obs);
+      await vec.step(envActionsOf(env, actions, n));
+      rec.recordStep(obs, actions, vec.reward, vec.done);
+    }
+    return rec.dataset(offset);
+  } finally {
+    await vec.close?.();
+  }
+}
+
+/**
+ * GPU mode: the same host-drawn random actions, stepped by the env kernel;
+ * the batch is read back once per step (collection runs once per
+ * pretraining, for at most the episode limit of steps).
+ */
+async function collectGpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
+  const vec = await GpuVecEnv.create(env, n, { seed });
+  try {
+    await vec.reset();
+    const rec = new Recorder(env, n);
+    const view = policyView(env);
+    const A = actionSize(view);
+    const actions = new Float32Array(n * A);
+    let snap = await vec.read();
+    while (!rec.allFinished) {
+      for (let i = 0; i < n; i++) {
+        randomAction(view, seed, i, snap.counters[2 * i + 1], snap.counters[2 * i], actions, i * A);
+      }
+      const before = snap;
+      await vec.stepWith(envActionsOf(env, actions, n) as Float32Array<ArrayBuffer>);
+      snap = await vec.read();
+      rec.recordStep(before.obs, actions, snap.reward, snap.done);
+    }
+    return rec.dataset(offset);
+  } finally {
+    vec.destroy();
+  }
+}
+
+function concatDatasets(parts: Dataset[]): Dataset {
+  if (parts.length === 1) return parts[0];
+  const cat = <T extends Float32Array | Uint8Array | Int32Array>(
+    make: new (n: number) => T,
+    key: "obs" | "actions" | "rewards" | "terminals" | "episode",
+  ) => {
+    const out = new make(parts.reduce((s, p) => s + p[key].length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p[key] as never, at);
+      at += p[key].length;
+    }
+    return out;
+  };
+  return {
+    ...parts[0],
+    obs: cat(Float32Array, "obs"),
+    actions: cat(Float32Array, "actions"),
+    rewards: cat(Float32Array, "rewards"),
+    terminals: cat(Uint8Array, "terminals"),
+    episode: cat(Int32Array, "episode"),
+  };
+}
