@@ -38,6 +38,26 @@ export function embedWasm(files: Record<string, string>): void {
 }
 
 /**
+ * tfjs clones every tensor a gradient will need (about 270 clones in one
+ * policy loss with gradients), and the wasm backend's Identity kernel copies
+ * the data each time. tfjs tensors are immutable (a variable's assign swaps
+ * its data for new data), so the clone can share the data as wasm's own
+ * Reshape does and as tfjs's CPU backend's Identity does.
+ */
+function shareIdentityOnWasm(): void {
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    kernelName: "Identity",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
+/**
  * Makes `mode`'s backend the active tfjs backend (idempotent). GPU mode needs
  * a WebGPU adapter (a software one is accepted; see `resolveMode`).
  *
@@ -59,6 +79,7 @@ export async function initBackend(mode: Mode): Promise<void> {
       setWasmPaths(dir.href, true);
     }
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
+    shareIdentityOnWasm();
   } else {
     const { device, adapter } = await requireGpu();
     if (current === "gpu" && registeredDevice === device && tf.getBackend() === "webgpu") return;
