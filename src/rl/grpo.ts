@@ -85,9 +85,9 @@ export interface GrpoState {
   valueOptimizer: tf.Optimizer;
   /** Iterations already done. */
   iteration: number;
-  /** Env steps collected by those iterations (grpo mode's rollouts vary in length). */
+  /** Env steps collected by those iterations (outcome mode's rollouts vary in length). */
   envSteps: number;
-  /** grpo mode: the frozen stage-1 policy the KL penalty pulls towards. */
+  /** outcome mode: the frozen stage-1 policy the KL penalty pulls towards. */
   reference?: DecisionTransformer;
   /** The envs and the policy's rollout context, kept across iterations (created on first use). */
   collector?: Collector;
@@ -204,6 +204,44 @@ function uploadChunks(
 }
 
 /**
+ * An iteration's training targets: GAE, then group (the spec's GRPO) or
+ * global (PPO) normalization of the advantages, with the critic's returns;
+ * or, in `outcome` mode, DeepSeekMath's outcome advantages (each episode's
+ * return normalized in its group), where `valid` marks the steps of each
+ * env's scored episode and there is no critic.
+ */
+function computeAdvantages(
+  rollout: Rollout,
+  config: GrpoConfig,
+  collected: number,
+): { advantages: Float32Array<ArrayBuffer>; returns: Float32Array; valid: Float32Array } {
+  const valid = new Float32Array(rollout.size).fill(1);
+  if (config.advantage !== "outcome") {
+    const g = gae(rollout, config.gamma, config.gaeLambda);
+    const advantages = g.advantages.slice();
+    if (config.advantage === "gae-group") normalizeGroups(advantages, config.groupSize);
+    else normalizeGlobal(advantages);
+    return { advantages, returns: g.returns, valid };
+  }
+  const N = rollout.numEnvs;
+  const g = grpoAdvantages(
+    rollout.rewards,
+    rollout.terminated,
+    rollout.truncated,
+    collected,
+    N,
+    config.groupSize,
+  );
+  valid.fill(0);
+  for (let i = 0; i < N; i++) for (let t = 0; t < g.lengths[i]; t++) valid[t * N + i] = 1;
+  return {
+    advantages: padTo(g.advantages, rollout.size),
+    returns: new Float32Array(rollout.size),
+    valid,
+  };
+}
+
+/**
  * Runs iterations until `config.numIterations`, calling `onIteration` after
  * each (logging and checkpoints live there). `shouldStop` is polled before
  * each iteration and before each update minibatch (Ctrl-C); when it says yes
@@ -222,14 +260,14 @@ export async function trainGrpo(
   const { env, config, policy, value } = state;
   const K = policy.config.contextLength;
   const outcome = config.advantage === "outcome";
-  // grpo mode plays whole episodes: a rollout lasts until every env's episode ended.
+  // outcome mode plays whole episodes: a rollout lasts until every env's episode ended.
   const N = config.numEnvs, T = outcome ? env.maxEpisodeSteps : config.rolloutSteps;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
   state.collector ??= (state.makeCollector ?? cpuCollector)(env, policy, value, N, config.seed);
   const collector = state.collector;
   const rollout = new Rollout(T, N, env.obsSize, A);
   if (outcome && !state.reference) {
-    throw new Error("grpo mode needs the stage-1 policy as state.reference");
+    throw new Error("outcome mode needs the stage-1 policy as state.reference");
   }
   while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
     const it = state.iteration;
@@ -243,7 +281,7 @@ export async function trainGrpo(
       : 1;
     if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
 
-    // 1. Rollout (grpo mode: each group of envs from one start state, whole episodes).
+    // 1. Rollout (outcome mode: each group of envs from one start state, whole episodes).
     collector.vec.clearStats();
     if (outcome) collector.restartInGroups(it << 16, config.groupSize);
     const collected = await collector.collect(rollout, config.targetReturn, outcome);
@@ -253,35 +291,16 @@ export async function trainGrpo(
     const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
     const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
 
-    // 2. Advantages: GAE, then group (the spec's GRPO) or global (PPO) normalization; or
-    // DeepSeekMath's outcome advantages (each episode's return normalized in its group).
-    let normalized: Float32Array<ArrayBuffer>, returns: Float32Array;
-    // Which samples are trained on (grpo mode: the steps of each env's scored episode).
-    const valid = new Float32Array(rollout.size).fill(1);
-    if (!outcome) {
-      const g = gae(rollout, config.gamma, config.gaeLambda);
-      returns = g.returns;
-      normalized = g.advantages.slice();
-      if (config.advantage === "gae-group") normalizeGroups(normalized, config.groupSize);
-      else normalizeGlobal(normalized);
-    } else {
-      const g = grpoAdvantages(
-        rollout.rewards,
-        rollout.terminated,
-        rollout.truncated,
-        collected,
-        N,
-        config.groupSize,
-      );
-      normalized = padTo(g.advantages, rollout.size);
-      returns = new Float32Array(rollout.size); // no critic
-      valid.fill(0);
-      for (let i = 0; i < N; i++) for (let t = 0; t < g.lengths[i]; t++) valid[t * N + i] = 1;
-    }
+    // 2. Advantages.
+    const { advantages: normalized, returns, valid } = computeAdvantages(
+      rollout,
+      config,
+      collected,
+    );
     const validCount = valid.reduce((a, b) => a + b, 0);
 
     // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-    // Rows after `collected` are stale (a grpo-mode collect stops when every episode ended).
+    // Rows after `collected` are stale (a outcome-mode collect stops when every episode ended).
     const all = chunks(rollout, K, collected).filter((c) => valid[c.start * N + c.env] === 1);
     const chunksPerBatch = Math.max(
       1,
