@@ -30,6 +30,7 @@ import { TrainingSnapshot } from "../src/model/snapshot.ts";
 import { createAdam } from "../src/model/optim.ts";
 import { trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import { trainGrpo } from "../src/rl/grpo.ts";
+import { saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 
 async function onCpuAgain(): Promise<void> {
   await initBackend("cpu");
@@ -170,6 +171,80 @@ for (const device of ["gpu", "cpu"]) {
     },
   );
 }
+
+/**
+ * The readbacks of a GPU-mode `grpo train` run, cut into iterations at each
+ * collect's readback; a readback from inside saveTrainingCheckpoint counts
+ * as the checkpoint's.
+ */
+function readbacksPerIteration(stacks: string[]): { other: number; checkpoint: number }[] {
+  const out: { other: number; checkpoint: number }[] = [];
+  for (const stack of stacks) {
+    if (stack.includes("GpuRolloutCollector.collect")) out.push({ other: 0, checkpoint: 0 });
+    const at = out.at(-1);
+    if (!at) continue; // before the first collect: the setup
+    if (stack.includes("saveTrainingCheckpoint")) at.checkpoint++;
+    else at.other++;
+  }
+  return out;
+}
+
+gpuTest(
+  "GPU mode, grpo train: an iteration of the CLI's loop (with its interrupt snapshot) reads back at most twice; a checkpoint once",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const stage1 = await stage1Checkpoint(dir);
+    const iterations = 4;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 100; // deep enough to see the caller through tfjs's frames
+    const { result: run, mapStacks } = await countGpuCalls(
+      () =>
+        quietly([
+          "train",
+          "--checkpoint",
+          stage1,
+          ...["--num-envs", "2", "--rollout-steps", "40", "--num-epochs", "2"],
+          ...["--batch-size", "16", "--num-iterations", String(iterations)],
+          ...["--save-every", "2", "--eval-every", "0"],
+          ...["--out", join(dir, "ck"), "--log-dir", join(dir, "logs"), "--device", "gpu"],
+        ]),
+      { stacks: true },
+    ).finally(() => Error.stackTraceLimit = limit);
+    await onCpuAgain();
+    assertEquals(run.code, 0, run.err);
+    const per = readbacksPerIteration(mapStacks);
+    assertEquals(per.length, iterations, "one collect readback per iteration");
+    for (const [k, n] of per.entries()) {
+      assert(n.other <= 2, `iteration ${k + 1}: ${n.other} readbacks besides checkpoints`);
+    }
+    // Saved: iteration_2 and iteration_4, last.safetensors, best.safetensors whenever it
+    // improved; each save one readback (at a9951a5: 2 more per iteration for the snapshot and
+    // about 100 in an iteration that saved).
+    assert(per[1].checkpoint >= 1 && per[3].checkpoint >= 2, JSON.stringify(per));
+    assert(per.every((n) => n.checkpoint <= 3), JSON.stringify(per));
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+gpuTest("GPU mode: a stage-2 checkpoint is written with one readback", async () => {
+  await initBackend("gpu");
+  const state = tinyGrpoState({ advantage: "grpo", numIterations: 1 });
+  await trainGrpo(state);
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "ck.safetensors");
+  const { counts } = await countGpuCalls(() =>
+    saveTrainingCheckpoint(path, state, { trainingArgs: {}, bestMeanReward: 0 })
+  );
+  const file = await readSafetensors(path);
+  disposeState(state);
+  await onCpuAgain();
+  assertEquals(counts.mapAsync, 1);
+  const names = [...file.tensors.keys()];
+  for (const part of ["optimizer.policy.", "optimizer.value.", "reference.", "collector.cache."]) {
+    assert(names.some((n) => n.startsWith(part)), `${part}* saved`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
 
 gpuTest("fused Adam on WebGPU equals its twin, tfjs's Adam, step by step", async () => {
   await initBackend("gpu");
