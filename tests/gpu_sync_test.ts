@@ -30,7 +30,7 @@ import { TrainingSnapshot } from "../src/model/snapshot.ts";
 import { createAdam } from "../src/model/optim.ts";
 import { trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import { trainGrpo } from "../src/rl/grpo.ts";
-import { saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
+import { IterationSnapshot, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 
 async function onCpuAgain(): Promise<void> {
   await initBackend("cpu");
@@ -245,6 +245,32 @@ gpuTest("GPU mode: a stage-2 checkpoint is written with one readback", async () 
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+gpuTest(
+  "GPU mode: an iteration undone by the interrupt snapshot saves the same bytes as a save before it",
+  async () => {
+    await initBackend("gpu");
+    const state = tinyGrpoState({ numIterations: 1 });
+    await trainGrpo(state);
+    const dir = await Deno.makeTempDir();
+    const record = { trainingArgs: {}, bestMeanReward: 1 };
+    await saveTrainingCheckpoint(join(dir, "at1.safetensors"), state, record);
+    const { result: snapshot, counts } = await countGpuCalls(() => IterationSnapshot.take(state));
+    state.config.numIterations = 2;
+    await trainGrpo(state);
+    await snapshot.restore(state);
+    snapshot.dispose();
+    await saveTrainingCheckpoint(join(dir, "undone.safetensors"), state, record);
+    disposeState(state);
+    await onCpuAgain();
+    assertEquals(counts.mapAsync, 0, "taking the snapshot reads nothing back");
+    assertEquals(
+      await Deno.readFile(join(dir, "undone.safetensors")),
+      await Deno.readFile(join(dir, "at1.safetensors")),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+);
 
 gpuTest("fused Adam on WebGPU equals its twin, tfjs's Adam, step by step", async () => {
   await initBackend("gpu");
