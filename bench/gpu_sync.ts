@@ -43,7 +43,14 @@ export interface SyncBenchRow {
   counts: GpuCallCounts;
 }
 
-const zero = (): GpuCallCounts => ({ mapAsync: 0, submits: 0, dispatches: 0, uploads: 0 });
+const zero = (): GpuCallCounts => ({
+  mapAsync: 0,
+  submits: 0,
+  dispatches: 0,
+  uploads: 0,
+  tensorUploads: 0,
+  tensorUploadBytes: 0,
+});
 
 const cpuSeconds = () => {
   const u = process.cpuUsage();

@@ -85,6 +85,47 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "GPU mode: stage 1 uploads its batches' data once per epoch (the epoch's rows), not per batch",
+  async () => {
+    await initBackend("gpu");
+    // Tensors made from host data go through the backend's write; those made by stage 1's own
+    // code (not the model's constants or the optimizer's) are its data uploads.
+    const backend = tf.backend() as unknown as { write: (...args: unknown[]) => unknown };
+    const write = backend.write;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 30;
+    let uploads = 0;
+    backend.write = function (...args: unknown[]) {
+      // Kernel outputs are written without values; host data comes with its values.
+      const first = (new Error().stack ?? "").split("\n").find((l) => l.includes("/src/"));
+      if (args[0] != null && first?.includes("behaviour_cloning.ts")) uploads++;
+      return write.apply(this, args);
+    };
+    const perEpoch: number[] = [];
+    let batches = 0;
+    try {
+      const r = await trainBehaviourCloning(cartpole, fixedDataset(12, 7), TINY_BC, {
+        onStart: () => void (uploads = 0),
+        onStep: (_epoch, batch) => void (batches = Math.max(batches, batch)),
+        onEpoch: () => {
+          perEpoch.push(uploads);
+          uploads = 0;
+        },
+      });
+      r.policy.dispose();
+    } finally {
+      backend.write = write;
+      Error.stackTraceLimit = limit;
+    }
+    await onCpuAgain();
+    assert(batches >= 3, "several batches per epoch");
+    // The first epoch also uploads the dataset's steps and the validation rows (once per run).
+    assertEquals(perEpoch.slice(1), perEpoch.slice(1).map(() => 1), JSON.stringify(perEpoch));
+    assert(perEpoch[0] <= 1 + 5 + 1, JSON.stringify(perEpoch));
+  },
+);
+
 /** A tiny stage-1 checkpoint for the CLI. */
 async function stage1Checkpoint(dir: string): Promise<string> {
   await initBackend("cpu");
