@@ -128,11 +128,6 @@ export abstract class CollectorBase {
     this.cache.assign(k.cache);
   }
 
-  /** The KV cache's tensors by checkpoint name (the live ones: clone before disposing). */
-  cacheTensors(): Map<string, tf.Tensor> {
-    return this.cache.named();
-  }
-
   /** Frees the KV cache (and ends an external env's worker). */
   dispose(): void {
     this.cache.dispose();
