@@ -18,6 +18,14 @@ export interface GpuCallCounts {
   dispatches: number;
   /** `GPUQueue.writeBuffer` calls plus buffers created mapped (tfjs's upload path). */
   uploads: number;
+  /**
+   * Buffers created mapped: tfjs's uploads of tensor data (one each, to the
+   * tensor's buffer or to a staging buffer); tfjs's uniforms, one per
+   * dispatch, go by `writeBuffer` instead.
+   */
+  tensorUploads: number;
+  /** Bytes of those buffers. */
+  tensorUploadBytes: number;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -32,7 +40,14 @@ export async function countGpuCalls<T>(
   fn: (counts: Readonly<GpuCallCounts>) => Promise<T>,
   options: { stacks?: boolean } = {},
 ): Promise<{ result: T; counts: GpuCallCounts; mapStacks: string[] }> {
-  const counts: GpuCallCounts = { mapAsync: 0, submits: 0, dispatches: 0, uploads: 0 };
+  const counts: GpuCallCounts = {
+    mapAsync: 0,
+    submits: 0,
+    dispatches: 0,
+    uploads: 0,
+    tensorUploads: 0,
+    tensorUploadBytes: 0,
+  };
   const mapStacks: string[] = [];
   const restore: (() => void)[] = [];
   const wrap = (proto: object, name: string, count: (args: unknown[]) => void) => {
@@ -53,7 +68,11 @@ export async function countGpuCalls<T>(
   wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", () => counts.dispatches++);
   wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroupsIndirect", () => counts.dispatches++);
   wrap(GPUDevice.prototype, "createBuffer", (args) => {
-    if ((args[0] as GPUBufferDescriptor).mappedAtCreation) counts.uploads++;
+    const d = args[0] as GPUBufferDescriptor;
+    if (!d.mappedAtCreation) return;
+    counts.uploads++;
+    counts.tensorUploads++;
+    counts.tensorUploadBytes += d.size;
   });
   try {
     const result = await fn(counts);

@@ -2,7 +2,9 @@
  * Host round trips of training: wall time, readbacks (`mapAsync`), queue
  * submissions, compute dispatches and uploads of one warm stage-2 iteration
  * (collect, advantages, all epochs of updates, metrics) of the CartPole
- * preset, and of one stage-1 epoch (training and validation), per mode.
+ * preset, alone and as `grpo train` runs it (with the interrupt snapshot
+ * after it), of one stage-2 checkpoint save, and of one stage-1 epoch
+ * (training and validation), per mode.
  *
  * Models have the default sizes, random weights; the stage-1 data is random
  * CartPole episodes. Each row is the faster of two warm runs (the machine is
@@ -16,6 +18,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cartpole } from "../envs/cartpole.ts";
@@ -28,11 +31,17 @@ import { collectRandomEpisodes } from "../src/play/collect_dataset.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
+import { IterationSnapshot, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 import { countGpuCalls, type GpuCallCounts } from "./gpu_counters.ts";
 
 /** One measured row. */
 export interface SyncBenchRow {
-  what: "stage-2 iteration" | "stage-1 epoch";
+  /**
+   * "stage-2 CLI iteration": as `grpo train` runs one, with the interrupt
+   * snapshot it takes after each iteration (no checkpoint written);
+   * "stage-2 checkpoint": one `saveTrainingCheckpoint` of that state.
+   */
+  what: "stage-2 iteration" | "stage-2 CLI iteration" | "stage-2 checkpoint" | "stage-1 epoch";
   mode: "cpu" | "gpu";
   seconds: number;
   /**
@@ -44,7 +53,14 @@ export interface SyncBenchRow {
   counts: GpuCallCounts;
 }
 
-const zero = (): GpuCallCounts => ({ mapAsync: 0, submits: 0, dispatches: 0, uploads: 0 });
+const zero = (): GpuCallCounts => ({
+  mapAsync: 0,
+  submits: 0,
+  dispatches: 0,
+  uploads: 0,
+  tensorUploads: 0,
+  tensorUploadBytes: 0,
+});
 
 const cpuSeconds = () => {
   const u = process.cpuUsage();
@@ -57,12 +73,16 @@ async function measure(mode: "cpu" | "gpu", fn: () => Promise<void>) {
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds() - cpu, counts };
 }
 
-/** Times warm stage-2 iterations of the CartPole preset (best of `repeats`). */
+/**
+ * Times warm stage-2 iterations of the CartPole preset (best of `repeats`):
+ * `trainGrpo`'s alone, then as the CLI runs them (each followed by the
+ * interrupt snapshot), then one checkpoint save.
+ */
 export async function benchIteration(
   mode: "cpu" | "gpu",
   rolloutSteps: number,
   repeats: number,
-): Promise<SyncBenchRow> {
+): Promise<SyncBenchRow[]> {
   await initBackend(mode);
   const stats = { obsMean: [0, 0, 0, 0], obsStd: [1, 1, 1, 1] };
   const policy = new DecisionTransformer({
@@ -93,18 +113,58 @@ export async function benchIteration(
     makeCollector: createCollector,
   };
   await trainGrpo(state); // warm-up: compiles the kernels
-  let best: Awaited<ReturnType<typeof measure>> | undefined;
+  type Measured = Awaited<ReturnType<typeof measure>>;
+  const better = (a: Measured | undefined, b: Measured) => !a || b.seconds < a.seconds ? b : a;
+  let iteration: Measured | undefined, cliIteration: Measured | undefined;
+  let checkpoint: Measured | undefined;
   for (let r = 0; r < repeats; r++) {
-    config.numIterations = state.iteration + 1;
-    const m = await measure(mode, () => trainGrpo(state));
-    if (!best || m.seconds < best.seconds) best = m;
+    iteration = better(
+      iteration,
+      await measure(mode, async () => {
+        config.numIterations = state.iteration + 1;
+        await trainGrpo(state);
+      }),
+    );
   }
+  // train.ts's loop: after each iteration, the snapshot a stop mid-iteration goes back to.
+  let snapshot = await IterationSnapshot.take(state);
+  const dir = await Deno.makeTempDir();
+  for (let r = 0; r < repeats; r++) {
+    cliIteration = better(
+      cliIteration,
+      await measure(mode, async () => {
+        config.numIterations = state.iteration + 1;
+        await trainGrpo(state, {
+          onIteration: async () => {
+            snapshot.dispose();
+            snapshot = await IterationSnapshot.take(state);
+          },
+        });
+      }),
+    );
+    // Right after an iteration: tfjs keeps what it read back, so saving the same state again
+    // would read nothing.
+    checkpoint = better(
+      checkpoint,
+      await measure(mode, () =>
+        saveTrainingCheckpoint(join(dir, "bench.safetensors"), state, {
+          trainingArgs: {},
+          bestMeanReward: 0,
+        })),
+    );
+  }
+  snapshot.dispose();
+  await Deno.remove(dir, { recursive: true });
   state.collector?.dispose();
   policy.dispose();
   value.dispose();
   state.policyOptimizer.dispose();
   state.valueOptimizer.dispose();
-  return { what: "stage-2 iteration", mode, ...best! };
+  return [
+    { what: "stage-2 iteration", mode, ...iteration! },
+    { what: "stage-2 CLI iteration", mode, ...cliIteration! },
+    { what: "stage-2 checkpoint", mode, ...checkpoint! },
+  ];
 }
 
 /** Times stage-1 epochs on `episodes` random CartPole episodes (best of `repeats` after one). */
@@ -168,7 +228,7 @@ if (import.meta.main) {
       console.error("skipping gpu: no WebGPU adapter");
       continue;
     }
-    rows.push(await benchIteration(mode, Number(values["rollout-steps"]), repeats));
+    rows.push(...await benchIteration(mode, Number(values["rollout-steps"]), repeats));
     rows.push(await benchEpoch(mode, Number(values.episodes), repeats));
     if (mode === "gpu") {
       await initBackend("cpu");
@@ -178,10 +238,11 @@ if (import.meta.main) {
   for (const r of rows) {
     const c = r.counts;
     console.log(
-      `${r.what.padEnd(17)} ${r.mode}: ${r.seconds.toFixed(2)} s (${
+      `${r.what.padEnd(21)} ${r.mode}: ${r.seconds.toFixed(2)} s (${
         r.cpuSeconds.toFixed(2)
       } CPU s), ${c.mapAsync} readbacks, ` +
-        `${c.submits} submits, ${c.dispatches} dispatches, ${c.uploads} uploads`,
+        `${c.submits} submits, ${c.dispatches} dispatches, ${c.uploads} uploads ` +
+        `(${c.tensorUploads} tensor uploads, ${c.tensorUploadBytes} bytes)`,
     );
   }
   if (values.json) console.log(JSON.stringify(rows));

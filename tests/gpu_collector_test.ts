@@ -9,6 +9,7 @@ import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
+import { countGpuCalls } from "../bench/gpu_counters.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
 import type { Env } from "../envs/env.ts";
@@ -302,6 +303,40 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
   await initBackend("cpu");
   disposeGpuBackend();
 });
+
+gpuTest(
+  "a GPU collector put back from its device-side copy (keep) collects the same again, with no readback",
+  async () => {
+    await initBackend("gpu");
+    const { policy, value } = tinyModels(shortCartpole, 2);
+    const c = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
+    await c.collect(new Rollout(6, 4, cartpole.obsSize, 1), 120);
+    const v = c.vec;
+    const saved = [v.state.slice(), v.obs.slice(), v.t.slice(), v.episode.slice()] as const;
+    const running = v.stats.running.slice();
+    const { result: kept, counts } = await countGpuCalls(() => Promise.resolve(c.keep()));
+    assertEquals(counts.mapAsync, 0);
+    const straight = new Rollout(6, 4, cartpole.obsSize, 1);
+    await c.collect(straight, 120);
+    [v.state, v.obs, v.t, v.episode].forEach((a, k) => a.set(saved[k]));
+    v.stats.running.set(running);
+    c.restoreKept(kept);
+    const again = new Rollout(6, 4, cartpole.obsSize, 1);
+    await c.collect(again, 120);
+    for (
+      const key of ["obs", "actions", "rewards", "values", "logProbs", "timesteps"] as const
+    ) {
+      assertEquals(Array.from(again[key]), Array.from(straight[key]), key);
+    }
+    assertEquals(again.prefixes, straight.prefixes, "prefixes");
+    kept.cache.dispose();
+    c.dispose();
+    policy.dispose();
+    value.dispose();
+    await initBackend("cpu");
+    disposeGpuBackend();
+  },
+);
 
 async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<IterationMetrics[]> {
   await initBackend("gpu");

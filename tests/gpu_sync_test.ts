@@ -30,6 +30,7 @@ import { TrainingSnapshot } from "../src/model/snapshot.ts";
 import { createAdam } from "../src/model/optim.ts";
 import { trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import { trainGrpo } from "../src/rl/grpo.ts";
+import { IterationSnapshot, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 
 async function onCpuAgain(): Promise<void> {
   await initBackend("cpu");
@@ -81,6 +82,47 @@ gpuTest(
     assertEquals(perEpoch.length, TINY_BC.numEpochs);
     assert(Math.max(...steps) >= 3, "several batches per epoch");
     for (const n of perEpoch) assert(n >= 1 && n <= 2, `readbacks per epoch: ${n}`);
+  },
+);
+
+gpuTest(
+  "GPU mode: stage 1 uploads its batches' data once per epoch (the epoch's rows), not per batch",
+  async () => {
+    await initBackend("gpu");
+    // Tensors made from host data go through the backend's write; those made by stage 1's own
+    // code (not the model's constants or the optimizer's) are its data uploads.
+    const backend = tf.backend() as unknown as { write: (...args: unknown[]) => unknown };
+    const write = backend.write;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 30;
+    let uploads = 0;
+    backend.write = function (...args: unknown[]) {
+      // Kernel outputs are written without values; host data comes with its values.
+      const first = (new Error().stack ?? "").split("\n").find((l) => l.includes("/src/"));
+      if (args[0] != null && first?.includes("behaviour_cloning.ts")) uploads++;
+      return write.apply(this, args);
+    };
+    const perEpoch: number[] = [];
+    let batches = 0;
+    try {
+      const r = await trainBehaviourCloning(cartpole, fixedDataset(12, 7), TINY_BC, {
+        onStart: () => void (uploads = 0),
+        onStep: (_epoch, batch) => void (batches = Math.max(batches, batch)),
+        onEpoch: () => {
+          perEpoch.push(uploads);
+          uploads = 0;
+        },
+      });
+      r.policy.dispose();
+    } finally {
+      backend.write = write;
+      Error.stackTraceLimit = limit;
+    }
+    await onCpuAgain();
+    assert(batches >= 3, "several batches per epoch");
+    // The first epoch also uploads the dataset's steps and the validation rows (once per run).
+    assertEquals(perEpoch.slice(1), perEpoch.slice(1).map(() => 1), JSON.stringify(perEpoch));
+    assert(perEpoch[0] <= 1 + 5 + 1, JSON.stringify(perEpoch));
   },
 );
 
@@ -161,6 +203,106 @@ for (const device of ["gpu", "cpu"]) {
     },
   );
 }
+
+/**
+ * The readbacks of a GPU-mode `grpo train` run, cut into iterations at each
+ * collect's readback; a readback from inside saveTrainingCheckpoint counts
+ * as the checkpoint's.
+ */
+function readbacksPerIteration(stacks: string[]): { other: number; checkpoint: number }[] {
+  const out: { other: number; checkpoint: number }[] = [];
+  for (const stack of stacks) {
+    if (stack.includes("GpuRolloutCollector.collect")) out.push({ other: 0, checkpoint: 0 });
+    const at = out.at(-1);
+    if (!at) continue; // before the first collect: the setup
+    if (stack.includes("saveTrainingCheckpoint")) at.checkpoint++;
+    else at.other++;
+  }
+  return out;
+}
+
+gpuTest(
+  "GPU mode, grpo train: an iteration of the CLI's loop (with its interrupt snapshot) reads back at most twice; a checkpoint once",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const stage1 = await stage1Checkpoint(dir);
+    const iterations = 4;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 100; // deep enough to see the caller through tfjs's frames
+    const { result: run, mapStacks } = await countGpuCalls(
+      () =>
+        quietly([
+          "train",
+          "--checkpoint",
+          stage1,
+          ...["--num-envs", "2", "--rollout-steps", "40", "--num-epochs", "2"],
+          ...["--batch-size", "16", "--num-iterations", String(iterations)],
+          ...["--save-every", "2", "--eval-every", "0"],
+          ...["--out", join(dir, "ck"), "--log-dir", join(dir, "logs"), "--device", "gpu"],
+        ]),
+      { stacks: true },
+    ).finally(() => Error.stackTraceLimit = limit);
+    await onCpuAgain();
+    assertEquals(run.code, 0, run.err);
+    const per = readbacksPerIteration(mapStacks);
+    assertEquals(per.length, iterations, "one collect readback per iteration");
+    for (const [k, n] of per.entries()) {
+      assert(n.other <= 2, `iteration ${k + 1}: ${n.other} readbacks besides checkpoints`);
+    }
+    // Saved: iteration_2 and iteration_4, last.safetensors, best.safetensors whenever it
+    // improved; each save one readback (at a9951a5: 2 more per iteration for the snapshot and
+    // about 100 in an iteration that saved).
+    assert(per[1].checkpoint >= 1 && per[3].checkpoint >= 2, JSON.stringify(per));
+    assert(per.every((n) => n.checkpoint <= 3), JSON.stringify(per));
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+gpuTest("GPU mode: a stage-2 checkpoint is written with one readback", async () => {
+  await initBackend("gpu");
+  const state = tinyGrpoState({ advantage: "outcome", numIterations: 1 });
+  await trainGrpo(state);
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "ck.safetensors");
+  const { counts } = await countGpuCalls(() =>
+    saveTrainingCheckpoint(path, state, { trainingArgs: {}, bestMeanReward: 0 })
+  );
+  const file = await readSafetensors(path);
+  disposeState(state);
+  await onCpuAgain();
+  assertEquals(counts.mapAsync, 1);
+  const names = [...file.tensors.keys()];
+  for (const part of ["optimizer.policy.", "optimizer.value.", "reference.", "collector.cache."]) {
+    assert(names.some((n) => n.startsWith(part)), `${part}* saved`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+gpuTest(
+  "GPU mode: an iteration undone by the interrupt snapshot saves the same bytes as a save before it",
+  async () => {
+    await initBackend("gpu");
+    const state = tinyGrpoState({ numIterations: 1 });
+    await trainGrpo(state);
+    const dir = await Deno.makeTempDir();
+    const record = { trainingArgs: {}, bestMeanReward: 1 };
+    await saveTrainingCheckpoint(join(dir, "at1.safetensors"), state, record);
+    const { result: snapshot, counts } = await countGpuCalls(() => IterationSnapshot.take(state));
+    state.config.numIterations = 2;
+    await trainGrpo(state);
+    await snapshot.restore(state);
+    snapshot.dispose();
+    await saveTrainingCheckpoint(join(dir, "undone.safetensors"), state, record);
+    disposeState(state);
+    await onCpuAgain();
+    assertEquals(counts.mapAsync, 0, "taking the snapshot reads nothing back");
+    assertEquals(
+      await Deno.readFile(join(dir, "undone.safetensors")),
+      await Deno.readFile(join(dir, "at1.safetensors")),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+);
 
 gpuTest("fused Adam on WebGPU equals its twin, tfjs's Adam, step by step", async () => {
   await initBackend("gpu");

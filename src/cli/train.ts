@@ -544,7 +544,8 @@ export const trainCommand: Command = defineCommand({
     };
     const loopStart = performance.now();
     const startIteration = state.iteration;
-    // The state as of the last completed iteration: a stop mid-iteration saves this.
+    // The state as of the last completed iteration: a stop mid-iteration saves this. Taken
+    // every iteration on the device (no readback); read back only if a checkpoint is written.
     state.collector ??= createCollector(env, state.policy, value, config.numEnvs, config.seed);
     let snapshot = await IterationSnapshot.take(state);
     try {

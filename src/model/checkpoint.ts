@@ -46,6 +46,7 @@ import {
   validateConfig,
 } from "./decision_transformer.ts";
 import { ValueNetwork, type ValueNetworkConfig } from "./value_network.ts";
+import { readAll } from "./readback.ts";
 
 /** The `format` metadata value of a checkpoint. */
 export const CHECKPOINT_FORMAT = "grpo-checkpoint";
@@ -98,30 +99,48 @@ export interface CheckpointContents {
   targetReturn: number;
   trainingArgs: Record<string, unknown>;
   stage: string;
-  /** More tensors (names must not clash with the models'). */
-  extraTensors?: Map<string, TensorEntry>;
+  /**
+   * More tensors (names must not clash with the models'): host data, or
+   * device tensors (saved as F32, read with the weights in one readback; the
+   * caller still owns them).
+   */
+  extraTensors?: Map<string, TensorEntry | tf.Tensor>;
   /** More metadata strings. */
   extraMetadata?: Record<string, string>;
 }
 
-async function readVariables(
-  named: readonly [string, tf.Variable][],
-  out: Map<string, TensorEntry>,
-): Promise<void> {
-  for (const [name, v] of named) {
-    out.set(name, { dtype: "F32", shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+/**
+ * The checkpoint's tensors in file order, the device ones read back together:
+ * one readback in GPU mode however many tensors (each costs >= ~11 ms and
+ * drains the queue).
+ */
+async function readTensors(
+  named: [string, TensorEntry | tf.Tensor][],
+): Promise<Map<string, TensorEntry>> {
+  const onDevice = named.filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
+  const data = await readAll(
+    onDevice.map(([, t]) => t.dtype === "float32" ? tf.clone(t) : t.cast("float32")),
+  );
+  const read = new Map(onDevice.map(([name, t], k) => [name, { t, data: data[k] }]));
+  const out = new Map<string, TensorEntry>();
+  for (const [name, e] of named) {
+    if (out.has(name)) throw new Error(`extra tensor ${name} clashes with a model weight`);
+    const r = read.get(name);
+    out.set(
+      name,
+      r ? { dtype: "F32", shape: r.t.shape.slice(), data: r.data } : (e as TensorEntry),
+    );
   }
+  return out;
 }
 
-/** Encodes a checkpoint (reads the weights back from the backend). */
+/** Encodes a checkpoint (reads the weights back from the backend, with one readback). */
 export async function encodeCheckpoint(c: CheckpointContents): Promise<Uint8Array> {
-  const tensors = new Map<string, TensorEntry>();
-  await readVariables(c.policy.namedWeights(), tensors);
-  if (c.value) await readVariables(c.value.namedWeights(), tensors);
-  for (const [name, t] of c.extraTensors ?? []) {
-    if (tensors.has(name)) throw new Error(`extra tensor ${name} clashes with a model weight`);
-    tensors.set(name, t);
-  }
+  const tensors = await readTensors([
+    ...c.policy.namedWeights(),
+    ...(c.value?.namedWeights() ?? []),
+    ...(c.extraTensors ?? []),
+  ]);
   const { obsMean, obsStd, returnScale, ...sizes } = c.policy.config;
   const metadata: Record<string, string> = {
     ...c.extraMetadata,

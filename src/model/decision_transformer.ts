@@ -35,6 +35,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { type ActionDist, entropy, logProb } from "./distribution.ts";
+import { readAll } from "./readback.ts";
 import { constantVariable, InitRandom } from "./init.ts";
 import {
   attention,
@@ -138,14 +139,39 @@ export class KVCache {
     return this.keys[0].shape[0];
   }
 
-  /** The tensors as checkpoint entries, `k.<layer>` and `v.<layer>`. */
-  async entries(): Promise<Map<string, TensorEntry>> {
-    const out = new Map<string, TensorEntry>();
-    const put = async (name: string, t: tf.Tensor) =>
-      out.set(name, { dtype: "F32", shape: t.shape, data: Float32Array.from(await t.data()) });
-    for (const [l, k] of this.keys.entries()) await put(`k.${l}`, k);
-    for (const [l, v] of this.values.entries()) await put(`v.${l}`, v);
+  /** The tensors themselves by checkpoint name, `k.<layer>` and `v.<layer>` (not copies). */
+  named(): Map<string, tf.Tensor3D> {
+    const out = new Map<string, tf.Tensor3D>();
+    for (const [l, k] of this.keys.entries()) out.set(`k.${l}`, k);
+    for (const [l, v] of this.values.entries()) out.set(`v.${l}`, v);
     return out;
+  }
+
+  /** The tensors as checkpoint entries, `k.<layer>` and `v.<layer>`, read with one readback. */
+  async entries(): Promise<Map<string, TensorEntry>> {
+    const named = [...this.named()];
+    const data = await readAll(named.map(([, t]) => tf.clone(t)));
+    return new Map(
+      named.map(([name, t], k) => [name, { dtype: "F32", shape: t.shape, data: data[k] }]),
+    );
+  }
+
+  /**
+   * A copy on the device, no readback: on WebGPU a clone shares the
+   * tensor's buffer, which stays valid because `act` replaces the cache's
+   * tensors rather than writing into them.
+   */
+  clone(): KVCache {
+    const copy = (ts: tf.Tensor3D[]) => ts.map((t) => tf.keep(tf.clone(t)));
+    return new KVCache(copy(this.keys), copy(this.values));
+  }
+
+  /** Replaces the tensors by copies of `other`'s (on the device; `other` stays valid). */
+  assign(other: KVCache): void {
+    const copy = other.clone();
+    this.dispose();
+    this.keys = copy.keys;
+    this.values = copy.values;
   }
 
   /** Replaces the tensors by entries that {@linkcode KVCache.entries} wrote. */

@@ -157,39 +157,99 @@ function cutSegments(lengths: number[], episodes: number[], k: number, phase: ()
   return out;
 }
 
-/** Builds the tensors of a batch of segments, `k` steps long, padded at the end; plus the loss mask. */
-function makeBatch(
-  ds: Dataset,
+/**
+ * The dataset's steps as tensors, one row per step plus a last row of zeros
+ * (`pad`) that pads batches. They are uploaded once per run; a batch gathers
+ * its rows from them on the device by index (see {@linkcode batchRows}), so
+ * an epoch uploads only its row indices, once, instead of five tensors per
+ * batch. Gathering copies values, so batches equal those built on the host.
+ */
+interface StepTable {
+  returnsToGo: tf.Tensor1D;
+  obs: tf.Tensor2D;
+  actions: tf.Tensor2D;
+  /** int32: the step's timestep within its episode. */
+  timesteps: tf.Tensor1D;
+  /** 1 for a step, 0 for the padding row (the loss mask). */
+  mask: tf.Tensor1D;
+  pad: number;
+}
+
+function stepTable(ds: Dataset, starts: number[], lengths: number[], rtg: Float32Array): StepTable {
+  const S = ds.rewards.length, O = ds.obsSize, A = ds.actionSize;
+  const ts = new Int32Array(S + 1);
+  starts.forEach((start, e) => {
+    for (let j = 0; j < lengths[e]; j++) ts[start + j] = j;
+  });
+  const padded = (x: Float32Array, width: number) => {
+    const out = new Float32Array((S + 1) * width);
+    out.set(x.subarray(0, S * width));
+    return out;
+  };
+  const mask = new Float32Array(S + 1).fill(1);
+  mask[S] = 0;
+  return {
+    returnsToGo: tf.tensor1d(padded(rtg, 1)),
+    obs: tf.tensor2d(padded(ds.obs, O), [S + 1, O]),
+    actions: tf.tensor2d(padded(ds.actions, A), [S + 1, A]),
+    timesteps: tf.tensor1d(ts, "int32"),
+    mask: tf.tensor1d(mask),
+    pad: S,
+  };
+}
+
+function disposeTable(t: StepTable): void {
+  tf.dispose([t.returnsToGo, t.obs, t.actions, t.timesteps, t.mask]);
+}
+
+/**
+ * The table rows of batches of segments, each `k` steps long (the batch's
+ * longest), padded at the end with the table's zero row: batch after batch,
+ * segment b's step j at b * k + j. Returns the rows and where each batch starts.
+ */
+function batchRows(
   starts: number[],
-  rtg: Float32Array,
-  segs: Segment[],
+  batches: { segs: Segment[]; k: number }[],
+  pad: number,
+): { rows: Int32Array; at: number[] } {
+  const at: number[] = [];
+  let total = 0;
+  for (const b of batches) {
+    at.push(total);
+    total += b.segs.length * b.k;
+  }
+  const rows = new Int32Array(total).fill(pad);
+  batches.forEach(({ segs, k }, i) => {
+    segs.forEach((seg, b) => {
+      const first = starts[seg.ep] + seg.start, row = at[i] + b * k;
+      for (let j = 0; j < seg.len; j++) rows[row + j] = first + j;
+    });
+  });
+  return { rows, at };
+}
+
+/** A batch's tensors, gathered on the device from the table: rows [at, at + B * k) of `rows`. */
+function gatherBatch(
+  table: StepTable,
+  rows: tf.Tensor1D,
+  at: number,
+  B: number,
   k: number,
 ): { batch: SegmentBatch; mask: tf.Tensor2D } {
-  const B = segs.length, O = ds.obsSize, A = ds.actionSize;
-  const r = new Float32Array(B * k),
-    o = new Float32Array(B * k * O),
-    a = new Float32Array(B * k * A);
-  const ts = new Int32Array(B * k), m = new Float32Array(B * k);
-  segs.forEach((seg, b) => {
-    const first = starts[seg.ep] + seg.start;
-    for (let j = 0; j < seg.len; j++) {
-      const t = first + j, row = b * k + j;
-      r[row] = rtg[t];
-      o.set(ds.obs.subarray(t * O, t * O + O), row * O);
-      a.set(ds.actions.subarray(t * A, t * A + A), row * A);
-      ts[row] = seg.start + j;
-      m[row] = 1;
-    }
+  return tf.tidy(() => {
+    const idx = rows.slice(at, B * k);
+    const take = (t: tf.Tensor) => tf.gather(t, idx);
+    const O = table.obs.shape[1], A = table.actions.shape[1];
+    return {
+      batch: {
+        returnsToGo: take(table.returnsToGo).reshape([B, k]) as tf.Tensor2D,
+        obs: take(table.obs).reshape([B, k, O]) as tf.Tensor3D,
+        actions: take(table.actions).reshape([B, k, A]) as tf.Tensor3D,
+        timesteps: take(table.timesteps).reshape([B, k]) as tf.Tensor2D,
+      },
+      mask: take(table.mask).reshape([B, k]) as tf.Tensor2D,
+    };
   });
-  return {
-    batch: {
-      returnsToGo: tf.tensor2d(r, [B, k]),
-      obs: tf.tensor3d(o, [B, k, O]),
-      actions: tf.tensor3d(a, [B, k, A]),
-      timesteps: tf.tensor2d(ts, [B, k], "int32"),
-    },
-    mask: tf.tensor2d(m, [B, k]),
-  };
 }
 
 /** Masked mean negative log-likelihood of the batch's actions. */
@@ -283,81 +343,122 @@ export async function trainBehaviourCloning(
   const history: EpochMetrics[] = [];
   let bestValLoss = Infinity;
   let step = 0;
-
-  for (let epoch = 1; epoch <= c.numEpochs; epoch++) {
-    const t0 = performance.now();
-    // ---- length-bucketed batches of randomly phased segments
-    const segs = cutSegments(lengths, trainEpisodes, K, () => Math.floor(rng.uniform() * K));
-    shuffle(segs, rng).sort((a, b) => b.len - a.len);
-    const batches: Segment[][] = [];
-    for (let i = 0; i < segs.length; i += c.batchSize) batches.push(segs.slice(i, i + c.batchSize));
-    shuffle(batches, rng);
-
-    // Each batch's loss stays on the device; one readback per epoch (GPU mode pays ~11 ms each).
-    const losses: tf.Scalar[] = [], weights: number[] = [];
-    for (const [bi, segBatch] of batches.entries()) {
-      if (await hooks.shouldStop?.()) {
-        tf.dispose(losses);
-        optimizer.dispose();
-        return { policy, targetReturn, bestValLoss, history, stopped: true };
+  const table = stepTable(ds, starts, lengths, rtg);
+  const val = validationSet(starts, valSegments, c.batchSize, K, table);
+  try {
+    for (let epoch = 1; epoch <= c.numEpochs; epoch++) {
+      const t0 = performance.now();
+      // ---- length-bucketed batches of randomly phased segments
+      const segs = cutSegments(lengths, trainEpisodes, K, () => Math.floor(rng.uniform() * K));
+      shuffle(segs, rng).sort((a, b) => b.len - a.len);
+      const batches: Segment[][] = [];
+      for (let i = 0; i < segs.length; i += c.batchSize) {
+        batches.push(segs.slice(i, i + c.batchSize));
       }
-      const k = maxOf(segBatch.map((s) => s.len));
-      const { batch, mask } = makeBatch(ds, starts, rtg, segBatch, k);
-      const lr = learningRate(c, step, totalSteps);
-      setLearningRate(optimizer, lr);
-      const { loss, gradNorm } = optimizerStep(
-        optimizer,
-        vars,
-        () => nllLoss(policy, batch, mask, `${c.seed}/${step}`),
-        c.maxGradNorm,
+      shuffle(batches, rng);
+      const lengthsK = batches.map((b) => maxOf(b.map((s) => s.len)));
+      const epochRows = batchRows(
+        starts,
+        batches.map((segs, i) => ({ segs, k: lengthsK[i] })),
+        table.pad,
       );
-      losses.push(loss);
-      weights.push(segBatch.reduce((s, x) => s + x.len, 0));
-      tf.dispose([gradNorm, mask, ...Object.values(batch)]);
-      step++;
-      hooks.onStep?.(epoch, bi + 1, batches.length);
-    }
-    let lossSum = 0, weightSum = 0;
-    for (const [b, [loss]] of (await readAll(losses)).entries()) {
-      lossSum += loss * weights[b];
-      weightSum += weights[b];
-    }
+      // The epoch's one upload: its batches' rows (GPU mode: no upload per batch).
+      const rows = tf.tensor1d(epochRows.rows, "int32");
 
-    // ---- validation on aligned chunks (what rollouts see), no dropout
-    const val = await evaluateLoss(policy, ds, starts, rtg, valSegments, c.batchSize, K);
-    const metrics: EpochMetrics = {
-      epoch,
-      step,
-      train_loss: lossSum / Math.max(1, weightSum),
-      val_loss: val.loss,
-      val_accuracy: val.accuracy,
-      learning_rate: learningRate(c, step - 1, totalSteps),
-      epoch_seconds: (performance.now() - t0) / 1000,
-    };
-    history.push(metrics);
-    const improved = val.loss < bestValLoss;
-    if (improved) bestValLoss = val.loss;
-    await hooks.onEpoch?.(metrics, policy, improved);
+      // Each batch's loss stays on the device; one readback per epoch (GPU mode pays ~11 ms each).
+      const losses: tf.Scalar[] = [], weights: number[] = [];
+      for (const [bi, segBatch] of batches.entries()) {
+        if (await hooks.shouldStop?.()) {
+          tf.dispose([...losses, rows]);
+          optimizer.dispose();
+          return { policy, targetReturn, bestValLoss, history, stopped: true };
+        }
+        const k = lengthsK[bi];
+        const { batch, mask } = gatherBatch(table, rows, epochRows.at[bi], segBatch.length, k);
+        const lr = learningRate(c, step, totalSteps);
+        setLearningRate(optimizer, lr);
+        const { loss, gradNorm } = optimizerStep(
+          optimizer,
+          vars,
+          () => nllLoss(policy, batch, mask, `${c.seed}/${step}`),
+          c.maxGradNorm,
+        );
+        losses.push(loss);
+        weights.push(segBatch.reduce((s, x) => s + x.len, 0));
+        tf.dispose([gradNorm, mask, ...Object.values(batch)]);
+        step++;
+        hooks.onStep?.(epoch, bi + 1, batches.length);
+      }
+      rows.dispose();
+      let lossSum = 0, weightSum = 0;
+      for (const [b, [loss]] of (await readAll(losses)).entries()) {
+        lossSum += loss * weights[b];
+        weightSum += weights[b];
+      }
+
+      // ---- validation on aligned chunks (what rollouts see), no dropout
+      const valLoss = await evaluateLoss(policy, table, val);
+      const metrics: EpochMetrics = {
+        epoch,
+        step,
+        train_loss: lossSum / Math.max(1, weightSum),
+        val_loss: valLoss.loss,
+        val_accuracy: valLoss.accuracy,
+        learning_rate: learningRate(c, step - 1, totalSteps),
+        epoch_seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(metrics);
+      const improved = valLoss.loss < bestValLoss;
+      if (improved) bestValLoss = valLoss.loss;
+      await hooks.onEpoch?.(metrics, policy, improved);
+    }
+    optimizer.dispose();
+    return { policy, targetReturn, bestValLoss, history, stopped: false };
+  } finally {
+    disposeTable(table);
+    val.rows.dispose();
   }
-  optimizer.dispose();
-  return { policy, targetReturn, bestValLoss, history, stopped: false };
 }
 
-/** Mean NLL and action accuracy over segments, in batches. */
-async function evaluateLoss(
-  policy: DecisionTransformer,
-  ds: Dataset,
+/** The validation batches (fixed for a run): their rows, uploaded once, and their shapes. */
+interface ValidationSet {
+  rows: tf.Tensor1D;
+  batches: { at: number; size: number; steps: number }[];
+  k: number;
+}
+
+function validationSet(
   starts: number[],
-  rtg: Float32Array,
   segs: Segment[],
   batchSize: number,
   k: number,
+  table: StepTable,
+): ValidationSet {
+  const groups: Segment[][] = [];
+  for (let i = 0; i < segs.length; i += batchSize) groups.push(segs.slice(i, i + batchSize));
+  const { rows, at } = batchRows(starts, groups.map((g) => ({ segs: g, k })), table.pad);
+  return {
+    rows: tf.tensor1d(rows, "int32"),
+    batches: groups.map((g, i) => ({
+      at: at[i],
+      size: g.length,
+      steps: g.reduce((n, seg) => n + seg.len, 0),
+    })),
+    k,
+  };
+}
+
+/** Mean NLL and action accuracy over the validation set, in batches. */
+async function evaluateLoss(
+  policy: DecisionTransformer,
+  table: StepTable,
+  val: ValidationSet,
 ): Promise<{ loss: number; accuracy: number }> {
   // Per batch [sum of NLL, correct]: kept on the device, read once.
   const sums: tf.Tensor[] = [];
   let count = 0;
-  for (let i = 0; i < segs.length; i += batchSize) {
-    const { batch, mask } = makeBatch(ds, starts, rtg, segs.slice(i, i + batchSize), k);
+  for (const b of val.batches) {
+    const { batch, mask } = gatherBatch(table, val.rows, b.at, b.size, val.k);
     sums.push(tf.tidy(() => {
       const dist = policy.forward(batch);
       const lp = logProb(dist, batch.actions);
@@ -369,7 +470,7 @@ async function evaluateLoss(
         tf.where(hit, mask, tf.zerosLike(mask)).sum(),
       ]);
     }));
-    count += segs.slice(i, i + batchSize).reduce((n, seg) => n + seg.len, 0);
+    count += b.steps;
     tf.dispose([mask, ...Object.values(batch)]);
   }
   let nll = 0, correct = 0;

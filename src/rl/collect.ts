@@ -27,6 +27,17 @@ export interface CollectorSnapshot {
 }
 
 /**
+ * The collector's state besides its envs, kept on the device:
+ * {@linkcode CollectorSnapshot} without the readback of the KV cache (see
+ * {@linkcode CollectorBase.keep}).
+ */
+export interface KeptCollector {
+  prevAction: Float32Array;
+  cache: KVCache;
+  prefixes?: Rollout["prefixes"];
+}
+
+/**
  * What both collectors keep between rollouts: the envs (in GPU mode, the
  * host twin whose arrays travel to the device and back), the policy's KV
  * cache, each env's previous action and its open context chunk.
@@ -93,6 +104,27 @@ export abstract class CollectorBase {
     this.prevAction = s.prevAction.slice();
     this.prefixes = s.prefixes;
     this.cache.load(s.cache);
+  }
+
+  /**
+   * {@linkcode snapshot} without a readback: the KV cache is copied on the
+   * device (the rest lives on the host between collects, in both modes), so
+   * that keeping the state of every iteration costs GPU mode no round trip.
+   * Dispose the result's `cache`.
+   */
+  keep(): KeptCollector {
+    return {
+      prevAction: this.prevAction.slice(),
+      cache: this.cache.clone(),
+      prefixes: this.prefixes,
+    };
+  }
+
+  /** Continues from {@linkcode keep}'s copy, which stays valid (the env arrays are the caller's). */
+  restoreKept(k: KeptCollector): void {
+    this.prevAction = k.prevAction.slice();
+    this.prefixes = k.prefixes;
+    this.cache.assign(k.cache);
   }
 
   /** Frees the KV cache (and ends an external env's worker). */

@@ -25,7 +25,12 @@ import { DecisionTransformer } from "../model/decision_transformer.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
-import { type Collector, type CollectorSnapshot, cpuCollector } from "./collect.ts";
+import {
+  type Collector,
+  type CollectorSnapshot,
+  cpuCollector,
+  type KeptCollector,
+} from "./collect.ts";
 import type { ChunkPrefix } from "./rollout.ts";
 import { isExternalEnv } from "./vec_env.ts";
 
@@ -64,20 +69,31 @@ function adamInternals(opt: tf.Optimizer): AdamInternals {
   return a;
 }
 
-async function optimizerTensors(prefix: string, opt: tf.Optimizer, out: Map<string, TensorEntry>) {
-  const weights = await opt.getWeights();
-  for (const [k, w] of weights.entries()) {
-    out.set(`${prefix}.${k}`, f32(w.tensor.shape, Float32Array.from(await w.tensor.data())));
-  }
+/**
+ * An optimizer's state as checkpoint tensors: its step count (from the host)
+ * and its state variables and Adam's running beta powers as device tensors,
+ * read back with the rest of the checkpoint. Dispose the device tensors
+ * this adds (`made`); the others are the optimizer's own.
+ */
+async function optimizerTensors(
+  prefix: string,
+  opt: tf.Optimizer,
+  out: Map<string, TensorEntry | tf.Tensor>,
+  made: tf.Tensor[],
+) {
+  const [iter, ...state] = await opt.getWeights();
+  // getWeights makes the step count from the host's number: no readback needed for it.
+  iter.tensor.dispose();
+  out.set(`${prefix}.0`, f32([], Float32Array.of(opt.iterations)));
+  state.forEach((w, k) => out.set(`${prefix}.${k + 1}`, w.tensor));
   const adam = adamInternals(opt);
-  const beta = [(await adam.accBeta1.data())[0], (await adam.accBeta2.data())[0]];
-  out.set(`${prefix}.acc_beta`, f32([2], Float32Array.from(beta)));
+  const beta = tf.stack([adam.accBeta1, adam.accBeta2]);
+  made.push(beta);
+  out.set(`${prefix}.acc_beta`, beta);
 }
 
-/** The collector's state as checkpoint tensors, and its chunk prefixes. */
-async function collectorEntries(
-  c: Collector,
-): Promise<{ tensors: Map<string, TensorEntry>; prefixes: CollectorSnapshot["prefixes"] }> {
+/** The collector's host-side state (envs, previous actions) as checkpoint tensors. */
+function collectorHostEntries(c: Collector, prevAction: Float32Array): Map<string, TensorEntry> {
   const vec = c.vec, N = vec.n;
   const tensors = new Map<string, TensorEntry>();
   tensors.set("collector.state", {
@@ -89,32 +105,36 @@ async function collectorEntries(
   tensors.set("collector.t", { dtype: "U32", shape: [N], data: vec.t.slice() });
   tensors.set("collector.episode", { dtype: "U32", shape: [N], data: vec.episode.slice() });
   tensors.set("collector.running", f32([N], vec.stats.running.slice()));
-  const snapshot = await c.snapshot();
-  tensors.set(
-    "collector.prev_action",
-    f32([N, snapshot.prevAction.length / N], snapshot.prevAction),
-  );
-  for (const [k, t] of snapshot.cache.entries()) tensors.set(`collector.cache.${k}`, t);
-  return { tensors, prefixes: snapshot.prefixes };
+  tensors.set("collector.prev_action", f32([N, prevAction.length / N], prevAction));
+  return tensors;
 }
 
-/** Sets a collector from {@linkcode collectorEntries}' tensors. */
-function loadCollector(
-  c: Collector,
-  t: Map<string, TensorEntry>,
-  prefixes: CollectorSnapshot["prefixes"],
-): void {
+/**
+ * Sets a collector's envs from {@linkcode collectorHostEntries}' tensors;
+ * returns the previous actions.
+ */
+function loadCollectorHost(c: Collector, t: Map<string, TensorEntry>): Float32Array {
   const get = (name: string) => t.get(`collector.${name}`)!.data;
   c.vec.state.set(get("state") as Float64Array);
   c.vec.obs.set(get("obs") as Float32Array);
   c.vec.t.set(get("t") as Uint32Array);
   c.vec.episode.set(get("episode") as Uint32Array);
   c.vec.stats.running.set(get("running") as Float32Array);
+  return get("prev_action") as Float32Array;
+}
+
+/** Sets a collector from a checkpoint's `collector.*` tensors. */
+function loadCollector(
+  c: Collector,
+  t: Map<string, TensorEntry>,
+  prefixes: CollectorSnapshot["prefixes"],
+): void {
+  const prevAction = loadCollectorHost(c, t);
   const cache = new Map<string, TensorEntry>();
   for (const [name, e] of t) {
     if (name.startsWith("collector.cache.")) cache.set(name.slice(16), e);
   }
-  c.restore({ prevAction: get("prev_action") as Float32Array, cache, prefixes });
+  c.restore({ prevAction, cache, prefixes });
 }
 
 /** Saves a stage-2 checkpoint with the full training state. */
@@ -123,35 +143,43 @@ export async function saveTrainingCheckpoint(
   state: GrpoState,
   record: TrainingRecord,
 ): Promise<void> {
-  const extra = new Map<string, TensorEntry>();
-  await optimizerTensors("optimizer.policy", state.policyOptimizer, extra);
-  await optimizerTensors("optimizer.value", state.valueOptimizer, extra);
-  if (state.reference) {
-    for (const [name, v] of state.reference.namedWeights()) {
-      extra.set(REFERENCE + name, f32(v.shape, (await v.data()) as Float32Array));
+  // Device tensors stay on the device here: saveCheckpoint reads them with the weights in one
+  // readback (GPU mode pays >= ~11 ms per readback).
+  const extra = new Map<string, TensorEntry | tf.Tensor>();
+  const made: tf.Tensor[] = [];
+  try {
+    await optimizerTensors("optimizer.policy", state.policyOptimizer, extra, made);
+    await optimizerTensors("optimizer.value", state.valueOptimizer, extra, made);
+    if (state.reference) {
+      for (const [name, v] of state.reference.namedWeights()) extra.set(REFERENCE + name, v);
     }
+    const metadata: Record<string, string> = {
+      iteration: String(state.iteration),
+      env_steps: String(state.envSteps),
+      best_mean_reward: String(record.bestMeanReward),
+    };
+    const c = state.collector;
+    if (c) {
+      const s = c.keep();
+      made.push(...s.cache.keys, ...s.cache.values);
+      for (const [k, t] of collectorHostEntries(c, s.prevAction)) extra.set(k, t);
+      for (const [k, t] of s.cache.named()) extra.set(`collector.cache.${k}`, t);
+      metadata.collector_prefixes = JSON.stringify(s.prefixes ?? null);
+    }
+    await saveCheckpoint(path, {
+      envId: state.env.id,
+      userEnv: !isBuiltinEnv(state.env) && !isExternalEnv(state.env),
+      policy: state.policy,
+      value: state.value,
+      targetReturn: state.config.targetReturn,
+      trainingArgs: record.trainingArgs,
+      stage: "grpo",
+      extraTensors: extra,
+      extraMetadata: metadata,
+    });
+  } finally {
+    tf.dispose(made);
   }
-  const metadata: Record<string, string> = {
-    iteration: String(state.iteration),
-    env_steps: String(state.envSteps),
-    best_mean_reward: String(record.bestMeanReward),
-  };
-  if (state.collector) {
-    const { tensors, prefixes } = await collectorEntries(state.collector);
-    for (const [k, t] of tensors) extra.set(k, t);
-    metadata.collector_prefixes = JSON.stringify(prefixes ?? null);
-  }
-  await saveCheckpoint(path, {
-    envId: state.env.id,
-    userEnv: !isBuiltinEnv(state.env) && !isExternalEnv(state.env),
-    policy: state.policy,
-    value: state.value,
-    targetReturn: state.config.targetReturn,
-    trainingArgs: record.trainingArgs,
-    stage: "grpo",
-    extraTensors: extra,
-    extraMetadata: metadata,
-  });
 }
 
 async function restoreOptimizer(
@@ -274,11 +302,13 @@ function loadReference(loaded: LoadedCheckpoint, source: string): DecisionTransf
 
 /**
  * The training state at an iteration boundary, kept in memory: weights and
- * optimizer state as a {@linkcode TrainingSnapshot} (device-side clones, no
- * readback), the collector's
- * state as checkpoint tensors. {@linkcode IterationSnapshot.restore} puts it
- * back, so a run stopped mid-iteration saves the last completed iteration
- * and resumes exactly.
+ * optimizer state as a {@linkcode TrainingSnapshot}, the collector's KV
+ * cache as device-side copies (the collector's `keep`) and its
+ * host-side arrays as copies. Taking one reads nothing back, so the CLI takes
+ * one every iteration at no round trip in GPU mode; a checkpoint reads the
+ * state back only when one is written. {@linkcode IterationSnapshot.restore}
+ * puts it back, so a run stopped mid-iteration saves the last completed
+ * iteration and resumes exactly.
  */
 export class IterationSnapshot {
   private constructor(
@@ -286,13 +316,15 @@ export class IterationSnapshot {
     private readonly envSteps: number,
     private readonly training: TrainingSnapshot,
     private readonly collector:
-      | { tensors: Map<string, TensorEntry>; prefixes: CollectorSnapshot["prefixes"] }
+      | { host: Map<string, TensorEntry>; kept: KeptCollector }
       | undefined,
   ) {}
 
-  /** Copies `state` (its collector should exist, so that it is covered too). */
+  /** Copies `state` (its collector should exist, so that it is covered too). No readback. */
   static async take(state: GrpoState): Promise<IterationSnapshot> {
     const named = [...state.policy.namedWeights(), ...state.value.namedWeights()];
+    const c = state.collector;
+    const kept = c?.keep();
     return new IterationSnapshot(
       state.iteration,
       state.envSteps,
@@ -300,7 +332,7 @@ export class IterationSnapshot {
         state.policyOptimizer,
         state.valueOptimizer,
       ]),
-      state.collector ? await collectorEntries(state.collector) : undefined,
+      c && kept ? { host: collectorHostEntries(c, kept.prevAction), kept } : undefined,
     );
   }
 
@@ -309,18 +341,20 @@ export class IterationSnapshot {
     return this.iteration;
   }
 
-  /** Puts `state` back as it was when the snapshot was taken. */
+  /** Puts `state` back as it was when the snapshot was taken (no readback). */
   async restore(state: GrpoState): Promise<void> {
     state.iteration = this.iteration;
     state.envSteps = this.envSteps;
     await this.training.restore();
     if (this.collector && state.collector) {
-      loadCollector(state.collector, this.collector.tensors, this.collector.prefixes);
+      loadCollectorHost(state.collector, this.collector.host);
+      state.collector.restoreKept(this.collector.kept);
     }
   }
 
   /** Frees the copies. */
   dispose(): void {
     this.training.dispose();
+    this.collector?.kept.cache.dispose();
   }
 }
