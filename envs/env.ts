@@ -199,9 +199,10 @@ export interface Env<P extends EnvParams = EnvParams> {
   setStepInputs?(s: Float64Array, so: number, inputs: Record<string, number[]>): void;
   /**
    * The most steps one dispatch of the kernel may run (default: no limit).
-   * Longer runs go as several dispatches, so that a heavy kernel never runs
-   * long enough to trip a GPU watchdog (on lavapipe, a LunarLander dispatch
-   * silently stops after ~64 steps).
+   * Longer runs go as several dispatches. Software adapters (llvmpipe /
+   * lavapipe) allow one invocation 65535 loop iterations, all loops counted
+   * together; past that every loop quietly stops after one pass, so a heavy
+   * kernel must split its steps to stay under the cap (LunarLander: 4).
    */
   stepsPerDispatch?: number;
   /**

@@ -302,10 +302,14 @@ const common = {
   // The hull. A leg's tiny inertia makes its angular velocity as sensitive to
   // the solver's rounding as the accumulated impulses after the bodies.
   exactStateSize: 6,
-  // One step per dispatch: since continuous collision, several steps in one
-  // dispatch part from single steps after ~1000 steps (tests/gpu_rollout_test.ts):
-  // some module-scope WGSL state outlives its step. Not yet found; correctness first.
-  stepsPerDispatch: 1,
+  // Software adapters (llvmpipe/lavapipe) cap the loop iterations of one
+  // invocation at 65535, all loops together (Mesa gallivm's loop limiter, one
+  // counter per SIMD batch of 8 envs); once it runs out every loop stops
+  // after one pass, physics and step loop alike, silently. A step here takes
+  // ~2.8k iterations on average and up to ~15.5k (solver iterations, time of
+  // impact); 4 steps peaked at ~35k and 8 at ~59k over 256 envs x 1030 random
+  // steps, so 4 keeps a margin of ~2x. Real GPUs have no such cap.
+  stepsPerDispatch: 4,
   resetInputs: { terrain: CHUNKS + 1, initial_force: 2, reset_dispersion: 2 },
   stepInputs: { dispersion: 2 },
   renderFps: 50,

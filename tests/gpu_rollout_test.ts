@@ -1,6 +1,7 @@
 /**
  * GPU mode's multi-step dispatch (a rollout that never leaves the device;
- * heavy kernels split it into dispatches of `stepsPerDispatch` steps)
+ * heavy kernels split it into dispatches of `stepsPerDispatch` steps, to
+ * stay under a software adapter's loop-iteration cap)
  * keeps the per-step semantics: k steps in one go leave every array
  * exactly as k one-step dispatches do, including the episode statistics and
  * the final observation of the last episode that ended, which the kernel keeps
