@@ -47,7 +47,14 @@ export interface RolloutBenchResult {
   trainSamplesPerSecond: number;
 }
 
-function models(env: Env) {
+/**
+ * A policy of the default sizes and a value network of `valueSizes` for
+ * `env`, random weights (seed 1), unit observation statistics.
+ */
+export function randomModels(
+  env: Env,
+  valueSizes: { embedDim: number; hiddenDim: number } = DEFAULT_VALUE_SIZES,
+): { policy: DecisionTransformer; value: ValueNetwork } {
   const O = env.obsSize;
   const discrete = env.actionSpace.kind === "discrete" || env.discreteActions !== undefined;
   const actDim = env.actionSpace.kind === "discrete"
@@ -63,7 +70,7 @@ function models(env: Env) {
     returnScale: 100,
     ...stats,
   }, 1);
-  const value = new ValueNetwork({ obsDim: O, ...DEFAULT_VALUE_SIZES, ...stats }, 1);
+  const value = new ValueNetwork({ obsDim: O, ...valueSizes, ...stats }, 1);
   return { policy, value };
 }
 
@@ -78,7 +85,7 @@ export async function benchRollout(
   batchSize: number,
 ): Promise<RolloutBenchResult> {
   await initBackend(mode === "cpu" ? "cpu" : "gpu");
-  const { policy, value } = models(env);
+  const { policy, value } = randomModels(env);
   const config = {
     ...SPEC_DEFAULTS,
     numEnvs,

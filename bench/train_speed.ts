@@ -18,8 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { findEnv } from "../envs/registry.ts";
 import type { Env } from "../envs/env.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";
-import { ValueNetwork } from "../src/model/value_network.ts";
+import { randomModels } from "./rollout.ts";
 import {
   createOptimizers,
   type GrpoState,
@@ -42,31 +41,6 @@ export interface TrainSpeed {
   rolloutSeconds: number;
   updateSeconds: number;
   numTensorsGrowth: number;
-}
-
-function models(env: Env, config: GrpoConfig) {
-  const O = env.obsSize;
-  const discrete = env.actionSpace.kind === "discrete" || env.discreteActions !== undefined;
-  const actDim = env.actionSpace.kind === "discrete"
-    ? env.actionSpace.n
-    : env.discreteActions?.length ?? env.actionSpace.low.length;
-  const stats = { obsMean: new Array(O).fill(0), obsStd: new Array(O).fill(1) };
-  const policy = new DecisionTransformer({
-    obsDim: O,
-    actionKind: discrete ? "discrete" : "continuous",
-    actDim,
-    ...DEFAULT_DT_SIZES,
-    maxTimestep: env.maxEpisodeSteps,
-    returnScale: 100,
-    ...stats,
-  }, 1);
-  const value = new ValueNetwork({
-    obsDim: O,
-    embedDim: config.valueEmbedDim,
-    hiddenDim: config.valueHiddenDim,
-    ...stats,
-  }, 1);
-  return { policy, value };
 }
 
 /** Milliseconds per call of the pieces of an iteration, at the preset's sizes. */
@@ -99,7 +73,10 @@ export async function profileIteration(
 ): Promise<IterationProfile> {
   await initBackend("cpu");
   const config = { ...SPEC_DEFAULTS, ...presetFor(env), ...overrides };
-  const { policy, value } = models(env, config);
+  const { policy, value } = randomModels(env, {
+    embedDim: config.valueEmbedDim,
+    hiddenDim: config.valueHiddenDim,
+  });
   const { contextLength: K } = policy.config;
   const N = config.numEnvs, O = env.obsSize;
   const A = policy.config.actionKind === "discrete" ? 1 : policy.config.actDim;
@@ -176,7 +153,10 @@ export async function benchTrainSpeed(
     numIterations: 1 + iterations,
     seed: 1,
   };
-  const { policy, value } = models(env, config);
+  const { policy, value } = randomModels(env, {
+    embedDim: config.valueEmbedDim,
+    hiddenDim: config.valueHiddenDim,
+  });
   const state: GrpoState = {
     env,
     config,
