@@ -1,7 +1,8 @@
 /**
  * Optimizer helpers shared by both stages: global gradient-norm clipping, one
  * clipped Adam step over a variable list, and {@linkcode createAdam}, tfjs's
- * Adam with its update fused into three WebGPU dispatches per variable.
+ * Adam with its update fused: three WebGPU dispatches per variable, or one
+ * TypeScript loop per small variable on wasm.
  *
  * @module
  */
@@ -201,18 +202,18 @@ function webgpuStep(backend: WebGPUBackend, self: AdamFields, c: tf.Tensor): Ada
 }
 
 /**
- * The step on wasm as one loop over the wasm heap instead of ~14 tfjs ops
- * (Adam's per-op cost was a tenth of a CPU-mode minibatch). Each f32
- * operation of tfjs's Adam is one `Math.fround` of the exact double result,
- * which is the correctly rounded f32 result: the same bits as tfjs's kernels.
- */
-/**
  * Variables up to this size take the loop; bigger ones tfjs's ops (measured:
  * the DT's 37 weights 5.4 -> 2.8 ms a step, but the value network's 256 x 512
  * matrix 1.5 -> 2.3 ms by the loop alone).
  */
 const WASM_LOOP_MAX = 16384;
 
+/**
+ * The step on wasm as one loop over the wasm heap instead of ~14 tfjs ops
+ * (Adam's per-op cost was a tenth of a CPU-mode minibatch). Each f32
+ * operation of tfjs's Adam is one `Math.fround` of the exact double result,
+ * which is the correctly rounded f32 result: the same bits as tfjs's kernels.
+ */
 function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): AdamStep {
   const f = Math.fround;
   const b1 = f(self.beta1), b2 = f(self.beta2), ob1 = f(1 - self.beta1), ob2 = f(1 - self.beta2);
