@@ -28,6 +28,18 @@ export interface GpuCallCounts {
   tensorUploadBytes: number;
 }
 
+/** Counts of nothing yet (also what a CPU-mode run, which counts nothing, reports). */
+export function zeroCounts(): GpuCallCounts {
+  return {
+    mapAsync: 0,
+    submits: 0,
+    dispatches: 0,
+    uploads: 0,
+    tensorUploads: 0,
+    tensorUploadBytes: 0,
+  };
+}
+
 type Method = (...args: unknown[]) => unknown;
 
 /**
@@ -40,14 +52,7 @@ export async function countGpuCalls<T>(
   fn: (counts: Readonly<GpuCallCounts>) => Promise<T>,
   options: { stacks?: boolean } = {},
 ): Promise<{ result: T; counts: GpuCallCounts; mapStacks: string[] }> {
-  const counts: GpuCallCounts = {
-    mapAsync: 0,
-    submits: 0,
-    dispatches: 0,
-    uploads: 0,
-    tensorUploads: 0,
-    tensorUploadBytes: 0,
-  };
+  const counts = zeroCounts();
   const mapStacks: string[] = [];
   const restore: (() => void)[] = [];
   const wrap = (proto: object, name: string, count: (args: unknown[]) => void) => {

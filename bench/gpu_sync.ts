@@ -32,7 +32,7 @@ import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { IterationSnapshot, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
-import { countGpuCalls, type GpuCallCounts } from "./gpu_counters.ts";
+import { countGpuCalls, type GpuCallCounts, zeroCounts } from "./gpu_counters.ts";
 
 /** One measured row. */
 export interface SyncBenchRow {
@@ -53,15 +53,6 @@ export interface SyncBenchRow {
   counts: GpuCallCounts;
 }
 
-const zero = (): GpuCallCounts => ({
-  mapAsync: 0,
-  submits: 0,
-  dispatches: 0,
-  uploads: 0,
-  tensorUploads: 0,
-  tensorUploadBytes: 0,
-});
-
 const cpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -69,7 +60,7 @@ const cpuSeconds = () => {
 
 async function measure(mode: "cpu" | "gpu", fn: () => Promise<void>) {
   const started = performance.now(), cpu = cpuSeconds();
-  const counts = mode === "gpu" ? (await countGpuCalls(fn)).counts : (await fn(), zero());
+  const counts = mode === "gpu" ? (await countGpuCalls(fn)).counts : (await fn(), zeroCounts());
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds() - cpu, counts };
 }
 

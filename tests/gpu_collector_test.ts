@@ -23,6 +23,14 @@ import { Rollout } from "../src/rl/rollout.ts";
 import { type IterationMetrics, trainGrpo } from "../src/rl/grpo.ts";
 import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 
+/** Two collects gave the same steps, values, log-probs and open context chunks. */
+function assertSameRollout(again: Rollout, straight: Rollout): void {
+  for (const key of ["obs", "actions", "rewards", "values", "logProbs", "timesteps"] as const) {
+    assertEquals(Array.from(again[key]), Array.from(straight[key]), key);
+  }
+  assertEquals(again.prefixes, straight.prefixes, "prefixes");
+}
+
 gpuTest("rollout record kernel equals its TypeScript twin on random inputs", async () => {
   const { device } = await requireGpu();
   for (const [T, N, O, P, seed] of [[3, 5, 4, 1, 1], [2, 70, 3, 2, 2]]) {
@@ -290,12 +298,7 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
   resumed.restore(snapshot);
   const again = new Rollout(6, 4, cartpole.obsSize, 1);
   await resumed.collect(again, 120);
-  for (
-    const key of ["obs", "actions", "rewards", "values", "logProbs", "timesteps"] as const
-  ) {
-    assertEquals(Array.from(again[key]), Array.from(straight[key]), key);
-  }
-  assertEquals(again.prefixes, straight.prefixes, "prefixes");
+  assertSameRollout(again, straight);
   original.dispose();
   resumed.dispose();
   policy.dispose();
@@ -323,12 +326,7 @@ gpuTest(
     c.restoreKept(kept);
     const again = new Rollout(6, 4, cartpole.obsSize, 1);
     await c.collect(again, 120);
-    for (
-      const key of ["obs", "actions", "rewards", "values", "logProbs", "timesteps"] as const
-    ) {
-      assertEquals(Array.from(again[key]), Array.from(straight[key]), key);
-    }
-    assertEquals(again.prefixes, straight.prefixes, "prefixes");
+    assertSameRollout(again, straight);
     kept.cache.dispose();
     c.dispose();
     policy.dispose();
