@@ -355,13 +355,11 @@ export class DecisionTransformer {
     const { nHead } = this.config;
     const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
     const [keys, values] = context(k, v);
-    const y = attention(
-      splitHeads(q, nHead),
-      splitHeads(keys, nHead),
-      splitHeads(values, nHead),
-      mask,
-      drop,
-    );
+    const [qh, kh, vh] = [q, keys, values].map((t) => splitHeads(t, nHead));
+    // The attention weights' dropout, drawn as the multiplier tf.dropout would apply.
+    const [b, , tq] = qh.shape, tk = kh.shape[2];
+    const keep = drop === noDropout ? undefined : drop(tf.ones([b, nHead, tq, tk]));
+    const y = attention(qh, kh, vh, mask, keep);
     x = x.add(drop(dense(mergeHeads(y), ...blk.attnProj)));
     const mlp = dense(gelu(dense(layerNorm(x, ...blk.ln2), ...blk.fc)), ...blk.mlpProj);
     return x.add(drop(mlp));

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /**
  * WebGPU's AddN binds every input as a storage buffer, and a device may allow
@@ -230,10 +231,8 @@ function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): Adam
       return;
     }
     // Outputs first: allocating may grow the wasm heap, which detaches earlier views of it.
-    const outs = [m, v, w].map(() => backend.makeOutput(w.shape, "float32"));
-    const [M, V, W, G, M2, V2, W2] = [m, v, w, g, ...outs].map((t) =>
-      backend.typedArrayFromHeap(t as unknown as tf.TensorInfo) as Float32Array
-    );
+    const outs = [m, v, w].map(() => heapOutput(backend, w.shape));
+    const [M, V, W, G, M2, V2, W2] = heapViews(backend, [m, v, w, g, ...outs]);
     for (let i = 0; i < W.length; i++) {
       const gi = G[i];
       const mi = f(f(M[i] * b1) + f(gi * ob1));
