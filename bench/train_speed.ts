@@ -13,6 +13,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { findEnv } from "../envs/registry.ts";
@@ -37,6 +38,12 @@ export interface TrainSpeed {
   numEpochs: number;
   /** Env steps per wall second over the timed iterations, update included. */
   stepsPerSecond: number;
+  /**
+   * Env steps per second of this process's CPU time (user + system) over the
+   * same iterations: on a shared machine whose speed drifts, the figure to
+   * compare between commits.
+   */
+  stepsPerCpuSecond: number;
   /** Mean seconds per iteration of the rollout and of advantages + update. */
   rolloutSeconds: number;
   updateSeconds: number;
@@ -167,16 +174,19 @@ export async function benchTrainSpeed(
     envSteps: 0,
   };
   const rows: IterationMetrics[] = [];
-  let tensorsAfterWarmUp = 0, started = 0;
+  let tensorsAfterWarmUp = 0, started = 0, cpuAtStart = process.cpuUsage();
   await trainGrpo(state, {
     onIteration: (m) => {
       if (m.iteration === 1) {
         tensorsAfterWarmUp = tf.memory().numTensors;
         started = performance.now();
+        cpuAtStart = process.cpuUsage();
       } else rows.push(m);
     },
   });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const growth = tf.memory().numTensors - tensorsAfterWarmUp;
   state.collector?.dispose();
   policy.dispose();
@@ -192,6 +202,7 @@ export async function benchTrainSpeed(
     batchSize: config.batchSize,
     numEpochs: config.numEpochs,
     stepsPerSecond: (iterations * config.numEnvs * config.rolloutSteps) / seconds,
+    stepsPerCpuSecond: (iterations * config.numEnvs * config.rolloutSteps) / cpuSeconds,
     rolloutSeconds: mean((m) => m.rollout_seconds),
     updateSeconds: mean((m) => m.update_seconds),
     numTensorsGrowth: growth,
@@ -239,6 +250,8 @@ if (import.meta.main) {
       } ${r.numEnvs}x${r.rolloutSteps}, batch ${r.batchSize} x ${r.numEpochs} epochs: ` +
         `${r.stepsPerSecond.toFixed(0)} steps/s` +
         (before ? ` (previous ${before.stepsPerSecond.toFixed(0)})` : "") +
+        `, ${r.stepsPerCpuSecond.toFixed(0)} per CPU second` +
+        (before?.stepsPerCpuSecond ? ` (previous ${before.stepsPerCpuSecond.toFixed(0)})` : "") +
         `; per iteration rollout ${r.rolloutSeconds.toFixed(2)} s, update ${
           r.updateSeconds.toFixed(2)
         } s; tensors +${r.numTensorsGrowth}`,

@@ -4,7 +4,10 @@
  * advantage mode and with prioritized minibatches, at most 2 per stage-1
  * epoch; the NaN guard that rides on the one readback restores the
  * iteration's start; and the results equal those the code gave before these
- * changes (recorded in `training_fingerprint_golden.json`).
+ * changes (recorded in `training_fingerprint_golden.json`). The CPU rows
+ * were recorded again when CPU mode's attention and layer norm became fused
+ * kernels (`src/model/wasm_attention.ts`): they round in double, so metrics
+ * moved by ~1e-7 relative (tests/layers_fused_test.ts holds them to tfjs's ops).
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
