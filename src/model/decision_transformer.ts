@@ -457,10 +457,11 @@ export class DecisionTransformer {
       // Positions of the three new tokens in the chunk: a_{t-1} at 3j-1, R_t at 3j, s_t at 3j+1.
       const base = slot.mul(int(3)).reshape([n, 1]);
       const pos = base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32")); // [N, 3]
+      const time = this.embedTime(t);
       let x = tf.stack([
         this.embedActions(input.prevAction).add(this.embedTime(prevT)),
-        this.embedReturns(input.returnToGo).add(this.embedTime(t)),
-        this.embedStates(input.obs).add(this.embedTime(t)),
+        this.embedReturns(input.returnToGo).add(time),
+        this.embedStates(input.obs).add(time),
       ], 1); // [N, 3, D]
       x = layerNorm(x, ...this.embedLn);
       // write[n, r, slot] = 1 where token r goes (a_{t-1} at a chunk start goes nowhere).
