@@ -2,7 +2,7 @@
  * Scaled dot-product attention as one loop over the wasm heap, forward and
  * gradient, for CPU mode. tfjs wasm multiplies batched matrices (the
  * attention's `Q K^T` and `P V`, one small matrix per sequence) with a scalar
- * loop at ~0.5 GFLOP/s, and the op-by-op version is ~13 kernels forward and
+ * loop at ~0.5 G multiply-adds/s, and the op-by-op version is ~13 kernels forward and
  * ~25 backward; this is one kernel each way, and it skips the masked half of a
  * causal score matrix. Its reference is `attention`'s op-by-op path in
  * `layers.ts`, which WebGPU runs (compared in `tests/layers_fused_test.ts`).
@@ -48,7 +48,7 @@ function maskOffset(d: Dims, s: number): number {
 
 /**
  * `x[xo..xo+n] . y[yo..yo+n]` in double, with four partial sums: one running
- * sum waits out the latency of each add, four keep the adder busy (~3x).
+ * sum waits out the latency of each add (forward at 6 x 30 x 30 x 64: 1.07 -> 0.92 ms).
  */
 function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
