@@ -39,7 +39,7 @@ export type {
 } from "./envs/env.ts";
 export { ENVS, findEnv } from "./envs/registry.ts";
 export { CpuVecEnv, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
-export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
+export type { EpisodeStats, VecEnv, VecEnvOptions, VecEnvView } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
 export type { VecEnvSnapshot } from "./src/gpu/vec_env.ts";
 export { getGpu, releaseGpu } from "./src/device.ts";

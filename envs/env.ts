@@ -285,7 +285,11 @@ export function discreteActionCount(env: Env): number {
  * `discreteActions`, choice indices become their vectors; otherwise the
  * actions are the env's already.
  */
-export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
+export function envActionsOf(
+  env: Env,
+  policyActions: Float32Array<ArrayBuffer>,
+  n: number,
+): Float32Array<ArrayBuffer> {
   if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
   const A = actionSize(env);
   const out = new Float32Array(n * A);

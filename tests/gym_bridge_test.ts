@@ -15,7 +15,7 @@ import {
   resolveGymEnv,
 } from "../src/bridge/gym_env.ts";
 import { InputError } from "../src/errors.ts";
-import { CpuVecEnv, createVecEnv, TERMINATED, type VecEnv } from "../src/rl/vec_env.ts";
+import { CpuVecEnv, createVecEnv, type HostVecEnv, TERMINATED } from "../src/rl/vec_env.ts";
 import { main } from "../src/cli/main.ts";
 
 const TOY = "gym:tests.fixtures.gym_envs.toy";
@@ -28,7 +28,7 @@ async function withBatch<T>(
   env: GymEnv,
   n: number,
   seed: number,
-  body: (vec: VecEnv) => Promise<T>,
+  body: (vec: HostVecEnv) => Promise<T>,
 ): Promise<T> {
   const vec = new GymVecEnv(env, n, { seed });
   try {

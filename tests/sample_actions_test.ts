@@ -210,7 +210,7 @@ gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVe
       Array.from(twin.actions),
       `step ${t}`,
     );
-    await gpu.step();
+    await gpu.stepDeviceActions();
     cpu.step(twin.actions);
     episodesEnded += cpu.done.reduce((a, d) => a + (d ? 1 : 0), 0);
   }
@@ -219,7 +219,7 @@ gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVe
   assert(episodesEnded > 10, `episodes ended: ${episodesEnded}`);
   logitsBuffer.destroy();
   logProbs.destroy();
-  gpu.destroy();
+  gpu.close();
   sampler.destroy();
 });
 

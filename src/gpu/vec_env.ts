@@ -8,7 +8,14 @@
  */
 import { actionSize } from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
-import { createVecEnv, type VecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
+import {
+  createVecEnv,
+  type HostVecEnv,
+  newEpisodeStats,
+  type VecEnv,
+  type VecEnvOptions,
+  type VecEnvView,
+} from "../rl/vec_env.ts";
 import { requireGpu } from "../device.ts";
 import { f32 } from "../physics/wgsl.ts";
 import { readBuffers } from "./staging.ts";
@@ -27,7 +34,7 @@ import {
  * per env.
  */
 export function packCounters(
-  h: VecEnv,
+  h: VecEnvView & { readonly n: number },
 ): { counters: Uint32Array<ArrayBuffer>; stats: Float32Array<ArrayBuffer> } {
   const counters = new Uint32Array(2 * h.n), stats = new Float32Array(4 * h.n);
   for (let i = 0; i < h.n; i++) {
@@ -41,9 +48,13 @@ export function packCounters(
   return { counters, stats };
 }
 
-/** Writes counters in the device layout (see {@linkcode packCounters}) into a host batch. */
-export function unpackCounters(h: VecEnv, counters: Uint32Array, stats: Float32Array): void {
-  for (let i = 0; i < h.n; i++) {
+/** Writes counters in the device layout (see {@linkcode packCounters}) into host arrays. */
+export function unpackCounters(
+  h: Pick<HostVecEnv, "t" | "episode" | "stats">,
+  counters: Uint32Array,
+  stats: Float32Array,
+): void {
+  for (let i = 0; i < h.t.length; i++) {
     h.t[i] = counters[2 * i];
     h.episode[i] = counters[2 * i + 1];
     h.stats.running[i] = stats[4 * i];
@@ -203,14 +214,14 @@ async function compileVecEnv(
  *   const envs = await GpuVecEnv.create(findEnv("cartpole"), 4096, { seed: 0 });
  *   await envs.reset();
  *   await envs.stepRandom(100); // 100 steps of every env in one dispatch
- *   const { stats } = await envs.read(); // one readback
- *   console.log(stats.length);
- *   envs.destroy();
+ *   const { stats } = await envs.view(); // one readback
+ *   console.log(stats.count.length);
+ *   envs.close();
  * }
  * await releaseGpu();
  * ```
  */
-export class GpuVecEnv<P extends EnvParams = EnvParams> {
+export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
   readonly env: Env<P>;
   readonly n: number;
   readonly seed: number;
@@ -223,7 +234,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   private readonly pipelines?: VecEnvPipelines;
   private readonly bindGroup?: GPUBindGroup;
   /** The host batch (the TypeScript twin, or a Python worker's), for envs without a kernel. */
-  private readonly host?: VecEnv;
+  private readonly host?: HostVecEnv;
 
   private constructor(
     device: GPUDevice,
@@ -349,8 +360,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     return Promise.resolve();
   }
 
-  /** One step of every env with the actions in `buffers.actions`. */
-  async step(): Promise<void> {
+  /** One step of every env with the actions already in `buffers.actions` (sampled on the device). */
+  async stepDeviceActions(): Promise<void> {
     if (this.host) {
       const actions = await this.readBuffer(this.buffers.actions, Float32Array);
       await this.host.step(actions);
@@ -360,9 +371,19 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   }
 
   /** Writes `actions` (N x actionSize) to the device and steps. */
-  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
+  step(actions: Float32Array<ArrayBuffer>): Promise<void> {
     this.device.queue.writeBuffer(this.buffers.actions, 0, actions);
-    return this.step();
+    return this.stepDeviceActions();
+  }
+
+  /**
+   * {@linkcode step} by its old name.
+   *
+   * @deprecated Use `step`; kept only until tests/lunar_lander_test.ts (being
+   * changed on the lander branch) moves over, then removed.
+   */
+  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
+    return this.step(actions);
   }
 
   /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
@@ -452,11 +473,40 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     };
   }
 
+  /**
+   * The arrays of {@linkcode VecEnv}, from one readback: `read`'s snapshot
+   * with the counters laid out as a host batch's.
+   */
+  async view(): Promise<VecEnvView> {
+    const s = await this.read();
+    const view = {
+      state: s.state,
+      obs: s.obs,
+      reward: s.reward,
+      done: s.done,
+      t: new Uint32Array(this.n),
+      episode: new Uint32Array(this.n),
+      stats: newEpisodeStats(this.n),
+    };
+    unpackCounters(view, s.counters, s.stats);
+    return view;
+  }
+
   /** Frees the device buffers (and ends a host batch's worker). */
-  destroy(): void {
+  close(): void {
     void this.host?.close?.();
     for (const b of Object.values(this.buffers)) b.destroy();
     this.config.destroy();
     this.paramsBuffer.destroy();
+  }
+
+  /**
+   * {@linkcode close} by its old name.
+   *
+   * @deprecated Use `close`; kept only until tests/lunar_lander_test.ts (being
+   * changed on the lander branch) moves over, then removed.
+   */
+  destroy(): void {
+    this.close();
   }
 }

@@ -13,7 +13,7 @@ import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { emptyPrefix, nextPrefixes, type Rollout } from "./rollout.ts";
-import { createVecEnv, TERMINATED, TRUNCATED, type VecEnv } from "./vec_env.ts";
+import { createVecEnv, type HostVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
 /** Separates the training action-sampling stream from the env's own draws. */
 export const TRAIN_SAMPLE_STREAM = 0x6a09e667;
@@ -43,7 +43,7 @@ export interface KeptCollector {
  * cache, each env's previous action and its open context chunk.
  */
 export abstract class CollectorBase {
-  readonly vec: VecEnv;
+  readonly vec: HostVecEnv;
   /** The envs' last reset, which a Python worker answers asynchronously; `collect` awaits it. */
   protected resetting: void | Promise<void>;
   protected cache: KVCache;
@@ -176,7 +176,7 @@ export class RolloutCollector extends CollectorBase {
       });
       disposeDist(dist);
       tf.dispose(Object.values(input));
-      const a = (await actions.data()) as Float32Array;
+      const a = (await actions.data()) as Float32Array<ArrayBuffer>;
       rollout.actions.set(a, base * P);
       rollout.logProbs.set((await logProbs.data()) as Float32Array, base);
       rollout.values.set((await values.data()) as Float32Array, base);
