@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { newGrpoState } from "../src/rl/grpo.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { countGpuCalls } from "../bench/gpu_counters.ts";

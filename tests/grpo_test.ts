@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
@@ -13,6 +13,7 @@ import {
   createOptimizers,
   type GrpoState,
   type IterationMetrics,
+  newGrpoState,
   trainGrpo,
 } from "../src/rl/grpo.ts";
 import type { GrpoConfig } from "../src/rl/grpo_config.ts";

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyPolicy, tinyValue } from "./fixtures.ts";
+import { tinyPolicy, tinyValue } from "./fixtures.ts";
 import {
   exists,
   grpoProcess,
@@ -29,7 +29,7 @@ import { cartpole } from "../envs/cartpole.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { createOptimizers, type GrpoState, newGrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import {
   IterationSnapshot,

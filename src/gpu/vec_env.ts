@@ -20,12 +20,14 @@ import { requireGpu } from "../device.ts";
 import { f32 } from "../physics/wgsl.ts";
 import { readBuffers } from "./staging.ts";
 import {
-  compileShader,
-  computePipeline,
+  bindBuffers,
+  compileKernel,
   dispatchSize,
+  type Kernel,
   loadShader,
   type ShaderPart,
   SHADERS,
+  submitDispatch,
 } from "./shader.ts";
 
 /**
@@ -129,10 +131,7 @@ export async function vecEnvShader(env: Env, autoreset = true): Promise<ShaderPa
 type Entry = "reset" | "observe" | "step" | "step_random";
 
 /** An env's compiled driver: the bind group layout and a pipeline per entry point. */
-interface VecEnvPipelines {
-  layout: GPUBindGroupLayout;
-  entries: Record<Entry, GPUComputePipeline>;
-}
+type VecEnvPipelines = Kernel<Entry>;
 
 const BINDING_TYPES: GPUBufferBindingType[] = [
   "uniform",
@@ -175,32 +174,15 @@ async function compileVecEnv(
   env: Env,
   autoreset: boolean,
 ): Promise<VecEnvPipelines> {
-  const module = await compileShader(
+  // All pipelines are made here, so that a dispatch is submitted when its
+  // method is called: calls reach the queue in call order, awaited or not.
+  return compileKernel(
     device,
     await vecEnvShader(env, autoreset),
     `${env.id} kernel`,
+    BINDING_TYPES,
+    ["reset", "observe", "step", "step_random"],
   );
-  const layout = device.createBindGroupLayout({
-    label: `${env.id} bindings`,
-    entries: BINDING_TYPES.map((type, binding) => ({
-      binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type },
-    })),
-  });
-  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const make = (entry: Entry) => computePipeline(device, module, entry, env.id, pipelineLayout);
-  // All made here, so that a dispatch is submitted when its method is called:
-  // calls reach the queue in call order, awaited or not.
-  return {
-    layout,
-    entries: {
-      reset: await make("reset"),
-      observe: await make("observe"),
-      step: await make("step"),
-      step_random: await make("step_random"),
-    },
-  };
 }
 
 /**
@@ -290,10 +272,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
         this.buffers.stats,
         this.buffers.actions,
       ];
-      this.bindGroup = device.createBindGroup({
-        layout: pipelines.layout,
-        entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      this.bindGroup = bindBuffers(device, pipelines.layout, entries);
       this.pipelines = pipelines;
     } else {
       this.host = createVecEnv(env, n, { ...options, params: this.params });
@@ -343,13 +322,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     for (let done = 0; done < steps; done += chunk) {
       const k = Math.min(chunk, steps - done);
       this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, k, 0]));
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup!);
-      pass.dispatchWorkgroups(...dispatchSize(this.n, WORKGROUP));
-      pass.end();
-      this.device.queue.submit([encoder.finish()]);
+      submitDispatch(this.device, pipeline, this.bindGroup!, dispatchSize(this.n, WORKGROUP));
     }
   }
 

@@ -9,6 +9,7 @@
  * @module
  */
 import { actionSize, type Env, envActionsOf } from "../../envs/env.ts";
+import { concatArrays } from "../concat.ts";
 import type { Mode } from "../device.ts";
 import { type Dataset, datasetActionSize, policyView } from "../rl/dataset.ts";
 import { randomAction, TERMINATED } from "../rl/vec_env.ts";
@@ -127,24 +128,12 @@ async function collectBatch(
 
 function concatDatasets(parts: Dataset[]): Dataset {
   if (parts.length === 1) return parts[0];
-  const cat = <T extends Float32Array | Uint8Array | Int32Array>(
-    make: new (n: number) => T,
-    key: "obs" | "actions" | "rewards" | "terminals" | "episode",
-  ) => {
-    const out = new make(parts.reduce((s, p) => s + p[key].length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[key] as never, at);
-      at += p[key].length;
-    }
-    return out;
-  };
   return {
     ...parts[0],
-    obs: cat(Float32Array, "obs"),
-    actions: cat(Float32Array, "actions"),
-    rewards: cat(Float32Array, "rewards"),
-    terminals: cat(Uint8Array, "terminals"),
-    episode: cat(Int32Array, "episode"),
+    obs: concatArrays(Float32Array, parts.map((p) => p.obs)),
+    actions: concatArrays(Float32Array, parts.map((p) => p.actions)),
+    rewards: concatArrays(Float32Array, parts.map((p) => p.rewards)),
+    terminals: concatArrays(Uint8Array, parts.map((p) => p.terminals)),
+    episode: concatArrays(Int32Array, parts.map((p) => p.episode)),
   };
 }
