@@ -38,12 +38,7 @@ import { createCollector } from "../gpu/rollout_collector.ts";
 import { ValueNetwork } from "../model/value_network.ts";
 import { evaluatePolicy } from "../play/evaluate.ts";
 import { MetricsLog, truncateLog } from "../io/metrics.ts";
-import {
-  type IterationMetrics,
-  newGrpoState,
-  NonFiniteError,
-  trainGrpo,
-} from "../rl/grpo.ts";
+import { type IterationMetrics, newGrpoState, NonFiniteError, trainGrpo } from "../rl/grpo.ts";
 import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../rl/grpo_config.ts";
 import {
   IterationSnapshot,
