@@ -68,10 +68,15 @@ export function unpackCounters(
 
 /** The arrays of a batch, read back from the device. */
 export interface VecEnvSnapshot {
+  /** N x stateSize, f32. */
   state: Float32Array;
+  /** N x obsSize: the observation to act on. */
   obs: Float32Array;
+  /** N x obsSize: the last observation of the episode that ended in the last step. */
   finalObs: Float32Array;
+  /** Reward of the last step. */
   reward: Float32Array;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
   done: Uint32Array;
   /** Per env: [step in episode, episode number]. */
   counters: Uint32Array;
@@ -81,14 +86,21 @@ export interface VecEnvSnapshot {
 
 /** The device buffers of a batch. */
 export interface VecEnvBuffers {
+  /** N x stateSize f32. */
   state: GPUBuffer;
+  /** N x obsSize f32: the observation to act on. */
   obs: GPUBuffer;
+  /** N x obsSize f32: the last observation of an episode that ended in the last step. */
   finalObs: GPUBuffer;
+  /** N f32: the reward of the last step. */
   reward: GPUBuffer;
+  /** N u32: `TERMINATED` | `TRUNCATED` bits of the last step. */
   done: GPUBuffer;
+  /** N x 2 u32: [step in episode, episode number] (see {@linkcode packCounters}). */
   counters: GPUBuffer;
+  /** N x 4 f32: [running return, return sum, episodes, length sum]. */
   stats: GPUBuffer;
-  /** N x actionSize f32, read by `step`. */
+  /** N x actionSize f32, read by `stepDeviceActions`. */
   actions: GPUBuffer;
 }
 
@@ -204,11 +216,17 @@ async function compileVecEnv(
  * ```
  */
 export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
+  /** The env every slot of the batch runs. */
   readonly env: Env<P>;
+  /** Number of envs. */
   readonly n: number;
+  /** Seed of all random draws. */
   readonly seed: number;
+  /** Whether finished envs reset within the step. */
   readonly autoreset: boolean;
+  /** The device the buffers live on. */
   readonly device: GPUDevice;
+  /** The batch's arrays on the device, for kernels that read or write them in place. */
   readonly buffers: VecEnvBuffers;
   private params: P;
   private readonly config: GPUBuffer;
@@ -309,6 +327,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     this.writeParams();
   }
 
+  /** Uploads the physical parameters in the env's declaration order (the kernel's `Params`). */
   private writeParams(): void {
     const values = new Float32Array(this.paramsBuffer.size / 4);
     values.set(Object.keys(this.env.params).map((k) => this.params[k]));
@@ -395,6 +414,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     this.device.queue.writeBuffer(this.buffers.stats, 0, stats);
   }
 
+  /** Copies the host batch's arrays to the device buffers (envs without a kernel). */
   private upload(): Promise<void> {
     const h = this.host!;
     const q = this.device.queue;

@@ -22,12 +22,15 @@ export const SAMPLE_STREAM = 0x27d4eb2f;
 
 /** Options of an evaluation. */
 export interface EvaluateOptions {
+  /** Episodes to play, one per env of one batch. */
   numEpisodes: number;
   /** Argmax (or the Gaussian mean) instead of sampling. */
   deterministic: boolean;
   /** The return-to-go of the first step. */
   targetReturn: number;
+  /** Seed of the env starts and of the sampled actions. */
   seed: number;
+  /** CPU mode (TypeScript envs) or GPU mode (the env's WGSL kernel). */
   mode: Mode;
   /** Record the states, rewards and actions of the first this many episodes (for rendering). */
   recordEpisodes?: number;
@@ -35,14 +38,19 @@ export interface EvaluateOptions {
 
 /** One recorded episode: `states[0]` after reset, `states[k]` after step k. */
 export interface RecordedEpisode {
+  /** The env's state after the reset and after each step. */
   states: number[][];
+  /** The reward of each step. */
   rewards: number[];
+  /** The env action of each step. */
   actions: number[][];
 }
 
 /** Per-episode results. */
 export interface EvaluationResult {
+  /** Episode `i`'s undiscounted return. */
   returns: number[];
+  /** Episode `i`'s length in steps. */
   lengths: number[];
   /** The first `recordEpisodes` episodes. */
   recorded: RecordedEpisode[];

@@ -55,7 +55,9 @@ export interface ScriptedRolloutOptions {
 
 /** Per-episode results of {@linkcode scriptedRollout}: episode `i` is env `i`'s first episode. */
 export interface ScriptedRolloutResult {
+  /** Episode `i`'s undiscounted return. */
   returns: number[];
+  /** Episode `i`'s length in steps. */
   lengths: number[];
 }
 

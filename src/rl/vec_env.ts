@@ -128,6 +128,7 @@ export interface VecEnvView {
   readonly t: ArrayLike<number>;
   /** Episode number per env (keys the reset draws). */
   readonly episode: ArrayLike<number>;
+  /** Per-env episode statistics (running return, finished returns and lengths). */
   readonly stats: EpisodeStats;
 }
 
@@ -139,9 +140,13 @@ export interface VecEnvView {
  * seen once it settles.
  */
 export interface VecEnv {
+  /** The env every slot of the batch runs. */
   readonly env: Env;
+  /** Number of envs. */
   readonly n: number;
+  /** Seed of all random draws. */
   readonly seed: number;
+  /** Whether finished envs reset within the step (evaluation turns it off). */
   readonly autoreset: boolean;
   /** Starts a fresh episode in every env. */
   reset(): void | Promise<void>;
@@ -283,6 +288,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> extends HostVecEnv<P> {
   private readonly keyEpisode: Uint32Array;
   private readonly keys: Uint32Array;
 
+  /** `n` envs of `env`, not yet reset. */
   constructor(env: Env<P>, n: number, options: VecEnvOptions<P> = {}) {
     super(env, n, options, env.stateSize);
     this.scratch = new Float32Array(n * actionSize(env));
@@ -300,6 +306,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> extends HostVecEnv<P> {
     this.stats.running.fill(0);
   }
 
+  /** Resets env `i` from its reset stream and episode number, and observes it. */
   private resetOne(i: number): void {
     const { env, rng } = this;
     rng.env = this.resetStreams?.[i] ?? i;
