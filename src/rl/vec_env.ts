@@ -167,21 +167,31 @@ export interface VecEnv {
  * bookkeeping both share; the stepping is theirs.
  */
 export abstract class HostVecEnv<P extends EnvParams = EnvParams> implements VecEnv, VecEnvView {
+  /** The env every slot of the batch runs. */
   readonly env: Env<P>;
+  /** Number of envs. */
   readonly n: number;
+  /** Seed of all random draws. */
   readonly seed: number;
+  /** Whether finished envs reset within the step (evaluation and replay turn it off). */
   readonly autoreset: boolean;
   /** Physical parameters of the next steps (curriculum). */
   params: P;
   /** N x stateSize, float64. */
   readonly state: Float64Array<ArrayBuffer>;
+  /** N x obsSize: the observation to act on. */
   readonly obs: Float32Array<ArrayBuffer>;
   /** N x obsSize: the last observation of the episode that ended in the last step. */
   readonly finalObs: Float32Array<ArrayBuffer>;
+  /** Reward of the last step. */
   readonly reward: Float32Array<ArrayBuffer>;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
   readonly done: Uint8Array;
+  /** Step within the current episode. */
   readonly t: Uint32Array;
+  /** Episode number per env (keys the reset draws). */
   readonly episode: Uint32Array;
+  /** Per-env episode statistics (running return, finished returns and lengths). */
   readonly stats: EpisodeStats;
   /**
    * Per env, the index its reset draws are keyed by (default: its own).
