@@ -39,11 +39,12 @@ export type {
 } from "./envs/env.ts";
 export { ENVS, findEnv } from "./envs/registry.ts";
 export { CpuVecEnv, TERMINATED, TRUNCATED } from "./src/rl/vec_env.ts";
-export type { EpisodeStats, VecEnvOptions } from "./src/rl/vec_env.ts";
+export { HostVecEnv } from "./src/rl/vec_env.ts";
+export type { EpisodeStats, VecEnv, VecEnvOptions, VecEnvView } from "./src/rl/vec_env.ts";
 export { GpuVecEnv } from "./src/gpu/vec_env.ts";
-export type { VecEnvSnapshot } from "./src/gpu/vec_env.ts";
+export type { VecEnvBuffers, VecEnvSnapshot } from "./src/gpu/vec_env.ts";
 export { getGpu, releaseGpu } from "./src/device.ts";
-export type { Mode } from "./src/device.ts";
+export type { Gpu, Mode } from "./src/device.ts";
 
 // Advantages (TypeScript twins of the WGSL kernels).
 export { gae, normalizeGlobal, normalizeGroups } from "./src/rl/advantages.ts";
@@ -58,8 +59,8 @@ export type {
   SegmentBatch,
   StepInput,
 } from "./src/model/decision_transformer.ts";
-export type { ActionDist } from "./src/model/distribution.ts";
-export type { TensorEntry } from "./src/io/safetensors.ts";
+export type { ActionDist, CategoricalParams, GaussianParams } from "./src/model/distribution.ts";
+export type { Dtype, TensorArray, TensorEntry } from "./src/io/safetensors.ts";
 export { DEFAULT_VALUE_SIZES, ValueNetwork } from "./src/model/value_network.ts";
 export type { ValueNetworkConfig } from "./src/model/value_network.ts";
 export { loadCheckpoint, saveCheckpoint } from "./src/model/checkpoint.ts";
@@ -71,13 +72,18 @@ export type {
 
 // Playing policies.
 export { evaluatePolicy } from "./src/play/evaluate.ts";
-export type { EvaluateOptions, EvaluationResult } from "./src/play/evaluate.ts";
-export { scriptedRollout } from "./src/play/scripted_rollout.ts";
-export type { ScriptedRolloutOptions, ScriptedRolloutResult } from "./src/play/scripted_rollout.ts";
+export type { EvaluateOptions, EvaluationResult, RecordedEpisode } from "./src/play/evaluate.ts";
+export { SCRIPTED_POLICIES, scriptedRollout } from "./src/play/scripted_rollout.ts";
+export type {
+  ScriptedPolicy,
+  ScriptedRolloutOptions,
+  ScriptedRolloutResult,
+} from "./src/play/scripted_rollout.ts";
 
 // Logs and reports.
 export { TensorBoardWriter } from "./src/io/tensorboard.ts";
 export { writeReport } from "./src/io/report.ts";
+export type { ReportOptions } from "./src/io/report.ts";
 
 // Errors and the CLI.
 export { InputError } from "./src/errors.ts";

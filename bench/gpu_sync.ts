@@ -29,7 +29,7 @@ import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../src/model/value_network.ts
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
 import { collectRandomEpisodes } from "../src/play/collect_dataset.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { newGrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { IterationSnapshot, saveTrainingCheckpoint } from "../src/rl/grpo_checkpoint.ts";
 import { countGpuCalls, type GpuCallCounts, zeroCounts } from "./gpu_counters.ts";
@@ -93,16 +93,9 @@ export async function benchIteration(
     numIterations: 1,
     seed: 1,
   };
-  const state: GrpoState = {
-    env: cartpole,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
+  const state = newGrpoState(cartpole, config, { policy, value }, {
     makeCollector: createCollector,
-  };
+  });
   await trainGrpo(state); // warm-up: compiles the kernels
   type Measured = Awaited<ReturnType<typeof measure>>;
   const better = (a: Measured | undefined, b: Measured) => !a || b.seconds < a.seconds ? b : a;

@@ -29,7 +29,7 @@ import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer, DEFAULT_DT_SIZES } from "../src/model/decision_transformer.ts";
 import { DEFAULT_VALUE_SIZES, ValueNetwork } from "../src/model/value_network.ts";
 import { RolloutCollector } from "../src/rl/collect.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { newGrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { Rollout } from "../src/rl/rollout.ts";
 
@@ -109,16 +109,7 @@ export async function benchRollout(
   }
 
   // One iteration per timing; its collect is timed separately and subtracted.
-  const state: GrpoState = {
-    env,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-    collector,
-  };
+  const state = newGrpoState(env, config, { policy, value }, { collector });
   let collectSeconds = 0;
   const collect = collector.collect.bind(collector);
   collector.collect = async (r: Rollout, t: number, untilAllEnded?: boolean) => {

@@ -78,6 +78,21 @@ export function wrap(x: number, low: number, high: number): number {
   return x;
 }
 
+/** The derivatives at y + h * k into `out`: one stage of Gymnasium's `rk4`. */
+function rk4Stage(
+  y0: number,
+  y1: number,
+  y2: number,
+  y3: number,
+  h: number,
+  k: Float64Array,
+  torque: number,
+  p: AcrobotParams,
+  out: Float64Array,
+): void {
+  acrobotDerivs(y0 + h * k[0], y1 + h * k[1], y2 + h * k[2], y3 + h * k[3], torque, p, out);
+}
+
 const k1 = new Float64Array(4), k2 = new Float64Array(4);
 const k3 = new Float64Array(4), k4 = new Float64Array(4);
 
@@ -115,33 +130,9 @@ export const acrobot: Env<AcrobotParams> = {
     const y0 = s[so], y1 = s[so + 1], y2 = s[so + 2], y3 = s[so + 3];
     const dt = p.dt, dt2 = dt / 2.0;
     acrobotDerivs(y0, y1, y2, y3, torque, p, k1);
-    acrobotDerivs(
-      y0 + dt2 * k1[0],
-      y1 + dt2 * k1[1],
-      y2 + dt2 * k1[2],
-      y3 + dt2 * k1[3],
-      torque,
-      p,
-      k2,
-    );
-    acrobotDerivs(
-      y0 + dt2 * k2[0],
-      y1 + dt2 * k2[1],
-      y2 + dt2 * k2[2],
-      y3 + dt2 * k2[3],
-      torque,
-      p,
-      k3,
-    );
-    acrobotDerivs(
-      y0 + dt * k3[0],
-      y1 + dt * k3[1],
-      y2 + dt * k3[2],
-      y3 + dt * k3[3],
-      torque,
-      p,
-      k4,
-    );
+    rk4Stage(y0, y1, y2, y3, dt2, k1, torque, p, k2);
+    rk4Stage(y0, y1, y2, y3, dt2, k2, torque, p, k3);
+    rk4Stage(y0, y1, y2, y3, dt, k3, torque, p, k4);
     const h = dt / 6.0;
     const n0 = y0 + h * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]);
     const n1 = y1 + h * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]);

@@ -32,14 +32,19 @@
 
 /** A discrete action space: actions are the integers `0 .. n-1`. */
 export interface DiscreteSpace {
+  /** Tells the two spaces apart. */
   kind: "discrete";
+  /** Number of actions. */
   n: number;
 }
 
 /** A continuous box of `low.length` dimensions. Actions are clipped into it. */
 export interface BoxSpace {
+  /** Tells the two spaces apart. */
   kind: "box";
+  /** Lower bound of each dimension. */
   low: number[];
+  /** Upper bound of each dimension (may be Infinity). */
   high: number[];
 }
 
@@ -265,7 +270,9 @@ export interface TrainingPreset {
 
 /** Generated WGSL source, named for error messages. */
 export interface WgslPart {
+  /** What compile errors call it. */
   name: string;
+  /** The WGSL text. */
   source: string;
 }
 
@@ -285,7 +292,11 @@ export function discreteActionCount(env: Env): number {
  * `discreteActions`, choice indices become their vectors; otherwise the
  * actions are the env's already.
  */
-export function envActionsOf(env: Env, policyActions: Float32Array, n: number): Float32Array {
+export function envActionsOf(
+  env: Env,
+  policyActions: Float32Array<ArrayBuffer>,
+  n: number,
+): Float32Array<ArrayBuffer> {
   if (env.actionSpace.kind !== "box" || !env.discreteActions) return policyActions;
   const A = actionSize(env);
   const out = new Float32Array(n * A);

@@ -18,5 +18,6 @@
  * ```
  */
 export class InputError extends Error {
+  /** `InputError`, so that `err.name` tells it from other errors. */
   override name = "InputError";
 }

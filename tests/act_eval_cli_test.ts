@@ -1,7 +1,7 @@
 /** `grpo act` over a real checkpoint's policy, and `grpo eval --render`. */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { tinyStage1 } from "./cli_helpers.ts";
+import { flags, tinyStage1 } from "./cli_helpers.ts";
 import { tinyPolicy } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { pendulum } from "../envs/pendulum.ts";
@@ -55,14 +55,7 @@ Deno.test("grpo eval --render writes an animated GIF and an HTML replay", async 
     for (const name of ["out.gif", "out.html"]) {
       const code = await main([
         "eval",
-        "--checkpoint",
-        ckpt,
-        "--num-episodes",
-        "2",
-        "--render",
-        join(dir, name),
-        "--device",
-        "cpu",
+        ...flags({ checkpoint: ckpt, "num-episodes": 2, render: join(dir, name), device: "cpu" }),
       ]);
       assertEquals(code, 0);
     }

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { tinyPolicy, tinyValue } from "./fixtures.ts";
+import { flags } from "./cli_helpers.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { main } from "../src/cli/main.ts";
 import { decodeSafetensors, type Dtype, DTYPES } from "../src/io/safetensors.ts";
@@ -235,24 +236,17 @@ Deno.test("mutated checkpoints: eval, inspect and train --checkpoint give a resu
       ["eval", ["eval", "--checkpoint", path, "--num-episodes", "1", "--device", "cpu"]],
       ["train", [
         "train",
-        "--checkpoint",
-        path,
-        "--num-iterations",
-        "1",
-        "--num-envs",
-        "2",
-        "--rollout-steps",
-        "4",
-        "--batch-size",
-        "8",
-        "--eval-every",
-        "0",
-        "--out",
-        join(dir, "ck"),
-        "--log-dir",
-        join(dir, "logs"),
-        "--device",
-        "cpu",
+        ...flags({
+          checkpoint: path,
+          "num-iterations": 1,
+          "num-envs": 2,
+          "rollout-steps": 4,
+          "batch-size": 8,
+          "eval-every": 0,
+          out: join(dir, "ck"),
+          "log-dir": join(dir, "logs"),
+          device: "cpu",
+        }),
       ]],
     ];
     for (const [command, argv] of runs) {

@@ -25,6 +25,18 @@ export function findChromium(): string | undefined {
 /** Whether the Chromium tests run; when false they show as ignored. */
 export const CHROMIUM = findChromium();
 
+/** Flags of every headless run: no GPU, no network chatter, no first-run pages. */
+const HEADLESS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /**
  * Loads `url` in a fresh headless Chromium (no network, no profile) and
  * returns the DOM after the load event, as `--dump-dom` prints it. Pages may
@@ -36,14 +48,7 @@ export async function dumpDom(url: string, extraArgs: string[] = []): Promise<st
   try {
     const out = await new Deno.Command(CHROMIUM, {
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...HEADLESS,
         "--allow-file-access-from-files",
         "--window-size=1200,900",
         `--user-data-dir=${profile}`,
@@ -116,14 +121,7 @@ export async function evaluateInPage(pageUrl: string, expression: string): Promi
   const profile = await Deno.makeTempDir({ prefix: "grpo-chromium-" });
   const child = new Deno.Command(CHROMIUM, {
     args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
+      ...HEADLESS,
       `--user-data-dir=${profile}`,
       "--remote-debugging-address=127.0.0.1",
       "--remote-debugging-port=0",

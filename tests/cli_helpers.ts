@@ -130,3 +130,22 @@ export function exists(path: string): boolean {
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+/**
+ * A command line's `--name value` pairs, in the order given:
+ * `flags({ "num-envs": 2, device: "cpu" })` is
+ * `["--num-envs", "2", "--device", "cpu"]`.
+ */
+export function flags(values: Record<string, string | number>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => [`--${name}`, String(value)]);
+}
+
+/** Runs `body` in a fresh temp dir (named with `prefix`) and removes the dir after, thrown or not. */
+export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -21,7 +21,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     const tolerance = twinTolerance(env).reset;
     assertAllClose(exactState(env, g.state), exactState(env, cpu.state), tolerance, "state");
     assertAllClose(g.obs, cpu.obs, tolerance, "obs");
-    gpu.destroy();
+    gpu.close();
   });
 
   gpuTest(`${env.id} kernel steps like its TypeScript twin from random states`, async () => {
@@ -46,7 +46,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < N; i++) randomAction(env, 42, i, round, 0, actions, i * A);
       cpu.step(actions);
-      await gpu.stepWith(actions);
+      await gpu.step(actions);
       const g = await gpu.read();
       assertAllClose(
         exactState(env, g.state),
@@ -58,7 +58,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
       assertAllClose(g.reward, cpu.reward, twinTolerance(env).reward, `round ${round} reward`);
       assertEquals(Array.from(g.done), Array.from(cpu.done), `round ${round} done`);
     }
-    gpu.destroy();
+    gpu.close();
   });
 
   gpuTest(`${env.id} random-action rollouts agree between modes, with auto-reset`, async () => {
@@ -78,7 +78,7 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     }
     assertEquals(Array.from(g.counters), Array.from(counters), "step and episode counters");
     assertAllClose(g.obs, cpu.obs, 1e-3, "obs");
-    gpu.destroy();
+    gpu.close();
   });
 }
 

@@ -15,7 +15,6 @@ import {
   type DecisionTransformerConfig,
 } from "../src/model/decision_transformer.ts";
 import { ValueNetwork, type ValueNetworkConfig } from "../src/model/value_network.ts";
-import { createOptimizers, type GrpoState } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 
 /** The widths and dropout of the tiny models that tests train. */
@@ -111,24 +110,6 @@ export function tinyGrpoConfig(overrides: Partial<GrpoConfig> = {}): GrpoConfig 
     groupSize: 4,
     seed: 3,
     ...overrides,
-  };
-}
-
-/** A stage-2 state at iteration 0 with fresh optimizers; `extra` adds a reference, a collector factory. */
-export function newGrpoState(
-  env: Env,
-  config: GrpoConfig,
-  models: { policy: DecisionTransformer; value: ValueNetwork },
-  extra: Partial<GrpoState> = {},
-): GrpoState {
-  return {
-    env,
-    config,
-    ...models,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-    ...extra,
   };
 }
 

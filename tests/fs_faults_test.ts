@@ -7,8 +7,17 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { runGrpo, tinyStage1 } from "./cli_helpers.ts";
+import { flags, runGrpo, tinyStage1 } from "./cli_helpers.ts";
 import { fsErrorMessage } from "../src/io/fs_errors.ts";
+
+/** A temp dir with a tiny checkpoint and a regular file `file`, under which no path can be made. */
+async function dirWithFile(): Promise<{ dir: string; ckpt: string; file: string }> {
+  const dir = await Deno.makeTempDir();
+  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
+  const file = join(dir, "file");
+  await Deno.writeTextFile(file, "x");
+  return { dir, ckpt, file };
+}
 
 function assertOneLine(err: string, ...parts: string[]) {
   assertEquals(err.split("\n").length, 1, err);
@@ -17,20 +26,10 @@ function assertOneLine(err: string, ...parts: string[]) {
 }
 
 Deno.test("eval --render into a path under a regular file prints the scores, then one error line", async () => {
-  const dir = await Deno.makeTempDir();
-  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
-  const file = join(dir, "file");
-  await Deno.writeTextFile(file, "x");
+  const { dir, ckpt, file } = await dirWithFile();
   const r = await runGrpo([
     "eval",
-    "--checkpoint",
-    ckpt,
-    "--num-episodes",
-    "2",
-    "--render",
-    join(file, "out.gif"),
-    "--device",
-    "cpu",
+    ...flags({ checkpoint: ckpt, "num-episodes": 2, render: join(file, "out.gif"), device: "cpu" }),
   ]);
   assertEquals(r.code, 2);
   assert(r.out.includes("mean return"), `scores printed: ${r.out}`);
@@ -39,9 +38,7 @@ Deno.test("eval --render into a path under a regular file prints the scores, the
 });
 
 Deno.test("a checkpoint path under a regular file is called that, not a directory", async () => {
-  const dir = await Deno.makeTempDir();
-  const file = join(dir, "file");
-  await Deno.writeTextFile(file, "x");
+  const { dir, file } = await dirWithFile();
   const r = await runGrpo(["eval", "--checkpoint", join(file, "x.safetensors"), "--device", "cpu"]);
   assertEquals(r.code, 2);
   assertOneLine(r.err, file, "not a directory");
@@ -49,26 +46,18 @@ Deno.test("a checkpoint path under a regular file is called that, not a director
 });
 
 Deno.test("train with --log-dir under a regular file is one error line and exit 2", async () => {
-  const dir = await Deno.makeTempDir();
-  const ckpt = await tinyStage1(dir, { seed: 5, name: "p.safetensors" });
-  const file = join(dir, "file");
-  await Deno.writeTextFile(file, "x");
+  const { dir, ckpt, file } = await dirWithFile();
   const r = await runGrpo([
     "train",
-    "--checkpoint",
-    ckpt,
-    "--num-iterations",
-    "1",
-    "--num-envs",
-    "2",
-    "--rollout-steps",
-    "4",
-    "--out",
-    join(dir, "ck"),
-    "--log-dir",
-    join(file, "logs"),
-    "--device",
-    "cpu",
+    ...flags({
+      checkpoint: ckpt,
+      "num-iterations": 1,
+      "num-envs": 2,
+      "rollout-steps": 4,
+      out: join(dir, "ck"),
+      "log-dir": join(file, "logs"),
+      device: "cpu",
+    }),
   ]);
   assertEquals(r.code, 2);
   assertOneLine(r.err, file, "not a directory");

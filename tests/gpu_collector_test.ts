@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { newGrpoState } from "../src/rl/grpo.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
 import { readF32, storage, testRandom, upload } from "./gpu_io.ts";
 import { countGpuCalls } from "../bench/gpu_counters.ts";
@@ -139,6 +140,20 @@ function tinyModels(env: Env, seed: number) {
   return tinyTrainingModels(seed, env);
 }
 
+/** Frees `held` (collectors, models, caches), then leaves the GPU backend for the CPU one. */
+async function leaveGpu(...held: { dispose(): void }[]): Promise<void> {
+  for (const h of held) h.dispose();
+  await initBackend("cpu");
+  disposeGpuBackend();
+}
+
+/** On the GPU backend: tiny models of `env` drawn from `seed`, and a GPU collector of 4 envs. */
+async function gpuCollector(env: Env, seed: number, collectorSeed: number) {
+  await initBackend("gpu");
+  const { policy, value } = tinyModels(env, seed);
+  return { policy, value, c: new GpuRolloutCollector(env, policy, value, 4, collectorSeed) };
+}
+
 /** Two 12-step collects of 4 envs; the collector's class picks the mode. */
 async function collectTwice(
   env: Env,
@@ -170,8 +185,7 @@ for (const env of [shortCartpole, boxPendulum, tablePendulum]) {
     const gpu = await collectTwice(env, GpuRolloutCollector).finally(() =>
       GpuRolloutCollector.valueRows = valueRows
     );
-    await initBackend("cpu");
-    disposeGpuBackend();
+    await leaveGpu();
     let ended = 0;
     cpu.forEach((c, k) => {
       const g = gpu[k], at = `collect ${k}`;
@@ -218,8 +232,7 @@ gpuTest(
     const cpu = await run(RolloutCollector);
     await initBackend("gpu");
     const gpu = await run(GpuRolloutCollector);
-    await initBackend("cpu");
-    disposeGpuBackend();
+    await leaveGpu();
     assertEquals(gpu.collected, cpu.collected, "steps until all ended");
     assert(cpu.collected < 12, "the rollout stopped early");
     const n = cpu.collected * 4;
@@ -239,9 +252,7 @@ gpuTest(
 gpuTest(
   "the GPU collector reads back at most twice per collect, and keeps the tensor count flat",
   async () => {
-    await initBackend("gpu");
-    const { policy, value } = tinyModels(cartpole, 1);
-    const c = new GpuRolloutCollector(cartpole, policy, value, 4, 3);
+    const { policy, value, c } = await gpuCollector(cartpole, 1, 3);
     const r = new Rollout(12, 4, cartpole.obsSize, 1);
     await c.collect(r, 100); // compiles the kernels
     const before = tf.memory().numTensors;
@@ -262,18 +273,12 @@ gpuTest(
       GPUBuffer.prototype.mapAsync = mapAsync;
     }
     assertEquals(tf.memory().numTensors, before);
-    c.dispose();
-    policy.dispose();
-    value.dispose();
-    await initBackend("cpu");
-    disposeGpuBackend();
+    await leaveGpu(c, policy, value);
   },
 );
 
 gpuTest("a GPU collector restored from a snapshot continues exactly as the original", async () => {
-  await initBackend("gpu");
-  const { policy, value } = tinyModels(shortCartpole, 2);
-  const original = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
+  const { policy, value, c: original } = await gpuCollector(shortCartpole, 2, 8);
   const first = new Rollout(6, 4, cartpole.obsSize, 1);
   await original.collect(first, 120);
   // What a checkpoint keeps: the envs' arrays (as grpo_checkpoint.ts saves them) and the snapshot.
@@ -299,20 +304,13 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
   const again = new Rollout(6, 4, cartpole.obsSize, 1);
   await resumed.collect(again, 120);
   assertSameRollout(again, straight);
-  original.dispose();
-  resumed.dispose();
-  policy.dispose();
-  value.dispose();
-  await initBackend("cpu");
-  disposeGpuBackend();
+  await leaveGpu(original, resumed, policy, value);
 });
 
 gpuTest(
   "a GPU collector put back from its device-side copy (keep) collects the same again, with no readback",
   async () => {
-    await initBackend("gpu");
-    const { policy, value } = tinyModels(shortCartpole, 2);
-    const c = new GpuRolloutCollector(shortCartpole, policy, value, 4, 8);
+    const { policy, value, c } = await gpuCollector(shortCartpole, 2, 8);
     await c.collect(new Rollout(6, 4, cartpole.obsSize, 1), 120);
     const v = c.vec;
     const saved = [v.state.slice(), v.obs.slice(), v.t.slice(), v.episode.slice()] as const;
@@ -327,12 +325,7 @@ gpuTest(
     const again = new Rollout(6, 4, cartpole.obsSize, 1);
     await c.collect(again, 120);
     assertSameRollout(again, straight);
-    kept.cache.dispose();
-    c.dispose();
-    policy.dispose();
-    value.dispose();
-    await initBackend("cpu");
-    disposeGpuBackend();
+    await leaveGpu(kept.cache, c, policy, value);
   },
 );
 
@@ -348,12 +341,7 @@ async function trainOnGpu(env: Env, overrides: Partial<GrpoConfig>): Promise<Ite
   const metrics: IterationMetrics[] = [];
   await trainGrpo(state, { onIteration: (m) => void metrics.push(m) });
   assert(state.collector instanceof GpuRolloutCollector, "GPU mode picks the GPU collector");
-  state.collector.dispose();
-  policy.dispose();
-  value.dispose();
-  reference.dispose();
-  await initBackend("cpu");
-  disposeGpuBackend();
+  await leaveGpu(state.collector, policy, value, reference);
   return metrics;
 }
 

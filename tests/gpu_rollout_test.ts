@@ -32,8 +32,8 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     }
     // Every env has finished at least one episode (truncation at the latest).
     for (let i = 0; i < n; i++) assert(a.stats[4 * i + 2] >= 1, `env ${i} finished an episode`);
-    many.destroy();
-    single.destroy();
+    many.close();
+    single.close();
   });
 }
 
@@ -57,11 +57,11 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     const actions = new Float32Array(n * A);
     for (let i = 0; i < n; i++) randomAction(env, 5, i, 0, 0, actions, i * A);
     cpu.step(actions);
-    await gpu.stepWith(actions);
+    await gpu.step(actions);
     const g = await gpu.read();
     assertAllClose(exactState(env, g.state), exactState(env, cpu.state), 1e-4, "state");
     assertAllClose(g.reward, cpu.reward, twinTolerance(env).reward, "reward");
-    gpu.destroy();
+    gpu.close();
   });
 }
 

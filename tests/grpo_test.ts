@@ -4,15 +4,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
-import { gae, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
+import { gae, type GaeInput, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
 import {
   createOptimizers,
   type GrpoState,
   type IterationMetrics,
+  newGrpoState,
   trainGrpo,
 } from "../src/rl/grpo.ts";
 import type { GrpoConfig } from "../src/rl/grpo_config.ts";
@@ -44,17 +45,27 @@ Deno.test("GAE restarts at episode ends and bootstraps truncation from the final
   expected.forEach((x, t) => assertAlmostEquals(returns[t], x + r.values[t], 1e-5, `return ${t}`));
 });
 
-Deno.test("GAE bootstraps an unfinished rollout from the value after its last step", () => {
-  const r = {
-    steps: 2,
-    numEnvs: 2,
-    rewards: Float32Array.of(1, 0, 1, 0),
-    values: Float32Array.of(0, 0, 0, 0),
-    terminated: new Uint8Array(4),
-    truncated: new Uint8Array(4),
-    finalValues: new Float32Array(4),
-    lastValues: Float32Array.of(5, -5),
+/** A GAE input of `steps` x `numEnvs`: zero rewards and values, no episode ends, then `fields`. */
+function gaeInput(steps: number, numEnvs: number, fields: Partial<GaeInput>): GaeInput {
+  const T = steps * numEnvs;
+  return {
+    steps,
+    numEnvs,
+    rewards: new Float32Array(T),
+    values: new Float32Array(T),
+    terminated: new Uint8Array(T),
+    truncated: new Uint8Array(T),
+    finalValues: new Float32Array(T),
+    lastValues: new Float32Array(numEnvs),
+    ...fields,
   };
+}
+
+Deno.test("GAE bootstraps an unfinished rollout from the value after its last step", () => {
+  const r = gaeInput(2, 2, {
+    rewards: Float32Array.of(1, 0, 1, 0),
+    lastValues: Float32Array.of(5, -5),
+  });
   const { advantages } = gae(r, 1, 1);
   // env 0: rewards 1, 1 then V=5; env 1: rewards 0, 0 then V=-5.
   assertEquals(Array.from(advantages), [7, -5, 6, -5]);

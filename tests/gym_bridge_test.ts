@@ -15,8 +15,9 @@ import {
   resolveGymEnv,
 } from "../src/bridge/gym_env.ts";
 import { InputError } from "../src/errors.ts";
-import { CpuVecEnv, createVecEnv, TERMINATED, type VecEnv } from "../src/rl/vec_env.ts";
+import { CpuVecEnv, createVecEnv, type HostVecEnv, TERMINATED } from "../src/rl/vec_env.ts";
 import { main } from "../src/cli/main.ts";
+import { flags } from "./cli_helpers.ts";
 
 const TOY = "gym:tests.fixtures.gym_envs.toy";
 
@@ -28,7 +29,7 @@ async function withBatch<T>(
   env: GymEnv,
   n: number,
   seed: number,
-  body: (vec: VecEnv) => Promise<T>,
+  body: (vec: HostVecEnv) => Promise<T>,
 ): Promise<T> {
   const vec = new GymVecEnv(env, n, { seed });
   try {
@@ -204,25 +205,18 @@ Deno.test("grpo train --quick-test over the bridge, then eval needs the same --e
   try {
     const code = await main([
       "train",
-      "--env",
-      envFlag,
       "--quick-test",
-      "--num-iterations",
-      "1",
-      "--num-envs",
-      "2",
-      "--rollout-steps",
-      "40",
-      "--num-epochs",
-      "1",
-      "--eval-episodes",
-      "2",
-      "--device",
-      "cpu",
-      "--out",
-      dir,
-      "--log-dir",
-      `${dir}/logs`,
+      ...flags({
+        env: envFlag,
+        "num-iterations": 1,
+        "num-envs": 2,
+        "rollout-steps": 40,
+        "num-epochs": 1,
+        "eval-episodes": 2,
+        device: "cpu",
+        out: dir,
+        "log-dir": `${dir}/logs`,
+      }),
     ]);
     assertEquals(code, 0);
     const runs = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("grpo_"));

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { exists, grpoProcess, onlyEntry, until } from "./cli_helpers.ts";
+import { exists, flags, grpoProcess, inTempDir, onlyEntry, until } from "./cli_helpers.ts";
 
 /** Reads `stream` until its text so far includes `text`; returns that text. */
 async function readUntil(
@@ -20,9 +20,8 @@ async function readUntil(
   }
 }
 
-Deno.test("after the first signal, a second one quits at once, even in busy synchronous code", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-signal-" });
-  try {
+Deno.test("after the first signal, a second one quits at once, even in busy synchronous code", () =>
+  inTempDir("grpo-signal-", async (dir) => {
     const script = join(dir, "busy.ts");
     const stopSignal = new URL("../src/cli/interrupt.ts", import.meta.url).href;
     Deno.writeTextFileSync(
@@ -57,34 +56,23 @@ console.log("survived");
     const status = await child.status;
     assertEquals(status.signal, "SIGINT", seen.text);
     assert(!seen.text.includes("survived"), seen.text);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("Ctrl-C stops grpo pretrain after a batch, saves last.safetensors, exits 130", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-pretrain-sigint-" });
-  try {
+Deno.test("Ctrl-C stops grpo pretrain after a batch, saves last.safetensors, exits 130", () =>
+  inTempDir("grpo-pretrain-sigint-", async (dir) => {
     const child = grpoProcess([
       "pretrain",
-      "--num-episodes",
-      "40",
-      "--num-epochs",
-      "200",
-      "--embed-dim",
-      "8",
-      "--n-layer",
-      "1",
-      "--n-head",
-      "1",
-      "--context-length",
-      "4",
-      "--batch-size",
-      "4",
-      "--device",
-      "cpu",
-      "--out",
-      "ck",
+      ...flags({
+        "num-episodes": 40,
+        "num-epochs": 200,
+        "embed-dim": 8,
+        "n-layer": 1,
+        "n-head": 1,
+        "context-length": 4,
+        "batch-size": 4,
+        device: "cpu",
+        out: "ck",
+      }),
     ], dir);
     const epochLogged = () => {
       try {
@@ -105,7 +93,4 @@ Deno.test("Ctrl-C stops grpo pretrain after a batch, saves last.safetensors, exi
     assert(exists(join(runDir, "last.safetensors")), text);
     assert(exists(join(runDir, "best_model.safetensors")), text);
     assert(text.includes("stopped after"), text);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

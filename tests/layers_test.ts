@@ -17,7 +17,14 @@ const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
  * module may import from its own layer and those listed before it.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["src/errors.ts", "src/range.ts", "src/version.ts", "src/math.ts", "src/device.ts"],
+  [
+    "src/errors.ts",
+    "src/range.ts",
+    "src/concat.ts",
+    "src/version.ts",
+    "src/math.ts",
+    "src/device.ts",
+  ],
   ["src/physics"],
   ["envs"],
   ["src/io"],

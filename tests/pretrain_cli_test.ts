@@ -46,7 +46,7 @@ Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
   assert(inspect.out.includes("env_id          CartPole-v1"), inspect.out);
   assert(inspect.out.includes("transformer.h.0.attn.c_attn.weight  F32    [8, 24]"), inspect.out);
 
-  const evaluation = await grpo(
+  const evalArgs = [
     "eval",
     "--checkpoint",
     `${runDir}/best_model.safetensors`,
@@ -56,23 +56,14 @@ Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
     "--json",
     "--device",
     "cpu",
-  );
+  ];
+  const evaluation = await grpo(...evalArgs);
   assertEquals(evaluation.code, 0, evaluation.err);
   const result = JSON.parse(evaluation.out);
   assertEquals(result.env, "CartPole-v1");
   assertEquals(result.returns.length, 3);
   assertEquals(result.returns, result.lengths, "CartPole pays 1 per step");
-  const again = await grpo(
-    "eval",
-    "--checkpoint",
-    `${runDir}/best_model.safetensors`,
-    "--num-episodes",
-    "3",
-    "--deterministic",
-    "--json",
-    "--device",
-    "cpu",
-  );
+  const again = await grpo(...evalArgs);
   assertEquals(JSON.parse(again.out).returns, result.returns, "evaluation is reproducible");
 
   // The saved dataset can be reused.

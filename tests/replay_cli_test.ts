@@ -2,6 +2,7 @@
  * `grpo replay` on bad input: one line naming the episode, the field and the
  * expected shape, exit code 2, no stack trace, nothing written.
  */
+import { inTempDir } from "./cli_helpers.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { main } from "../src/cli/main.ts";
 import { ENVS } from "../envs/registry.ts";
@@ -70,9 +71,8 @@ Deno.test("replay of an unknown env lists the valid names", async () => {
   );
 });
 
-Deno.test("the grpo binary exits 2 with one line and no stack trace on bad replay input", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-replay-" });
-  try {
+Deno.test("the grpo binary exits 2 with one line and no stack trace on bad replay input", () =>
+  inTempDir("grpo-replay-", async (dir) => {
     const input = `${dir}/in.json`;
     await Deno.writeTextFile(
       input,
@@ -96,7 +96,4 @@ Deno.test("the grpo binary exits 2 with one line and no stack trace on bad repla
     assertEquals(stderr.split("\n").length, 1, stderr);
     assert(stderr.startsWith("error: episode 0:"), stderr);
     assertEquals(out.stdout.length, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

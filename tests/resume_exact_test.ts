@@ -9,10 +9,11 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { newGrpoState, tinyPolicy, tinyValue } from "./fixtures.ts";
+import { tinyPolicy, tinyValue } from "./fixtures.ts";
 import {
   exists,
   grpoProcess,
+  inTempDir,
   metricsRows,
   onlyEntry,
   quietly,
@@ -29,7 +30,7 @@ import { cartpole } from "../envs/cartpole.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
-import { createOptimizers, type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { createOptimizers, type GrpoState, newGrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import { type GrpoConfig, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import {
   IterationSnapshot,
@@ -145,9 +146,8 @@ function rowsLogged(logs: string): number {
   }
 }
 
-Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and events once each", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-resume-" });
-  try {
+Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and events once each", () =>
+  inTempDir("grpo-resume-", async (dir) => {
     const { stage1 } = await baseline();
 
     // The same run in a subprocess, killed once two iterations are logged.
@@ -172,14 +172,10 @@ Deno.test("kill -9 then --resume: last.safetensors byte-identical, metrics and e
     await assertLikeBaseline(runDir, logDir);
     assertEquals(tempFiles(runDir), []);
     assertEquals(tempFiles(logDir), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("--resume restores every flag of the run; flags given now win and are reported", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-resume-" });
-  try {
+Deno.test("--resume restores every flag of the run; flags given now win and are reported", () =>
+  inTempDir("grpo-resume-", async (dir) => {
     const stage1 = await tinyStage1(dir);
     const logs = join(dir, "logs");
     const original = [
@@ -255,14 +251,10 @@ Deno.test("--resume restores every flag of the run; flags given now win and are 
     assertEquals(after.config.advantage, "gae-global");
     assertEquals(after.config.prioritized, true);
     assertEquals(metricsRows(onlyEntry(logs)).map((r) => r.iteration), [1, 2, 3, 4]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("--resume writes beside the resumed file and to --log-dir, never where metadata says", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-resume-" });
-  try {
+Deno.test("--resume writes beside the resumed file and to --log-dir, never where metadata says", () =>
+  inTempDir("grpo-resume-", async (dir) => {
     const stage1 = await tinyStage1(dir);
     const tiny = ["--num-envs", "2", "--rollout-steps", "24", "--num-epochs", "1"];
     const run = await quietly(() =>
@@ -296,48 +288,35 @@ Deno.test("--resume writes beside the resumed file and to --log-dir, never where
     await Deno.mkdir(copyDir, { recursive: true });
     const copy = join(copyDir, "last.safetensors");
     Deno.writeFileSync(copy, encodeSafetensors(file.tensors, file.metadata));
-    const resumed = await quietly(() =>
-      main([
-        "train",
-        "--resume",
-        copy,
-        "--num-iterations",
-        "2",
-        "--advantage",
-        "grpo",
-        "--log-dir",
-        join(dir, "copy-logs"),
-      ])
-    );
+    const resumeCopy = (...extra: string[]) =>
+      quietly(() =>
+        main([
+          "train",
+          "--resume",
+          copy,
+          "--num-iterations",
+          "2",
+          ...extra,
+          "--log-dir",
+          join(dir, "copy-logs"),
+        ])
+      );
+    const resumed = await resumeCopy("--advantage", "grpo");
     // grpo mode would have needed stage1_checkpoint: a checkpoint without its own reference
     // policy is refused with the fix, instead of reading a path from metadata.
     assertEquals(resumed.result, 2, resumed.out);
     assert(resumed.err.includes("reference policy"), resumed.err);
-    const again = await quietly(() =>
-      main([
-        "train",
-        "--resume",
-        copy,
-        "--num-iterations",
-        "2",
-        "--log-dir",
-        join(dir, "copy-logs"),
-      ])
-    );
+    const again = await resumeCopy();
     assertEquals(again.result, 0, again.err);
     assert(exists(join(copyDir, "iteration_2.safetensors")), "written beside the copy");
     assertEquals(metricsRows(join(dir, "copy-logs", "mine")).map((r) => r.iteration), [2]);
     assert(!exists(outside), "nothing written where the metadata pointed");
     assert(sameBytes(Deno.readFileSync(join(origRun, "last.safetensors")), origLast));
     assert(!exists(join(origRun, "iteration_2.safetensors")), "the original run is untouched");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("truncateLog cuts metrics rows and events after an iteration; stale temp files go", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-log-" });
-  try {
+Deno.test("truncateLog cuts metrics rows and events after an iteration; stale temp files go", () =>
+  inTempDir("grpo-log-", async (dir) => {
     const log = await MetricsLog.open(dir, { host: "h" });
     for (let i = 1; i <= 5; i++) await log.write(i, 10 * i, { mean_reward: i });
     await log.close();
@@ -356,10 +335,7 @@ Deno.test("truncateLog cuts metrics rows and events after an iteration; stale te
     assertEquals(await truncateLog(dir, 3), { rows: 0, eventFiles: 0 });
     assertEquals(await removeStaleTempFiles(dir), [join(dir, "metrics.jsonl.tmp-12-abcdef01")]);
     assert(exists(join(dir, "notes.tmp-keep")));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 /**
  * Runs the baseline's training in a subprocess in `dir`, sends `signal` once
@@ -384,9 +360,8 @@ async function signalledRun(dir: string, signal: Deno.Signal): Promise<Deno.Comm
   return out;
 }
 
-Deno.test("Ctrl-C stops before the next minibatch, saves the last completed iteration, and the printed resume continues exactly", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-sigint-" });
-  try {
+Deno.test("Ctrl-C stops before the next minibatch, saves the last completed iteration, and the printed resume continues exactly", () =>
+  inTempDir("grpo-sigint-", async (dir) => {
     const out = await signalledRun(dir, "SIGINT");
     const stdout = new TextDecoder().decode(out.stdout);
     assertEquals(out.code, 130, stdout + new TextDecoder().decode(out.stderr));
@@ -404,21 +379,14 @@ Deno.test("Ctrl-C stops before the next minibatch, saves the last completed iter
       Deno.chdir(cwd);
     }
     await assertLikeBaseline(runDir, logDir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("SIGTERM saves like Ctrl-C and exits 143", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-sigterm-" });
-  try {
+Deno.test("SIGTERM saves like Ctrl-C and exits 143", () =>
+  inTempDir("grpo-sigterm-", async (dir) => {
     const out = await signalledRun(dir, "SIGTERM");
     assertEquals(out.code, 143, new TextDecoder().decode(out.stderr));
     assertEquals(out.signal, null);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 /** A tiny stage-2 state, the same for every `seed`-equal call. */
 function tinyGrpoState(seed: number): GrpoState {

@@ -73,19 +73,34 @@ Deno.test("categorical draws follow the softmax (chi-square)", () => {
   }
 });
 
-gpuTest("categorical sampling in WGSL equals its twin (same choices, log-probs 1e-5)", async () => {
+/** The process's GPU device and an action sampler compiled on it. */
+async function gpuSampler(): Promise<{ device: GPUDevice; sampler: GpuActionSampler }> {
   const { device } = await requireGpu();
-  const sampler = await GpuActionSampler.create(device);
-  const rand = testRandom(5);
-  const n = 4096, c = 6;
-  const logits = Float32Array.from({ length: n * c }, () => 4 * (rand() - 0.5));
-  const counters = randomCounters(n, rand);
-  const b = {
+  return { device, sampler: await GpuActionSampler.create(device) };
+}
+
+/** The buffers of `sampleCategorical` for `n` envs: logits and counters uploaded, outputs empty. */
+function categoricalBuffers(
+  device: GPUDevice,
+  n: number,
+  logits: Float32Array,
+  counters: Uint32Array,
+) {
+  return {
     logits: upload(device, logits),
     counters: upload(device, counters),
     actions: storage(device, n),
     logProbs: storage(device, n),
   };
+}
+
+gpuTest("categorical sampling in WGSL equals its twin (same choices, log-probs 1e-5)", async () => {
+  const { device, sampler } = await gpuSampler();
+  const rand = testRandom(5);
+  const n = 4096, c = 6;
+  const logits = Float32Array.from({ length: n * c }, () => 4 * (rand() - 0.5));
+  const counters = randomCounters(n, rand);
+  const b = categoricalBuffers(device, n, logits, counters);
   for (const deterministic of [false, true]) {
     const seed = 0x6a09e667 ^ 3;
     sampler.sampleCategorical(b, n, c, seed, deterministic);
@@ -98,19 +113,14 @@ gpuTest("categorical sampling in WGSL equals its twin (same choices, log-probs 1
 });
 
 gpuTest("categorical draws in WGSL follow the softmax (chi-square)", async () => {
-  const { device } = await requireGpu();
-  const sampler = await GpuActionSampler.create(device);
+  const { device, sampler } = await gpuSampler();
   const logits = [0.3, -0.7, 1.2];
   const p = softmax(logits);
   const n = 30000;
   const all = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) all.set(logits, i * 3);
-  const b = {
-    logits: upload(device, all),
-    counters: upload(device, countersOf(new Uint32Array(n).fill(7), new Uint32Array(n).fill(2))),
-    actions: storage(device, n),
-    logProbs: storage(device, n),
-  };
+  const counters = countersOf(new Uint32Array(n).fill(7), new Uint32Array(n).fill(2));
+  const b = categoricalBuffers(device, n, all, counters);
   sampler.sampleCategorical(b, n, 3, 1234);
   const counts = [0, 0, 0];
   (await readF32(device, b.actions, n)).forEach((a) => counts[a]++);
@@ -122,8 +132,7 @@ gpuTest("categorical draws in WGSL follow the softmax (chi-square)", async () =>
 });
 
 gpuTest("Gaussian sampling in WGSL equals its twin; the env gets the clipped sample", async () => {
-  const { device } = await requireGpu();
-  const sampler = await GpuActionSampler.create(device);
+  const { device, sampler } = await gpuSampler();
   const rand = testRandom(9);
   const n = 2048, A = 2;
   const mean = Float32Array.from({ length: n * A }, () => 2 * (rand() - 0.5));
@@ -179,8 +188,7 @@ Deno.test("Gaussian draws have the mean and std asked for; log-prob is the uncli
 });
 
 gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVecEnv", async () => {
-  const { device } = await requireGpu();
-  const sampler = await GpuActionSampler.create(device);
+  const { device, sampler } = await gpuSampler();
   const n = 64, steps = 60, seed = 0x5eed;
   const rand = testRandom(13);
   // Strong, env-specific preferences: episodes end early, inside the test.
@@ -210,7 +218,7 @@ gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVe
       Array.from(twin.actions),
       `step ${t}`,
     );
-    await gpu.step();
+    await gpu.stepDeviceActions();
     cpu.step(twin.actions);
     episodesEnded += cpu.done.reduce((a, d) => a + (d ? 1 : 0), 0);
   }
@@ -219,7 +227,7 @@ gpuTest("the sampler drives GpuVecEnv from its counters as the twin drives CpuVe
   assert(episodesEnded > 10, `episodes ended: ${episodesEnded}`);
   logitsBuffer.destroy();
   logProbs.destroy();
-  gpu.destroy();
+  gpu.close();
   sampler.destroy();
 });
 

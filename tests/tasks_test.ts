@@ -7,7 +7,7 @@
  */
 import { assert } from "./assert.ts";
 import { join } from "node:path";
-import { tinyStage1 } from "./cli_helpers.ts";
+import { inTempDir, tinyStage1 } from "./cli_helpers.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -31,9 +31,8 @@ async function runTask(name: string, extra: string[]): Promise<{ code: number; o
   return { code: out.code, output: text(out.stdout) + text(out.stderr) };
 }
 
-Deno.test("deno task demo's permissions run the whole demo (one GRPO iteration)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-task-demo-" });
-  try {
+Deno.test("deno task demo's permissions run the whole demo (one GRPO iteration)", () =>
+  inTempDir("grpo-task-demo-", async (dir) => {
     const { code, output } = await runTask("demo", [
       "--out",
       dir,
@@ -44,14 +43,10 @@ Deno.test("deno task demo's permissions run the whole demo (one GRPO iteration)"
     ]);
     assert(code === 0, `demo exited ${code}:\n${output}`);
     assert(!output.includes("NotCapable"), output);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("deno task grpo's permissions run grpo train", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-task-train-" });
-  try {
+Deno.test("deno task grpo's permissions run grpo train", () =>
+  inTempDir("grpo-task-train-", async (dir) => {
     const stage1 = await tinyStage1(dir);
     const { code, output } = await runTask("grpo", [
       "train",
@@ -73,7 +68,4 @@ Deno.test("deno task grpo's permissions run grpo train", async () => {
       join(dir, "logs"),
     ]);
     assert(code === 0, `train exited ${code}:\n${output}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { quietly, tinyStage1 } from "./cli_helpers.ts";
+import { flags, quietly, tinyStage1 } from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
 import {
   checkpointScore,
@@ -18,16 +18,7 @@ import { helpText, parseFlags } from "../src/cli/args.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 
-const TINY = [
-  "--num-envs",
-  "2",
-  "--rollout-steps",
-  "40",
-  "--num-epochs",
-  "1",
-  "--batch-size",
-  "16",
-];
+const TINY = flags({ "num-envs": 2, "rollout-steps": 40, "num-epochs": 1, "batch-size": 16 });
 
 /** `grpo train` from a stage-1 checkpoint at the tiny sizes, writing under `ck` and `logs`. */
 function tinyTrainArgs(stage1: string, ck: string, logs: string): string[] {
@@ -91,12 +82,11 @@ Deno.test("grpo train writes iteration, best and last checkpoints and a metrics 
   const resumed = await quietly(() =>
     main([
       "train",
-      "--resume",
-      join(runDir, "iteration_2.safetensors"),
-      "--num-iterations",
-      "3",
-      "--log-dir",
-      logs,
+      ...flags({
+        resume: join(runDir, "iteration_2.safetensors"),
+        "num-iterations": 3,
+        "log-dir": logs,
+      }),
     ])
   );
   assertEquals(resumed.result, 0, resumed.err);
@@ -159,16 +149,13 @@ Deno.test("a diverging run stops with the spec's advice and names the last good 
       "--checkpoint",
       stage1,
       ...TINY,
-      "--policy-lr",
-      "1e38",
-      "--num-iterations",
-      "20",
-      "--out",
-      join(dir, "ck"),
-      "--log-dir",
-      join(dir, "logs"),
-      "--device",
-      "cpu",
+      ...flags({
+        "policy-lr": "1e38",
+        "num-iterations": 20,
+        out: join(dir, "ck"),
+        "log-dir": join(dir, "logs"),
+        device: "cpu",
+      }),
     ])
   );
   assertEquals(r.result, 1, r.out + r.err);

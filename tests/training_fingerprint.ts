@@ -15,11 +15,12 @@ import type { Env } from "../envs/env.ts";
 import { disposeGpuBackend, initBackend } from "../src/model/backend.ts";
 import { DecisionTransformer } from "../src/model/decision_transformer.ts";
 import { DEFAULT_BC_CONFIG, trainBehaviourCloning } from "../src/rl/behaviour_cloning.ts";
-import { type GrpoState, trainGrpo } from "../src/rl/grpo.ts";
+import { type GrpoState, newGrpoState, trainGrpo } from "../src/rl/grpo.ts";
 import type { GrpoConfig } from "../src/rl/grpo_config.ts";
 import type { Mode } from "../src/device.ts";
-import { fixedDataset, newGrpoState, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
+import { fixedDataset, tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { createCollector } from "../src/gpu/rollout_collector.ts";
+import { concatArrays } from "../src/concat.ts";
 
 /** What a run produced: metric rows (selected keys) and weight-movement digests. */
 export interface Fingerprint {
@@ -66,13 +67,7 @@ export function disposeState(state: GrpoState): void {
 
 async function weights(vars: tf.Variable[]): Promise<Float32Array> {
   const parts = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatArrays(Float32Array, parts);
 }
 
 function moved(before: Float32Array, after: Float32Array): [number, number] {

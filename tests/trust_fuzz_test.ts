@@ -11,7 +11,15 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
-import { exists, grpoProcess, onlyEntry, quietly, tinyStage1 } from "./cli_helpers.ts";
+import {
+  exists,
+  flags,
+  grpoProcess,
+  inTempDir,
+  onlyEntry,
+  quietly,
+  tinyStage1,
+} from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
 import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/io/safetensors.ts";
 
@@ -56,16 +64,7 @@ Deno.test("fuzzed checkpoint metadata, replay input and --env values run no code
     Deno.chdir(work);
     // ---- a real stage-2 checkpoint at iteration 2 to mutate
     const stage1 = await tinyStage1(work);
-    const tiny = [
-      "--num-envs",
-      "2",
-      "--rollout-steps",
-      "24",
-      "--num-epochs",
-      "1",
-      "--device",
-      "cpu",
-    ];
+    const tiny = flags({ "num-envs": 2, "rollout-steps": 24, "num-epochs": 1, device: "cpu" });
     const base = await quietly(() =>
       main(["train", "--checkpoint", stage1, ...tiny, "--num-iterations", "2", "--out", "ck"])
     );
@@ -226,29 +225,22 @@ Deno.test("fuzzed checkpoint metadata, replay input and --env values run no code
   }
 });
 
-Deno.test("a checkpoint of a user env says so and asks for --env; with it, eval runs", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-user-env-" });
-  try {
+Deno.test("a checkpoint of a user env says so and asks for --env; with it, eval runs", () =>
+  inTempDir("grpo-user-env-", async (dir) => {
     const example = fileURLToPath(new URL("../examples/my_env.ts", import.meta.url));
     const stage1 = await quietly(() =>
       main([
         "pretrain",
-        "--env",
-        example,
-        "--num-episodes",
-        "8",
-        "--num-epochs",
-        "1",
-        "--embed-dim",
-        "8",
-        "--n-layer",
-        "1",
-        "--n-head",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        dir,
+        ...flags({
+          env: example,
+          "num-episodes": 8,
+          "num-epochs": 1,
+          "embed-dim": 8,
+          "n-layer": 1,
+          "n-head": 1,
+          device: "cpu",
+          out: dir,
+        }),
       ])
     );
     assertEquals(stage1.result, 0, stage1.err);
@@ -267,7 +259,4 @@ Deno.test("a checkpoint of a user env says so and asks for --env; with it, eval 
     const other = await quietly(() => main([...eval1, "--env", "cartpole"]));
     assertEquals(other.result, 2);
     assert(other.err.includes("pass --env ./path/to/it.ts"), other.err);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

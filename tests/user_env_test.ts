@@ -111,7 +111,7 @@ gpuTest("the example env runs in GPU mode, stepped on the host, like CPU mode", 
   for (let t = 0; t < 5; t++) {
     const actions = actionsAt(env, n, t);
     cpu.step(actions);
-    await gpu.stepWith(actions);
+    await gpu.step(actions);
   }
   cpu.stepRandom(300);
   await gpu.stepRandom(300);
@@ -124,7 +124,7 @@ gpuTest("the example env runs in GPU mode, stepped on the host, like CPU mode", 
     assertEquals([g.counters[2 * i], g.counters[2 * i + 1]], [cpu.t[i], cpu.episode[i]]);
   }
   assert(cpu.episode.some((e) => e > 0), "some episode ended and reset");
-  gpu.destroy();
+  gpu.close();
 });
 
 releaseGpuAfterTests();

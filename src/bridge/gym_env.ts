@@ -5,7 +5,7 @@
  *
  * The seam with the rest of grpo is {@linkcode ExternalEnv}: the env object
  * carries the spaces and limits read from the worker like any env, and
- * `createVecEnv` makes a {@linkcode GymVecEnv}, which has the surface of
+ * `createVecEnv` makes a {@linkcode GymVecEnv}, a `HostVecEnv` like
  * `CpuVecEnv` (same arrays, same done bits, same same-step auto-reset) with
  * asynchronous `reset`/`step`. Its pure functions throw: nothing steps a
  * Python env but its worker. A Python env's state is opaque, so `state`
@@ -20,15 +20,12 @@
 import { type ActionSpace, hashPrefix } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import {
-  clearEpisodeStats,
-  type EpisodeStats,
   type ExternalEnv,
   finishEpisode,
-  newEpisodeStats,
+  HostVecEnv,
   randomAction,
   TERMINATED,
   TRUNCATED,
-  type VecEnv,
   type VecEnvOptions,
 } from "../rl/vec_env.ts";
 import { type WorkerOptions, WorkerProcess } from "./worker_process.ts";
@@ -175,42 +172,18 @@ export async function resolveGymEnv(spec: GymSpec, options: WorkerOptions = {}):
   return env;
 }
 
-/** N Gymnasium envs in one Python worker, with `CpuVecEnv`'s surface (see the module doc). */
-export class GymVecEnv implements VecEnv {
-  readonly n: number;
-  readonly seed: number;
-  readonly autoreset: boolean;
-  params: Record<string, number>;
-  readonly state: Float64Array<ArrayBuffer>;
-  readonly obs: Float32Array<ArrayBuffer>;
-  readonly finalObs: Float32Array<ArrayBuffer>;
-  readonly reward: Float32Array<ArrayBuffer>;
-  readonly done: Uint8Array;
-  readonly t: Uint32Array;
-  readonly episode: Uint32Array;
-  readonly stats: EpisodeStats;
-  /** Per env, the index its reset seeds are keyed by (default: its own); see `CpuVecEnv`. */
-  resetStreams?: Uint32Array;
+/** N Gymnasium envs in one Python worker, a host batch like `CpuVecEnv` (see the module doc). */
+export class GymVecEnv extends HostVecEnv {
+  declare readonly env: GymEnv;
   private readonly worker: WorkerProcess;
   private readonly ready: Promise<void>;
   /** Per env, the seed of its next reset. */
   private readonly seeds: Uint32Array;
   private readonly actionBytes: number;
 
-  constructor(readonly env: GymEnv, n: number, options: VecEnvOptions = {}) {
-    this.n = n;
-    this.seed = (options.seed ?? 0) >>> 0;
-    this.autoreset = options.autoreset ?? true;
-    this.params = { ...env.params };
-    const O = env.obsSize;
-    this.state = new Float64Array(n * O);
-    this.obs = new Float32Array(n * O);
-    this.finalObs = new Float32Array(n * O);
-    this.reward = new Float32Array(n);
-    this.done = new Uint8Array(n);
-    this.t = new Uint32Array(n);
-    this.episode = new Uint32Array(n);
-    this.stats = newEpisodeStats(n);
+  constructor(env: GymEnv, n: number, options: VecEnvOptions = {}) {
+    // A Python env's state is its observation.
+    super(env, n, options, env.obsSize);
     this.seeds = new Uint32Array(n);
     this.actionBytes = 4 * n *
       (env.actionSpace.kind === "discrete" ? 1 : env.actionSpace.low.length);
@@ -240,13 +213,6 @@ export class GymVecEnv implements VecEnv {
     this.done.fill(0);
     this.reward.fill(0);
     this.stats.running.fill(0);
-  }
-
-  /** Starts every env on episode `episode`, each consecutive group of `groupSize` envs from one start state. */
-  restartInGroups(episode: number, groupSize: number): Promise<void> {
-    this.resetStreams = Uint32Array.from({ length: this.n }, (_, i) => Math.floor(i / groupSize));
-    this.episode.fill(episode);
-    return this.reset();
   }
 
   /** A Python env's state cannot be set from outside. */
@@ -312,13 +278,8 @@ export class GymVecEnv implements VecEnv {
     }
   }
 
-  /** Zeroes the finished-episode sums of `stats`. */
-  clearStats(): void {
-    clearEpisodeStats(this.stats);
-  }
-
   /** Ends the worker. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return this.worker.close();
   }
 }

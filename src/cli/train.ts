@@ -38,13 +38,7 @@ import { createCollector } from "../gpu/rollout_collector.ts";
 import { ValueNetwork } from "../model/value_network.ts";
 import { evaluatePolicy } from "../play/evaluate.ts";
 import { MetricsLog, truncateLog } from "../io/metrics.ts";
-import {
-  createOptimizers,
-  type GrpoState,
-  type IterationMetrics,
-  NonFiniteError,
-  trainGrpo,
-} from "../rl/grpo.ts";
+import { type IterationMetrics, newGrpoState, NonFiniteError, trainGrpo } from "../rl/grpo.ts";
 import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../rl/grpo_config.ts";
 import {
   IterationSnapshot,
@@ -464,16 +458,9 @@ export const trainCommand: Command = defineCommand({
       obsMean: loaded.policy.config.obsMean,
       obsStd: loaded.policy.config.obsStd,
     }, config.seed);
-    const state: GrpoState = {
-      env,
-      config,
-      policy: loaded.policy,
-      value,
-      ...createOptimizers(config),
-      iteration: 0,
-      envSteps: 0,
+    const state = newGrpoState(env, config, { policy: loaded.policy, value }, {
       makeCollector: createCollector,
-    };
+    });
     // The stage-1 model the run started from: recorded for information only (a resumed
     // grpo-mode run takes its KL reference from the checkpoint's own tensors).
     const stage1 = resumePath

@@ -16,12 +16,13 @@
  */
 import { NORM_EPS } from "../rl/advantages.ts";
 import {
-  compileShader,
-  computePipeline,
+  bindBuffers,
+  compileKernel,
   dispatchSize,
+  type Kernel,
   loadShader,
-  type ShaderPart,
   SHADERS,
+  submitDispatch,
 } from "./shader.ts";
 
 /** Buffers GAE reads and writes (f32 except `done`). */
@@ -67,41 +68,6 @@ const SMALL_WORKGROUP = 64;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 
-/** A module's pipelines sharing one explicit bind group layout. */
-interface Kernel<E extends string> {
-  layout: GPUBindGroupLayout;
-  entries: Record<E, GPUComputePipeline>;
-}
-
-async function kernel<E extends string>(
-  device: GPUDevice,
-  file: string,
-  bindings: GPUBufferBindingType[],
-  entries: E[],
-): Promise<Kernel<E>> {
-  const parts: ShaderPart[] = [await loadShader(new URL(file, SHADERS))];
-  const module = await compileShader(device, parts, file);
-  const layout = device.createBindGroupLayout({
-    label: file,
-    entries: bindings.map((type, binding) => ({
-      binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type },
-    })),
-  });
-  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const out = {} as Record<E, GPUComputePipeline>;
-  for (const e of entries) out[e] = await computePipeline(device, module, e, file, pipelineLayout);
-  return { layout, entries: out };
-}
-
-function bind(device: GPUDevice, layout: GPUBindGroupLayout, buffers: GPUBuffer[]): GPUBindGroup {
-  return device.createBindGroup({
-    layout,
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-}
-
 /** Runs the advantage kernels on one device; create once, call every iteration. */
 export class GpuAdvantages {
   private readonly gaeConfig: GPUBuffer;
@@ -130,34 +96,25 @@ export class GpuAdvantages {
   static async create(device: GPUDevice): Promise<GpuAdvantages> {
     const ro: GPUBufferBindingType = "read-only-storage";
     const rw: GPUBufferBindingType = "storage";
+    const kernel = async <E extends string>(
+      file: string,
+      bindings: GPUBufferBindingType[],
+      entries: E[],
+    ) => compileKernel(device, [await loadShader(new URL(file, SHADERS))], file, bindings, entries);
     return new GpuAdvantages(
       device,
-      await kernel(device, "gae.wgsl", ["uniform", ro, ro, ro, ro, ro, rw, rw], ["gae"]),
-      await kernel(device, "group_norm.wgsl", ["uniform", rw, rw, rw], [
+      await kernel("gae.wgsl", ["uniform", ro, ro, ro, ro, ro, rw, rw], ["gae"]),
+      await kernel("group_norm.wgsl", ["uniform", rw, rw, rw], [
         "normalize_small",
         "partial_stats",
         "finalize_stats",
         "apply_stats",
       ]),
-      await kernel(device, "grpo.wgsl", ["uniform", ro, ro, rw, rw, rw, rw], [
+      await kernel("grpo.wgsl", ["uniform", ro, ro, rw, rw, rw, rw], [
         "episode_scores",
         "broadcast_scores",
       ]),
     );
-  }
-
-  private submit(
-    pipeline: GPUComputePipeline,
-    group: GPUBindGroup,
-    workgroups: [number, number],
-  ): void {
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...workgroups);
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
   }
 
   /** GAE over T x N steps (see `gae` in `src/rl/advantages.ts`). */
@@ -166,7 +123,7 @@ export class GpuAdvantages {
     new Uint32Array(cfg, 0, 2).set([steps, numEnvs]);
     new Float32Array(cfg, 8, 2).set([gamma, lambda]);
     this.device.queue.writeBuffer(this.gaeConfig, 0, cfg);
-    const group = bind(this.device, this.gaeKernel.layout, [
+    const group = bindBuffers(this.device, this.gaeKernel.layout, [
       this.gaeConfig,
       b.rewards,
       b.values,
@@ -176,7 +133,7 @@ export class GpuAdvantages {
       b.advantages,
       b.returns,
     ]);
-    this.submit(this.gaeKernel.entries.gae, group, dispatchSize(numEnvs, 64));
+    submitDispatch(this.device, this.gaeKernel.entries.gae, group, dispatchSize(numEnvs, 64));
   }
 
   /** Normalizes consecutive groups of `groupSize` of the first `length` floats of `x` in place. */
@@ -193,7 +150,7 @@ export class GpuAdvantages {
     new Float32Array(cfg, 20, 1)[0] = eps;
     this.device.queue.writeBuffer(this.normConfig, 0, cfg);
     if (!small) this.reserveScratch(groups * chunks, groups);
-    const group = bind(this.device, this.normKernel.layout, [
+    const group = bindBuffers(this.device, this.normKernel.layout, [
       this.normConfig,
       x,
       this.partials,
@@ -201,7 +158,7 @@ export class GpuAdvantages {
     ]);
     const e = this.normKernel.entries;
     if (small) {
-      this.submit(e.normalize_small, group, dispatchSize(groups, SMALL_WORKGROUP));
+      submitDispatch(this.device, e.normalize_small, group, dispatchSize(groups, SMALL_WORKGROUP));
       return;
     }
     const encoder = this.device.createCommandEncoder();
@@ -225,7 +182,7 @@ export class GpuAdvantages {
   /** GRPO's outcome advantages (see `grpoAdvantages` in `src/rl/advantages.ts`). */
   grpo(b: GrpoBuffers, steps: number, numEnvs: number, groupSize: number, eps = NORM_EPS): void {
     this.device.queue.writeBuffer(this.grpoConfig, 0, new Uint32Array([steps, numEnvs, 0, 0]));
-    const group = bind(this.device, this.grpoKernel.layout, [
+    const group = bindBuffers(this.device, this.grpoKernel.layout, [
       this.grpoConfig,
       b.rewards,
       b.done,
@@ -235,9 +192,9 @@ export class GpuAdvantages {
       b.advantages,
     ]);
     const e = this.grpoKernel.entries;
-    this.submit(e.episode_scores, group, dispatchSize(numEnvs, 64));
+    submitDispatch(this.device, e.episode_scores, group, dispatchSize(numEnvs, 64));
     this.normalizeGroups(b.scores, numEnvs, groupSize, eps);
-    this.submit(e.broadcast_scores, group, dispatchSize(steps * numEnvs, 64));
+    submitDispatch(this.device, e.broadcast_scores, group, dispatchSize(steps * numEnvs, 64));
   }
 
   private reserveScratch(partials: number, groups: number): void {

@@ -256,7 +256,7 @@ export class GpuRolloutCollector extends CollectorBase {
       }
       disposeDist(dist);
       tf.dispose(Object.values(input));
-      await envs.step();
+      await envs.stepDeviceActions();
       recorder.endStep(t);
     }
 
@@ -306,7 +306,7 @@ export class GpuRolloutCollector extends CollectorBase {
     const p = this.parts;
     if (!p) return;
     flushTf();
-    p.envs.destroy();
+    p.envs.close();
     p.sampler.destroy();
     p.recorder?.destroy();
     const buffers = [p.rtg, p.timestep, p.prevAction, p.logProbs, p.sampled, p.actionTable];

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RecordLayout } from "../rl/rollout_record.ts";
-import { compileShader, computePipeline, dispatchSize, loadShader, SHADERS } from "./shader.ts";
+import { compilePipelines, dispatchSize, loadShader, SHADERS, submitDispatch } from "./shader.ts";
 
 /** The buffers both entry points bind (see the WGSL for their layouts). */
 export interface RecordBuffers {
@@ -96,15 +96,15 @@ export class GpuRolloutRecorder {
     buffers: RecordBuffers,
   ): Promise<GpuRolloutRecorder> {
     const file = "rollout_record.wgsl";
-    const module = await compileShader(
-      device,
-      [await loadShader(new URL(file, SHADERS))],
-      file,
-    );
+    const p = await compilePipelines(device, [await loadShader(new URL(file, SHADERS))], file, [
+      "begin_step",
+      "end_step",
+      "map_actions",
+    ]);
     return new GpuRolloutRecorder(device, layout, {
-      begin: await computePipeline(device, module, "begin_step", file),
-      end: await computePipeline(device, module, "end_step", file),
-      map: await computePipeline(device, module, "map_actions", file),
+      begin: p.begin_step,
+      end: p.end_step,
+      map: p.map_actions,
     }, buffers);
   }
 
@@ -115,13 +115,7 @@ export class GpuRolloutRecorder {
     new Float32Array(cfg, 16, 1)[0] = target;
     this.device.queue.writeBuffer(this.config, 0, cfg);
     const { pipeline, group } = this[which]!;
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...dispatchSize(numEnvs, WORKGROUP));
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
+    submitDispatch(this.device, pipeline, group, dispatchSize(numEnvs, WORKGROUP));
   }
 
   /** `begin_step` at rollout step `step` (before the policy acts). */

@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { compileShader, computePipeline, dispatchSize, loadShader, SHADERS } from "./shader.ts";
+import {
+  bindBuffers,
+  compilePipelines,
+  dispatchSize,
+  loadShader,
+  SHADERS,
+  submitDispatch,
+} from "./shader.ts";
 
 /** Buffers of a categorical draw. */
 export interface CategoricalBuffers {
@@ -68,13 +75,11 @@ export class GpuActionSampler {
       await loadShader(new URL("random.wgsl", SHADERS)),
       await loadShader(new URL("sample_actions.wgsl", SHADERS)),
     ];
-    const module = await compileShader(device, parts, "sample_actions.wgsl");
-    const make = (entry: string) => computePipeline(device, module, entry, "sample_actions");
-    return new GpuActionSampler(
-      device,
-      await make("sample_categorical"),
-      await make("sample_gaussian"),
-    );
+    const p = await compilePipelines(device, parts, "sample_actions.wgsl", [
+      "sample_categorical",
+      "sample_gaussian",
+    ]);
+    return new GpuActionSampler(device, p.sample_categorical, p.sample_gaussian);
   }
 
   private boundsBuffer(size: number): GPUBuffer {
@@ -98,17 +103,8 @@ export class GpuActionSampler {
       0,
       new Uint32Array([n, width, seed >>> 0, deterministic ? 1 : 0]),
     );
-    const group = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...dispatchSize(n, WORKGROUP));
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
+    const group = bindBuffers(this.device, pipeline.getBindGroupLayout(0), buffers);
+    submitDispatch(this.device, pipeline, group, dispatchSize(n, WORKGROUP));
   }
 
   /** One categorical action per env (the argmax when `deterministic`). */

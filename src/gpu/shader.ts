@@ -135,3 +135,78 @@ export function dispatchSize(
   if (groups <= maxPerDim) return [Math.max(groups, 1), 1];
   return [maxPerDim, Math.ceil(groups / maxPerDim)];
 }
+
+/** A module's pipelines sharing one explicit bind group layout, so that one bind group serves them all. */
+export interface Kernel<E extends string> {
+  layout: GPUBindGroupLayout;
+  entries: Record<E, GPUComputePipeline>;
+}
+
+/**
+ * Compiles `parts` and makes a pipeline per entry point over one bind group
+ * layout of `bindings` (binding `i` has type `bindings[i]`). The pipelines are
+ * all made before it returns, so a dispatch is submitted when its caller asks.
+ */
+export async function compileKernel<E extends string>(
+  device: GPUDevice,
+  parts: ShaderPart[],
+  label: string,
+  bindings: GPUBufferBindingType[],
+  entries: E[],
+): Promise<Kernel<E>> {
+  const layout = device.createBindGroupLayout({
+    label,
+    entries: bindings.map((type, binding) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type },
+    })),
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  return { layout, entries: await compilePipelines(device, parts, label, entries, pipelineLayout) };
+}
+
+/**
+ * Compiles `parts` and makes a pipeline per entry point (each with its own
+ * layout unless `layout` is given), all before it returns.
+ */
+export async function compilePipelines<E extends string>(
+  device: GPUDevice,
+  parts: ShaderPart[],
+  label: string,
+  entries: E[],
+  layout: GPUPipelineLayout | "auto" = "auto",
+): Promise<Record<E, GPUComputePipeline>> {
+  const module = await compileShader(device, parts, label);
+  const out = {} as Record<E, GPUComputePipeline>;
+  for (const e of entries) out[e] = await computePipeline(device, module, e, label, layout);
+  return out;
+}
+
+/** A bind group of `buffers` in binding order over `layout`. */
+export function bindBuffers(
+  device: GPUDevice,
+  layout: GPUBindGroupLayout,
+  buffers: GPUBuffer[],
+): GPUBindGroup {
+  return device.createBindGroup({
+    layout,
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}
+
+/** Submits one compute pass: `pipeline` over `group` (bind group 0) on `workgroups`. */
+export function submitDispatch(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  group: GPUBindGroup,
+  workgroups: [number, number],
+): void {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(...workgroups);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}

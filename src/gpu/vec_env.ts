@@ -8,17 +8,26 @@
  */
 import { actionSize } from "../../envs/env.ts";
 import type { Env, EnvParams } from "../../envs/env.ts";
-import { createVecEnv, type VecEnv, type VecEnvOptions } from "../rl/vec_env.ts";
+import {
+  createVecEnv,
+  type HostVecEnv,
+  newEpisodeStats,
+  type VecEnv,
+  type VecEnvOptions,
+  type VecEnvView,
+} from "../rl/vec_env.ts";
 import { requireGpu } from "../device.ts";
 import { f32 } from "../physics/wgsl.ts";
 import { readBuffers } from "./staging.ts";
 import {
-  compileShader,
-  computePipeline,
+  bindBuffers,
+  compileKernel,
   dispatchSize,
+  type Kernel,
   loadShader,
   type ShaderPart,
   SHADERS,
+  submitDispatch,
 } from "./shader.ts";
 
 /**
@@ -27,7 +36,7 @@ import {
  * per env.
  */
 export function packCounters(
-  h: VecEnv,
+  h: VecEnvView & { readonly n: number },
 ): { counters: Uint32Array<ArrayBuffer>; stats: Float32Array<ArrayBuffer> } {
   const counters = new Uint32Array(2 * h.n), stats = new Float32Array(4 * h.n);
   for (let i = 0; i < h.n; i++) {
@@ -41,9 +50,13 @@ export function packCounters(
   return { counters, stats };
 }
 
-/** Writes counters in the device layout (see {@linkcode packCounters}) into a host batch. */
-export function unpackCounters(h: VecEnv, counters: Uint32Array, stats: Float32Array): void {
-  for (let i = 0; i < h.n; i++) {
+/** Writes counters in the device layout (see {@linkcode packCounters}) into host arrays. */
+export function unpackCounters(
+  h: Pick<HostVecEnv, "t" | "episode" | "stats">,
+  counters: Uint32Array,
+  stats: Float32Array,
+): void {
+  for (let i = 0; i < h.t.length; i++) {
     h.t[i] = counters[2 * i];
     h.episode[i] = counters[2 * i + 1];
     h.stats.running[i] = stats[4 * i];
@@ -55,10 +68,15 @@ export function unpackCounters(h: VecEnv, counters: Uint32Array, stats: Float32A
 
 /** The arrays of a batch, read back from the device. */
 export interface VecEnvSnapshot {
+  /** N x stateSize, f32. */
   state: Float32Array;
+  /** N x obsSize: the observation to act on. */
   obs: Float32Array;
+  /** N x obsSize: the last observation of the episode that ended in the last step. */
   finalObs: Float32Array;
+  /** Reward of the last step. */
   reward: Float32Array;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
   done: Uint32Array;
   /** Per env: [step in episode, episode number]. */
   counters: Uint32Array;
@@ -68,14 +86,21 @@ export interface VecEnvSnapshot {
 
 /** The device buffers of a batch. */
 export interface VecEnvBuffers {
+  /** N x stateSize f32. */
   state: GPUBuffer;
+  /** N x obsSize f32: the observation to act on. */
   obs: GPUBuffer;
+  /** N x obsSize f32: the last observation of an episode that ended in the last step. */
   finalObs: GPUBuffer;
+  /** N f32: the reward of the last step. */
   reward: GPUBuffer;
+  /** N u32: `TERMINATED` | `TRUNCATED` bits of the last step. */
   done: GPUBuffer;
+  /** N x 2 u32: [step in episode, episode number] (see {@linkcode packCounters}). */
   counters: GPUBuffer;
+  /** N x 4 f32: [running return, return sum, episodes, length sum]. */
   stats: GPUBuffer;
-  /** N x actionSize f32, read by `step`. */
+  /** N x actionSize f32, read by `stepDeviceActions`. */
   actions: GPUBuffer;
 }
 
@@ -118,10 +143,7 @@ export async function vecEnvShader(env: Env, autoreset = true): Promise<ShaderPa
 type Entry = "reset" | "observe" | "step" | "step_random";
 
 /** An env's compiled driver: the bind group layout and a pipeline per entry point. */
-interface VecEnvPipelines {
-  layout: GPUBindGroupLayout;
-  entries: Record<Entry, GPUComputePipeline>;
-}
+type VecEnvPipelines = Kernel<Entry>;
 
 const BINDING_TYPES: GPUBufferBindingType[] = [
   "uniform",
@@ -164,32 +186,15 @@ async function compileVecEnv(
   env: Env,
   autoreset: boolean,
 ): Promise<VecEnvPipelines> {
-  const module = await compileShader(
+  // All pipelines are made here, so that a dispatch is submitted when its
+  // method is called: calls reach the queue in call order, awaited or not.
+  return compileKernel(
     device,
     await vecEnvShader(env, autoreset),
     `${env.id} kernel`,
+    BINDING_TYPES,
+    ["reset", "observe", "step", "step_random"],
   );
-  const layout = device.createBindGroupLayout({
-    label: `${env.id} bindings`,
-    entries: BINDING_TYPES.map((type, binding) => ({
-      binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type },
-    })),
-  });
-  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const make = (entry: Entry) => computePipeline(device, module, entry, env.id, pipelineLayout);
-  // All made here, so that a dispatch is submitted when its method is called:
-  // calls reach the queue in call order, awaited or not.
-  return {
-    layout,
-    entries: {
-      reset: await make("reset"),
-      observe: await make("observe"),
-      step: await make("step"),
-      step_random: await make("step_random"),
-    },
-  };
 }
 
 /**
@@ -203,19 +208,25 @@ async function compileVecEnv(
  *   const envs = await GpuVecEnv.create(findEnv("cartpole"), 4096, { seed: 0 });
  *   await envs.reset();
  *   await envs.stepRandom(100); // 100 steps of every env in one dispatch
- *   const { stats } = await envs.read(); // one readback
- *   console.log(stats.length);
- *   envs.destroy();
+ *   const { stats } = await envs.view(); // one readback
+ *   console.log(stats.count.length);
+ *   envs.close();
  * }
  * await releaseGpu();
  * ```
  */
-export class GpuVecEnv<P extends EnvParams = EnvParams> {
+export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
+  /** The env every slot of the batch runs. */
   readonly env: Env<P>;
+  /** Number of envs. */
   readonly n: number;
+  /** Seed of all random draws. */
   readonly seed: number;
+  /** Whether finished envs reset within the step. */
   readonly autoreset: boolean;
+  /** The device the buffers live on. */
   readonly device: GPUDevice;
+  /** The batch's arrays on the device, for kernels that read or write them in place. */
   readonly buffers: VecEnvBuffers;
   private params: P;
   private readonly config: GPUBuffer;
@@ -223,7 +234,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   private readonly pipelines?: VecEnvPipelines;
   private readonly bindGroup?: GPUBindGroup;
   /** The host batch (the TypeScript twin, or a Python worker's), for envs without a kernel. */
-  private readonly host?: VecEnv;
+  private readonly host?: HostVecEnv;
 
   private constructor(
     device: GPUDevice,
@@ -279,10 +290,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
         this.buffers.stats,
         this.buffers.actions,
       ];
-      this.bindGroup = device.createBindGroup({
-        layout: pipelines.layout,
-        entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      this.bindGroup = bindBuffers(device, pipelines.layout, entries);
       this.pipelines = pipelines;
     } else {
       this.host = createVecEnv(env, n, { ...options, params: this.params });
@@ -319,6 +327,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.writeParams();
   }
 
+  /** Uploads the physical parameters in the env's declaration order (the kernel's `Params`). */
   private writeParams(): void {
     const values = new Float32Array(this.paramsBuffer.size / 4);
     values.set(Object.keys(this.env.params).map((k) => this.params[k]));
@@ -332,13 +341,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     for (let done = 0; done < steps; done += chunk) {
       const k = Math.min(chunk, steps - done);
       this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, k, 0]));
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup!);
-      pass.dispatchWorkgroups(...dispatchSize(this.n, WORKGROUP));
-      pass.end();
-      this.device.queue.submit([encoder.finish()]);
+      submitDispatch(this.device, pipeline, this.bindGroup!, dispatchSize(this.n, WORKGROUP));
     }
   }
 
@@ -349,8 +352,8 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     return Promise.resolve();
   }
 
-  /** One step of every env with the actions in `buffers.actions`. */
-  async step(): Promise<void> {
+  /** One step of every env with the actions already in `buffers.actions` (sampled on the device). */
+  async stepDeviceActions(): Promise<void> {
     if (this.host) {
       const actions = await this.readBuffer(this.buffers.actions, Float32Array);
       await this.host.step(actions);
@@ -360,9 +363,19 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
   }
 
   /** Writes `actions` (N x actionSize) to the device and steps. */
-  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
+  step(actions: Float32Array<ArrayBuffer>): Promise<void> {
     this.device.queue.writeBuffer(this.buffers.actions, 0, actions);
-    return this.step();
+    return this.stepDeviceActions();
+  }
+
+  /**
+   * {@linkcode step} by its old name.
+   *
+   * @deprecated Use `step`; kept only until tests/lunar_lander_test.ts (being
+   * changed on the lander branch) moves over, then removed.
+   */
+  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
+    return this.step(actions);
   }
 
   /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
@@ -401,6 +414,7 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     this.device.queue.writeBuffer(this.buffers.stats, 0, stats);
   }
 
+  /** Copies the host batch's arrays to the device buffers (envs without a kernel). */
   private upload(): Promise<void> {
     const h = this.host!;
     const q = this.device.queue;
@@ -452,11 +466,40 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> {
     };
   }
 
+  /**
+   * The arrays of {@linkcode VecEnv}, from one readback: `read`'s snapshot
+   * with the counters laid out as a host batch's.
+   */
+  async view(): Promise<VecEnvView> {
+    const s = await this.read();
+    const view = {
+      state: s.state,
+      obs: s.obs,
+      reward: s.reward,
+      done: s.done,
+      t: new Uint32Array(this.n),
+      episode: new Uint32Array(this.n),
+      stats: newEpisodeStats(this.n),
+    };
+    unpackCounters(view, s.counters, s.stats);
+    return view;
+  }
+
   /** Frees the device buffers (and ends a host batch's worker). */
-  destroy(): void {
+  close(): void {
     void this.host?.close?.();
     for (const b of Object.values(this.buffers)) b.destroy();
     this.config.destroy();
     this.paramsBuffer.destroy();
+  }
+
+  /**
+   * {@linkcode close} by its old name.
+   *
+   * @deprecated Use `close`; kept only until tests/lunar_lander_test.ts (being
+   * changed on the lander branch) moves over, then removed.
+   */
+  destroy(): void {
+    this.close();
   }
 }

@@ -44,8 +44,11 @@ export type TensorArray =
 
 /** One tensor: its dtype, shape and data (row-major). */
 export interface TensorEntry {
+  /** The element type, as safetensors names it (`F32`, `I64`, ...). */
   dtype: Dtype;
+  /** Size of each dimension. */
   shape: number[];
+  /** The elements in row-major order, in the typed array of `dtype`. */
   data: TensorArray;
 }
 

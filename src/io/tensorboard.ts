@@ -218,6 +218,7 @@ export class TensorBoardWriter {
     }
   }
 
+  /** Appends one event record to the file. */
   private writeEvent(e: EventFields): void {
     if (this.closed) throw new Error(`${this.path} is closed`);
     const record = tfRecord(encodeEvent(e));

@@ -75,15 +75,21 @@ const TRAINING_STATE_PREFIXES = ["optimizer.", "collector.", "reference."];
 
 /** Everything a checkpoint says besides its tensors. */
 export interface CheckpointInfo {
+  /** The grpo version that wrote the file. */
   grpoVersion: string;
+  /** The env's Gymnasium id. */
   envId: string;
   /** Trained on the user's own env module: running it needs `--env ./path/to/it.ts`. */
   userEnv: boolean;
+  /** The Decision Transformer's sizes and input statistics. */
   model: DecisionTransformerConfig;
+  /** The value network's, when the file holds one (stage 2). */
   value?: ValueNetworkConfig;
   /** Default return-to-go to condition on. */
   targetReturn: number;
+  /** The flags and config of the run that wrote it. */
   trainingArgs: Record<string, unknown>;
+  /** Which stage wrote it (`pretrain`, `grpo`). */
   stage: string;
   /** All metadata strings, including keys added by later stages. */
   metadata: Record<string, string>;
@@ -91,13 +97,19 @@ export interface CheckpointInfo {
 
 /** What to save. */
 export interface CheckpointContents {
+  /** The env's Gymnasium id. */
   envId: string;
   /** The env is the user's own module (recorded as `env_source: user`). */
   userEnv?: boolean;
+  /** The Decision Transformer. */
   policy: DecisionTransformer;
+  /** The value network (stage 2). */
   value?: ValueNetwork;
+  /** Default return-to-go to condition on. */
   targetReturn: number;
+  /** The flags and config of the run. */
   trainingArgs: Record<string, unknown>;
+  /** Which stage writes it (`pretrain`, `grpo`). */
   stage: string;
   /**
    * More tensors (names must not clash with the models'): host data, or
@@ -422,8 +434,11 @@ export function assignWeights(
 
 /** A loaded checkpoint: models on the active backend, plus everything else in the file. */
 export interface LoadedCheckpoint {
+  /** Everything the file says besides its tensors. */
   info: CheckpointInfo;
+  /** The Decision Transformer, on the active backend. */
   policy: DecisionTransformer;
+  /** The value network, when the file holds one. */
   value?: ValueNetwork;
   /** Every tensor of the file (model weights included), for later stages' extras. */
   tensors: Map<string, TensorEntry>;

@@ -13,12 +13,15 @@ import { dense, gelu } from "./layers.ts";
 
 /** Sizes and input statistics of a value network. */
 export interface ValueNetworkConfig {
+  /** Size of an observation. */
   obsDim: number;
   /** Width of the first layer (spec default 256). */
   embedDim: number;
   /** Width of the second layer (spec default 512). */
   hiddenDim: number;
+  /** Per-dimension observation mean, subtracted before the first layer. */
   obsMean: number[];
+  /** Per-dimension observation standard deviation, divided by before the first layer. */
   obsStd: number[];
 }
 
@@ -45,6 +48,7 @@ export const DEFAULT_VALUE_SIZES = { embedDim: 256, hiddenDim: 512 } as const;
  * ```
  */
 export class ValueNetwork {
+  /** The sizes and input statistics it was built with. */
   readonly config: ValueNetworkConfig;
   private readonly named: [string, tf.Variable][] = [];
   private readonly layers: [tf.Variable, tf.Variable][];

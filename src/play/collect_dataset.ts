@@ -9,10 +9,11 @@
  * @module
  */
 import { actionSize, type Env, envActionsOf } from "../../envs/env.ts";
+import { concatArrays } from "../concat.ts";
 import type { Mode } from "../device.ts";
-import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { type Dataset, datasetActionSize, policyView } from "../rl/dataset.ts";
-import { createVecEnv, randomAction, TERMINATED } from "../rl/vec_env.ts";
+import { randomAction, TERMINATED } from "../rl/vec_env.ts";
+import { openVecEnv } from "./open_vec_env.ts";
 
 /** Per-env step records, joined into a dataset in env order. */
 class Recorder {
@@ -82,87 +83,57 @@ export async function collectRandomEpisodes(
     const n = Math.min(MAX_BATCH, numEpisodes - first);
     // Batches after the first draw from their own seed, so episodes never repeat.
     const batchSeed = (seed + Math.floor(first / MAX_BATCH) * 0x9e3779b9) >>> 0;
-    parts.push(
-      mode === "cpu"
-        ? await collectCpu(env, n, batchSeed, first)
-        : await collectGpu(env, n, batchSeed, first),
-    );
+    parts.push(await collectBatch(env, n, batchSeed, first, mode));
   }
   return concatDatasets(parts);
 }
 
-async function collectCpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
-  const vec = createVecEnv(env, n, { seed });
-  try {
-    await vec.reset();
-    const rec = new Recorder(env, n);
-    const view = policyView(env);
-    const A = actionSize(view), O = env.obsSize;
-    const actions = new Float32Array(n * A);
-    const obs = new Float32Array(n * O);
-    while (!rec.allFinished) {
-      for (let i = 0; i < n; i++) {
-        randomAction(view, seed, i, vec.episode[i], vec.t[i], actions, i * A);
-      }
-      obs.set(vec.obs);
-      await vec.step(envActionsOf(env, actions, n));
-      rec.recordStep(obs, actions, vec.reward, vec.done);
-    }
-    return rec.dataset(offset);
-  } finally {
-    await vec.close?.();
-  }
-}
-
 /**
- * GPU mode: the same host-drawn random actions, stepped by the env kernel;
- * the batch is read back once per step (collection runs once per
- * pretraining, for at most the episode limit of steps).
+ * One batch of `n` envs, each playing its first episode with host-drawn
+ * random actions; in GPU mode the env kernel steps them and the batch is read
+ * back once per step (collection runs once per pretraining, for at most the
+ * episode limit of steps).
  */
-async function collectGpu(env: Env, n: number, seed: number, offset: number): Promise<Dataset> {
-  const vec = await GpuVecEnv.create(env, n, { seed });
+async function collectBatch(
+  env: Env,
+  n: number,
+  seed: number,
+  offset: number,
+  mode: Mode,
+): Promise<Dataset> {
+  const vec = await openVecEnv(env, n, { seed }, mode);
   try {
     await vec.reset();
     const rec = new Recorder(env, n);
-    const view = policyView(env);
-    const A = actionSize(view);
+    const policyEnv = policyView(env);
+    const A = actionSize(policyEnv);
     const actions = new Float32Array(n * A);
-    let snap = await vec.read();
+    // The observations acted on: a host batch's own arrays change in the step.
+    const obs = new Float32Array(n * env.obsSize);
+    let view = await vec.view();
     while (!rec.allFinished) {
       for (let i = 0; i < n; i++) {
-        randomAction(view, seed, i, snap.counters[2 * i + 1], snap.counters[2 * i], actions, i * A);
+        randomAction(policyEnv, seed, i, view.episode[i], view.t[i], actions, i * A);
       }
-      const before = snap;
-      await vec.stepWith(envActionsOf(env, actions, n) as Float32Array<ArrayBuffer>);
-      snap = await vec.read();
-      rec.recordStep(before.obs, actions, snap.reward, snap.done);
+      obs.set(view.obs);
+      await vec.step(envActionsOf(env, actions, n));
+      view = await vec.view();
+      rec.recordStep(obs, actions, view.reward, view.done);
     }
     return rec.dataset(offset);
   } finally {
-    vec.destroy();
+    await vec.close();
   }
 }
 
 function concatDatasets(parts: Dataset[]): Dataset {
   if (parts.length === 1) return parts[0];
-  const cat = <T extends Float32Array | Uint8Array | Int32Array>(
-    make: new (n: number) => T,
-    key: "obs" | "actions" | "rewards" | "terminals" | "episode",
-  ) => {
-    const out = new make(parts.reduce((s, p) => s + p[key].length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[key] as never, at);
-      at += p[key].length;
-    }
-    return out;
-  };
   return {
     ...parts[0],
-    obs: cat(Float32Array, "obs"),
-    actions: cat(Float32Array, "actions"),
-    rewards: cat(Float32Array, "rewards"),
-    terminals: cat(Uint8Array, "terminals"),
-    episode: cat(Int32Array, "episode"),
+    obs: concatArrays(Float32Array, parts.map((p) => p.obs)),
+    actions: concatArrays(Float32Array, parts.map((p) => p.actions)),
+    rewards: concatArrays(Float32Array, parts.map((p) => p.rewards)),
+    terminals: concatArrays(Uint8Array, parts.map((p) => p.terminals)),
+    episode: concatArrays(Int32Array, parts.map((p) => p.episode)),
   };
 }

@@ -112,6 +112,6 @@ export async function benchGpu(
       stepsPerDispatch: Math.min(stepsPerDispatch, env.stepsPerDispatch ?? Infinity),
     };
   } finally {
-    vec.destroy();
+    vec.close();
   }
 }

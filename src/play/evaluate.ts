@@ -12,22 +12,25 @@
 import * as tf from "@tensorflow/tfjs";
 import { actionSize, type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
 import type { Mode } from "../device.ts";
-import { GpuVecEnv } from "../gpu/vec_env.ts";
 import type { DecisionTransformer } from "../model/decision_transformer.ts";
 import { disposeDist, modeAction, sampleWithUniforms } from "../model/distribution.ts";
-import { createVecEnv } from "../rl/vec_env.ts";
+import type { VecEnvView } from "../rl/vec_env.ts";
+import { openVecEnv } from "./open_vec_env.ts";
 
 /** Separates the policy's sampling stream from the envs' draws. */
 export const SAMPLE_STREAM = 0x27d4eb2f;
 
 /** Options of an evaluation. */
 export interface EvaluateOptions {
+  /** Episodes to play, one per env of one batch. */
   numEpisodes: number;
   /** Argmax (or the Gaussian mean) instead of sampling. */
   deterministic: boolean;
   /** The return-to-go of the first step. */
   targetReturn: number;
+  /** Seed of the env starts and of the sampled actions. */
   seed: number;
+  /** CPU mode (TypeScript envs) or GPU mode (the env's WGSL kernel). */
   mode: Mode;
   /** Record the states, rewards and actions of the first this many episodes (for rendering). */
   recordEpisodes?: number;
@@ -35,14 +38,19 @@ export interface EvaluateOptions {
 
 /** One recorded episode: `states[0]` after reset, `states[k]` after step k. */
 export interface RecordedEpisode {
+  /** The env's state after the reset and after each step. */
   states: number[][];
+  /** The reward of each step. */
   rewards: number[];
+  /** The env action of each step. */
   actions: number[][];
 }
 
 /** Per-episode results. */
 export interface EvaluationResult {
+  /** Episode `i`'s undiscounted return. */
   returns: number[];
+  /** Episode `i`'s length in steps. */
   lengths: number[];
   /** The first `recordEpisodes` episodes. */
   recorded: RecordedEpisode[];
@@ -101,58 +109,31 @@ export async function evaluatePolicy(
   const uWidth = discrete ? 1 : 2 * P;
   const O = env.obsSize;
   // One episode per env: without auto-reset an env keeps its terminal state (recorded, then ignored).
-  const options = { seed: o.seed, autoreset: false };
-  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
-  const cpu = gpu ? undefined : createVecEnv(env, n, options);
+  // GPU mode steps on the device but reads the batch back each step (evaluation only).
+  const vec = await openVecEnv(env, n, { seed: o.seed, autoreset: false }, o.mode);
   const recorded: RecordedEpisode[] = Array.from(
     { length: Math.min(n, o.recordEpisodes ?? 0) },
     () => ({ states: [], rewards: [], actions: [] }),
   );
-  const S = env.stateSize;
-  let state: ArrayLike<number> = [];
+  const S = env.stateSize, A = actionSize(env);
   const cache = policy.createCache(n);
   try {
-    // Host copies of what the policy reads each step.
-    const obs = new Float32Array(n * O);
-    const t = new Int32Array(n);
-    const episode = new Uint32Array(n);
-    const running = new Float32Array(n);
     let prevAction: Float32Array = new Float32Array(n * P);
     const returns = new Array<number>(n).fill(0), lengths = new Array<number>(n).fill(0);
     const done = new Array<boolean>(n).fill(false);
     const uniforms = new Float32Array(n * uWidth);
-    const sync = async () => {
-      if (cpu) {
-        state = cpu.state;
-        obs.set(cpu.obs);
-        t.set(cpu.t);
-        episode.set(cpu.episode);
-        running.set(cpu.stats.running);
-        return { reward: cpu.reward, done: cpu.done };
-      }
-      // GPU mode steps on the device but reads the batch back each step (evaluation only).
-      const s = await gpu!.read();
-      state = s.state;
-      obs.set(s.obs);
-      for (let i = 0; i < n; i++) {
-        t[i] = s.counters[2 * i];
-        episode[i] = s.counters[2 * i + 1];
-        running[i] = s.stats[4 * i];
-      }
-      return { reward: s.reward, done: s.done };
-    };
-    if (cpu) await cpu.reset();
-    else await gpu!.reset();
-    await sync();
+    await vec.reset();
+    let view: VecEnvView = await vec.view();
     const recordState = (i: number) =>
-      recorded[i].states.push(Array.from({ length: S }, (_, k) => state[i * S + k]));
+      recorded[i].states.push(Array.from({ length: S }, (_, k) => view.state[i * S + k]));
     recorded.forEach((_, i) => recordState(i));
     while (!done.every(Boolean)) {
+      const { obs, t, episode } = view;
       const input = {
-        returnToGo: tf.tensor1d(Array.from(running, (r) => o.targetReturn - r)),
+        returnToGo: tf.tensor1d(Array.from(view.stats.running, (r) => o.targetReturn - r)),
         obs: tf.tensor2d(obs, [n, O]),
         prevAction: tf.tensor2d(prevAction, [n, P]),
-        timestep: tf.tensor1d(t, "int32"),
+        timestep: tf.tensor1d(Int32Array.from(t), "int32"),
       };
       const dist = policy.act(cache, input);
       let actionTensor: tf.Tensor;
@@ -163,36 +144,28 @@ export async function evaluatePolicy(
         actionTensor = sampleWithUniforms(dist, u);
         u.dispose();
       }
-      const actions = (await actionTensor.data()) as Float32Array;
+      const actions = (await actionTensor.data()) as Float32Array<ArrayBuffer>;
       tf.dispose([actionTensor, ...Object.values(input)]);
       disposeDist(dist);
       const envActions = envActionsOf(env, actions, n);
-      const A = actionSize(env);
-      let result: { reward: ArrayLike<number>; done: ArrayLike<number> };
-      if (cpu) {
-        await cpu.step(envActions);
-        result = await sync();
-      } else {
-        await gpu!.stepWith(envActions as Float32Array<ArrayBuffer>);
-        result = await sync();
-      }
+      await vec.step(envActions);
+      view = await vec.view();
       for (let i = 0; i < n; i++) {
         if (done[i]) continue;
-        returns[i] += result.reward[i];
+        returns[i] += view.reward[i];
         lengths[i]++;
         if (i < recorded.length) {
           recordState(i);
-          recorded[i].rewards.push(result.reward[i]);
+          recorded[i].rewards.push(view.reward[i]);
           recorded[i].actions.push(Array.from(envActions.subarray(i * A, i * A + A)));
         }
-        if (result.done[i] !== 0) done[i] = true;
+        if (view.done[i] !== 0) done[i] = true;
       }
       prevAction = actions;
     }
     return { returns, lengths, recorded };
   } finally {
     cache.dispose();
-    gpu?.destroy();
-    await cpu?.close?.();
+    await vec.close();
   }
 }

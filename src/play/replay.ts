@@ -243,13 +243,13 @@ async function replayGpu(env: Env, jobs: ReplayJob[]): Promise<ReplayOutput[]> {
     let state = Float64Array.from((await vec.read()).state);
     return await stepAll(env, jobs, async (actions, t, live) => {
       if (writeStepInputs(jobs, live, t, state)) vec.writeStates(state);
-      await vec.stepWith(actions);
+      await vec.step(actions);
       const r = await vec.read();
       state = Float64Array.from(r.state);
       return r;
     });
   } finally {
-    vec.destroy();
+    vec.close();
   }
 }
 

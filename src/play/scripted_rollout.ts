@@ -11,9 +11,8 @@
 import { actionSize, type Env } from "../../envs/env.ts";
 import { InputError } from "../errors.ts";
 import type { Mode } from "../device.ts";
-import { GpuVecEnv } from "../gpu/vec_env.ts";
 import { ENVS } from "../../envs/registry.ts";
-import { createVecEnv } from "../rl/vec_env.ts";
+import { openVecEnv } from "./open_vec_env.ts";
 
 /** The scripted policies `grpo rollout` plays. */
 export const SCRIPTED_POLICIES = ["heuristic", "random"] as const;
@@ -56,7 +55,9 @@ export interface ScriptedRolloutOptions {
 
 /** Per-episode results of {@linkcode scriptedRollout}: episode `i` is env `i`'s first episode. */
 export interface ScriptedRolloutResult {
+  /** Episode `i`'s undiscounted return. */
   returns: number[];
+  /** Episode `i`'s length in steps. */
   lengths: number[];
 }
 
@@ -91,43 +92,27 @@ export async function scriptedRollout(
   const problem = scriptedPolicyProblem(env, policy);
   if (problem) throw new InputError(problem);
   const heuristic = policy === "heuristic" ? env.heuristic?.bind(env) : undefined;
-  const options = { seed: o.seed, autoreset: false };
-  const gpu = o.mode === "gpu" ? await GpuVecEnv.create(env, n, options) : undefined;
-  const cpu = gpu ? undefined : createVecEnv(env, n, options);
+  const vec = await openVecEnv(env, n, { seed: o.seed, autoreset: false }, o.mode);
   try {
     const returns = new Array<number>(n).fill(0), lengths = new Array<number>(n).fill(0);
     const done = new Uint8Array(n);
     const actions = new Float32Array(n * actionSize(env));
-    let obs: ArrayLike<number>;
-    if (cpu) {
-      await cpu.reset();
-      obs = cpu.obs;
-    } else {
-      await gpu!.reset();
-      obs = heuristic ? (await gpu!.read()).obs : [];
-    }
+    await vec.reset();
+    // Only the heuristic reads the observations (GPU mode: a readback each).
+    let obs: ArrayLike<number> = heuristic ? (await vec.view()).obs : [];
     let remaining = n;
     while (remaining > 0) {
-      if (heuristic) heuristic(obs, n, actions);
-      let reward: ArrayLike<number>, flags: ArrayLike<number>;
-      if (cpu) {
-        if (heuristic) await cpu.step(actions);
-        else await cpu.stepRandom(1);
-        reward = cpu.reward;
-        flags = cpu.done;
-      } else {
-        if (heuristic) await gpu!.stepWith(actions);
-        else await gpu!.stepRandom(1);
-        const s = await gpu!.read();
-        obs = s.obs;
-        reward = s.reward;
-        flags = s.done;
-      }
+      if (heuristic) {
+        heuristic(obs, n, actions);
+        await vec.step(actions);
+      } else await vec.stepRandom(1);
+      const view = await vec.view();
+      obs = view.obs;
       for (let i = 0; i < n; i++) {
         if (done[i]) continue;
-        returns[i] += reward[i];
+        returns[i] += view.reward[i];
         lengths[i]++;
-        if (flags[i] !== 0) {
+        if (view.done[i] !== 0) {
           done[i] = 1;
           remaining--;
         }
@@ -135,7 +120,6 @@ export async function scriptedRollout(
     }
     return { returns, lengths };
   } finally {
-    gpu?.destroy();
-    await cpu?.close?.();
+    await vec.close();
   }
 }

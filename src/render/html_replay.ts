@@ -58,32 +58,31 @@ function packShape(shape: Shape, color: (c: RGB) => number): unknown[] {
   }
 }
 
+/**
+ * Gives each distinct value (by `keyOf`) its index in `table`, appending it
+ * on first sight, so that repeated colours and shapes are stored once.
+ */
+function indexer<T>(table: T[], keyOf: (value: T) => string): (value: T) => number {
+  const ids = new Map<string, number>();
+  return (value) => {
+    const key = keyOf(value);
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = table.length;
+      table.push(value);
+      ids.set(key, id);
+    }
+    return id;
+  };
+}
+
 /** The data the page's script reads: a shared shape table and each frame as shape indices. */
 export function packEpisodes(episodes: readonly EpisodeRecording[]) {
   const palette: string[] = [];
-  const colorIds = new Map<string, number>();
-  const color = (c: RGB) => {
-    const css = `rgb(${c[0]},${c[1]},${c[2]})`;
-    let id = colorIds.get(css);
-    if (id === undefined) {
-      id = palette.length;
-      palette.push(css);
-      colorIds.set(css, id);
-    }
-    return id;
-  };
+  const paletteId = indexer(palette, (css) => css);
+  const color = (c: RGB) => paletteId(`rgb(${c[0]},${c[1]},${c[2]})`);
   const shapes: unknown[][] = [];
-  const shapeIds = new Map<string, number>();
-  const shapeId = (packed: unknown[]) => {
-    const k = JSON.stringify(packed);
-    let id = shapeIds.get(k);
-    if (id === undefined) {
-      id = shapes.length;
-      shapes.push(packed);
-      shapeIds.set(k, id);
-    }
-    return id;
-  };
+  const shapeId = indexer(shapes, (packed) => JSON.stringify(packed));
   let width = 0, height = 0;
   const packed = episodes.map((ep, e) => {
     if (ep.scenes.length === 0) throw new RangeError(`episode ${e} has no frames`);

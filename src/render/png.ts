@@ -6,6 +6,7 @@
  */
 import { deflateSync } from "node:zlib";
 import type { Frame } from "./raster.ts";
+import { concatArrays } from "../concat.ts";
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -59,11 +60,5 @@ export function encodePng(frame: Frame): Uint8Array {
     chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 9 }))),
     chunk("IEND", new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatArrays(Uint8Array, parts);
 }

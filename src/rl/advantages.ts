@@ -26,6 +26,7 @@ export interface GaeInput {
   steps: number;
   /** N. */
   numEnvs: number;
+  /** The reward of each step. */
   rewards: Float32Array;
   /** V(obs) of each step. */
   values: Float32Array;
@@ -41,6 +42,7 @@ export interface GaeInput {
 
 /** GAE's outputs, step-major T x N. */
 export interface GaeOutput {
+  /** GAE(gamma, lambda) of each step. */
   advantages: Float32Array;
   /** `advantages + values`: the value network's targets (lambda-returns). */
   returns: Float32Array;

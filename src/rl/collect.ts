@@ -13,29 +13,26 @@ import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { emptyPrefix, nextPrefixes, type Rollout } from "./rollout.ts";
-import { createVecEnv, TERMINATED, TRUNCATED, type VecEnv } from "./vec_env.ts";
+import { createVecEnv, type HostVecEnv, TERMINATED, TRUNCATED } from "./vec_env.ts";
 
 /** Separates the training action-sampling stream from the env's own draws. */
 export const TRAIN_SAMPLE_STREAM = 0x6a09e667;
 
-/** The collector's state besides its envs. */
-export interface CollectorSnapshot {
+/** The collector's state besides its envs, with its KV cache held as `C`. */
+export interface CollectorState<C> {
   prevAction: Float32Array;
-  /** KV cache tensors by `k.<layer>` / `v.<layer>`. */
-  cache: Map<string, TensorEntry>;
+  cache: C;
   prefixes?: Rollout["prefixes"];
 }
 
+/** The collector's state with the KV cache read back: tensors by `k.<layer>` / `v.<layer>`. */
+export type CollectorSnapshot = CollectorState<Map<string, TensorEntry>>;
+
 /**
- * The collector's state besides its envs, kept on the device:
- * {@linkcode CollectorSnapshot} without the readback of the KV cache (see
- * {@linkcode CollectorBase.keep}).
+ * The collector's state kept on the device: {@linkcode CollectorSnapshot}
+ * without the readback of the KV cache (see {@linkcode CollectorBase.keep}).
  */
-export interface KeptCollector {
-  prevAction: Float32Array;
-  cache: KVCache;
-  prefixes?: Rollout["prefixes"];
-}
+export type KeptCollector = CollectorState<KVCache>;
 
 /**
  * What both collectors keep between rollouts: the envs (in GPU mode, the
@@ -43,7 +40,7 @@ export interface KeptCollector {
  * cache, each env's previous action and its open context chunk.
  */
 export abstract class CollectorBase {
-  readonly vec: VecEnv;
+  readonly vec: HostVecEnv;
   /** The envs' last reset, which a Python worker answers asynchronously; `collect` awaits it. */
   protected resetting: void | Promise<void>;
   protected cache: KVCache;
@@ -92,17 +89,12 @@ export abstract class CollectorBase {
 
   /** What a checkpoint needs to continue this collector exactly. */
   async snapshot(): Promise<CollectorSnapshot> {
-    return {
-      prevAction: this.prevAction.slice(),
-      cache: await this.cache.entries(),
-      prefixes: this.prefixes,
-    };
+    return this.stateWith(await this.cache.entries());
   }
 
   /** Continues from a snapshot (the env arrays are restored by the caller). */
   restore(s: CollectorSnapshot): void {
-    this.prevAction = s.prevAction.slice();
-    this.prefixes = s.prefixes;
+    this.restoreHostState(s);
     this.cache.load(s.cache);
   }
 
@@ -113,24 +105,29 @@ export abstract class CollectorBase {
    * Dispose the result's `cache`.
    */
   keep(): KeptCollector {
-    return {
-      prevAction: this.prevAction.slice(),
-      cache: this.cache.clone(),
-      prefixes: this.prefixes,
-    };
+    return this.stateWith(this.cache.clone());
   }
 
   /** Continues from {@linkcode keep}'s copy, which stays valid (the env arrays are the caller's). */
   restoreKept(k: KeptCollector): void {
-    this.prevAction = k.prevAction.slice();
-    this.prefixes = k.prefixes;
+    this.restoreHostState(k);
     this.cache.assign(k.cache);
+  }
+
+  /** The host part of the state (copied, as the collector goes on writing it) with `cache`. */
+  private stateWith<C>(cache: C): CollectorState<C> {
+    return { prevAction: this.prevAction.slice(), cache, prefixes: this.prefixes };
+  }
+
+  private restoreHostState(s: CollectorState<unknown>): void {
+    this.prevAction = s.prevAction.slice();
+    this.prefixes = s.prefixes;
   }
 
   /** Frees the KV cache (and ends an external env's worker). */
   dispose(): void {
     this.cache.dispose();
-    void this.vec.close?.();
+    void this.vec.close();
   }
 }
 
@@ -176,7 +173,7 @@ export class RolloutCollector extends CollectorBase {
       });
       disposeDist(dist);
       tf.dispose(Object.values(input));
-      const a = (await actions.data()) as Float32Array;
+      const a = (await actions.data()) as Float32Array<ArrayBuffer>;
       rollout.actions.set(a, base * P);
       rollout.logProbs.set((await logProbs.data()) as Float32Array, base);
       rollout.values.set((await values.data()) as Float32Array, base);

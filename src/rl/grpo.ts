@@ -105,6 +105,24 @@ export function createOptimizers(
   };
 }
 
+/** A stage-2 state at iteration 0 with fresh optimizers; `extra` adds a reference, a collector factory. */
+export function newGrpoState(
+  env: Env,
+  config: GrpoConfig,
+  models: { policy: DecisionTransformer; value: ValueNetwork },
+  extra: Partial<GrpoState> = {},
+): GrpoState {
+  return {
+    env,
+    config,
+    ...models,
+    ...createOptimizers(config),
+    iteration: 0,
+    envSteps: 0,
+    ...extra,
+  };
+}
+
 function padTo(x: Float32Array, n: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(n);
   out.set(x);

@@ -112,34 +112,142 @@ function randomActionFromKey(
 }
 
 /**
- * A batch of envs stepped on the host, as the collectors, evaluation and
- * dataset collection use it: {@linkcode CpuVecEnv}, or the batch an
- * {@linkcode ExternalEnv} makes (the Gymnasium bridge's Python worker).
- * `reset`, `restartInGroups`, `step` and `stepRandom` may return a promise;
- * the arrays are valid once it settles.
+ * What a batch shows after a reset or a step: a host batch's own arrays
+ * (valid until its next reset or step), or GPU mode's readback of them.
+ */
+export interface VecEnvView {
+  /** N x stateSize (GPU mode: f32). */
+  readonly state: ArrayLike<number>;
+  /** N x obsSize: the observation to act on. */
+  readonly obs: Float32Array;
+  /** Reward of the last step. */
+  readonly reward: ArrayLike<number>;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
+  readonly done: ArrayLike<number>;
+  /** Step within the current episode. */
+  readonly t: ArrayLike<number>;
+  /** Episode number per env (keys the reset draws). */
+  readonly episode: ArrayLike<number>;
+  /** Per-env episode statistics (running return, finished returns and lengths). */
+  readonly stats: EpisodeStats;
+}
+
+/**
+ * A batch of N envs of one kind, in either mode: a {@linkcode HostVecEnv}
+ * (CPU mode, or a Python worker's) or GPU mode's `GpuVecEnv`. Evaluation,
+ * scripted rollouts and dataset collection are written once against it.
+ * Methods may return a promise (GPU mode's always do); what they change is
+ * seen once it settles.
  */
 export interface VecEnv {
+  /** The env every slot of the batch runs. */
   readonly env: Env;
+  /** Number of envs. */
   readonly n: number;
+  /** Seed of all random draws. */
   readonly seed: number;
+  /** Whether finished envs reset within the step (evaluation turns it off). */
   readonly autoreset: boolean;
-  params: EnvParams;
-  readonly state: Float64Array<ArrayBuffer>;
-  readonly obs: Float32Array<ArrayBuffer>;
-  readonly finalObs: Float32Array<ArrayBuffer>;
-  readonly reward: Float32Array<ArrayBuffer>;
-  readonly done: Uint8Array;
-  readonly t: Uint32Array;
-  readonly episode: Uint32Array;
-  readonly stats: EpisodeStats;
+  /** Starts a fresh episode in every env. */
   reset(): void | Promise<void>;
-  restartInGroups(episode: number, groupSize: number): void | Promise<void>;
-  setState(i: number, values: ArrayLike<number>): void;
-  step(actions: Float32Array): void | Promise<void>;
+  /** One step of every env with `actions` (N x actionSize floats). */
+  step(actions: Float32Array<ArrayBuffer>): void | Promise<void>;
+  /** `steps` steps with uniformly random actions (the same draws in both modes). */
   stepRandom(steps?: number): void | Promise<void>;
-  clearStats(): void;
-  /** Frees what the batch holds outside this process (a worker); CpuVecEnv has nothing to free. */
-  close?(): Promise<void>;
+  /** The arrays after the last reset or step (GPU mode: one readback). */
+  view(): VecEnvView | Promise<VecEnvView>;
+  /** Frees what the batch holds outside the JS heap (device buffers, a worker). */
+  close(): void | Promise<void>;
+}
+
+/**
+ * A batch whose arrays live on the host, as the CPU collector uses it:
+ * {@linkcode CpuVecEnv}, or the batch an {@linkcode ExternalEnv} makes (the
+ * Gymnasium bridge's Python worker). It holds the arrays and the episode
+ * bookkeeping both share; the stepping is theirs.
+ */
+export abstract class HostVecEnv<P extends EnvParams = EnvParams> implements VecEnv, VecEnvView {
+  /** The env every slot of the batch runs. */
+  readonly env: Env<P>;
+  /** Number of envs. */
+  readonly n: number;
+  /** Seed of all random draws. */
+  readonly seed: number;
+  /** Whether finished envs reset within the step (evaluation and replay turn it off). */
+  readonly autoreset: boolean;
+  /** Physical parameters of the next steps (curriculum). */
+  params: P;
+  /** N x stateSize, float64. */
+  readonly state: Float64Array<ArrayBuffer>;
+  /** N x obsSize: the observation to act on. */
+  readonly obs: Float32Array<ArrayBuffer>;
+  /** N x obsSize: the last observation of the episode that ended in the last step. */
+  readonly finalObs: Float32Array<ArrayBuffer>;
+  /** Reward of the last step. */
+  readonly reward: Float32Array<ArrayBuffer>;
+  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
+  readonly done: Uint8Array;
+  /** Step within the current episode. */
+  readonly t: Uint32Array;
+  /** Episode number per env (keys the reset draws). */
+  readonly episode: Uint32Array;
+  /** Per-env episode statistics (running return, finished returns and lengths). */
+  readonly stats: EpisodeStats;
+  /**
+   * Per env, the index its reset draws are keyed by (default: its own).
+   * Envs sharing a stream and an episode number start from the same state:
+   * the groups of the group advantage modes.
+   */
+  resetStreams?: Uint32Array;
+
+  /** Allocates the arrays of `n` envs whose states are `stateSize` floats. */
+  constructor(env: Env<P>, n: number, options: VecEnvOptions<P>, stateSize: number) {
+    this.env = env;
+    this.n = n;
+    this.seed = (options.seed ?? 0) >>> 0;
+    this.autoreset = options.autoreset ?? true;
+    this.params = options.params ?? { ...env.params };
+    this.state = new Float64Array(n * stateSize);
+    this.obs = new Float32Array(n * env.obsSize);
+    this.finalObs = new Float32Array(n * env.obsSize);
+    this.reward = new Float32Array(n);
+    this.done = new Uint8Array(n);
+    this.t = new Uint32Array(n);
+    this.episode = new Uint32Array(n);
+    this.stats = newEpisodeStats(n);
+  }
+
+  /** Starts a fresh episode in every env (episode numbers are kept). */
+  abstract reset(): void | Promise<void>;
+  /** One step of every env with `actions` (N x actionSize floats). */
+  abstract step(actions: Float32Array): void | Promise<void>;
+  /** `steps` steps with uniformly random actions (the same draws in both modes). */
+  abstract stepRandom(steps?: number): void | Promise<void>;
+  /** Sets env `i`'s state (e.g. Gymnasium's `unwrapped.state`) and recomputes its observation. */
+  abstract setState(i: number, values: ArrayLike<number>): void;
+
+  /**
+   * Starts every env on episode number `episode`, each consecutive group of
+   * `groupSize` envs from one start state.
+   */
+  restartInGroups(episode: number, groupSize: number): void | Promise<void> {
+    this.resetStreams = Uint32Array.from({ length: this.n }, (_, i) => Math.floor(i / groupSize));
+    this.episode.fill(episode);
+    return this.reset();
+  }
+
+  /** The batch itself: its arrays are the view. */
+  view(): VecEnvView {
+    return this;
+  }
+
+  /** Zeroes the finished-episode sums of `stats` (the running returns go on). */
+  clearStats(): void {
+    clearEpisodeStats(this.stats);
+  }
+
+  /** Nothing to free by default: the arrays are the JS heap's. */
+  close(): void | Promise<void> {}
 }
 
 /**
@@ -148,7 +256,7 @@ export interface VecEnv {
  * functions throw. This is the only place grpo tells such an env apart.
  */
 export interface ExternalEnv extends Env {
-  createVecEnv(n: number, options: VecEnvOptions): VecEnv;
+  createVecEnv(n: number, options: VecEnvOptions): HostVecEnv;
 }
 
 /** Whether an env brings its own batches (see {@linkcode ExternalEnv}). */
@@ -161,7 +269,7 @@ export function createVecEnv<P extends EnvParams>(
   env: Env<P>,
   n: number,
   options: VecEnvOptions<P> = {},
-): VecEnv {
+): HostVecEnv {
   return isExternalEnv(env)
     ? env.createVecEnv(n, options as VecEnvOptions)
     : new CpuVecEnv(env, n, options);
@@ -183,53 +291,16 @@ export function createVecEnv<P extends EnvParams>(
  * console.log(Array.from(envs.done, (d) => (d & TERMINATED) !== 0));
  * ```
  */
-export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
-  readonly env: Env<P>;
-  readonly n: number;
-  readonly seed: number;
-  readonly autoreset: boolean;
-  params: P;
-  /** N x stateSize, float64. */
-  readonly state: Float64Array<ArrayBuffer>;
-  /** N x obsSize: the observation to act on. */
-  readonly obs: Float32Array<ArrayBuffer>;
-  /** N x obsSize: the last observation of the episode that ended in the last step. */
-  readonly finalObs: Float32Array<ArrayBuffer>;
-  /** Reward of the last step. */
-  readonly reward: Float32Array<ArrayBuffer>;
-  /** `TERMINATED` | `TRUNCATED` bits of the last step. */
-  readonly done: Uint8Array;
-  /** Step within the current episode. */
-  readonly t: Uint32Array;
-  /** Episode number per env (keys the reset draws). */
-  readonly episode: Uint32Array;
-  /**
-   * Per env, the index its reset draws are keyed by (default: its own).
-   * Envs sharing a stream and an episode number start from the same state:
-   * the groups of GRPO's `grpo` advantage mode.
-   */
-  resetStreams?: Uint32Array;
-  readonly stats: EpisodeStats;
+export class CpuVecEnv<P extends EnvParams = EnvParams> extends HostVecEnv<P> {
   private readonly rng = new EnvRandom();
   private readonly scratch: Float32Array;
   /** Per env: the episode whose `actionKey` is cached in `keys` (keys are recomputed lazily). */
   private readonly keyEpisode: Uint32Array;
   private readonly keys: Uint32Array;
 
+  /** `n` envs of `env`, not yet reset. */
   constructor(env: Env<P>, n: number, options: VecEnvOptions<P> = {}) {
-    this.env = env;
-    this.n = n;
-    this.seed = (options.seed ?? 0) >>> 0;
-    this.autoreset = options.autoreset ?? true;
-    this.params = options.params ?? { ...env.params };
-    this.state = new Float64Array(n * env.stateSize);
-    this.obs = new Float32Array(n * env.obsSize);
-    this.finalObs = new Float32Array(n * env.obsSize);
-    this.reward = new Float32Array(n);
-    this.done = new Uint8Array(n);
-    this.t = new Uint32Array(n);
-    this.episode = new Uint32Array(n);
-    this.stats = newEpisodeStats(n);
+    super(env, n, options, env.stateSize);
     this.scratch = new Float32Array(n * actionSize(env));
     this.keyEpisode = new Uint32Array(n);
     this.keys = new Uint32Array(n);
@@ -245,16 +316,7 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     this.stats.running.fill(0);
   }
 
-  /**
-   * Starts every env on episode number `episode`, each consecutive group of
-   * `groupSize` envs from one start state.
-   */
-  restartInGroups(episode: number, groupSize: number): void {
-    this.resetStreams = Uint32Array.from({ length: this.n }, (_, i) => Math.floor(i / groupSize));
-    this.episode.fill(episode);
-    this.reset();
-  }
-
+  /** Resets env `i` from its reset stream and episode number, and observes it. */
   private resetOne(i: number): void {
     const { env, rng } = this;
     rng.env = this.resetStreams?.[i] ?? i;
@@ -317,10 +379,5 @@ export class CpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
       }
       this.step(scratch);
     }
-  }
-
-  /** Zeroes the finished-episode sums of `stats`. */
-  clearStats(): void {
-    clearEpisodeStats(this.stats);
   }
 }
