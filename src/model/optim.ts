@@ -10,25 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
-
-/**
- * WebGPU's AddN binds every input as a storage buffer, and a device may allow
- * as few as 8 per shader (lavapipe: 32; the default DT has 37 weights), so
- * long sums go in groups.
- */
-const ADD_N_MAX = 7;
-
-function sumAll(xs: tf.Tensor[]): tf.Tensor {
-  while (xs.length > 1) {
-    const next: tf.Tensor[] = [];
-    for (let k = 0; k < xs.length; k += ADD_N_MAX) {
-      const group = xs.slice(k, k + ADD_N_MAX);
-      next.push(group.length === 1 ? group[0] : tf.addN(group));
-    }
-    xs = next;
-  }
-  return xs[0];
-}
+import { combineInGroups } from "./grouped.ts";
 
 /**
  * Scales `grads` so their global L2 norm is at most `maxNorm` (as PyTorch's
@@ -41,7 +23,9 @@ export function clipByGlobalNorm(
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   return tf.tidy(() => {
     const names = Object.keys(grads);
-    const norm = tf.sqrt(sumAll(names.map((k) => tf.sum(tf.square(grads[k]))))) as tf.Scalar;
+    const norm = tf.sqrt(
+      combineInGroups(names.map((k) => tf.sum(tf.square(grads[k]))), (g) => tf.addN(g)),
+    ) as tf.Scalar;
     const scale = tf.minimum(tf.scalar(1), tf.scalar(maxNorm).div(norm.add(1e-6)));
     const out: tf.NamedTensorMap = {};
     for (const k of names) out[k] = grads[k].mul(scale);

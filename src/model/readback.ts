@@ -8,9 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-
-/** Inputs per concat: a device may bind as few as 8 storage buffers per shader (one is the output). */
-const CONCAT_MAX = 7;
+import { combineInGroups } from "./grouped.ts";
 
 /**
  * The values of `tensors` (float32), each as its own array, read with one
@@ -18,18 +16,9 @@ const CONCAT_MAX = 7;
  */
 export async function readAll(tensors: tf.Tensor[]): Promise<Float32Array[]> {
   if (tensors.length === 0) return [];
-  const joined = tf.tidy(() => {
-    let parts = tensors.map((t) => t.reshape([-1]));
-    while (parts.length > 1) {
-      const next: tf.Tensor[] = [];
-      for (let k = 0; k < parts.length; k += CONCAT_MAX) {
-        const group = parts.slice(k, k + CONCAT_MAX);
-        next.push(group.length === 1 ? group[0] : tf.concat(group));
-      }
-      parts = next;
-    }
-    return parts[0];
-  });
+  const joined = tf.tidy(() =>
+    combineInGroups(tensors.map((t) => t.reshape([-1])), (group) => tf.concat(group))
+  );
   const sizes = tensors.map((t) => t.size);
   tf.dispose(tensors);
   const values = (await joined.data()) as Float32Array;
