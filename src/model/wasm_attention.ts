@@ -211,9 +211,10 @@ const fused: (
 
 /**
  * `softmax(q k^T / sqrt(dh) + mask) * keep @ v` on the wasm backend: q [B, H,
- * Tq, dh], k and v [B, H, Tk, dh]; `mask` additive, [Tq, Tk] or [B or 1, H or
- * 1, Tq, Tk]; `keep` the dropout multiplier of the weights, [B, H, Tq, Tk], or
- * a scalar 1 (no dropout). Differentiable in q, k and v.
+ * Tq, dh], k and v [B, H, Tk, dh]; `mask` additive, [Tq, Tk], [B or 1, Tq,
+ * Tk] or [B or 1, H or 1, Tq, Tk]; `keep` the dropout multiplier of the
+ * weights, [B, H, Tq, Tk], or a scalar 1 (no dropout). Differentiable in q, k
+ * and v.
  *
  * @example Usage
  * ```ts
@@ -236,6 +237,10 @@ export function wasmAttention(
   keep: tf.Tensor,
 ): tf.Tensor {
   const [tq, tk] = mask.shape.slice(-2);
-  const mask4 = mask.rank === 4 ? mask : mask.reshape([1, 1, tq, tk]);
+  const mask4 = mask.rank === 4
+    ? mask
+    : mask.rank === 3
+    ? mask.expandDims(1)
+    : mask.reshape([1, 1, tq, tk]);
   return fused(q, k, v, mask4, keep);
 }
