@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, f32, sin } from "./f32.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { FACE_A, MANIFOLD_FLOATS } from "./collide_edge_polygon.ts";
 import {
@@ -29,22 +29,22 @@ export class ContactSolver {
   /** Number of contacts in use. */
   count = 0;
   /** The manifolds (see `MANIFOLD_FLOATS`), filled by the collision phase. */
-  readonly manifolds: Float64Array;
+  readonly manifolds: Float32Array;
   /** Per contact: the body index, friction and restitution, set with the manifold. */
   readonly body: Int32Array;
-  readonly friction: Float64Array;
-  readonly restitution: Float64Array;
+  readonly friction: Float32Array;
+  readonly restitution: Float32Array;
   /** Per contact and point: the warm-start impulses [normal, tangent], in and out. */
-  readonly impulses: Float64Array;
-  private readonly vc: Float64Array;
+  readonly impulses: Float32Array;
+  private readonly vc: Float32Array;
 
   constructor(maxContacts: number) {
-    this.manifolds = new Float64Array(maxContacts * MANIFOLD_FLOATS);
+    this.manifolds = new Float32Array(maxContacts * MANIFOLD_FLOATS);
     this.body = new Int32Array(maxContacts);
-    this.friction = new Float64Array(maxContacts);
-    this.restitution = new Float64Array(maxContacts);
-    this.impulses = new Float64Array(maxContacts * 4);
-    this.vc = new Float64Array(maxContacts * VC);
+    this.friction = new Float32Array(maxContacts);
+    this.restitution = new Float32Array(maxContacts);
+    this.impulses = new Float32Array(maxContacts * 4);
+    this.vc = new Float32Array(maxContacts * VC);
   }
 
   /**

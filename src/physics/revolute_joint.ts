@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, f32, sin } from "./f32.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { ANGULAR_SLOP, LINEAR_SLOP, MAX_ANGULAR_CORRECTION } from "./settings.ts";
 
@@ -53,7 +53,7 @@ export class RevoluteJoint {
   private m33 = 0;
   private motorMass = 0;
   /** The state (impulses, limit state) this step works on; see `JOINT_FLOATS`. */
-  readonly impulse = new Float64Array(JOINT_FLOATS);
+  readonly impulse = new Float32Array(JOINT_FLOATS);
 
   constructor(def: RevoluteJointDef) {
     this.def = def;
@@ -67,13 +67,13 @@ export class RevoluteJoint {
     this.anchors(bodies);
     const { rAx, rAy, rBx, rBy } = this;
     const mA = invMass[A], mB = invMass[B], iA = invI[A], iB = invI[B];
-    this.m11 = mA + mB + rAy * rAy * iA + rBy * rBy * iB;
-    this.m12 = -rAy * rAx * iA - rBy * rBx * iB;
-    this.m13 = -rAy * iA - rBy * iB;
-    this.m22 = mA + mB + rAx * rAx * iA + rBx * rBx * iB;
-    this.m23 = rAx * iA + rBx * iB;
-    this.m33 = iA + iB;
-    this.motorMass = iA + iB > 0 ? 1 / (iA + iB) : 0;
+    this.m11 = f32(mA + mB + rAy * rAy * iA + rBy * rBy * iB);
+    this.m12 = f32(-rAy * rAx * iA - rBy * rBx * iB);
+    this.m13 = f32(-rAy * iA - rBy * iB);
+    this.m22 = f32(mA + mB + rAx * rAx * iA + rBx * rBx * iB);
+    this.m23 = f32(rAx * iA + rBx * iB);
+    this.m33 = f32(iA + iB);
+    this.motorMass = f32(iA + iB > 0 ? 1 / (iA + iB) : 0);
     if (!def.enableMotor) impulse[3] = 0;
     if (def.enableLimit) {
       const angle = a[B] - a[A] - def.referenceAngle;
@@ -198,8 +198,8 @@ export class RevoluteJoint {
     const lay = def.localAnchorA[1] - localCenter[2 * A + 1];
     const lbx = def.localAnchorB[0] - localCenter[2 * B];
     const lby = def.localAnchorB[1] - localCenter[2 * B + 1];
-    this.rAx = cA * lax - sA * lay, this.rAy = sA * lax + cA * lay;
-    this.rBx = cB * lbx - sB * lby, this.rBy = sB * lbx + cB * lby;
+    this.rAx = f32(cA * lax - sA * lay), this.rAy = f32(sA * lax + cA * lay);
+    this.rBx = f32(cB * lbx - sB * lby), this.rBy = f32(sB * lbx + cB * lby);
   }
 
   /** `b2Mat33::Solve33` on the effective mass. */
