@@ -12,10 +12,10 @@ export const f32 = Math.fround;
 
 /** `cosf(x)`. */
 export function cos(x: number): number {
-  return f32(cos64(x));
+  return Math.fround(cos64(x));
 }
 
 /** `sinf(x)`. */
 export function sin(x: number): number {
-  return f32(sin64(x));
+  return Math.fround(sin64(x));
 }

@@ -52,6 +52,13 @@ export class RevoluteJoint {
   private m23 = 0;
   private m33 = 0;
   private motorMass = 0;
+  // The parts of Solve33 and Solve22 that depend on the effective mass alone,
+  // computed once per step: ey x ez and the inverse determinants.
+  private cyzX = 0;
+  private cyzY = 0;
+  private cyzZ = 0;
+  private det33 = 0;
+  private det22 = 0;
   /** The state (impulses, limit state) this step works on; see `JOINT_FLOATS`. */
   readonly impulse = new Float32Array(JOINT_FLOATS);
 
@@ -87,6 +94,14 @@ export class RevoluteJoint {
     this.m23 = f32(f32(rAx * iA) + f32(rBx * iB));
     this.m33 = f32(iA + iB);
     this.motorMass = this.m33 > 0 ? f32(1 / this.m33) : 0;
+    const { m11, m12, m13, m22, m23, m33 } = this;
+    this.cyzX = f32(f32(m22 * m33) - f32(m23 * m23));
+    this.cyzY = f32(f32(m23 * m13) - f32(m12 * m33));
+    this.cyzZ = f32(f32(m12 * m23) - f32(m22 * m13));
+    const det33 = dot3(m11, m12, m13, this.cyzX, this.cyzY, this.cyzZ);
+    this.det33 = det33 !== 0 ? f32(1 / det33) : 0;
+    const det22 = f32(f32(m11 * m22) - f32(m12 * m12));
+    this.det22 = det22 !== 0 ? f32(1 / det22) : 0;
     if (!def.enableMotor) impulse[3] = 0;
     if (def.enableLimit) {
       const angle = f32(f32(a[B] - a[A]) - this.referenceAngle);
@@ -233,46 +248,23 @@ export class RevoluteJoint {
 
   /** `b2Mat33::Solve33` on the effective mass, into `solved`. */
   private solve33(bx: number, by: number, bz: number): Float32Array {
-    const { m11, m12, m13, m22, m23, m33 } = this;
+    const { m11, m12, m13, m22, m23, m33, det33: det } = this;
     const x = solved;
     // Columns ex = (m11, m12, m13), ey = (m12, m22, m23), ez = (m13, m23, m33).
-    const cyzX = f32(f32(m22 * m33) - f32(m23 * m23));
-    const cyzY = f32(f32(m23 * m13) - f32(m12 * m33));
-    const cyzZ = f32(f32(m12 * m23) - f32(m22 * m13));
-    let det = dot3(m11, m12, m13, cyzX, cyzY, cyzZ);
-    if (det !== 0) det = f32(1 / det);
     // x = det * dot(b, ey x ez), y = det * dot(ex, b x ez), z = det * dot(ex, ey x b).
-    x[0] = f32(det * dot3(bx, by, bz, cyzX, cyzY, cyzZ));
-    x[1] = f32(
-      det *
-        dot3(
-          m11,
-          m12,
-          m13,
-          f32(f32(by * m33) - f32(bz * m23)),
-          f32(f32(bz * m13) - f32(bx * m33)),
-          f32(f32(bx * m23) - f32(by * m13)),
-        ),
-    );
-    x[2] = f32(
-      det *
-        dot3(
-          m11,
-          m12,
-          m13,
-          f32(f32(m22 * bz) - f32(m23 * by)),
-          f32(f32(m23 * bx) - f32(m12 * bz)),
-          f32(f32(m12 * by) - f32(m22 * bx)),
-        ),
-    );
+    x[0] = f32(det * dot3(bx, by, bz, this.cyzX, this.cyzY, this.cyzZ));
+    const bez1 = f32(f32(by * m33) - f32(bz * m23)), bez2 = f32(f32(bz * m13) - f32(bx * m33));
+    const bez3 = f32(f32(bx * m23) - f32(by * m13));
+    x[1] = f32(det * dot3(m11, m12, m13, bez1, bez2, bez3));
+    const eyb1 = f32(f32(m22 * bz) - f32(m23 * by)), eyb2 = f32(f32(m23 * bx) - f32(m12 * bz));
+    const eyb3 = f32(f32(m12 * by) - f32(m22 * bx));
+    x[2] = f32(det * dot3(m11, m12, m13, eyb1, eyb2, eyb3));
     return x;
   }
 
   /** `b2Mat33::Solve22` on the upper-left 2x2 block, into `solved`. */
   private solve22(bx: number, by: number): Float32Array {
-    const { m11, m12, m22 } = this;
-    let det = f32(f32(m11 * m22) - f32(m12 * m12));
-    if (det !== 0) det = f32(1 / det);
+    const { m11, m12, m22, det22: det } = this;
     solved[0] = f32(det * f32(f32(m22 * bx) - f32(m12 * by)));
     solved[1] = f32(det * f32(f32(m11 * by) - f32(m12 * bx)));
     return solved;

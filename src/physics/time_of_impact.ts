@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { cos, f32, sin } from "./f32.ts";
+import { cos, sin } from "./f32.ts";
 import { LINEAR_SLOP, POLYGON_RADIUS } from "./settings.ts";
 
 /**

@@ -420,7 +420,7 @@ export class World {
         minSleepTime = 0;
       } else {
         // In f32, as Box2D accumulates it, so that both twins sleep at the same step.
-        s[o + 6] = Math.fround(s[o + 6] + Math.fround(h));
+        s[o + 6] = f32(s[o + 6] + f32(h));
         minSleepTime = Math.min(minSleepTime, s[o + 6]);
       }
     }
