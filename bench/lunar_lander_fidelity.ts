@@ -2,7 +2,8 @@
  * How closely our LunarLander follows Gymnasium's: replays every episode of
  * Gymnasium's reference files (terrain, initial force and every dispersion
  * draw given) and reports per episode the first step whose observation
- * differs by more than 1e-3, each leg's first ground contact, the end (step
+ * differs by more than 1e-3, the largest difference through the first leg
+ * contact and to the end, each leg's first ground contact, the end (step
  * and kind: crash, rest or truncated) and the return, ours beside
  * Gymnasium's; then how many episodes end alike and the median first
  * divergence.
@@ -47,6 +48,9 @@ export interface Fidelity {
   gymContact: (number | null)[];
   ourContact: (number | null)[];
   firstFlagMismatch: number | null;
+  /** Largest |obs| difference through Gymnasium's first leg contact, and over the whole episode. */
+  maxDiffToContact: number;
+  maxDiffToEnd: number;
   gymReturn: number;
   ourReturn: number;
 }
@@ -83,8 +87,13 @@ export async function compareFile(file: string, device: "cpu" | "gpu"): Promise<
   return episodes.map((e, i) => {
     const ours = outs[i], gym = e.steps;
     let firstDivergence: number | null = null, firstFlagMismatch: number | null = null;
+    let firstGymContact = gym.findIndex((s) => s.leg_contact[0] || s.leg_contact[1]);
+    if (firstGymContact < 0) firstGymContact = gym.length - 1;
+    let maxDiffToContact = 0, maxDiffToEnd = 0;
     for (let t = 0; t < Math.min(gym.length, ours.obs.length); t++) {
       const d = Math.max(...gym[t].obs.map((x, k) => Math.abs(x - ours.obs[t][k])));
+      if (t <= firstGymContact) maxDiffToContact = Math.max(maxDiffToContact, d);
+      maxDiffToEnd = Math.max(maxDiffToEnd, d);
       if (firstDivergence === null && d > 1e-3) firstDivergence = t;
       const flags = [ours.obs[t][6] === 1, ours.obs[t][7] === 1];
       if (
@@ -116,6 +125,8 @@ export async function compareFile(file: string, device: "cpu" | "gpu"): Promise<
       gymContact: firstContact((t, leg) => gym[t].leg_contact[leg], gym.length),
       ourContact: firstContact((t, leg) => ours.obs[t][6 + leg] === 1, n),
       firstFlagMismatch,
+      maxDiffToContact,
+      maxDiffToEnd,
       gymReturn: gym.reduce((a, s) => a + s.reward, 0),
       ourReturn: ours.reward.reduce((a, r) => a + r, 0),
     };
@@ -136,7 +147,7 @@ if (import.meta.main) {
   if (values.json) console.log(JSON.stringify(rows, null, 1));
   const pad = (x: unknown, n: number) => String(x).padEnd(n);
   console.log(
-    "file                           seed policy     gym end    our end    diverge contact gym / ours       flags   return gym / ours",
+    "file                           seed policy     gym end    our end    diverge contact gym / ours       flags   max diff to contact / end  return gym / ours",
   );
   for (const r of rows) {
     console.log(
@@ -149,6 +160,7 @@ if (import.meta.main) {
         pad(r.firstDivergence ?? "-", 7),
         pad(`${r.gymContact.join(",")} / ${r.ourContact.join(",")}`, 24),
         pad(r.firstFlagMismatch ?? "-", 7),
+        pad(`${r.maxDiffToContact.toExponential(1)} / ${r.maxDiffToEnd.toExponential(1)}`, 26),
         `${r.gymReturn.toFixed(2)} / ${r.ourReturn.toFixed(2)}`,
       ].join(" "),
     );

@@ -157,8 +157,9 @@ function reset(s: Float64Array, so: number, p: LunarLanderParams, rng: EnvRandom
   );
   const smooth = smoothTerrain(height);
   for (let i = 0; i < CHUNKS; i++) {
-    s[so + TERRAIN + 2 * i] = (W / (CHUNKS - 1)) * i;
-    s[so + TERRAIN + 2 * i + 1] = smooth[i];
+    // Box2D keeps the edges' vertices in float32.
+    s[so + TERRAIN + 2 * i] = Math.fround((W / (CHUNKS - 1)) * i);
+    s[so + TERRAIN + 2 * i + 1] = Math.fround(smooth[i]);
   }
   const wo = so + WORLD;
   world.clearConstraints(s, wo);

@@ -48,10 +48,10 @@ function worldPolygon(vertices: [number, number][], x: number, y: number): World
   const n = poly.vertices.length;
   return {
     count: n,
-    v: Float64Array.from(poly.vertices.flatMap(([vx, vy]) => [vx + x, vy + y])),
-    n: Float64Array.from(poly.normals.flat()),
-    localV: Float64Array.from(poly.vertices.flat()),
-    localN: Float64Array.from(poly.normals.flat()),
+    v: Float32Array.from(poly.vertices.flatMap(([vx, vy]) => [vx + x, vy + y])),
+    n: Float32Array.from(poly.normals.flat()),
+    localV: Float32Array.from(poly.vertices.flat()),
+    localN: Float32Array.from(poly.normals.flat()),
     cx: x,
     cy: y,
     px: x,
@@ -62,7 +62,7 @@ function worldPolygon(vertices: [number, number][], x: number, y: number): World
 }
 
 Deno.test("an edge under a box touches at two points only within the skins", () => {
-  const out = new Float64Array(MANIFOLD_FLOATS);
+  const out = new Float32Array(MANIFOLD_FLOATS);
   const box: [number, number][] = [[-1, -1], [1, -1], [1, 1], [-1, 1]];
   // Resting 0.015 above the edge: inside the two 0.01 skins.
   assertEquals(collideEdgePolygon(-5, 0, 5, 0, worldPolygon(box, 0, 1.015), out, 0), 2);

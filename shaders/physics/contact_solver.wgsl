@@ -103,6 +103,26 @@ fn contacts_initialize() {
   }
 }
 
+// One point's friction impulse; returns the body's new velocity and angular velocity.
+fn solve_friction_point(
+  q: u32,
+  t: vec2f,
+  m_b: f32,
+  i_b: f32,
+  friction: f32,
+  v0: vec2f,
+  w0: f32,
+) -> vec3f {
+  let rb = vc_rb[q];
+  let vt = dot(v0 + cross_sv(w0, rb), t);
+  let max_friction = friction * contact_normal_impulse[q];
+  let old = contact_tangent_impulse[q];
+  let next = clamp(old - vc_tangent_mass[q] * vt, -max_friction, max_friction);
+  contact_tangent_impulse[q] = next;
+  let P = (next - old) * t;
+  return vec3f(v0 + m_b * P, w0 + i_b * cross2(rb, P));
+}
+
 fn contacts_solve_velocities() {
   for (var k = 0u; k < contact_count; k++) {
     let b = contact_body[k];
@@ -114,17 +134,16 @@ fn contacts_solve_velocities() {
     let friction = BODY_FRICTION[b];
     var v = body_v[b];
     var w = body_w[b];
-    for (var j = 0u; j < count; j++) {
-      let q = 2u * k + j;
-      let rb = vc_rb[q];
-      let vt = dot(v + cross_sv(w, rb), t);
-      let max_friction = friction * contact_normal_impulse[q];
-      let old = contact_tangent_impulse[q];
-      let next = clamp(old - vc_tangent_mass[q] * vt, -max_friction, max_friction);
-      contact_tangent_impulse[q] = next;
-      let P = (next - old) * t;
-      v += m_b * P;
-      w += i_b * cross2(rb, P);
+    // Friction at each point, unrolled (llvmpipe caps an invocation's loop iterations).
+    if (count > 0u) {
+      let vw = solve_friction_point(2u * k, t, m_b, i_b, friction, v, w);
+      v = vw.xy;
+      w = vw.z;
+    }
+    if (count > 1u) {
+      let vw = solve_friction_point(2u * k + 1u, t, m_b, i_b, friction, v, w);
+      v = vw.xy;
+      w = vw.z;
     }
     if (count == 1u) {
       let q = 2u * k;

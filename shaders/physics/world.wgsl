@@ -230,9 +230,7 @@ fn world_solve(gravity: vec2f) {
     joint_initialize(j);
   }
   for (var it = 0u; it < VELOCITY_ITERATIONS; it++) {
-    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
-      joint_solve_velocities(JOINT_ORDER[ij]);
-    }
+    joints_solve_velocities();
     contacts_solve_velocities();
   }
   for (var b = 0u; b < NUM_BODIES; b++) {
@@ -241,10 +239,7 @@ fn world_solve(gravity: vec2f) {
   var position_solved = false;
   for (var it = 0u; it < POSITION_ITERATIONS; it++) {
     let contacts_okay = contacts_solve_positions(BAUMGARTE, 3.0 * LINEAR_SLOP);
-    var joints_okay = true;
-    for (var ij = 0u; ij < NUM_JOINTS; ij++) {
-      joints_okay = joint_solve_positions(JOINT_ORDER[ij]) && joints_okay;
-    }
+    let joints_okay = joints_solve_positions();
     if (contacts_okay && joints_okay) {
       position_solved = true;
       break;

@@ -9,24 +9,24 @@
 /** Positions, velocities and mass data of a world's dynamic bodies. */
 export class SolverBodies {
   /** Centres of mass, x and y interleaved. */
-  readonly c: Float64Array;
-  readonly a: Float64Array;
+  readonly c: Float32Array;
+  readonly a: Float32Array;
   /** Linear velocities, interleaved. */
-  readonly v: Float64Array;
-  readonly w: Float64Array;
-  readonly invMass: Float64Array;
-  readonly invI: Float64Array;
+  readonly v: Float32Array;
+  readonly w: Float32Array;
+  readonly invMass: Float32Array;
+  readonly invI: Float32Array;
   /** Centres of mass in the bodies' frames, interleaved. */
-  readonly localCenter: Float64Array;
+  readonly localCenter: Float32Array;
 
   constructor(invMass: number[], invI: number[], localCenter: [number, number][]) {
     const n = invMass.length;
-    this.c = new Float64Array(2 * n);
-    this.a = new Float64Array(n);
-    this.v = new Float64Array(2 * n);
-    this.w = new Float64Array(n);
-    this.invMass = Float64Array.from(invMass);
-    this.invI = Float64Array.from(invI);
-    this.localCenter = Float64Array.from(localCenter.flat());
+    this.c = new Float32Array(2 * n);
+    this.a = new Float32Array(n);
+    this.v = new Float32Array(2 * n);
+    this.w = new Float32Array(n);
+    this.invMass = Float32Array.from(invMass);
+    this.invI = Float32Array.from(invI);
+    this.localCenter = Float32Array.from(localCenter.flat());
   }
 }

@@ -32,12 +32,12 @@ const VERTEX = 0, FACE = 1;
 export interface WorldPolygon {
   count: number;
   /** World vertices, x and y interleaved. */
-  v: Float64Array;
+  v: Float32Array;
   /** World normals, interleaved. */
-  n: Float64Array;
+  n: Float32Array;
   /** Local vertices and normals, interleaved (for the manifold's local data). */
-  localV: Float64Array;
-  localN: Float64Array;
+  localV: Float32Array;
+  localN: Float32Array;
   /** World centroid. */
   cx: number;
   cy: number;
@@ -49,17 +49,17 @@ export interface WorldPolygon {
 }
 
 // Clip buffers: [x, y, id] x 2, reused.
-const ie = new Float64Array(6);
-const clip1 = new Float64Array(6);
-const clip2 = new Float64Array(6);
+const ie = new Float32Array(6);
+const clip1 = new Float32Array(6);
+const clip2 = new Float32Array(6);
 
 /**
  * `b2ClipSegmentToLine`: keeps the points of `vin` on the back side of the
  * plane and the intersection point; returns how many points `vout` holds.
  */
 function clipSegmentToLine(
-  vout: Float64Array,
-  vin: Float64Array,
+  vout: Float32Array,
+  vin: Float32Array,
   nx: number,
   ny: number,
   offset: number,
@@ -95,7 +95,7 @@ export function collideEdgePolygon(
   x2: number,
   y2: number,
   p: WorldPolygon,
-  out: Float64Array,
+  out: Float32Array,
   o: number,
 ): number {
   out[o + 5] = 0;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, f32, sin } from "./f32.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { FACE_A, MANIFOLD_FLOATS } from "./collide_edge_polygon.ts";
 import {
@@ -29,22 +29,22 @@ export class ContactSolver {
   /** Number of contacts in use. */
   count = 0;
   /** The manifolds (see `MANIFOLD_FLOATS`), filled by the collision phase. */
-  readonly manifolds: Float64Array;
+  readonly manifolds: Float32Array;
   /** Per contact: the body index, friction and restitution, set with the manifold. */
   readonly body: Int32Array;
-  readonly friction: Float64Array;
-  readonly restitution: Float64Array;
+  readonly friction: Float32Array;
+  readonly restitution: Float32Array;
   /** Per contact and point: the warm-start impulses [normal, tangent], in and out. */
-  readonly impulses: Float64Array;
-  private readonly vc: Float64Array;
+  readonly impulses: Float32Array;
+  private readonly vc: Float32Array;
 
   constructor(maxContacts: number) {
-    this.manifolds = new Float64Array(maxContacts * MANIFOLD_FLOATS);
+    this.manifolds = new Float32Array(maxContacts * MANIFOLD_FLOATS);
     this.body = new Int32Array(maxContacts);
-    this.friction = new Float64Array(maxContacts);
-    this.restitution = new Float64Array(maxContacts);
-    this.impulses = new Float64Array(maxContacts * 4);
-    this.vc = new Float64Array(maxContacts * VC);
+    this.friction = new Float32Array(maxContacts);
+    this.restitution = new Float32Array(maxContacts);
+    this.impulses = new Float32Array(maxContacts * 4);
+    this.vc = new Float32Array(maxContacts * VC);
   }
 
   /**
@@ -138,7 +138,11 @@ export class ContactSolver {
     }
   }
 
-  /** One Gauss-Seidel pass over the contacts: friction first, then the normal impulses. */
+  /**
+   * One Gauss-Seidel pass over the contacts: friction first, then the normal
+   * impulses. Every operation is rounded to float32 in Box2D's order (the
+   * resting contacts' impulses are sensitive to it).
+   */
   solveVelocities(bodies: SolverBodies): void {
     const { vc } = this;
     const { v, w, invMass, invI } = bodies;
@@ -151,54 +155,67 @@ export class ContactSolver {
       for (let j = 0; j < count; j++) {
         const q = o + 9 + j * POINT;
         const rx = vc[q], ry = vc[q + 1];
-        const vt = (vx - wB * ry) * tx + (vy + wB * rx) * ty;
-        const maxFriction = friction * vc[q + 2];
+        const dvx = f32(vx - f32(wB * ry)), dvy = f32(vy + f32(wB * rx));
+        const vt = f32(f32(dvx * tx) + f32(dvy * ty));
+        const lambda0 = f32(vc[q + 5] * -vt);
+        const maxFriction = f32(friction * vc[q + 2]);
         const old = vc[q + 3];
-        const next = Math.max(-maxFriction, Math.min(old - vc[q + 5] * vt, maxFriction));
+        const next = Math.max(-maxFriction, Math.min(f32(old + lambda0), maxFriction));
         vc[q + 3] = next;
-        const lambda = next - old, Px = lambda * tx, Py = lambda * ty;
-        vx += mB * Px, vy += mB * Py, wB += iB * (rx * Py - ry * Px);
+        const lambda = f32(next - old), Px = f32(lambda * tx), Py = f32(lambda * ty);
+        vx = f32(vx + f32(mB * Px)), vy = f32(vy + f32(mB * Py));
+        wB = f32(wB + f32(iB * f32(f32(rx * Py) - f32(ry * Px))));
       }
       if (count === 1) {
         const q = o + 9;
         const rx = vc[q], ry = vc[q + 1];
-        const vn = (vx - wB * ry) * nx + (vy + wB * rx) * ny;
+        const dvx = f32(vx - f32(wB * ry)), dvy = f32(vy + f32(wB * rx));
+        const vn = f32(f32(dvx * nx) + f32(dvy * ny));
+        const lambda0 = f32(-vc[q + 4] * f32(vn - vc[q + 6]));
         const old = vc[q + 2];
-        const next = Math.max(old - vc[q + 4] * (vn - vc[q + 6]), 0);
+        const next = Math.max(f32(old + lambda0), 0);
         vc[q + 2] = next;
-        const lambda = next - old, Px = lambda * nx, Py = lambda * ny;
-        vx += mB * Px, vy += mB * Py, wB += iB * (rx * Py - ry * Px);
+        const lambda = f32(next - old), Px = f32(lambda * nx), Py = f32(lambda * ny);
+        vx = f32(vx + f32(mB * Px)), vy = f32(vy + f32(mB * Py));
+        wB = f32(wB + f32(iB * f32(f32(rx * Py) - f32(ry * Px))));
       } else if (count === 2) {
         // The block solver: the 2x2 LCP by enumerating its four cases.
         const q1 = o + 9, q2 = o + 9 + POINT;
         const r1x = vc[q1], r1y = vc[q1 + 1], r2x = vc[q2], r2y = vc[q2 + 1];
         const ax = vc[q1 + 2], ay = vc[q2 + 2];
         const k11 = vc[o + 6], k12 = vc[o + 7], k22 = vc[o + 8];
-        const vn1 = (vx - wB * r1y) * nx + (vy + wB * r1x) * ny;
-        const vn2 = (vx - wB * r2y) * nx + (vy + wB * r2x) * ny;
-        const bx = vn1 - vc[q1 + 6] - (k11 * ax + k12 * ay);
-        const by = vn2 - vc[q2 + 6] - (k12 * ax + k22 * ay);
-        const det = k11 * k22 - k12 * k12;
-        const inv = det !== 0 ? 1 / det : 0;
-        let xx = -(inv * (k22 * bx - k12 * by)), xy = -(inv * (-k12 * bx + k11 * by));
+        const dv1x = f32(vx - f32(wB * r1y)), dv1y = f32(vy + f32(wB * r1x));
+        const dv2x = f32(vx - f32(wB * r2y)), dv2y = f32(vy + f32(wB * r2x));
+        const vn1 = f32(f32(dv1x * nx) + f32(dv1y * ny));
+        const vn2 = f32(f32(dv2x * nx) + f32(dv2y * ny));
+        let bx = f32(vn1 - vc[q1 + 6]), by = f32(vn2 - vc[q2 + 6]);
+        bx = f32(bx - f32(f32(k11 * ax) + f32(k12 * ay)));
+        by = f32(by - f32(f32(k12 * ax) + f32(k22 * ay)));
+        // K's inverse (b2Mat22::GetInverse), as Box2D keeps it.
+        let det = f32(f32(k11 * k22) - f32(k12 * k12));
+        if (det !== 0) det = f32(1 / det);
+        const n11 = f32(det * k22), n12 = f32(-det * k12), n22 = f32(det * k11);
+        let xx = -f32(f32(n11 * bx) + f32(n12 * by)), xy = -f32(f32(n12 * bx) + f32(n22 * by));
         let solved = xx >= 0 && xy >= 0;
         if (!solved) {
-          xx = -vc[q1 + 4] * bx, xy = 0;
-          solved = xx >= 0 && k12 * xx + by >= 0;
+          xx = f32(-vc[q1 + 4] * bx), xy = 0;
+          solved = xx >= 0 && f32(f32(k12 * xx) + by) >= 0;
         }
         if (!solved) {
-          xx = 0, xy = -vc[q2 + 4] * by;
-          solved = xy >= 0 && k12 * xy + bx >= 0;
+          xx = 0, xy = f32(-vc[q2 + 4] * by);
+          solved = xy >= 0 && f32(f32(k12 * xy) + bx) >= 0;
         }
         if (!solved) {
           xx = 0, xy = 0;
           solved = bx >= 0 && by >= 0;
         }
         if (solved) {
-          const dx = xx - ax, dy = xy - ay;
-          const P1x = dx * nx, P1y = dx * ny, P2x = dy * nx, P2y = dy * ny;
-          vx += mB * (P1x + P2x), vy += mB * (P1y + P2y);
-          wB += iB * (r1x * P1y - r1y * P1x + r2x * P2y - r2y * P2x);
+          const dx = f32(xx - ax), dy = f32(xy - ay);
+          const P1x = f32(dx * nx), P1y = f32(dx * ny), P2x = f32(dy * nx), P2y = f32(dy * ny);
+          vx = f32(vx + f32(mB * f32(P1x + P2x))), vy = f32(vy + f32(mB * f32(P1y + P2y)));
+          const c1 = f32(f32(r1x * P1y) - f32(r1y * P1x));
+          const c2 = f32(f32(r2x * P2y) - f32(r2y * P2x));
+          wB = f32(wB + f32(iB * f32(c1 + c2)));
           vc[q1 + 2] = xx, vc[q2 + 2] = xy;
         }
       }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, f32, sin } from "./f32.ts";
 import type { SolverBodies } from "./bodies.ts";
 import { ANGULAR_SLOP, LINEAR_SLOP, MAX_ANGULAR_CORRECTION } from "./settings.ts";
 
@@ -52,11 +52,30 @@ export class RevoluteJoint {
   private m23 = 0;
   private m33 = 0;
   private motorMass = 0;
+  // The parts of Solve33 and Solve22 that depend on the effective mass alone,
+  // computed once per step: ey x ez and the inverse determinants.
+  private cyzX = 0;
+  private cyzY = 0;
+  private cyzZ = 0;
+  private det33 = 0;
+  private det22 = 0;
   /** The state (impulses, limit state) this step works on; see `JOINT_FLOATS`. */
-  readonly impulse = new Float64Array(JOINT_FLOATS);
+  readonly impulse = new Float32Array(JOINT_FLOATS);
+
+  /** The definition's angles, speed and torque as Box2D stores them (float32). */
+  private readonly referenceAngle: number;
+  private readonly lowerAngle: number;
+  private readonly upperAngle: number;
+  private readonly motorSpeed: number;
+  private readonly maxMotorTorque: number;
 
   constructor(def: RevoluteJointDef) {
     this.def = def;
+    this.referenceAngle = f32(def.referenceAngle);
+    this.lowerAngle = f32(def.lowerAngle);
+    this.upperAngle = f32(def.upperAngle);
+    this.motorSpeed = f32(def.motorSpeed);
+    this.maxMotorTorque = f32(def.maxMotorTorque);
   }
 
   /** `InitVelocityConstraints`: effective masses, limit state, warm start. */
@@ -67,21 +86,31 @@ export class RevoluteJoint {
     this.anchors(bodies);
     const { rAx, rAy, rBx, rBy } = this;
     const mA = invMass[A], mB = invMass[B], iA = invI[A], iB = invI[B];
-    this.m11 = mA + mB + rAy * rAy * iA + rBy * rBy * iB;
-    this.m12 = -rAy * rAx * iA - rBy * rBx * iB;
-    this.m13 = -rAy * iA - rBy * iB;
-    this.m22 = mA + mB + rAx * rAx * iA + rBx * rBx * iB;
-    this.m23 = rAx * iA + rBx * iB;
-    this.m33 = iA + iB;
-    this.motorMass = iA + iB > 0 ? 1 / (iA + iB) : 0;
+    const mAB = f32(mA + mB);
+    this.m11 = f32(f32(mAB + f32(f32(rAy * rAy) * iA)) + f32(f32(rBy * rBy) * iB));
+    this.m12 = f32(f32(f32(-rAy * rAx) * iA) - f32(f32(rBy * rBx) * iB));
+    this.m13 = f32(f32(-rAy * iA) - f32(rBy * iB));
+    this.m22 = f32(f32(mAB + f32(f32(rAx * rAx) * iA)) + f32(f32(rBx * rBx) * iB));
+    this.m23 = f32(f32(rAx * iA) + f32(rBx * iB));
+    this.m33 = f32(iA + iB);
+    this.motorMass = this.m33 > 0 ? f32(1 / this.m33) : 0;
+    const { m11, m12, m13, m22, m23, m33 } = this;
+    this.cyzX = f32(f32(m22 * m33) - f32(m23 * m23));
+    this.cyzY = f32(f32(m23 * m13) - f32(m12 * m33));
+    this.cyzZ = f32(f32(m12 * m23) - f32(m22 * m13));
+    const det33 = dot3(m11, m12, m13, this.cyzX, this.cyzY, this.cyzZ);
+    this.det33 = det33 !== 0 ? f32(1 / det33) : 0;
+    const det22 = f32(f32(m11 * m22) - f32(m12 * m12));
+    this.det22 = det22 !== 0 ? f32(1 / det22) : 0;
     if (!def.enableMotor) impulse[3] = 0;
     if (def.enableLimit) {
-      const angle = a[B] - a[A] - def.referenceAngle;
-      if (Math.abs(def.upperAngle - def.lowerAngle) < 2 * ANGULAR_SLOP) impulse[4] = EQUAL_LIMITS;
-      else if (angle <= def.lowerAngle) {
+      const angle = f32(f32(a[B] - a[A]) - this.referenceAngle);
+      if (Math.abs(f32(this.upperAngle - this.lowerAngle)) < f32(2 * ANGULAR_SLOP)) {
+        impulse[4] = EQUAL_LIMITS;
+      } else if (angle <= this.lowerAngle) {
         if (impulse[4] !== AT_LOWER_LIMIT) impulse[2] = 0;
         impulse[4] = AT_LOWER_LIMIT;
-      } else if (angle >= def.upperAngle) {
+      } else if (angle >= this.upperAngle) {
         if (impulse[4] !== AT_UPPER_LIMIT) impulse[2] = 0;
         impulse[4] = AT_UPPER_LIMIT;
       } else {
@@ -89,11 +118,11 @@ export class RevoluteJoint {
         impulse[2] = 0;
       }
     } else impulse[4] = INACTIVE_LIMIT;
-    const Px = impulse[0], Py = impulse[1], L = impulse[3] + impulse[2];
-    v[2 * A] -= mA * Px, v[2 * A + 1] -= mA * Py;
-    w[A] -= iA * (rAx * Py - rAy * Px + L);
-    v[2 * B] += mB * Px, v[2 * B + 1] += mB * Py;
-    w[B] += iB * (rBx * Py - rBy * Px + L);
+    const Px = impulse[0], Py = impulse[1], motor = impulse[3], z = impulse[2];
+    v[2 * A] -= f32(mA * Px), v[2 * A + 1] -= f32(mA * Py);
+    w[A] -= f32(iA * f32(f32(f32(f32(rAx * Py) - f32(rAy * Px)) + motor) + z));
+    v[2 * B] += f32(mB * Px), v[2 * B + 1] += f32(mB * Py);
+    w[B] += f32(iB * f32(f32(f32(f32(rBx * Py) - f32(rBy * Px)) + motor) + z));
   }
 
   /** `SolveVelocityConstraints`: motor, then limit with point, or point alone. */
@@ -106,26 +135,30 @@ export class RevoluteJoint {
     let vBx = v[2 * B], vBy = v[2 * B + 1], wB = w[B];
     const limitState = impulse[4];
     if (def.enableMotor && limitState !== EQUAL_LIMITS) {
-      const cdot = wB - wA - def.motorSpeed;
-      const old = impulse[3], maxImpulse = dt * def.maxMotorTorque;
-      impulse[3] = Math.max(-maxImpulse, Math.min(old - this.motorMass * cdot, maxImpulse));
-      const applied = impulse[3] - old;
-      wA -= iA * applied, wB += iB * applied;
+      const cdot = f32(f32(wB - wA) - this.motorSpeed);
+      const old = impulse[3], maxImpulse = f32(dt * this.maxMotorTorque);
+      const next = f32(old + f32(-this.motorMass * cdot));
+      impulse[3] = Math.max(-maxImpulse, Math.min(next, maxImpulse));
+      const applied = f32(impulse[3] - old);
+      wA = f32(wA - f32(iA * applied)), wB = f32(wB + f32(iB * applied));
     }
-    const cdot1x = vBx - wB * rBy - vAx + wA * rAy;
-    const cdot1y = vBy + wB * rBx - vAy - wA * rAx;
+    const cdot1x = f32(f32(f32(vBx - f32(wB * rBy)) - vAx) + f32(wA * rAy));
+    const cdot1y = f32(f32(f32(vBy + f32(wB * rBx)) - vAy) - f32(wA * rAx));
     let Px: number, Py: number, Lz: number;
     if (def.enableLimit && limitState !== INACTIVE_LIMIT) {
-      const cdot2 = wB - wA;
-      let [ix, iy, iz] = this.solve33(-cdot1x, -cdot1y, -cdot2);
+      const cdot2 = f32(wB - wA);
+      const s = this.solve33(cdot1x, cdot1y, cdot2);
+      let ix = -s[0], iy = -s[1], iz = -s[2];
       if (limitState === EQUAL_LIMITS) {
         impulse[0] += ix, impulse[1] += iy, impulse[2] += iz;
       } else {
-        const next = impulse[2] + iz;
+        const next = f32(impulse[2] + iz);
         if (limitState === AT_LOWER_LIMIT ? next < 0 : next > 0) {
           // The limit would pull: drop it and solve the point constraint with its old impulse removed.
-          const rhsX = -cdot1x + impulse[2] * this.m13, rhsY = -cdot1y + impulse[2] * this.m23;
-          [ix, iy] = this.solve22(rhsX, rhsY);
+          const rhsX = f32(-cdot1x + f32(impulse[2] * this.m13));
+          const rhsY = f32(-cdot1y + f32(impulse[2] * this.m23));
+          const r = this.solve22(rhsX, rhsY);
+          ix = r[0], iy = r[1];
           iz = -impulse[2];
           impulse[0] += ix, impulse[1] += iy, impulse[2] = 0;
         } else {
@@ -133,13 +166,19 @@ export class RevoluteJoint {
         }
       }
       (Px = ix), (Py = iy), (Lz = iz);
+      vAx = f32(vAx - f32(mA * Px)), vAy = f32(vAy - f32(mA * Py));
+      wA = f32(wA - f32(iA * f32(f32(f32(rAx * Py) - f32(rAy * Px)) + Lz)));
+      vBx = f32(vBx + f32(mB * Px)), vBy = f32(vBy + f32(mB * Py));
+      wB = f32(wB + f32(iB * f32(f32(f32(rBx * Py) - f32(rBy * Px)) + Lz)));
     } else {
-      [Px, Py] = this.solve22(-cdot1x, -cdot1y);
+      const r = this.solve22(-cdot1x, -cdot1y);
+      Px = r[0], Py = r[1];
       impulse[0] += Px, impulse[1] += Py;
-      Lz = 0;
+      vAx = f32(vAx - f32(mA * Px)), vAy = f32(vAy - f32(mA * Py));
+      wA = f32(wA - f32(iA * f32(f32(rAx * Py) - f32(rAy * Px))));
+      vBx = f32(vBx + f32(mB * Px)), vBy = f32(vBy + f32(mB * Py));
+      wB = f32(wB + f32(iB * f32(f32(rBx * Py) - f32(rBy * Px))));
     }
-    vAx -= mA * Px, vAy -= mA * Py, wA -= iA * (rAx * Py - rAy * Px + Lz);
-    vBx += mB * Px, vBy += mB * Py, wB += iB * (rBx * Py - rBy * Px + Lz);
     v[2 * A] = vAx, v[2 * A + 1] = vAy, w[A] = wA;
     v[2 * B] = vBx, v[2 * B + 1] = vBy, w[B] = wB;
   }
@@ -153,39 +192,44 @@ export class RevoluteJoint {
     let angularError = 0;
     const limitState = impulse[4];
     if (def.enableLimit && limitState !== INACTIVE_LIMIT) {
-      const angle = a[B] - a[A] - def.referenceAngle;
+      const angle = f32(f32(a[B] - a[A]) - this.referenceAngle);
       let C: number;
       if (limitState === EQUAL_LIMITS) {
         C = Math.max(
-          -MAX_ANGULAR_CORRECTION,
-          Math.min(angle - def.lowerAngle, MAX_ANGULAR_CORRECTION),
+          -MAX_ANGULAR_CORRECTION_F32,
+          Math.min(f32(angle - this.lowerAngle), MAX_ANGULAR_CORRECTION_F32),
         );
         angularError = Math.abs(C);
       } else if (limitState === AT_LOWER_LIMIT) {
-        C = angle - def.lowerAngle;
+        C = f32(angle - this.lowerAngle);
         angularError = -C;
-        C = Math.max(-MAX_ANGULAR_CORRECTION, Math.min(C + ANGULAR_SLOP, 0));
+        C = Math.max(-MAX_ANGULAR_CORRECTION_F32, Math.min(f32(C + ANGULAR_SLOP_F32), 0));
       } else {
-        C = angle - def.upperAngle;
+        C = f32(angle - this.upperAngle);
         angularError = C;
-        C = Math.max(0, Math.min(C - ANGULAR_SLOP, MAX_ANGULAR_CORRECTION));
+        C = Math.max(0, Math.min(f32(C - ANGULAR_SLOP_F32), MAX_ANGULAR_CORRECTION_F32));
       }
-      const limitImpulse = -this.motorMass * C;
-      a[A] -= iA * limitImpulse, a[B] += iB * limitImpulse;
+      const limitImpulse = f32(-this.motorMass * C);
+      a[A] -= f32(iA * limitImpulse), a[B] += f32(iB * limitImpulse);
     }
     this.anchors(bodies);
     const { rAx, rAy, rBx, rBy } = this;
-    const Cx = c[2 * B] + rBx - c[2 * A] - rAx, Cy = c[2 * B + 1] + rBy - c[2 * A + 1] - rAy;
-    const positionError = Math.sqrt(Cx * Cx + Cy * Cy);
-    const k11 = mA + mB + iA * rAy * rAy + iB * rBy * rBy;
-    const k12 = -iA * rAx * rAy - iB * rBx * rBy;
-    const k22 = mA + mB + iA * rAx * rAx + iB * rBx * rBx;
-    let det = k11 * k22 - k12 * k12;
-    if (det !== 0) det = 1 / det;
-    const Px = -det * (k22 * Cx - k12 * Cy), Py = -det * (k11 * Cy - k12 * Cx);
-    c[2 * A] -= mA * Px, c[2 * A + 1] -= mA * Py, a[A] -= iA * (rAx * Py - rAy * Px);
-    c[2 * B] += mB * Px, c[2 * B + 1] += mB * Py, a[B] += iB * (rBx * Py - rBy * Px);
-    return positionError <= LINEAR_SLOP && angularError <= ANGULAR_SLOP;
+    const Cx = f32(f32(f32(c[2 * B] + rBx) - c[2 * A]) - rAx);
+    const Cy = f32(f32(f32(c[2 * B + 1] + rBy) - c[2 * A + 1]) - rAy);
+    const positionError = f32(Math.sqrt(f32(f32(Cx * Cx) + f32(Cy * Cy))));
+    const mAB = f32(mA + mB);
+    const k11 = f32(f32(mAB + f32(f32(iA * rAy) * rAy)) + f32(f32(iB * rBy) * rBy));
+    const k12 = f32(f32(f32(-iA * rAx) * rAy) - f32(f32(iB * rBx) * rBy));
+    const k22 = f32(f32(mAB + f32(f32(iA * rAx) * rAx)) + f32(f32(iB * rBx) * rBx));
+    let det = f32(f32(k11 * k22) - f32(k12 * k12));
+    if (det !== 0) det = f32(1 / det);
+    const Px = -f32(det * f32(f32(k22 * Cx) - f32(k12 * Cy)));
+    const Py = -f32(det * f32(f32(k11 * Cy) - f32(k12 * Cx)));
+    c[2 * A] -= f32(mA * Px), c[2 * A + 1] -= f32(mA * Py);
+    a[A] -= f32(iA * f32(f32(rAx * Py) - f32(rAy * Px)));
+    c[2 * B] += f32(mB * Px), c[2 * B + 1] += f32(mB * Py);
+    a[B] += f32(iB * f32(f32(rBx * Py) - f32(rBy * Px)));
+    return positionError <= LINEAR_SLOP_F32 && angularError <= ANGULAR_SLOP_F32;
   }
 
   /** The anchors relative to the centres of mass, in the world, at the bodies' current angles. */
@@ -194,35 +238,46 @@ export class RevoluteJoint {
     const { a, localCenter } = bodies;
     const A = def.bodyA, B = def.bodyB;
     const cA = cos(a[A]), sA = sin(a[A]), cB = cos(a[B]), sB = sin(a[B]);
-    const lax = def.localAnchorA[0] - localCenter[2 * A];
-    const lay = def.localAnchorA[1] - localCenter[2 * A + 1];
-    const lbx = def.localAnchorB[0] - localCenter[2 * B];
-    const lby = def.localAnchorB[1] - localCenter[2 * B + 1];
-    this.rAx = cA * lax - sA * lay, this.rAy = sA * lax + cA * lay;
-    this.rBx = cB * lbx - sB * lby, this.rBy = sB * lbx + cB * lby;
+    const lax = f32(f32(def.localAnchorA[0]) - localCenter[2 * A]);
+    const lay = f32(f32(def.localAnchorA[1]) - localCenter[2 * A + 1]);
+    const lbx = f32(f32(def.localAnchorB[0]) - localCenter[2 * B]);
+    const lby = f32(f32(def.localAnchorB[1]) - localCenter[2 * B + 1]);
+    this.rAx = f32(f32(cA * lax) - f32(sA * lay)), this.rAy = f32(f32(sA * lax) + f32(cA * lay));
+    this.rBx = f32(f32(cB * lbx) - f32(sB * lby)), this.rBy = f32(f32(sB * lbx) + f32(cB * lby));
   }
 
-  /** `b2Mat33::Solve33` on the effective mass. */
-  private solve33(bx: number, by: number, bz: number): [number, number, number] {
-    const { m11, m12, m13, m22, m23, m33 } = this;
+  /** `b2Mat33::Solve33` on the effective mass, into `solved`. */
+  private solve33(bx: number, by: number, bz: number): Float32Array {
+    const { m11, m12, m13, m22, m23, m33, det33: det } = this;
+    const x = solved;
     // Columns ex = (m11, m12, m13), ey = (m12, m22, m23), ez = (m13, m23, m33).
-    const cyzX = m22 * m33 - m23 * m23, cyzY = m23 * m13 - m12 * m33, cyzZ = m12 * m23 - m22 * m13;
-    let det = m11 * cyzX + m12 * cyzY + m13 * cyzZ;
-    if (det !== 0) det = 1 / det;
     // x = det * dot(b, ey x ez), y = det * dot(ex, b x ez), z = det * dot(ex, ey x b).
-    const x = det * (bx * cyzX + by * cyzY + bz * cyzZ);
-    const y = det *
-      (m11 * (by * m33 - bz * m23) + m12 * (bz * m13 - bx * m33) + m13 * (bx * m23 - by * m13));
-    const z = det *
-      (m11 * (m22 * bz - m23 * by) + m12 * (m23 * bx - m12 * bz) + m13 * (m12 * by - m22 * bx));
-    return [x, y, z];
+    x[0] = f32(det * dot3(bx, by, bz, this.cyzX, this.cyzY, this.cyzZ));
+    const bez1 = f32(f32(by * m33) - f32(bz * m23)), bez2 = f32(f32(bz * m13) - f32(bx * m33));
+    const bez3 = f32(f32(bx * m23) - f32(by * m13));
+    x[1] = f32(det * dot3(m11, m12, m13, bez1, bez2, bez3));
+    const eyb1 = f32(f32(m22 * bz) - f32(m23 * by)), eyb2 = f32(f32(m23 * bx) - f32(m12 * bz));
+    const eyb3 = f32(f32(m12 * by) - f32(m22 * bx));
+    x[2] = f32(det * dot3(m11, m12, m13, eyb1, eyb2, eyb3));
+    return x;
   }
 
-  /** `b2Mat33::Solve22` on the upper-left 2x2 block. */
-  private solve22(bx: number, by: number): [number, number] {
-    const { m11, m12, m22 } = this;
-    let det = m11 * m22 - m12 * m12;
-    if (det !== 0) det = 1 / det;
-    return [det * (m22 * bx - m12 * by), det * (m11 * by - m12 * bx)];
+  /** `b2Mat33::Solve22` on the upper-left 2x2 block, into `solved`. */
+  private solve22(bx: number, by: number): Float32Array {
+    const { m11, m12, m22, det22: det } = this;
+    solved[0] = f32(det * f32(f32(m22 * bx) - f32(m12 * by)));
+    solved[1] = f32(det * f32(f32(m11 * by) - f32(m12 * bx)));
+    return solved;
   }
 }
+
+const solved = new Float32Array(3);
+
+/** `b2Dot` of two 3-vectors in float32. */
+function dot3(ax: number, ay: number, az: number, bx: number, by: number, bz: number): number {
+  return f32(f32(f32(ax * bx) + f32(ay * by)) + f32(az * bz));
+}
+
+const ANGULAR_SLOP_F32 = f32(ANGULAR_SLOP);
+const LINEAR_SLOP_F32 = f32(LINEAR_SLOP);
+const MAX_ANGULAR_CORRECTION_F32 = f32(MAX_ANGULAR_CORRECTION);

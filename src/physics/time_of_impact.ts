@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, sin } from "./f32.ts";
 import { LINEAR_SLOP, POLYGON_RADIUS } from "./settings.ts";
 
 /**
@@ -38,7 +38,7 @@ const POINTS = 0, FACE_A = 1, FACE_B = 2;
  * Moves `alpha0` of the sweep at `sw[o ..]` forward to `alpha` (`b2Sweep::Advance`):
  * `c0`, `a0` become the pose at `alpha`.
  */
-export function advanceSweep(sw: Float64Array, o: number, alpha: number): void {
+export function advanceSweep(sw: Float32Array, o: number, alpha: number): void {
   const beta = (alpha - sw[o + 8]) / (1 - sw[o + 8]);
   sw[o + 2] += beta * (sw[o + 5] - sw[o + 2]);
   sw[o + 3] += beta * (sw[o + 6] - sw[o + 3]);
@@ -50,15 +50,15 @@ export function advanceSweep(sw: Float64Array, o: number, alpha: number): void {
 export interface SweptPolygon {
   count: number;
   /** Local vertices, x and y interleaved. */
-  localV: Float64Array;
+  localV: Float32Array;
 }
 
 // The polygon's world vertices at the time last transformed, and scratch for the pose.
-const wv = new Float64Array(16);
-const pose = new Float64Array(4);
+const wv = new Float32Array(16);
+const pose = new Float32Array(4);
 
 /** The body's origin and rotation at fraction `beta` of its sweep, into `pose`. */
-function sweepPose(sw: Float64Array, o: number, beta: number): void {
+function sweepPose(sw: Float32Array, o: number, beta: number): void {
   const cx = (1 - beta) * sw[o + 2] + beta * sw[o + 5];
   const cy = (1 - beta) * sw[o + 3] + beta * sw[o + 6];
   const a = (1 - beta) * sw[o + 4] + beta * sw[o + 7];
@@ -186,7 +186,7 @@ function initSeparation(
  */
 function separation(
   p: SweptPolygon,
-  sw: Float64Array,
+  sw: Float32Array,
   o: number,
   t: number,
   x1: number,
@@ -238,7 +238,7 @@ export const toiResult = { state: TOI_SEPARATED, t: 1 };
  */
 export function timeOfImpact(
   p: SweptPolygon,
-  sw: Float64Array,
+  sw: Float32Array,
   o: number,
   x1: number,
   y1: number,

@@ -78,5 +78,17 @@ export function worldWgsl(def: WorldDef, at: WorldOffsets): { name: string; sour
     `const JOINT_MOTOR_SPEED = ${array("f32", j.map((x) => f32(x.motorSpeed)))};`,
     `const JOINT_MAX_MOTOR_TORQUE = ${array("f32", j.map((x) => f32(x.maxMotorTorque)))};`,
   ];
+  // The joints in island order, unrolled: llvmpipe caps the loop iterations
+  // of an invocation (all loops together), and these run 240 times a step.
+  lines.push(
+    "fn joints_solve_velocities() {",
+    ...jointOrder.map((x) => `  joint_solve_velocities(${x}u);`),
+    "}",
+    "fn joints_solve_positions() -> bool {",
+    "  var okay = true;",
+    ...jointOrder.map((x) => `  okay = joint_solve_positions(${x}u) && okay;`),
+    "  return okay;",
+    "}",
+  );
   return { name: "<generated: physics world constants>", source: lines.join("\n") };
 }

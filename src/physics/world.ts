@@ -29,7 +29,8 @@
  *
  * @module
  */
-import { cos, sin } from "../math.ts";
+import { cos, f32, sin } from "./f32.ts";
+
 import { SolverBodies } from "./bodies.ts";
 import { collideEdgePolygon, MANIFOLD_FLOATS, type WorldPolygon } from "./collide_edge_polygon.ts";
 import { ContactSolver } from "./contact_solver.ts";
@@ -149,7 +150,7 @@ export class World {
   readonly def: WorldDef;
   readonly bodies: SolverBodies;
   /** Per body `[f.x, f.y, torque]`, applied during the next step. */
-  readonly force: Float64Array;
+  readonly force: Float32Array;
   /** Per body, after `step`: whether it touched the ground at the step's contact update. */
   readonly touching: Uint8Array;
   /** Per body, after `step`: whether one of its contacts began. */
@@ -166,15 +167,15 @@ export class World {
   private readonly joints: RevoluteJoint[];
   private readonly contacts: ContactSolver;
   private readonly polygons: WorldPolygon[];
-  private readonly keys: Float64Array;
+  private readonly keys: Float32Array;
   /** Per body its sweep over the step (`SWEEP_FLOATS`), for continuous collision. */
-  private readonly sweeps: Float64Array;
-  private readonly sweepBackup = new Float64Array(SWEEP_FLOATS);
+  private readonly sweeps: Float32Array;
+  private readonly sweepBackup = new Float32Array(SWEEP_FLOATS);
   /** Per (body, edge) pair during continuous collision: `PAIR_*` flags, cached alpha, events taken. */
   private readonly toiPairs: Uint8Array;
-  private readonly toiAlpha: Float64Array;
+  private readonly toiAlpha: Float32Array;
   private readonly toiCount: Uint8Array;
-  private readonly oldPoints = new Float64Array(6);
+  private readonly oldPoints = new Float32Array(6);
   /** Box2D's island order of the bodies and joints (see `islandOrder`). */
   private readonly bodyOrder: number[];
   private readonly jointOrder: number[];
@@ -186,19 +187,19 @@ export class World {
     const { invMass, invI, localCenter } = bodyMasses(def);
     this.bodies = new SolverBodies(invMass, invI, localCenter);
     const n = def.bodies.length;
-    this.force = new Float64Array(3 * n);
+    this.force = new Float32Array(3 * n);
     this.touching = new Uint8Array(n);
     this.began = new Uint8Array(n);
     this.ended = new Uint8Array(n);
     this.joints = def.joints.map((j) => new RevoluteJoint(j));
     this.contacts = new ContactSolver(def.maxContacts);
-    this.keys = new Float64Array(def.maxContacts);
+    this.keys = new Float32Array(def.maxContacts);
     this.polygons = def.bodies.map(({ shape }) => ({
       count: shape.vertices.length,
-      v: new Float64Array(2 * shape.vertices.length),
-      n: new Float64Array(2 * shape.vertices.length),
-      localV: Float64Array.from(shape.vertices.flat()),
-      localN: Float64Array.from(shape.normals.flat()),
+      v: new Float32Array(2 * shape.vertices.length),
+      n: new Float32Array(2 * shape.vertices.length),
+      localV: Float32Array.from(shape.vertices.flat()),
+      localN: Float32Array.from(shape.normals.flat()),
       cx: 0,
       cy: 0,
       px: 0,
@@ -207,10 +208,10 @@ export class World {
       sin: 0,
     }));
     [this.bodyOrder, this.jointOrder] = islandOrder(def);
-    this.sweeps = new Float64Array(n * SWEEP_FLOATS);
+    this.sweeps = new Float32Array(n * SWEEP_FLOATS);
     for (let b = 0; b < n; b++) this.sweeps.set(localCenter[b], b * SWEEP_FLOATS);
     this.toiPairs = new Uint8Array(n * def.edgeCount);
-    this.toiAlpha = new Float64Array(n * def.edgeCount);
+    this.toiAlpha = new Float32Array(n * def.edgeCount);
     this.toiCount = new Uint8Array(n * def.edgeCount);
     this.jointBase = n * BODY_FLOATS + 1;
     this.contactBase = this.jointBase + def.joints.length * JOINT_FLOATS;
@@ -220,9 +221,9 @@ export class World {
   setBody(s: Float64Array, wo: number, b: number, x: number, y: number, angle: number): void {
     const lc = this.bodies.localCenter, o = wo + b * BODY_FLOATS;
     const c = cos(angle), sn = sin(angle);
-    s[o] = x + c * lc[2 * b] - sn * lc[2 * b + 1];
-    s[o + 1] = y + sn * lc[2 * b] + c * lc[2 * b + 1];
-    s[o + 2] = angle;
+    s[o] = f32(x + c * lc[2 * b] - sn * lc[2 * b + 1]);
+    s[o + 1] = f32(y + sn * lc[2 * b] + c * lc[2 * b + 1]);
+    s[o + 2] = f32(angle);
     for (let k = 3; k < BODY_FLOATS; k++) s[o + k] = 0;
     s[wo + this.def.bodies.length * BODY_FLOATS] = 1;
   }
@@ -258,8 +259,8 @@ export class World {
     this.wake(s, wo);
     const o = wo + b * BODY_FLOATS;
     const m = this.bodies.invMass[b], iI = this.bodies.invI[b];
-    s[o + 3] += m * ix, s[o + 4] += m * iy;
-    s[o + 5] += iI * ((px - s[o]) * iy - (py - s[o + 1]) * ix);
+    s[o + 3] = f32(s[o + 3] + m * ix), s[o + 4] = f32(s[o + 4] + m * iy);
+    s[o + 5] = f32(s[o + 5] + iI * ((px - s[o]) * iy - (py - s[o + 1]) * ix));
   }
 
   /** Wakes a sleeping world (`SetAwake(true)`: sleep timers restart). */
@@ -351,8 +352,8 @@ export class World {
     const lc = this.bodies.localCenter;
     const c = cos(angle), sn = sin(angle);
     p.cos = c, p.sin = sn;
-    p.px = cx - (c * lc[2 * b] - sn * lc[2 * b + 1]);
-    p.py = cy - (sn * lc[2 * b] + c * lc[2 * b + 1]);
+    p.px = f32(cx - (c * lc[2 * b] - sn * lc[2 * b + 1]));
+    p.py = f32(cy - (sn * lc[2 * b] + c * lc[2 * b + 1]));
     for (let i = 0; i < p.count; i++) {
       const x = p.localV[2 * i], y = p.localV[2 * i + 1];
       p.v[2 * i] = p.px + c * x - sn * y, p.v[2 * i + 1] = p.py + sn * x + c * y;
@@ -366,7 +367,7 @@ export class World {
   /** `b2Island::Solve` over all bodies, then stores state and applies the sleep rule. */
   private solve(s: Float64Array, wo: number): void {
     const { def, bodies, contacts, joints, force } = this;
-    const n = def.bodies.length, h = def.timeStep;
+    const n = def.bodies.length, h = f32(def.timeStep);
     const { c, a, v, w, invMass, invI } = bodies;
     for (let b = 0; b < n; b++) {
       const o = wo + b * BODY_FLOATS, so = b * SWEEP_FLOATS;
@@ -419,7 +420,7 @@ export class World {
         minSleepTime = 0;
       } else {
         // In f32, as Box2D accumulates it, so that both twins sleep at the same step.
-        s[o + 6] = Math.fround(s[o + 6] + Math.fround(h));
+        s[o + 6] = f32(s[o + 6] + f32(h));
         minSleepTime = Math.min(minSleepTime, s[o + 6]);
       }
     }
@@ -537,7 +538,7 @@ export class World {
       sweeps[so + 2] = c[2 * b], sweeps[so + 3] = c[2 * b + 1], sweeps[so + 4] = a[b];
       contacts.initialize(bodies);
       for (let it = 0; it < def.velocityIterations; it++) contacts.solveVelocities(bodies);
-      const h = (1 - minAlpha) * def.timeStep;
+      const h = f32((1 - minAlpha) * f32(def.timeStep));
       this.integrate(b, h);
       sweeps[so + 5] = c[2 * b], sweeps[so + 6] = c[2 * b + 1], sweeps[so + 7] = a[b];
       for (let e2 = 0; e2 < E; e2++) pairs[b * E + e2] &= ~PAIR_TOI_VALID;
