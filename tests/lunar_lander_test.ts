@@ -102,7 +102,7 @@ gpuTest("the WGSL kernel follows its TypeScript twin through touchdown for 100 s
         else randomAction(lunarLander, 5, i, 0, t, actions, i);
       }
       cpu.step(actions);
-      await gpu.stepWith(actions);
+      await gpu.step(actions);
       const g = await gpu.read();
       for (let i = 0; i < n; i++) {
         if (ended[i]) continue;
@@ -122,7 +122,7 @@ gpuTest("the WGSL kernel follows its TypeScript twin through touchdown for 100 s
     }
     assert(contacts > 20, `${policy}: legs touched in ${contacts} env-steps`);
     assert(ended.filter(Boolean).length > n / 2, `${policy}: most episodes ended`);
-    gpu.destroy();
+    gpu.close();
   }
 });
 

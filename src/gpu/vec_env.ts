@@ -368,16 +368,6 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     return this.stepDeviceActions();
   }
 
-  /**
-   * {@linkcode step} by its old name.
-   *
-   * @deprecated Use `step`; kept only until tests/lunar_lander_test.ts (being
-   * changed on the lander branch) moves over, then removed.
-   */
-  stepWith(actions: Float32Array<ArrayBuffer>): Promise<void> {
-    return this.step(actions);
-  }
-
   /** `steps` steps with uniformly random actions, inside one dispatch (the benchmark workload). */
   stepRandom(steps = 1): Promise<void> {
     if (this.host) return Promise.resolve(this.host.stepRandom(steps)).then(() => this.upload());
@@ -491,15 +481,5 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     for (const b of Object.values(this.buffers)) b.destroy();
     this.config.destroy();
     this.paramsBuffer.destroy();
-  }
-
-  /**
-   * {@linkcode close} by its old name.
-   *
-   * @deprecated Use `close`; kept only until tests/lunar_lander_test.ts (being
-   * changed on the lander branch) moves over, then removed.
-   */
-  destroy(): void {
-    this.close();
   }
 }

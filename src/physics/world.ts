@@ -14,12 +14,15 @@
  * clamps), the position iterations (until both contacts and joints are
  * within tolerance), and Box2D's sleep rule.
  *
+ * Then Box2D's continuous collision: time-of-impact sub-steps of the bodies
+ * against the ground edges. Contact events and the island's solve follow
+ * Box2D's order (newest first), and the floats Box2D keeps are stored and
+ * computed as float32 where its result depends on it (`f32.ts`).
+ *
  * Differences from Box2D, all moot for LunarLander: the bodies form one
  * island (they sleep together; in LunarLander the joints join them
  * anyway); there are no polygon-polygon contacts (its bodies collide only
- * with the ground) and no continuous collision (time of impact) sub-steps;
- * contacts are solved in (body, edge) order rather than Box2D's creation
- * order; at most `maxContacts` contacts touch at once.
+ * with the ground); at most `maxContacts` contacts touch at once.
  *
  * State layout (floats from the world's offset): per body `[c.x, c.y, angle,
  * v.x, v.y, w, sleepTime]` (c the centre of mass), then `awake`, then per
