@@ -53,6 +53,17 @@ fn body_at(b: u32) -> u32 {
   return WORLD_BASE + b * BODY_FLOATS;
 }
 
+// Writes body b's position, angle and velocities back to the state slice.
+fn store_body(b: u32) {
+  let o = body_at(b);
+  s[o] = body_c[b].x;
+  s[o + 1u] = body_c[b].y;
+  s[o + 2u] = body_a[b];
+  s[o + 3u] = body_v[b].x;
+  s[o + 4u] = body_v[b].y;
+  s[o + 5u] = body_w[b];
+}
+
 // Places body b's origin at p with angle, at rest, and wakes the world.
 fn world_set_body(b: u32, p: vec2f, angle: f32) {
   let o = body_at(b);
@@ -247,15 +258,10 @@ fn world_solve(gravity: vec2f) {
   }
   var min_sleep_time = 3.4e38;
   for (var b = 0u; b < NUM_BODIES; b++) {
-    let o = body_at(b);
-    s[o] = body_c[b].x;
-    s[o + 1u] = body_c[b].y;
-    s[o + 2u] = body_a[b];
-    s[o + 3u] = body_v[b].x;
-    s[o + 4u] = body_v[b].y;
-    s[o + 5u] = body_w[b];
+    store_body(b);
     sweep_c[b] = body_c[b];
     sweep_a[b] = body_a[b];
+    let o = body_at(b);
     let v = body_v[b];
     if (body_w[b] * body_w[b] > ANGULAR_SLEEP_TOLERANCE * ANGULAR_SLEEP_TOLERANCE ||
       v.x * v.x + v.y * v.y > LINEAR_SLEEP_TOLERANCE * LINEAR_SLEEP_TOLERANCE) {
@@ -498,12 +504,6 @@ fn world_solve_toi() {
     }
   }
   for (var b = 0u; b < NUM_BODIES; b++) {
-    let o = body_at(b);
-    s[o] = body_c[b].x;
-    s[o + 1u] = body_c[b].y;
-    s[o + 2u] = body_a[b];
-    s[o + 3u] = body_v[b].x;
-    s[o + 4u] = body_v[b].y;
-    s[o + 5u] = body_w[b];
+    store_body(b);
   }
 }
