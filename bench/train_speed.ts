@@ -22,8 +22,8 @@ import { initBackend } from "../src/model/backend.ts";
 import { randomModels } from "./rollout.ts";
 import {
   createOptimizers,
-  type GrpoState,
   type IterationMetrics,
+  newGrpoState,
   trainGrpo,
 } from "../src/rl/grpo.ts";
 import { type GrpoConfig, presetFor, SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
@@ -164,15 +164,7 @@ export async function benchTrainSpeed(
     embedDim: config.valueEmbedDim,
     hiddenDim: config.valueHiddenDim,
   });
-  const state: GrpoState = {
-    env,
-    config,
-    policy,
-    value,
-    ...createOptimizers(config),
-    iteration: 0,
-    envSteps: 0,
-  };
+  const state = newGrpoState(env, config, { policy, value });
   const rows: IterationMetrics[] = [];
   let tensorsAfterWarmUp = 0, started = 0, cpuAtStart = process.cpuUsage();
   await trainGrpo(state, {

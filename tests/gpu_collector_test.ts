@@ -281,7 +281,8 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
   const { policy, value, c: original } = await gpuCollector(shortCartpole, 2, 8);
   const first = new Rollout(6, 4, cartpole.obsSize, 1);
   await original.collect(first, 120);
-  // What a checkpoint keeps: the envs' arrays (as grpo_checkpoint.ts saves them) and the snapshot.
+  // What a checkpoint keeps: the envs' arrays (as grpo_checkpoint.ts saves them) and the kept
+  // state with its KV cache read back.
   const v = original.vec;
   const saved = {
     state: v.state.slice(),
@@ -290,7 +291,9 @@ gpuTest("a GPU collector restored from a snapshot continues exactly as the origi
     episode: v.episode.slice(),
     running: v.stats.running.slice(),
   };
-  const snapshot = await original.snapshot();
+  const kept = original.keep();
+  const snapshot = { ...kept, cache: await kept.cache.entries() };
+  kept.cache.dispose();
   const straight = new Rollout(6, 4, cartpole.obsSize, 1);
   await original.collect(straight, 120);
 

@@ -87,21 +87,20 @@ export abstract class CollectorBase {
     this.prefixes = Array.from({ length: this.vec.n }, emptyPrefix);
   }
 
-  /** What a checkpoint needs to continue this collector exactly. */
-  async snapshot(): Promise<CollectorSnapshot> {
-    return this.stateWith(await this.cache.entries());
-  }
-
-  /** Continues from a snapshot (the env arrays are restored by the caller). */
+  /**
+   * Continues from a checkpoint's copy of the state, the KV cache read back
+   * from {@linkcode keep}'s (the env arrays are restored by the caller).
+   */
   restore(s: CollectorSnapshot): void {
     this.restoreHostState(s);
     this.cache.load(s.cache);
   }
 
   /**
-   * {@linkcode snapshot} without a readback: the KV cache is copied on the
-   * device (the rest lives on the host between collects, in both modes), so
-   * that keeping the state of every iteration costs GPU mode no round trip.
+   * What continues this collector exactly, without a readback: the KV cache
+   * is copied on the device (the rest lives on the host between collects, in
+   * both modes), so that keeping the state of every iteration costs GPU mode
+   * no round trip; a checkpoint reads the copy back when it is written.
    * Dispose the result's `cache`.
    */
   keep(): KeptCollector {

@@ -318,7 +318,7 @@ export async function trainGrpo(
     const validCount = valid.reduce((a, b) => a + b, 0);
 
     // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-    // Rows after `collected` are stale (a outcome-mode collect stops when every episode ended).
+    // Rows after `collected` are stale (an outcome-mode collect stops when every episode ended).
     const all = chunks(rollout, K, collected).filter((c) => valid[c.start * N + c.env] === 1);
     const chunksPerBatch = Math.max(
       1,
