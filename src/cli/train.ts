@@ -462,7 +462,7 @@ export const trainCommand: Command = defineCommand({
       makeCollector: createCollector,
     });
     // The stage-1 model the run started from: recorded for information only (a resumed
-    // grpo-mode run takes its KL reference from the checkpoint's own tensors).
+    // outcome-mode run takes its KL reference from the checkpoint's own tensors).
     const stage1 = resumePath
       ? (typeof stored.stage1 === "string" ? stored.stage1 : undefined)
       : checkpointPath;

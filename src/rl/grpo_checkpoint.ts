@@ -42,7 +42,7 @@ export interface TrainingRecord {
   bestMeanReward: number;
 }
 
-/** The prefix of the frozen stage-1 policy's tensors in a grpo-mode checkpoint. */
+/** The prefix of the frozen stage-1 policy's tensors in an outcome-mode checkpoint. */
 const REFERENCE = "reference.";
 
 const f32 = (shape: number[], data: Float32Array): TensorEntry => ({ dtype: "F32", shape, data });
@@ -279,7 +279,7 @@ export async function restoreTrainingState(
   };
 }
 
-/** The frozen stage-1 policy a grpo-mode checkpoint carries (the KL penalty's reference). */
+/** The frozen stage-1 policy an outcome-mode checkpoint carries (the KL penalty's reference). */
 function loadReference(loaded: LoadedCheckpoint, source: string): DecisionTransformer {
   const weights = new Map<string, TensorEntry>();
   for (const [name, e] of loaded.tensors) {
