@@ -62,6 +62,11 @@ export class RevoluteJoint {
   /** The state (impulses, limit state) this step works on; see `JOINT_FLOATS`. */
   readonly impulse = new Float32Array(JOINT_FLOATS);
 
+  /** The definition's bodies and switches, copied here for the hot velocity pass. */
+  private readonly bodyA: number;
+  private readonly bodyB: number;
+  private readonly enableMotor: boolean;
+  private readonly enableLimit: boolean;
   /** The definition's angles, speed and torque as Box2D stores them (float32). */
   private readonly referenceAngle: number;
   private readonly lowerAngle: number;
@@ -71,6 +76,8 @@ export class RevoluteJoint {
 
   constructor(def: RevoluteJointDef) {
     this.def = def;
+    this.bodyA = def.bodyA, this.bodyB = def.bodyB;
+    this.enableMotor = def.enableMotor, this.enableLimit = def.enableLimit;
     this.referenceAngle = f32(def.referenceAngle);
     this.lowerAngle = f32(def.lowerAngle);
     this.upperAngle = f32(def.upperAngle);
@@ -125,40 +132,53 @@ export class RevoluteJoint {
     w[B] += f32(iB * f32(f32(f32(f32(rBx * Py) - f32(rBy * Px)) + motor) + z));
   }
 
-  /** `SolveVelocityConstraints`: motor, then limit with point, or point alone. */
+  /**
+   * `SolveVelocityConstraints`: motor, then limit with point, or point alone.
+   * The hottest code of LunarLander (180 passes a step): everything lives in
+   * locals, and `b2Mat33::Solve33` and `Solve22` are written out in place.
+   */
   solveVelocities(bodies: SolverBodies, dt: number): void {
-    const { def, impulse, rAx, rAy, rBx, rBy } = this;
+    const { impulse, rAx, rAy, rBx, rBy, m11, m12, m13, m22, m23, m33 } = this;
     const { v, w, invMass, invI } = bodies;
-    const A = def.bodyA, B = def.bodyB;
+    const A = this.bodyA, B = this.bodyB;
     const mA = invMass[A], mB = invMass[B], iA = invI[A], iB = invI[B];
     let vAx = v[2 * A], vAy = v[2 * A + 1], wA = w[A];
     let vBx = v[2 * B], vBy = v[2 * B + 1], wB = w[B];
     const limitState = impulse[4];
-    if (def.enableMotor && limitState !== EQUAL_LIMITS) {
+    if (this.enableMotor && limitState !== EQUAL_LIMITS) {
       const cdot = f32(f32(wB - wA) - this.motorSpeed);
       const old = impulse[3], maxImpulse = f32(dt * this.maxMotorTorque);
       const next = f32(old + f32(-this.motorMass * cdot));
-      impulse[3] = Math.max(-maxImpulse, Math.min(next, maxImpulse));
-      const applied = f32(impulse[3] - old);
+      const clamped = Math.max(-maxImpulse, Math.min(next, maxImpulse));
+      impulse[3] = clamped;
+      const applied = f32(clamped - old);
       wA = f32(wA - f32(iA * applied)), wB = f32(wB + f32(iB * applied));
     }
     const cdot1x = f32(f32(f32(vBx - f32(wB * rBy)) - vAx) + f32(wA * rAy));
     const cdot1y = f32(f32(f32(vBy + f32(wB * rBx)) - vAy) - f32(wA * rAx));
-    let Px: number, Py: number, Lz: number;
-    if (def.enableLimit && limitState !== INACTIVE_LIMIT) {
-      const cdot2 = f32(wB - wA);
-      const s = this.solve33(cdot1x, cdot1y, cdot2);
-      let ix = -s[0], iy = -s[1], iz = -s[2];
+    // Lz starts at -0, the exact identity of addition, so the point-only case rounds as Box2D's.
+    let Px: number, Py: number, Lz = -0;
+    if (this.enableLimit && limitState !== INACTIVE_LIMIT) {
+      // Solve33(Cdot1, Cdot2): x = det * dot(b, ey x ez), y = det * dot(ex, b x ez),
+      // z = det * dot(ex, ey x b), with columns ex = (m11, m12, m13), ey = (m12, m22, m23), ez = (m13, m23, m33).
+      const bx = cdot1x, by = cdot1y, bz = f32(wB - wA), det = this.det33;
+      let ix = -f32(det * dot3(bx, by, bz, this.cyzX, this.cyzY, this.cyzZ));
+      const bez1 = f32(f32(by * m33) - f32(bz * m23)), bez2 = f32(f32(bz * m13) - f32(bx * m33));
+      const bez3 = f32(f32(bx * m23) - f32(by * m13));
+      let iy = -f32(det * dot3(m11, m12, m13, bez1, bez2, bez3));
+      const eyb1 = f32(f32(m22 * bz) - f32(m23 * by)), eyb2 = f32(f32(m23 * bx) - f32(m12 * bz));
+      const eyb3 = f32(f32(m12 * by) - f32(m22 * bx));
+      let iz = -f32(det * dot3(m11, m12, m13, eyb1, eyb2, eyb3));
       if (limitState === EQUAL_LIMITS) {
         impulse[0] += ix, impulse[1] += iy, impulse[2] += iz;
       } else {
         const next = f32(impulse[2] + iz);
         if (limitState === AT_LOWER_LIMIT ? next < 0 : next > 0) {
           // The limit would pull: drop it and solve the point constraint with its old impulse removed.
-          const rhsX = f32(-cdot1x + f32(impulse[2] * this.m13));
-          const rhsY = f32(-cdot1y + f32(impulse[2] * this.m23));
-          const r = this.solve22(rhsX, rhsY);
-          ix = r[0], iy = r[1];
+          const rhsX = f32(-cdot1x + f32(impulse[2] * m13));
+          const rhsY = f32(-cdot1y + f32(impulse[2] * m23));
+          ix = f32(this.det22 * f32(f32(m22 * rhsX) - f32(m12 * rhsY)));
+          iy = f32(this.det22 * f32(f32(m11 * rhsY) - f32(m12 * rhsX)));
           iz = -impulse[2];
           impulse[0] += ix, impulse[1] += iy, impulse[2] = 0;
         } else {
@@ -166,19 +186,16 @@ export class RevoluteJoint {
         }
       }
       (Px = ix), (Py = iy), (Lz = iz);
-      vAx = f32(vAx - f32(mA * Px)), vAy = f32(vAy - f32(mA * Py));
-      wA = f32(wA - f32(iA * f32(f32(f32(rAx * Py) - f32(rAy * Px)) + Lz)));
-      vBx = f32(vBx + f32(mB * Px)), vBy = f32(vBy + f32(mB * Py));
-      wB = f32(wB + f32(iB * f32(f32(f32(rBx * Py) - f32(rBy * Px)) + Lz)));
     } else {
-      const r = this.solve22(-cdot1x, -cdot1y);
-      Px = r[0], Py = r[1];
+      // Solve22(-Cdot1).
+      Px = f32(this.det22 * f32(f32(m22 * -cdot1x) - f32(m12 * -cdot1y)));
+      Py = f32(this.det22 * f32(f32(m11 * -cdot1y) - f32(m12 * -cdot1x)));
       impulse[0] += Px, impulse[1] += Py;
-      vAx = f32(vAx - f32(mA * Px)), vAy = f32(vAy - f32(mA * Py));
-      wA = f32(wA - f32(iA * f32(f32(rAx * Py) - f32(rAy * Px))));
-      vBx = f32(vBx + f32(mB * Px)), vBy = f32(vBy + f32(mB * Py));
-      wB = f32(wB + f32(iB * f32(f32(rBx * Py) - f32(rBy * Px))));
     }
+    vAx = f32(vAx - f32(mA * Px)), vAy = f32(vAy - f32(mA * Py));
+    wA = f32(wA - f32(iA * f32(f32(f32(rAx * Py) - f32(rAy * Px)) + Lz)));
+    vBx = f32(vBx + f32(mB * Px)), vBy = f32(vBy + f32(mB * Py));
+    wB = f32(wB + f32(iB * f32(f32(f32(rBx * Py) - f32(rBy * Px)) + Lz)));
     v[2 * A] = vAx, v[2 * A + 1] = vAy, w[A] = wA;
     v[2 * B] = vBx, v[2 * B + 1] = vBy, w[B] = wB;
   }
@@ -245,33 +262,7 @@ export class RevoluteJoint {
     this.rAx = f32(f32(cA * lax) - f32(sA * lay)), this.rAy = f32(f32(sA * lax) + f32(cA * lay));
     this.rBx = f32(f32(cB * lbx) - f32(sB * lby)), this.rBy = f32(f32(sB * lbx) + f32(cB * lby));
   }
-
-  /** `b2Mat33::Solve33` on the effective mass, into `solved`. */
-  private solve33(bx: number, by: number, bz: number): Float32Array {
-    const { m11, m12, m13, m22, m23, m33, det33: det } = this;
-    const x = solved;
-    // Columns ex = (m11, m12, m13), ey = (m12, m22, m23), ez = (m13, m23, m33).
-    // x = det * dot(b, ey x ez), y = det * dot(ex, b x ez), z = det * dot(ex, ey x b).
-    x[0] = f32(det * dot3(bx, by, bz, this.cyzX, this.cyzY, this.cyzZ));
-    const bez1 = f32(f32(by * m33) - f32(bz * m23)), bez2 = f32(f32(bz * m13) - f32(bx * m33));
-    const bez3 = f32(f32(bx * m23) - f32(by * m13));
-    x[1] = f32(det * dot3(m11, m12, m13, bez1, bez2, bez3));
-    const eyb1 = f32(f32(m22 * bz) - f32(m23 * by)), eyb2 = f32(f32(m23 * bx) - f32(m12 * bz));
-    const eyb3 = f32(f32(m12 * by) - f32(m22 * bx));
-    x[2] = f32(det * dot3(m11, m12, m13, eyb1, eyb2, eyb3));
-    return x;
-  }
-
-  /** `b2Mat33::Solve22` on the upper-left 2x2 block, into `solved`. */
-  private solve22(bx: number, by: number): Float32Array {
-    const { m11, m12, m22, det22: det } = this;
-    solved[0] = f32(det * f32(f32(m22 * bx) - f32(m12 * by)));
-    solved[1] = f32(det * f32(f32(m11 * by) - f32(m12 * bx)));
-    return solved;
-  }
 }
-
-const solved = new Float32Array(3);
 
 /** `b2Dot` of two 3-vectors in float32. */
 function dot3(ax: number, ay: number, az: number, bx: number, by: number, bz: number): number {

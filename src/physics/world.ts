@@ -383,13 +383,14 @@ export class World {
       w[b] = s[o + 5] + h * invI[b] * force[3 * b + 2];
     }
     contacts.initialize(bodies);
+    const jointOrder = this.jointOrder;
     const jb = wo + this.jointBase;
     joints.forEach((joint, j) => {
       for (let k = 0; k < JOINT_FLOATS; k++) joint.impulse[k] = s[jb + j * JOINT_FLOATS + k];
       joint.initialize(bodies);
     });
     for (let it = 0; it < def.velocityIterations; it++) {
-      for (const j of this.jointOrder) joints[j].solveVelocities(bodies, h);
+      for (let j = 0; j < jointOrder.length; j++) joints[jointOrder[j]].solveVelocities(bodies, h);
       contacts.solveVelocities(bodies);
     }
     contacts.storeImpulses();
