@@ -203,11 +203,12 @@ export interface Env<P extends EnvParams = EnvParams> {
   /** Writes `stepInputs` into a state, for the next `step` to use instead of drawing. */
   setStepInputs?(s: Float64Array, so: number, inputs: Record<string, number[]>): void;
   /**
-   * The most steps one dispatch of the kernel may run (default: no limit).
-   * Longer runs go as several dispatches. Software adapters (llvmpipe /
-   * lavapipe) allow one invocation 65535 loop iterations, all loops counted
-   * together; past that every loop quietly stops after one pass, so a heavy
-   * kernel must split its steps to stay under the cap (LunarLander: 4).
+   * The most steps one dispatch of the kernel may run on a software adapter
+   * (default: no limit; GPUs are never limited). Longer runs go as several
+   * dispatches. Software adapters (llvmpipe / lavapipe) allow one invocation
+   * 65535 loop iterations, all loops counted together; past that every loop
+   * quietly stops after one pass, so a heavy kernel must split its steps to
+   * stay under the cap (LunarLander: 4).
    */
   stepsPerDispatch?: number;
   /**

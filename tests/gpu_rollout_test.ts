@@ -13,6 +13,7 @@ import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { ENVS } from "../envs/registry.ts";
 import { actionSize, type EnvParams, paramsAtDifficulty } from "../envs/env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
+import { getGpu } from "../src/device.ts";
 import { CpuVecEnv, randomAction } from "../src/rl/vec_env.ts";
 
 for (const env of ENVS.filter((e) => e.wgsl)) {
@@ -20,6 +21,12 @@ for (const env of ENVS.filter((e) => e.wgsl)) {
     const n = 70, steps = env.maxEpisodeSteps + 30;
     const many = await GpuVecEnv.create(env, n, { seed: 9 });
     const single = await GpuVecEnv.create(env, n, { seed: 9 });
+    // The split is the env's on a software adapter (its loop cap), none on a GPU.
+    const { adapter } = (await getGpu())!;
+    assertEquals(
+      many.stepsPerDispatch,
+      adapter.isFallback ? env.stepsPerDispatch ?? Infinity : Infinity,
+    );
     await many.reset();
     await single.reset();
     await many.stepRandom(steps);

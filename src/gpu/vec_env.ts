@@ -235,15 +235,22 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
   private readonly bindGroup?: GPUBindGroup;
   /** The host batch (the TypeScript twin, or a Python worker's), for envs without a kernel. */
   private readonly host?: HostVecEnv;
+  /**
+   * The most env steps one dispatch runs: the env's `stepsPerDispatch` on a
+   * software adapter (its loop cap), unbounded on a GPU.
+   */
+  readonly stepsPerDispatch: number;
 
   private constructor(
     device: GPUDevice,
+    software: boolean,
     env: Env<P>,
     n: number,
     options: VecEnvOptions<P>,
     pipelines?: VecEnvPipelines,
   ) {
     this.device = device;
+    this.stepsPerDispatch = (software ? env.stepsPerDispatch : undefined) ?? Infinity;
     this.env = env;
     this.n = n;
     this.seed = (options.seed ?? 0) >>> 0;
@@ -303,11 +310,11 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     n: number,
     options: VecEnvOptions<P> = {},
   ): Promise<GpuVecEnv<P>> {
-    const { device } = await requireGpu();
+    const { device, adapter } = await requireGpu();
     const pipelines = env.wgsl
       ? await vecEnvPipelines(device, env, options.autoreset ?? true)
       : undefined;
-    return new GpuVecEnv(device, env, n, options, pipelines);
+    return new GpuVecEnv(device, adapter.isFallback, env, n, options, pipelines);
   }
 
   /** Whether the env runs as a WGSL kernel (otherwise its TypeScript twin steps it on the host). */
@@ -334,10 +341,10 @@ export class GpuVecEnv<P extends EnvParams = EnvParams> implements VecEnv {
     this.device.queue.writeBuffer(this.paramsBuffer, 0, values);
   }
 
-  /** Runs `steps` steps of `entry`, in dispatches of at most the env's `stepsPerDispatch`. */
+  /** Runs `steps` steps of `entry`, in dispatches of at most `stepsPerDispatch`. */
   private run(entry: Entry, steps: number): void {
     const pipeline = this.pipelines!.entries[entry];
-    const chunk = this.env.stepsPerDispatch ?? steps;
+    const chunk = Math.min(this.stepsPerDispatch, steps);
     for (let done = 0; done < steps; done += chunk) {
       const k = Math.min(chunk, steps - done);
       this.device.queue.writeBuffer(this.config, 0, new Uint32Array([this.n, this.seed, k, 0]));

@@ -108,8 +108,8 @@ export async function benchGpu(
       seconds: elapsed / 1000,
       stepsPerSecond: steps / (elapsed / 1000),
       repeats,
-      // A heavy kernel splits the work into dispatches of its own size.
-      stepsPerDispatch: Math.min(stepsPerDispatch, env.stepsPerDispatch ?? Infinity),
+      // A heavy kernel on a software adapter splits the work into dispatches of its own size.
+      stepsPerDispatch: Math.min(stepsPerDispatch, vec.stepsPerDispatch),
     };
   } finally {
     vec.close();
