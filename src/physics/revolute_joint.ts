@@ -52,6 +52,8 @@ export class RevoluteJoint {
   private m23 = 0;
   private m33 = 0;
   private motorMass = 0;
+  /** The step's bound on the motor's accumulated impulse. */
+  private maxMotorImpulse = 0;
   // The parts of Solve33 and Solve22 that depend on the effective mass alone,
   // computed once per step: ey x ez and the inverse determinants.
   private cyzX = 0;
@@ -85,8 +87,9 @@ export class RevoluteJoint {
     this.maxMotorTorque = f32(def.maxMotorTorque);
   }
 
-  /** `InitVelocityConstraints`: effective masses, limit state, warm start. */
-  initialize(bodies: SolverBodies): void {
+  /** `InitVelocityConstraints` for a step of `dt`: effective masses, limit state, warm start. */
+  initialize(bodies: SolverBodies, dt: number): void {
+    this.maxMotorImpulse = f32(dt * this.maxMotorTorque);
     const { def, impulse } = this;
     const { a, v, w, invMass, invI } = bodies;
     const A = def.bodyA, B = def.bodyB;
@@ -137,7 +140,7 @@ export class RevoluteJoint {
    * The hottest code of LunarLander (180 passes a step): everything lives in
    * locals, and `b2Mat33::Solve33` and `Solve22` are written out in place.
    */
-  solveVelocities(bodies: SolverBodies, dt: number): void {
+  solveVelocities(bodies: SolverBodies): void {
     const { impulse, rAx, rAy, rBx, rBy, m11, m12, m13, m22, m23, m33 } = this;
     const { v, w, invMass, invI } = bodies;
     const A = this.bodyA, B = this.bodyB;
@@ -147,7 +150,7 @@ export class RevoluteJoint {
     const limitState = impulse[4];
     if (this.enableMotor && limitState !== EQUAL_LIMITS) {
       const cdot = f32(f32(wB - wA) - this.motorSpeed);
-      const old = impulse[3], maxImpulse = f32(dt * this.maxMotorTorque);
+      const old = impulse[3], maxImpulse = this.maxMotorImpulse;
       const next = f32(old + f32(-this.motorMass * cdot));
       const clamped = Math.max(-maxImpulse, Math.min(next, maxImpulse));
       impulse[3] = clamped;

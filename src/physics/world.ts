@@ -387,10 +387,10 @@ export class World {
     const jb = wo + this.jointBase;
     joints.forEach((joint, j) => {
       for (let k = 0; k < JOINT_FLOATS; k++) joint.impulse[k] = s[jb + j * JOINT_FLOATS + k];
-      joint.initialize(bodies);
+      joint.initialize(bodies, h);
     });
     for (let it = 0; it < def.velocityIterations; it++) {
-      for (let j = 0; j < jointOrder.length; j++) joints[jointOrder[j]].solveVelocities(bodies, h);
+      for (let j = 0; j < jointOrder.length; j++) joints[jointOrder[j]].solveVelocities(bodies);
       contacts.solveVelocities(bodies);
     }
     contacts.storeImpulses();
