@@ -61,13 +61,20 @@ await Deno.writeTextFile(
   ].join("\n"),
 );
 // The assets module is imported first, so it runs before the CLI starts. The
-// CLI's own `import.meta.main` is false in a bundle (it is not the entry).
+// CLI's own `import.meta.main` is false in a bundle (it is not the entry). The
+// bundle is also the critic's worker (src/rl/critic_thread.ts): one file, two roles.
 await Deno.writeTextFile(
   new URL("main.ts", build),
   [
     `import "./assets.ts";`,
     `import { main } from "../../src/cli/main.ts";`,
-    `Deno.exit(await main(Deno.args));`,
+    `import { setCriticWorkerUrl } from "../../src/rl/critic_thread.ts";`,
+    `import { serveCriticJobs } from "../../src/rl/critic_worker.ts";`,
+    `if ("WorkerGlobalScope" in globalThis) serveCriticJobs();`,
+    `else {`,
+    `  setCriticWorkerUrl(import.meta.url);`,
+    `  Deno.exit(await main(Deno.args));`,
+    `}`,
     "",
   ].join("\n"),
 );

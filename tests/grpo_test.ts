@@ -7,6 +7,7 @@ import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { tinyGrpoConfig, tinyTrainingModels } from "./fixtures.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
+import { adamState } from "../src/model/optim.ts";
 import { checkpointFromBytes, encodeCheckpoint } from "../src/model/checkpoint.ts";
 import { gae, type GaeInput, normalizeGlobal, normalizeGroups } from "../src/rl/advantages.ts";
 import {
@@ -116,6 +117,26 @@ Deno.test("tensor count stays flat across iterations", async () => {
   state.config.numIterations = 4;
   await run(state);
   assertEquals(tf.memory().numTensors, after2);
+});
+
+Deno.test("CPU mode: the critic on its own thread gives the same bits as the critic in line", async () => {
+  await initBackend("cpu");
+  const weights = async (state: GrpoState) =>
+    await Promise.all(
+      [...state.value.trainableVariables(), ...state.policy.trainableVariables()].map((v) =>
+        v.data()
+      ),
+    );
+  const threaded = tinyState(3, { valueClip: 0.5 });
+  const inLine = { ...tinyState(3, { valueClip: 0.5 }), criticThread: false };
+  const a = await run(threaded), b = await run(inLine);
+  assertEquals(
+    a.map((m) => [m.value_loss, m.policy_loss, m.explained_variance]),
+    b.map((m) => [m.value_loss, m.policy_loss, m.explained_variance]),
+  );
+  assertEquals(await weights(threaded), await weights(inLine));
+  // And the Adam states the checkpoints would save.
+  assertEquals(adamState(threaded.valueOptimizer), adamState(inLine.valueOptimizer));
 });
 
 Deno.test("--resume continues exactly as the uninterrupted run", async () => {

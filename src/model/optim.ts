@@ -236,3 +236,76 @@ function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): Adam
 export function createAdam(lr: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tf.Optimizer {
   return new FusedAdam(lr, beta1, beta2, epsilon);
 }
+
+/**
+ * An Adam optimizer's whole state on the host, exactly: hyperparameters, step
+ * count, the running powers of beta, and each variable's first and second
+ * moments (in the order of the variables it steps; empty before the first
+ * step). What a worker needs to take the same steps elsewhere.
+ */
+export interface AdamState {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  iterations: number;
+  accBeta: [number, number];
+  firstMoments: Float32Array[];
+  secondMoments: Float32Array[];
+}
+
+/** The fields of tfjs's AdamOptimizer that {@linkcode AdamState} copies. */
+interface AdamInternals extends AdamFields {
+  iterations_: number;
+}
+
+/**
+ * Reads an Adam optimizer's state to the host (synchronous: for the wasm
+ * backend, where a read is a copy).
+ */
+export function adamState(optimizer: tf.Optimizer): AdamState {
+  const a = optimizer as unknown as AdamInternals;
+  const read = (v: tf.Variable) => v.dataSync() as Float32Array;
+  return {
+    learningRate: a.learningRate,
+    beta1: a.beta1,
+    beta2: a.beta2,
+    epsilon: a.epsilon,
+    iterations: a.iterations_,
+    accBeta: [read(a.accBeta1)[0], read(a.accBeta2)[0]],
+    firstMoments: a.accumulatedFirstMoment.map((m) => read(m.variable).slice()),
+    secondMoments: a.accumulatedSecondMoment.map((m) => read(m.variable).slice()),
+  };
+}
+
+/**
+ * Puts {@linkcode adamState}'s copy into an Adam optimizer of the same
+ * hyperparameters that steps `variables` (in the order the state's moments
+ * follow), creating its moment variables if it has not stepped yet.
+ */
+export function setAdamState(
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  state: AdamState,
+): void {
+  const a = optimizer as unknown as AdamInternals;
+  a.learningRate = state.learningRate;
+  a.iterations_ = state.iterations;
+  const put = (
+    moments: { originalName: string; variable: tf.Variable }[],
+    values: Float32Array[],
+    suffix: string,
+  ) => {
+    values.forEach((data, i) => {
+      const w = variables[i], t = tf.tensor(data, w.shape);
+      if (moments[i]) moments[i].variable.assign(t);
+      else moments[i] = { originalName: `${w.name}/${suffix}`, variable: t.variable(false) };
+    });
+  };
+  tf.tidy(() => {
+    a.accBeta1.assign(tf.scalar(state.accBeta[0]));
+    a.accBeta2.assign(tf.scalar(state.accBeta[1]));
+    put(a.accumulatedFirstMoment, state.firstMoments, "m");
+    put(a.accumulatedSecondMoment, state.secondMoments, "v");
+  });
+}

@@ -32,13 +32,9 @@ import type { GrpoConfig } from "./grpo_config.ts";
 import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import { readAll } from "../model/readback.ts";
-import {
-  type MinibatchTargets,
-  type PolicyLoss,
-  policyLoss,
-  ratioMetrics,
-  valueLoss,
-} from "./ppo_loss.ts";
+import { type MinibatchTargets, type PolicyLoss, policyLoss, ratioMetrics } from "./ppo_loss.ts";
+import { type CriticChunks, criticStep, minibatchRows } from "./critic_update.ts";
+import { applyCriticResult, type CriticChunkArrays, CriticThread } from "./critic_thread.ts";
 
 /** What one iteration measured (the rows of the TensorBoard log). */
 export interface IterationMetrics {
@@ -93,6 +89,11 @@ export interface GrpoState {
   collector?: Collector;
   /** Makes the collector: src/gpu's `createCollector` for GPU mode; default CPU mode's. */
   makeCollector?: CollectorFactory;
+  /**
+   * CPU mode: update the critic on a second core, beside the policy (default
+   * true; the same bits either way). GPU mode always updates it in line.
+   */
+  criticThread?: boolean;
 }
 
 /** Creates the two optimizers (separate learning rates, as the spec asks). */
@@ -160,37 +161,32 @@ function firstNonFinite(rows: Float32Array[], iteration: number): NonFiniteError
 }
 
 /** Every chunk of an iteration on the device, [chunks, K, ...], and the minibatches' rows into it. */
-interface ChunkData {
+interface ChunkData extends CriticChunks {
   returnsToGo: tf.Tensor2D;
-  obs: tf.Tensor3D;
   actions: tf.Tensor3D;
   timesteps: tf.Tensor2D;
-  /** 1 at the rollout steps trained on (in the chunk, and valid), 0 at context and padding. */
-  mask: tf.Tensor2D;
   advantages: tf.Tensor2D;
   logProbs: tf.Tensor2D;
-  returns: tf.Tensor2D;
-  values: tf.Tensor2D;
-  /** Per chunk: its importance weight (all 1 when uniform). */
-  weights: tf.Tensor1D;
-  /** Every minibatch's chunk indices, one after another; minibatch b's start at `offsets[b]`. */
-  order: tf.Tensor1D;
-  offsets: number[];
   dispose(): void;
 }
 
-/**
- * Uploads an iteration's chunks and minibatch indices once (the minibatches
- * gather their rows on the device instead of uploading a dozen arrays each).
- */
-function uploadChunks(
+/** An iteration's chunks on the host; the critic's part goes to its worker as it is. */
+interface ChunkArrays extends CriticChunkArrays {
+  returnsToGo: Float32Array;
+  actions: Float32Array;
+  timesteps: Int32Array;
+  advantages: Float32Array;
+  logProbs: Float32Array;
+}
+
+/** Gathers an iteration's chunks and the minibatches' chunk indices into flat arrays. */
+function chunkArrays(
   rollout: Rollout,
   all: Chunk[],
   K: number,
   sample: { valid: Float32Array; advantages: Float32Array; returns: Float32Array },
   batches: Minibatch[],
-): ChunkData {
-  const { obsSize: O, actionSize: A } = rollout;
+): ChunkArrays {
   const C = all.length;
   const cb = chunkBatch(rollout, all, K);
   const pick = (src: Float32Array) => Float32Array.from(cb.sample, (s) => (s < 0 ? 0 : src[s]));
@@ -205,20 +201,43 @@ function uploadChunks(
     b.indices.forEach((k, j) => weights[k] = b.weights[j]);
     at += b.indices.length;
   }
-  const tensors = {
-    returnsToGo: tf.tensor2d(cb.returnsToGo, [C, K]),
-    obs: tf.tensor3d(cb.obs, [C, K, O]),
-    actions: tf.tensor3d(cb.actions, [C, K, A]),
-    timesteps: tf.tensor2d(cb.timesteps, [C, K], "int32"),
-    mask: tf.tensor2d(cb.mask.map((m, k) => m * valid[k]), [C, K]),
-    advantages: tf.tensor2d(pick(sample.advantages), [C, K]),
-    logProbs: tf.tensor2d(pick(rollout.logProbs), [C, K]),
-    returns: tf.tensor2d(pick(sample.returns), [C, K]),
-    values: tf.tensor2d(pick(rollout.values), [C, K]),
-    weights: tf.tensor1d(weights),
-    order: tf.tensor1d(order, "int32"),
+  return {
+    shape: [C, K, rollout.obsSize],
+    returnsToGo: cb.returnsToGo,
+    obs: cb.obs,
+    actions: cb.actions,
+    timesteps: cb.timesteps,
+    mask: cb.mask.map((m, k) => m * valid[k]),
+    advantages: pick(sample.advantages),
+    logProbs: pick(rollout.logProbs),
+    returns: pick(sample.returns),
+    values: pick(rollout.values),
+    weights,
+    order,
+    offsets,
   };
-  return { ...tensors, offsets, dispose: () => tf.dispose(Object.values(tensors)) };
+}
+
+/**
+ * Uploads an iteration's chunks and minibatch indices once (the minibatches
+ * gather their rows on the device instead of uploading a dozen arrays each).
+ */
+function uploadChunks(a: ChunkArrays, actionSize: number): ChunkData {
+  const [C, K, O] = a.shape;
+  const tensors = {
+    returnsToGo: tf.tensor2d(a.returnsToGo, [C, K]),
+    obs: tf.tensor3d(a.obs, [C, K, O]),
+    actions: tf.tensor3d(a.actions, [C, K, actionSize]),
+    timesteps: tf.tensor2d(a.timesteps, [C, K], "int32"),
+    mask: tf.tensor2d(a.mask, [C, K]),
+    advantages: tf.tensor2d(a.advantages, [C, K]),
+    logProbs: tf.tensor2d(a.logProbs, [C, K]),
+    returns: tf.tensor2d(a.returns, [C, K]),
+    values: tf.tensor2d(a.values, [C, K]),
+    weights: tf.tensor1d(a.weights),
+    order: tf.tensor1d(a.order, "int32"),
+  };
+  return { ...tensors, offsets: a.offsets, dispose: () => tf.dispose(Object.values(tensors)) };
 }
 
 /**
@@ -287,196 +306,213 @@ export async function trainGrpo(
   if (outcome && !state.reference) {
     throw new Error("outcome mode needs the stage-1 policy as state.reference");
   }
-  while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
-    const it = state.iteration;
-    const started = performance.now();
-    const clipEps = clipEpsilonAt(config, it);
-    const lrScale = config.annealLr ? 1 - it / config.numIterations : 1;
-    setLearningRate(state.policyOptimizer, config.policyLr * lrScale);
-    setLearningRate(state.valueOptimizer, config.valueLr * lrScale);
-    const difficulty = config.curriculum
-      ? Math.min(1, it / Math.max(1, config.numIterations - 1))
-      : 1;
-    if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
+  const thread = !outcome && tf.getBackend() === "wasm" && (state.criticThread ?? true)
+    ? new CriticThread()
+    : undefined;
+  try {
+    while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
+      const it = state.iteration;
+      const started = performance.now();
+      const clipEps = clipEpsilonAt(config, it);
+      const lrScale = config.annealLr ? 1 - it / config.numIterations : 1;
+      setLearningRate(state.policyOptimizer, config.policyLr * lrScale);
+      setLearningRate(state.valueOptimizer, config.valueLr * lrScale);
+      const difficulty = config.curriculum
+        ? Math.min(1, it / Math.max(1, config.numIterations - 1))
+        : 1;
+      if (config.curriculum) collector.vec.params = paramsAtDifficulty(env, difficulty);
 
-    // 1. Rollout (outcome mode: each group of envs from one start state, whole episodes).
-    collector.vec.clearStats();
-    if (outcome) collector.restartInGroups(it << 16, config.groupSize);
-    const collected = await collector.collect(rollout, config.targetReturn, outcome);
-    const rolloutSeconds = (performance.now() - started) / 1000;
-    const stats = collector.vec.stats;
-    const episodes = stats.count.reduce((a, b) => a + b, 0);
-    const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
-    const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+      // 1. Rollout (outcome mode: each group of envs from one start state, whole episodes).
+      collector.vec.clearStats();
+      if (outcome) collector.restartInGroups(it << 16, config.groupSize);
+      const collected = await collector.collect(rollout, config.targetReturn, outcome);
+      const rolloutSeconds = (performance.now() - started) / 1000;
+      const stats = collector.vec.stats;
+      const episodes = stats.count.reduce((a, b) => a + b, 0);
+      const meanReward = episodes > 0 ? stats.returnSum.reduce((a, b) => a + b, 0) / episodes : NaN;
+      const meanLength = episodes > 0 ? stats.lengthSum.reduce((a, b) => a + b, 0) / episodes : NaN;
 
-    // 2. Advantages.
-    const { advantages: normalized, returns, valid } = computeAdvantages(
-      rollout,
-      config,
-      collected,
-    );
-    const validCount = valid.reduce((a, b) => a + b, 0);
+      // 2. Advantages.
+      const { advantages: normalized, returns, valid } = computeAdvantages(
+        rollout,
+        config,
+        collected,
+      );
+      const validCount = valid.reduce((a, b) => a + b, 0);
 
-    // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
-    // Rows after `collected` are stale (an outcome-mode collect stops when every episode ended).
-    const all = chunks(rollout, K, collected).filter((c) => valid[c.start * N + c.env] === 1);
-    const chunksPerBatch = Math.max(
-      1,
-      Math.round((config.batchSize * all.length) / validCount),
-    );
-    const seed = (config.seed * 1000003 + it) >>> 0;
-    // Prioritized: a chunk's score is its mean |advantage| (see minibatches.ts for the weights).
-    const batches = config.prioritized
-      ? prioritizedMinibatches(
-        all.map((c) => {
-          let s = 0;
-          for (let t = c.start; t < c.start + c.length; t++) {
-            s += Math.abs(normalized[t * N + c.env]);
-          }
-          return s / c.length;
-        }),
-        chunksPerBatch,
-        config.numEpochs,
-        seed,
-      )
-      : uniformMinibatches(all.length, chunksPerBatch, config.numEpochs, seed);
-    // The iteration's start, to return to should the guard below find a NaN or Inf.
-    const start = await TrainingSnapshot.take(
-      [...policy.trainableVariables(), ...(outcome ? [] : value.trainableVariables())],
-      outcome ? [state.policyOptimizer] : [state.policyOptimizer, state.valueOptimizer],
-    );
-    const data = uploadChunks(rollout, all, K, { valid, advantages: normalized, returns }, batches);
-    // Each minibatch's scalars stay on the device; one readback after the last (GPU mode pays
-    // ~11 ms and a drained queue for each).
-    const scalars: tf.Tensor1D[] = [];
-    for (const [b, drawn] of batches.entries()) {
-      if (await hooks.shouldStop?.()) {
-        // Unfinished: the caller puts back its snapshot of the last completed iteration.
-        tf.dispose(scalars);
-        data.dispose();
-        start.dispose();
-        return;
-      }
-      const m = tf.tidy(() => {
-        const rows = data.order.slice(data.offsets[b], drawn.indices.length);
-        const pick = <T extends tf.Tensor>(x: T) => tf.gather(x, rows) as T;
-        const B = drawn.indices.length;
-        const batch: SegmentBatch = {
-          returnsToGo: pick(data.returnsToGo),
-          obs: pick(data.obs),
-          actions: pick(data.actions),
-          timesteps: pick(data.timesteps),
-        };
-        const realMask = pick(data.mask);
-        const targets: MinibatchTargets = {
-          advantages: pick(data.advantages),
-          oldLogProb: pick(data.logProbs),
-          mask: realMask.mul(pick(data.weights).reshape([B, 1])),
-          count: realMask.sum().maximum(1),
-          // outcome mode: the frozen stage-1 policy's log-probs, for the KL penalty.
-          refLogProb: outcome ? state.reference!.logProbs(batch).logProb : undefined,
-        };
-        let terms: PolicyLoss | undefined;
-        const p = tf.variableGrads(() => {
-          const { logProb, entropy } = policy.logProbs(batch);
-          terms = policyLoss(logProb, entropy, targets, {
-            clipEpsilon: clipEps,
-            entropyCoef: config.entropyCoef,
-            klCoef: config.klCoef,
-          });
-          // Kept past variableGrads' scope, for the metrics.
-          tf.keep(terms.ratio);
-          tf.keep(terms.entropy);
-          return terms.loss;
-        }, policy.trainableVariables());
-        const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
-
-        // The critic sees the same samples, flattened. outcome mode has none: its value network
-        // is neither used nor trained.
-        const flat = (x: tf.Tensor) => x.reshape([B * K]);
-        const v = outcome
-          ? { value: tf.scalar(0), grads: {} as tf.NamedTensorMap }
-          : tf.variableGrads(
-            () =>
-              valueLoss(
-                value.predict(batch.obs.reshape([B * K, env.obsSize])),
-                flat(pick(data.returns)),
-                flat(pick(data.values)),
-                { mask: flat(targets.mask), count: targets.count },
-                config.valueCoef,
-                config.valueClip,
-              ),
-            value.trainableVariables(),
-          );
-        const vc = outcome
-          ? { grads: {}, norm: tf.scalar(0) }
-          : clipByGlobalNorm(v.grads, config.maxGradNorm);
-        const { ratio, entropy } = terms!;
-        const r = ratioMetrics(ratio, realMask, targets.count, clipEps);
-        const scalars = tf.stack([
-          p.value,
-          v.value,
-          pc.norm,
-          vc.norm,
-          entropy,
-          r.approxKl,
-          r.clipFraction,
-          r.maxRatioError,
-        ]) as tf.Tensor1D;
-        tf.dispose([ratio, entropy]);
-        return { policyGrads: pc.grads, valueGrads: vc.grads, scalars };
-      });
-      // Applied unchecked: a non-finite step is undone below, from the iteration's start.
-      state.policyOptimizer.applyGradients(m.policyGrads);
-      if (!outcome) state.valueOptimizer.applyGradients(m.valueGrads);
-      scalars.push(m.scalars);
-      tf.dispose([...Object.values(m.policyGrads), ...Object.values(m.valueGrads)]);
-    }
-    data.dispose();
-    const rows = await readAll(scalars);
-    const bad = firstNonFinite(rows, it);
-    if (bad) {
-      await start.restore();
-      start.dispose();
-      throw bad;
-    }
-    start.dispose();
-    let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
-    for (const [policyLoss, valueLoss, , , entropy, kl, clip] of rows) {
-      sums = {
-        policy: sums.policy + policyLoss,
-        value: sums.value + valueLoss,
-        entropy: sums.entropy + entropy,
-        kl: sums.kl + kl,
-        clip: sums.clip + clip,
-        batches: sums.batches + 1,
+      // 3. Update: numEpochs passes over minibatches of whole chunks, about batchSize samples each.
+      // Rows after `collected` are stale (an outcome-mode collect stops when every episode ended).
+      const all = chunks(rollout, K, collected).filter((c) => valid[c.start * N + c.env] === 1);
+      const chunksPerBatch = Math.max(
+        1,
+        Math.round((config.batchSize * all.length) / validCount),
+      );
+      const seed = (config.seed * 1000003 + it) >>> 0;
+      // Prioritized: a chunk's score is its mean |advantage| (see minibatches.ts for the weights).
+      const batches = config.prioritized
+        ? prioritizedMinibatches(
+          all.map((c) => {
+            let s = 0;
+            for (let t = c.start; t < c.start + c.length; t++) {
+              s += Math.abs(normalized[t * N + c.env]);
+            }
+            return s / c.length;
+          }),
+          chunksPerBatch,
+          config.numEpochs,
+          seed,
+        )
+        : uniformMinibatches(all.length, chunksPerBatch, config.numEpochs, seed);
+      // The iteration's start, to return to should the guard below find a NaN or Inf.
+      const start = await TrainingSnapshot.take(
+        [...policy.trainableVariables(), ...(outcome ? [] : value.trainableVariables())],
+        outcome ? [state.policyOptimizer] : [state.policyOptimizer, state.valueOptimizer],
+      );
+      const arrays = chunkArrays(
+        rollout,
+        all,
+        K,
+        { valid, advantages: normalized, returns },
+        batches,
+      );
+      const data = uploadChunks(arrays, A);
+      // The critic's steps need nothing from the policy's: on a second core they run meanwhile.
+      const criticSettings = {
+        valueCoef: config.valueCoef,
+        valueClip: config.valueClip,
+        maxGradNorm: config.maxGradNorm,
       };
+      const criticOnThread = !outcome && thread
+        ? thread.update(value, state.valueOptimizer, arrays, criticSettings)
+        : undefined;
+      // Each minibatch's scalars stay on the device; one readback after the last (GPU mode pays
+      // ~11 ms and a drained queue for each).
+      const scalars: tf.Tensor1D[] = [];
+      for (const [b, drawn] of batches.entries()) {
+        if (await hooks.shouldStop?.()) {
+          // Unfinished: the caller puts back its snapshot of the last completed iteration (and a
+          // critic result still on its way is never applied).
+          criticOnThread?.catch(() => {});
+          tf.dispose(scalars);
+          data.dispose();
+          start.dispose();
+          return;
+        }
+        const m = tf.tidy(() => {
+          const rows = minibatchRows(data, b);
+          const pick = <T extends tf.Tensor>(x: T) => tf.gather(x, rows) as T;
+          const B = drawn.indices.length;
+          const batch: SegmentBatch = {
+            returnsToGo: pick(data.returnsToGo),
+            obs: pick(data.obs),
+            actions: pick(data.actions),
+            timesteps: pick(data.timesteps),
+          };
+          const realMask = pick(data.mask);
+          const targets: MinibatchTargets = {
+            advantages: pick(data.advantages),
+            oldLogProb: pick(data.logProbs),
+            mask: realMask.mul(pick(data.weights).reshape([B, 1])),
+            count: realMask.sum().maximum(1),
+            // outcome mode: the frozen stage-1 policy's log-probs, for the KL penalty.
+            refLogProb: outcome ? state.reference!.logProbs(batch).logProb : undefined,
+          };
+          let terms: PolicyLoss | undefined;
+          const p = tf.variableGrads(() => {
+            const { logProb, entropy } = policy.logProbs(batch);
+            terms = policyLoss(logProb, entropy, targets, {
+              clipEpsilon: clipEps,
+              entropyCoef: config.entropyCoef,
+              klCoef: config.klCoef,
+            });
+            // Kept past variableGrads' scope, for the metrics.
+            tf.keep(terms.ratio);
+            tf.keep(terms.entropy);
+            return terms.loss;
+          }, policy.trainableVariables());
+          const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
+          const { ratio, entropy } = terms!;
+          const r = ratioMetrics(ratio, realMask, targets.count, clipEps);
+          const scalars = tf.stack([
+            p.value,
+            pc.norm,
+            entropy,
+            r.approxKl,
+            r.clipFraction,
+            r.maxRatioError,
+          ]) as tf.Tensor1D;
+          tf.dispose([ratio, entropy]);
+          return { grads: pc.grads, scalars };
+        });
+        // Applied unchecked: a non-finite step is undone below, from the iteration's start.
+        state.policyOptimizer.applyGradients(m.grads);
+        scalars.push(m.scalars);
+        tf.dispose(Object.values(m.grads));
+      }
+      // The critic in line (GPU mode, or no second core): the same steps after the policy's.
+      // outcome mode has none: its value network is neither used nor trained.
+      const criticScalars = outcome || criticOnThread
+        ? []
+        : batches.map((_, b) => criticStep(value, state.valueOptimizer, data, b, criticSettings));
+      data.dispose();
+      const read = await readAll([...scalars, ...criticScalars]);
+      let critic = read.slice(scalars.length);
+      if (criticOnThread) {
+        const result = await criticOnThread;
+        applyCriticResult(value, state.valueOptimizer, result);
+        critic = result.rows;
+      }
+      // Each minibatch's row: policy loss, value loss, their gradient norms, then the policy's metrics.
+      const rows = read.slice(0, scalars.length).map(([loss, norm, ...metrics], b) => {
+        const [valueLoss, valueNorm] = outcome ? [0, 0] : critic[b];
+        return Float32Array.of(loss, valueLoss, norm, valueNorm, ...metrics);
+      });
+      const bad = firstNonFinite(rows, it);
+      if (bad) {
+        await start.restore();
+        start.dispose();
+        throw bad;
+      }
+      start.dispose();
+      let sums = { policy: 0, value: 0, entropy: 0, kl: 0, clip: 0, batches: 0 };
+      for (const [policyLoss, valueLoss, , , entropy, kl, clip] of rows) {
+        sums = {
+          policy: sums.policy + policyLoss,
+          value: sums.value + valueLoss,
+          entropy: sums.entropy + entropy,
+          kl: sums.kl + kl,
+          clip: sums.clip + clip,
+          batches: sums.batches + 1,
+        };
+      }
+      const firstRatioError = rows.length > 0 ? rows[0][7] : NaN;
+      state.iteration++;
+      state.envSteps += N * collected;
+      const seconds = (performance.now() - started) / 1000;
+      const b = Math.max(1, sums.batches);
+      await hooks.onIteration?.({
+        iteration: state.iteration,
+        envSteps: state.envSteps,
+        mean_reward: meanReward,
+        mean_length: meanLength,
+        episodes,
+        policy_loss: sums.policy / b,
+        value_loss: sums.value / b,
+        entropy: sums.entropy / b,
+        approx_kl: sums.kl / b,
+        clip_fraction: sums.clip / b,
+        explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
+        first_ratio_error: firstRatioError,
+        steps_per_second: (N * collected) / seconds,
+        rollout_seconds: rolloutSeconds,
+        update_seconds: seconds - rolloutSeconds,
+        policy_lr: config.policyLr * lrScale,
+        value_lr: config.valueLr * lrScale,
+        clip_epsilon: clipEps,
+        difficulty,
+      }, state);
     }
-    const firstRatioError = rows.length > 0 ? rows[0][7] : NaN;
-    state.iteration++;
-    state.envSteps += N * collected;
-    const seconds = (performance.now() - started) / 1000;
-    const b = Math.max(1, sums.batches);
-    await hooks.onIteration?.({
-      iteration: state.iteration,
-      envSteps: state.envSteps,
-      mean_reward: meanReward,
-      mean_length: meanLength,
-      episodes,
-      policy_loss: sums.policy / b,
-      value_loss: sums.value / b,
-      entropy: sums.entropy / b,
-      approx_kl: sums.kl / b,
-      clip_fraction: sums.clip / b,
-      explained_variance: outcome ? NaN : explainedVariance(rollout.values, returns),
-      first_ratio_error: firstRatioError,
-      steps_per_second: (N * collected) / seconds,
-      rollout_seconds: rolloutSeconds,
-      update_seconds: seconds - rolloutSeconds,
-      policy_lr: config.policyLr * lrScale,
-      value_lr: config.valueLr * lrScale,
-      clip_epsilon: clipEps,
-      difficulty,
-    }, state);
+  } finally {
+    thread?.close();
   }
 }
