@@ -62,17 +62,17 @@ await Deno.writeTextFile(
 );
 // The assets module is imported first, so it runs before the CLI starts. The
 // CLI's own `import.meta.main` is false in a bundle (it is not the entry). The
-// bundle is also the critic's worker (src/rl/critic_thread.ts): one file, two roles.
+// bundle is also the helper thread's worker (src/rl/helper_thread.ts): one file, two roles.
 await Deno.writeTextFile(
   new URL("main.ts", build),
   [
     `import "./assets.ts";`,
     `import { main } from "../../src/cli/main.ts";`,
-    `import { setCriticWorkerUrl } from "../../src/rl/critic_thread.ts";`,
-    `import { serveCriticJobs } from "../../src/rl/critic_worker.ts";`,
-    `if ("WorkerGlobalScope" in globalThis) serveCriticJobs();`,
+    `import { setHelperWorkerUrl } from "../../src/rl/helper_thread.ts";`,
+    `import { serveHelperJobs } from "../../src/rl/helper_worker.ts";`,
+    `if ("WorkerGlobalScope" in globalThis) serveHelperJobs();`,
     `else {`,
-    `  setCriticWorkerUrl(import.meta.url);`,
+    `  setHelperWorkerUrl(import.meta.url);`,
     `  Deno.exit(await main(Deno.args));`,
     `}`,
     "",

@@ -5,8 +5,13 @@ import {
   returnsToGo,
   trainBehaviourCloning,
 } from "../src/rl/behaviour_cloning.ts";
-import { assert, assertEquals } from "./assert.ts";
-import { fixedDataset } from "./fixtures.ts";
+import * as tf from "@tensorflow/tfjs";
+import { DecisionTransformer, type SegmentBatch } from "../src/model/decision_transformer.ts";
+import { createAdam } from "../src/model/optim.ts";
+import { bcStep } from "../src/rl/bc_step.ts";
+import { HelperThread } from "../src/rl/helper_thread.ts";
+import { assert, assertAllClose, assertAlmostEquals, assertEquals } from "./assert.ts";
+import { fixedDataset, tinyDtConfig } from "./fixtures.ts";
 
 await initBackend("cpu");
 
@@ -67,4 +72,48 @@ Deno.test("behaviour cloning with dropout repeats bit for bit under one seed", a
   assertEquals(await train(5), first);
   const other = await train(6);
   assert(other.some((w, i) => w !== first[i]), "another seed trains another model");
+});
+
+Deno.test("CPU mode: a stage-1 step split with the helper thread takes the whole batch's step", async () => {
+  await initBackend("cpu");
+  // No dropout, so that both halves compute exactly what the whole batch does (up to the order
+  // of the float sums).
+  const config = tinyDtConfig({ embedDim: 16, contextLength: 5 });
+  const B = 7, K = 5;
+  const batch: SegmentBatch = {
+    returnsToGo: tf.randomUniform([B, K], 0, 100, "float32", 1) as tf.Tensor2D,
+    obs: tf.randomNormal([B, K, 4], 0, 1, "float32", 2) as tf.Tensor3D,
+    actions: tf.randomUniform([B, K, 1], 0, 2, "int32", 3).cast("float32") as tf.Tensor3D,
+    timesteps: tf.randomUniform([B, K], 0, 50, "int32", 4) as tf.Tensor2D,
+  };
+  // Padded steps at the end of the shorter segments: the loss averages over real steps only.
+  const mask = tf.tensor2d(Array.from({ length: B * K }, (_, i) => (i % K < K - (i % 3) ? 1 : 0)), [
+    B,
+    K,
+  ]);
+  const step = async (helper?: HelperThread) => {
+    const policy = new DecisionTransformer(config, 5);
+    const optimizer = createAdam(1e-2);
+    const { loss, gradNorm } = await bcStep(policy, optimizer, batch, mask, "s", 0.5, helper);
+    const out = {
+      loss: (await loss.data())[0],
+      norm: (await gradNorm.data())[0],
+      weights: await Promise.all(policy.trainableVariables().map((v) => v.data())),
+    };
+    tf.dispose([loss, gradNorm]);
+    optimizer.dispose();
+    policy.dispose();
+    return out;
+  };
+  const helper = new HelperThread();
+  try {
+    const whole = await step(), split = await step(helper);
+    assertAlmostEquals(split.loss, whole.loss, 1e-5);
+    assertAlmostEquals(split.norm, whole.norm, 1e-5 * whole.norm);
+    whole.weights.forEach((w, i) => assertAllClose(split.weights[i], w, 1e-5, `weight ${i}`));
+    // The step moved the weights (a helper that added nothing would leave a half-sized step).
+    assert(whole.norm > 1e-3);
+  } finally {
+    helper.close();
+  }
 });

@@ -128,7 +128,7 @@ Deno.test("CPU mode: the critic on its own thread gives the same bits as the cri
       ),
     );
   const threaded = tinyState(3, { valueClip: 0.5 });
-  const inLine = { ...tinyState(3, { valueClip: 0.5 }), criticThread: false };
+  const inLine = { ...tinyState(3, { valueClip: 0.5 }), helperThread: false };
   const a = await run(threaded), b = await run(inLine);
   assertEquals(
     a.map((m) => [m.value_loss, m.policy_loss, m.explained_variance]),

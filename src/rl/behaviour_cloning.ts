@@ -29,7 +29,9 @@ import {
 } from "../model/decision_transformer.ts";
 import { logProb, modeAction } from "../model/distribution.ts";
 import { InitRandom } from "../model/init.ts";
-import { createAdam, optimizerStep, setLearningRate } from "../model/optim.ts";
+import { createAdam, setLearningRate } from "../model/optim.ts";
+import { bcStep } from "./bc_step.ts";
+import { HelperThread } from "./helper_thread.ts";
 import { readAll } from "../model/readback.ts";
 import { type Dataset, episodeBounds, episodeReturns } from "./dataset.ts";
 import { maxOf } from "../range.ts";
@@ -252,19 +254,6 @@ function gatherBatch(
   });
 }
 
-/** Masked mean negative log-likelihood of the batch's actions. */
-function nllLoss(
-  policy: DecisionTransformer,
-  batch: SegmentBatch,
-  mask: tf.Tensor,
-  dropoutSeed?: string,
-) {
-  return tf.tidy(() => {
-    const { logProb } = policy.logProbs(batch, dropoutSeed);
-    return logProb.mul(mask).sum().div(mask.sum()).neg() as tf.Scalar;
-  });
-}
-
 /** Fisher-Yates shuffle with a seeded generator. */
 function shuffle<T>(xs: T[], rng: InitRandom): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
@@ -288,6 +277,7 @@ export async function trainBehaviourCloning(
   ds: Dataset,
   c: BehaviourCloningConfig,
   hooks: BehaviourCloningHooks = {},
+  options: { helperThread?: boolean } = {},
 ): Promise<BehaviourCloningResult> {
   const rng = new InitRandom(c.seed ^ 0xbc);
   const K = c.contextLength;
@@ -327,7 +317,6 @@ export async function trainBehaviourCloning(
   };
   const policy = new DecisionTransformer(config, c.seed);
   const optimizer = createAdam(c.learningRate);
-  const vars = policy.trainableVariables();
 
   hooks.onStart?.({
     targetReturn,
@@ -345,6 +334,10 @@ export async function trainBehaviourCloning(
   let step = 0;
   const table = stepTable(ds, starts, lengths, rtg);
   const val = validationSet(starts, valSegments, c.batchSize, K, table);
+  // CPU mode: half of each batch on the helper thread (a second core); see bc_step.ts.
+  const helper = tf.getBackend() === "wasm" && (options.helperThread ?? true)
+    ? new HelperThread()
+    : undefined;
   try {
     for (let epoch = 1; epoch <= c.numEpochs; epoch++) {
       const t0 = performance.now();
@@ -377,11 +370,14 @@ export async function trainBehaviourCloning(
         const { batch, mask } = gatherBatch(table, rows, epochRows.at[bi], segBatch.length, k);
         const lr = learningRate(c, step, totalSteps);
         setLearningRate(optimizer, lr);
-        const { loss, gradNorm } = optimizerStep(
+        const { loss, gradNorm } = await bcStep(
+          policy,
           optimizer,
-          vars,
-          () => nllLoss(policy, batch, mask, `${c.seed}/${step}`),
+          batch,
+          mask,
+          `${c.seed}/${step}`,
           c.maxGradNorm,
+          helper,
         );
         losses.push(loss);
         weights.push(segBatch.reduce((s, x) => s + x.len, 0));
@@ -415,6 +411,7 @@ export async function trainBehaviourCloning(
     optimizer.dispose();
     return { policy, targetReturn, bestValLoss, history, stopped: false };
   } finally {
+    helper?.close();
     disposeTable(table);
     val.rows.dispose();
   }

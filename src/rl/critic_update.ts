@@ -2,16 +2,26 @@
  * The critic's half of a stage-2 update: for each minibatch, the value
  * network's loss on the minibatch's rows, its gradients clipped by global
  * norm, one Adam step. It reads nothing that the policy's half computes, so
- * CPU mode runs it on a second core (`critic_thread.ts`) while the main
- * thread updates the policy; GPU mode runs it after the policy's minibatches.
- * Either way each step is the same sequence of ops on the same values.
+ * CPU mode runs all of an iteration's on the helper thread
+ * (`helper_thread.ts`) while the main thread updates the policy: the job
+ * carries the value network's weights and Adam's state, the result brings
+ * the state after the last step back. GPU mode runs the same steps after the
+ * policy's minibatches. Either way each step is the same sequence of ops on
+ * the same values, so the bits agree.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ValueNetwork } from "../model/value_network.ts";
-import { clipByGlobalNorm } from "../model/optim.ts";
+import { ValueNetwork, type ValueNetworkConfig } from "../model/value_network.ts";
+import {
+  type AdamState,
+  adamState,
+  clipByGlobalNorm,
+  createAdam,
+  setAdamState,
+} from "../model/optim.ts";
 import { valueLoss } from "./ppo_loss.ts";
+import { buffersOf, type HelperThread } from "./helper_thread.ts";
 
 /** The critic's part of the stage-2 configuration. */
 export interface CriticSettings {
@@ -79,4 +89,107 @@ export function criticStep(
   optimizer.applyGradients(m.grads);
   tf.dispose(Object.values(m.grads));
   return m.scalars;
+}
+
+/** An iteration's chunks on the host: the arrays behind {@linkcode CriticChunks}' tensors. */
+export interface CriticChunkArrays {
+  /** Chunks, steps per chunk (K) and observation size. */
+  shape: [number, number, number];
+  obs: Float32Array;
+  returns: Float32Array;
+  values: Float32Array;
+  mask: Float32Array;
+  weights: Float32Array;
+  order: Int32Array;
+  offsets: number[];
+}
+
+/** The helper's job: an iteration's critic steps from the given state. */
+export interface CriticJob {
+  kind: "critic";
+  network: ValueNetworkConfig;
+  /** The value network's weights, in `trainableVariables()` order. */
+  weights: Float32Array[];
+  adam: AdamState;
+  chunks: CriticChunkArrays;
+  settings: CriticSettings;
+}
+
+/** The state after the job's steps, and every step's `[loss, gradient norm]`. */
+export interface CriticResult {
+  weights: Float32Array[];
+  adam: AdamState;
+  rows: Float32Array[];
+}
+
+function transfers(weights: Float32Array[], adam: AdamState): ArrayBuffer[] {
+  return buffersOf([...weights, ...adam.firstMoments, ...adam.secondMoments]);
+}
+
+/** Starts an iteration's critic steps on the helper, from the current weights and Adam state. */
+export function startCriticUpdate(
+  helper: HelperThread,
+  value: ValueNetwork,
+  optimizer: tf.Optimizer,
+  chunks: CriticChunkArrays,
+  settings: CriticSettings,
+): Promise<CriticResult> {
+  const job: CriticJob = {
+    kind: "critic",
+    network: value.config,
+    weights: value.trainableVariables().map((v) => (v.dataSync() as Float32Array).slice()),
+    adam: adamState(optimizer),
+    chunks,
+    settings,
+  };
+  return helper.run<CriticResult>(job, transfers(job.weights, job.adam));
+}
+
+/** Puts a result's weights and Adam state into the main thread's network and optimizer. */
+export function applyCriticResult(
+  value: ValueNetwork,
+  optimizer: tf.Optimizer,
+  result: CriticResult,
+): void {
+  const vars = value.trainableVariables();
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(result.weights[i], v.shape))));
+  setAdamState(optimizer, vars, result.adam);
+}
+
+/** The helper's value network, built once (its weights are each job's). */
+let helperNetwork: ValueNetwork | undefined;
+
+/** Runs a {@linkcode CriticJob} (on the helper); returns the result and the buffers to hand back. */
+export function runCriticJob(job: CriticJob): { result: CriticResult; transfer: ArrayBuffer[] } {
+  helperNetwork ??= new ValueNetwork(job.network);
+  const network = helperNetwork;
+  const vars = network.trainableVariables();
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(job.weights[i], v.shape))));
+  const { learningRate, beta1, beta2, epsilon } = job.adam;
+  const optimizer = createAdam(learningRate, beta1, beta2, epsilon);
+  setAdamState(optimizer, vars, job.adam);
+  const c = job.chunks, [C, K, O] = c.shape;
+  const tensors = {
+    obs: tf.tensor3d(c.obs, [C, K, O]),
+    returns: tf.tensor2d(c.returns, [C, K]),
+    values: tf.tensor2d(c.values, [C, K]),
+    mask: tf.tensor2d(c.mask, [C, K]),
+    weights: tf.tensor1d(c.weights),
+    order: tf.tensor1d(c.order, "int32"),
+  };
+  const chunks: CriticChunks = { ...tensors, offsets: c.offsets };
+  const rows = c.offsets.map((_, b) => {
+    const scalars = criticStep(network, optimizer, chunks, b, job.settings);
+    const row = (scalars.dataSync() as Float32Array).slice();
+    scalars.dispose();
+    return row;
+  });
+  const result = {
+    weights: vars.map((v) => (v.dataSync() as Float32Array).slice()),
+    adam: adamState(optimizer),
+    rows,
+  };
+  tf.dispose(Object.values(tensors));
+  optimizer.dispose();
+  return { result, transfer: transfers(result.weights, result.adam) };
 }

@@ -33,8 +33,15 @@ import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import { readAll } from "../model/readback.ts";
 import { type MinibatchTargets, type PolicyLoss, policyLoss, ratioMetrics } from "./ppo_loss.ts";
-import { type CriticChunks, criticStep, minibatchRows } from "./critic_update.ts";
-import { applyCriticResult, type CriticChunkArrays, CriticThread } from "./critic_thread.ts";
+import {
+  applyCriticResult,
+  type CriticChunkArrays,
+  type CriticChunks,
+  criticStep,
+  minibatchRows,
+  startCriticUpdate,
+} from "./critic_update.ts";
+import { HelperThread } from "./helper_thread.ts";
 
 /** What one iteration measured (the rows of the TensorBoard log). */
 export interface IterationMetrics {
@@ -90,10 +97,11 @@ export interface GrpoState {
   /** Makes the collector: src/gpu's `createCollector` for GPU mode; default CPU mode's. */
   makeCollector?: CollectorFactory;
   /**
-   * CPU mode: update the critic on a second core, beside the policy (default
-   * true; the same bits either way). GPU mode always updates it in line.
+   * CPU mode: update the critic on the helper thread (a second core), beside
+   * the policy (default true; the same bits either way). GPU mode always
+   * updates it in line.
    */
-  criticThread?: boolean;
+  helperThread?: boolean;
 }
 
 /** Creates the two optimizers (separate learning rates, as the spec asks). */
@@ -170,7 +178,7 @@ interface ChunkData extends CriticChunks {
   dispose(): void;
 }
 
-/** An iteration's chunks on the host; the critic's part goes to its worker as it is. */
+/** An iteration's chunks on the host; the critic's part goes to the helper thread as it is. */
 interface ChunkArrays extends CriticChunkArrays {
   returnsToGo: Float32Array;
   actions: Float32Array;
@@ -306,8 +314,8 @@ export async function trainGrpo(
   if (outcome && !state.reference) {
     throw new Error("outcome mode needs the stage-1 policy as state.reference");
   }
-  const thread = !outcome && tf.getBackend() === "wasm" && (state.criticThread ?? true)
-    ? new CriticThread()
+  const helper = !outcome && tf.getBackend() === "wasm" && (state.helperThread ?? true)
+    ? new HelperThread()
     : undefined;
   try {
     while (state.iteration < config.numIterations && !(await hooks.shouldStop?.())) {
@@ -382,8 +390,8 @@ export async function trainGrpo(
         valueClip: config.valueClip,
         maxGradNorm: config.maxGradNorm,
       };
-      const criticOnThread = !outcome && thread
-        ? thread.update(value, state.valueOptimizer, arrays, criticSettings)
+      const criticOnThread = helper
+        ? startCriticUpdate(helper, value, state.valueOptimizer, arrays, criticSettings)
         : undefined;
       // Each minibatch's scalars stay on the device; one readback after the last (GPU mode pays
       // ~11 ms and a drained queue for each).
@@ -513,6 +521,6 @@ export async function trainGrpo(
       }, state);
     }
   } finally {
-    thread?.close();
+    helper?.close();
   }
 }
