@@ -104,6 +104,25 @@ export interface CriticChunkArrays {
   offsets: number[];
 }
 
+/** The critic's chunks as tensors (an iteration's one upload of them). */
+export function uploadCriticChunks(a: CriticChunkArrays): CriticChunks {
+  const [C, K, O] = a.shape;
+  return {
+    obs: tf.tensor3d(a.obs, [C, K, O]),
+    returns: tf.tensor2d(a.returns, [C, K]),
+    values: tf.tensor2d(a.values, [C, K]),
+    mask: tf.tensor2d(a.mask, [C, K]),
+    weights: tf.tensor1d(a.weights),
+    order: tf.tensor1d(a.order, "int32"),
+    offsets: a.offsets,
+  };
+}
+
+/** Frees the tensors of {@linkcode uploadCriticChunks} (or of a superset of them). */
+export function disposeChunks(chunks: object): void {
+  tf.dispose(Object.values(chunks).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+}
+
 /** The helper's job: an iteration's critic steps from the given state. */
 export interface CriticJob {
   kind: "critic";
@@ -168,17 +187,8 @@ export function runCriticJob(job: CriticJob): { result: CriticResult; transfer: 
   const { learningRate, beta1, beta2, epsilon } = job.adam;
   const optimizer = createAdam(learningRate, beta1, beta2, epsilon);
   setAdamState(optimizer, vars, job.adam);
-  const c = job.chunks, [C, K, O] = c.shape;
-  const tensors = {
-    obs: tf.tensor3d(c.obs, [C, K, O]),
-    returns: tf.tensor2d(c.returns, [C, K]),
-    values: tf.tensor2d(c.values, [C, K]),
-    mask: tf.tensor2d(c.mask, [C, K]),
-    weights: tf.tensor1d(c.weights),
-    order: tf.tensor1d(c.order, "int32"),
-  };
-  const chunks: CriticChunks = { ...tensors, offsets: c.offsets };
-  const rows = c.offsets.map((_, b) => {
+  const chunks = uploadCriticChunks(job.chunks);
+  const rows = chunks.offsets.map((_, b) => {
     const scalars = criticStep(network, optimizer, chunks, b, job.settings);
     const row = (scalars.dataSync() as Float32Array).slice();
     scalars.dispose();
@@ -189,7 +199,7 @@ export function runCriticJob(job: CriticJob): { result: CriticResult; transfer: 
     adam: adamState(optimizer),
     rows,
   };
-  tf.dispose(Object.values(tensors));
+  disposeChunks(chunks);
   optimizer.dispose();
   return { result, transfer: transfers(result.weights, result.adam) };
 }

@@ -38,8 +38,10 @@ import {
   type CriticChunkArrays,
   type CriticChunks,
   criticStep,
+  disposeChunks,
   minibatchRows,
   startCriticUpdate,
+  uploadCriticChunks,
 } from "./critic_update.ts";
 import { HelperThread } from "./helper_thread.ts";
 
@@ -175,7 +177,6 @@ interface ChunkData extends CriticChunks {
   timesteps: tf.Tensor2D;
   advantages: tf.Tensor2D;
   logProbs: tf.Tensor2D;
-  dispose(): void;
 }
 
 /** An iteration's chunks on the host; the critic's part goes to the helper thread as it is. */
@@ -231,21 +232,15 @@ function chunkArrays(
  * gather their rows on the device instead of uploading a dozen arrays each).
  */
 function uploadChunks(a: ChunkArrays, actionSize: number): ChunkData {
-  const [C, K, O] = a.shape;
-  const tensors = {
+  const [C, K] = a.shape;
+  return {
+    ...uploadCriticChunks(a),
     returnsToGo: tf.tensor2d(a.returnsToGo, [C, K]),
-    obs: tf.tensor3d(a.obs, [C, K, O]),
     actions: tf.tensor3d(a.actions, [C, K, actionSize]),
     timesteps: tf.tensor2d(a.timesteps, [C, K], "int32"),
-    mask: tf.tensor2d(a.mask, [C, K]),
     advantages: tf.tensor2d(a.advantages, [C, K]),
     logProbs: tf.tensor2d(a.logProbs, [C, K]),
-    returns: tf.tensor2d(a.returns, [C, K]),
-    values: tf.tensor2d(a.values, [C, K]),
-    weights: tf.tensor1d(a.weights),
-    order: tf.tensor1d(a.order, "int32"),
   };
-  return { ...tensors, offsets: a.offsets, dispose: () => tf.dispose(Object.values(tensors)) };
 }
 
 /**
@@ -402,7 +397,7 @@ export async function trainGrpo(
           // critic result still on its way is never applied).
           criticOnThread?.catch(() => {});
           tf.dispose(scalars);
-          data.dispose();
+          disposeChunks(data);
           start.dispose();
           return;
         }
@@ -462,7 +457,7 @@ export async function trainGrpo(
       const criticScalars = outcome || criticOnThread
         ? []
         : batches.map((_, b) => criticStep(value, state.valueOptimizer, data, b, criticSettings));
-      data.dispose();
+      disposeChunks(data);
       const read = await readAll([...scalars, ...criticScalars]);
       let critic = read.slice(scalars.length);
       if (criticOnThread) {
