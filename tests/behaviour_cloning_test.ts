@@ -117,3 +117,34 @@ Deno.test("CPU mode: a stage-1 step split with the helper thread takes the whole
     helper.close();
   }
 });
+
+Deno.test("a stage-1 step split with the helper thread leaves no tensor behind", async () => {
+  await initBackend("cpu");
+  const policy = new DecisionTransformer(tinyDtConfig(), 1);
+  const optimizer = createAdam(1e-3);
+  const B = 4, K = 4;
+  const batch: SegmentBatch = {
+    returnsToGo: tf.ones([B, K]),
+    obs: tf.zeros([B, K, 4]),
+    actions: tf.ones([B, K, 1]),
+    timesteps: tf.zeros([B, K], "int32"),
+  };
+  const mask = tf.ones([B, K]) as tf.Tensor2D;
+  const helper = new HelperThread();
+  try {
+    const step = async () => {
+      const { loss, gradNorm } = await bcStep(policy, optimizer, batch, mask, "s", 1, helper);
+      tf.dispose([loss, gradNorm]);
+    };
+    await step(); // the optimizer's state is made on the first step
+    const before = tf.memory().numTensors;
+    await step();
+    await step();
+    assertEquals(tf.memory().numTensors, before);
+  } finally {
+    helper.close();
+    optimizer.dispose();
+    policy.dispose();
+    tf.dispose([...Object.values(batch), mask]);
+  }
+});

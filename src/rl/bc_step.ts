@@ -19,7 +19,13 @@ import {
   type SegmentBatch,
 } from "../model/decision_transformer.ts";
 import { clipByGlobalNorm, optimizerStep } from "../model/optim.ts";
-import { buffersOf, type HelperThread } from "./helper_thread.ts";
+import {
+  assignValues,
+  buffersOf,
+  type HelperThread,
+  hostCopies,
+  modelFor,
+} from "./helper_thread.ts";
 
 /**
  * Masked negative log-likelihood of the batch's actions: summed over the
@@ -103,7 +109,7 @@ export async function bcStep(
       maxGradNorm,
     );
   }
-  const count = mask.sum().dataSync()[0];
+  const count = tf.tidy(() => mask.sum().dataSync()[0]);
   const half = Math.ceil(B / 2);
   const [mine, theirs] = [segments(batch, mask, 0, half), segments(batch, mask, half, B - half)];
   // Copies with buffers of their own: a posted view would take its whole buffer along.
@@ -112,7 +118,7 @@ export async function bcStep(
   const job: PolicyGradientsJob = {
     kind: "policy-gradients",
     config: policy.config,
-    weights: vars.map((v) => read<Float32Array>(v)),
+    weights: hostCopies(vars),
     shape: [B - half, mask.shape[1]],
     returnsToGo: read(theirs.batch.returnsToGo),
     obs: read(theirs.batch.obs),
@@ -151,24 +157,16 @@ export async function bcStep(
   return { loss, gradNorm: clipped.norm };
 }
 
-/** The helper's policy, rebuilt only when a job's configuration differs (its weights are each job's). */
-let helperPolicy: { key: string; policy: DecisionTransformer } | undefined;
-
 /** Runs a {@linkcode PolicyGradientsJob} (on the helper); returns the result and the buffers to hand back. */
 export function runPolicyGradientsJob(
   job: PolicyGradientsJob,
 ): { result: PolicyGradientsResult; transfer: ArrayBuffer[] } {
-  const key = JSON.stringify(job.config);
-  if (helperPolicy?.key !== key) {
-    helperPolicy?.policy.dispose();
-    helperPolicy = { key, policy: new DecisionTransformer(job.config) };
-  }
-  const policy = helperPolicy.policy;
+  const policy = modelFor("policy", job.config, () => new DecisionTransformer(job.config));
   const vars = policy.trainableVariables();
   const [B, k] = job.shape, c = job.config;
   const A = job.actions.length / (B * k);
+  assignValues(vars, job.weights);
   const result = tf.tidy(() => {
-    vars.forEach((v, i) => v.assign(tf.tensor(job.weights[i], v.shape)));
     const batch: SegmentBatch = {
       returnsToGo: tf.tensor2d(job.returnsToGo, [B, k]),
       obs: tf.tensor3d(job.obs, [B, k, c.obsDim]),
@@ -182,7 +180,7 @@ export function runPolicyGradientsJob(
     );
     return {
       loss: value.dataSync()[0],
-      grads: vars.map((v) => (grads[v.name].dataSync() as Float32Array).slice()),
+      grads: hostCopies(vars.map((v) => grads[v.name])),
     };
   });
   return { result, transfer: buffersOf(result.grads) };

@@ -21,7 +21,13 @@ import {
   setAdamState,
 } from "../model/optim.ts";
 import { valueLoss } from "./ppo_loss.ts";
-import { buffersOf, type HelperThread } from "./helper_thread.ts";
+import {
+  assignValues,
+  buffersOf,
+  type HelperThread,
+  hostCopies,
+  modelFor,
+} from "./helper_thread.ts";
 
 /** The critic's part of the stage-2 configuration. */
 export interface CriticSettings {
@@ -156,7 +162,7 @@ export function startCriticUpdate(
   const job: CriticJob = {
     kind: "critic",
     network: value.config,
-    weights: value.trainableVariables().map((v) => (v.dataSync() as Float32Array).slice()),
+    weights: hostCopies(value.trainableVariables()),
     adam: adamState(optimizer),
     chunks,
     settings,
@@ -171,19 +177,15 @@ export function applyCriticResult(
   result: CriticResult,
 ): void {
   const vars = value.trainableVariables();
-  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(result.weights[i], v.shape))));
+  assignValues(vars, result.weights);
   setAdamState(optimizer, vars, result.adam);
 }
 
-/** The helper's value network, built once (its weights are each job's). */
-let helperNetwork: ValueNetwork | undefined;
-
 /** Runs a {@linkcode CriticJob} (on the helper); returns the result and the buffers to hand back. */
 export function runCriticJob(job: CriticJob): { result: CriticResult; transfer: ArrayBuffer[] } {
-  helperNetwork ??= new ValueNetwork(job.network);
-  const network = helperNetwork;
+  const network = modelFor("critic", job.network, () => new ValueNetwork(job.network));
   const vars = network.trainableVariables();
-  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(job.weights[i], v.shape))));
+  assignValues(vars, job.weights);
   const { learningRate, beta1, beta2, epsilon } = job.adam;
   const optimizer = createAdam(learningRate, beta1, beta2, epsilon);
   setAdamState(optimizer, vars, job.adam);
@@ -195,7 +197,7 @@ export function runCriticJob(job: CriticJob): { result: CriticResult; transfer: 
     return row;
   });
   const result = {
-    weights: vars.map((v) => (v.dataSync() as Float32Array).slice()),
+    weights: hostCopies(vars),
     adam: adamState(optimizer),
     rows,
   };

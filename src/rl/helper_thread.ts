@@ -9,6 +9,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 
 /** The worker's module: this file's sibling, or the bundle itself (see `scripts/bundle.ts`). */
 let workerUrl: string = new URL("./helper_worker.ts", import.meta.url).href;
@@ -72,6 +73,37 @@ export class HelperThread {
     for (const w of this.waiting.splice(0)) w.reject(new Error("helper thread closed"));
   }
 }
+
+/** Host copies of float tensors (each with a buffer of its own: a posted view would take its whole buffer along). */
+export function hostCopies(tensors: tf.Tensor[]): Float32Array[] {
+  return tensors.map((t) => (t.dataSync() as Float32Array).slice());
+}
+
+/** Sets variables to host copies of their values, in order. */
+export function assignValues(vars: tf.Variable[], values: Float32Array[]): void {
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(values[i], v.shape))));
+}
+
+/**
+ * A model the helper builds once per configuration (its weights are each
+ * job's): `make` runs when `config` differs from the last one seen under
+ * `name`, whose model is disposed.
+ */
+export function modelFor<M extends { dispose(): void }>(
+  name: string,
+  config: unknown,
+  make: () => M,
+): M {
+  const key = JSON.stringify(config);
+  const had = models.get(name);
+  if (had?.key === key) return had.model as M;
+  had?.model.dispose();
+  const model = make();
+  models.set(name, { key, model });
+  return model;
+}
+
+const models = new Map<string, { key: string; model: { dispose(): void } }>();
 
 /** The buffers of typed arrays, to hand over instead of copying. */
 export function buffersOf(arrays: Float32Array[]): ArrayBuffer[] {
