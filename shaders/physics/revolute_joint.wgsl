@@ -16,6 +16,10 @@ var<private> joint_rb: array<vec2f, NUM_JOINTS>;
 var<private> joint_mass_1: array<vec3f, NUM_JOINTS>;
 var<private> joint_mass_2: array<vec3f, NUM_JOINTS>;
 var<private> joint_motor_mass: array<f32, NUM_JOINTS>;
+// The parts of Solve33 and Solve22 that depend on the effective mass alone, set once a step (the
+// velocity pass solves 180 times): ey x ez, and the inverse determinants (x: 3x3, y: 2x2).
+var<private> joint_cyz: array<vec3f, NUM_JOINTS>;
+var<private> joint_inv_det: array<vec2f, NUM_JOINTS>;
 
 // The anchors relative to the centres of mass, in the world, at the bodies' current angles.
 fn joint_anchors(j: u32) {
@@ -46,6 +50,7 @@ fn joint_initialize(j: u32) {
     i_a + i_b,
   );
   joint_motor_mass[j] = select(0.0, 1.0 / (i_a + i_b), i_a + i_b > 0.0);
+  joint_solver_constants(j);
   if (!JOINT_ENABLE_MOTOR[j]) {
     joint_motor_impulse[j] = 0.0;
   }
@@ -78,7 +83,8 @@ fn joint_initialize(j: u32) {
   body_w[B] += i_b * (cross2(rb, P) + L);
 }
 
-fn joint_solve33(j: u32, b: vec3f) -> vec3f {
+// Solve33's ey x ez and both inverse determinants, from the step's effective mass.
+fn joint_solver_constants(j: u32) {
   let m11 = joint_mass_1[j].x;
   let m12 = joint_mass_1[j].y;
   let m13 = joint_mass_1[j].z;
@@ -86,10 +92,27 @@ fn joint_solve33(j: u32, b: vec3f) -> vec3f {
   let m23 = joint_mass_2[j].y;
   let m33 = joint_mass_2[j].z;
   let cyz = vec3f(m22 * m33 - m23 * m23, m23 * m13 - m12 * m33, m12 * m23 - m22 * m13);
-  var det = m11 * cyz.x + m12 * cyz.y + m13 * cyz.z;
-  if (det != 0.0) {
-    det = 1.0 / det;
+  joint_cyz[j] = cyz;
+  var det33 = m11 * cyz.x + m12 * cyz.y + m13 * cyz.z;
+  if (det33 != 0.0) {
+    det33 = 1.0 / det33;
   }
+  var det22 = m11 * m22 - m12 * m12;
+  if (det22 != 0.0) {
+    det22 = 1.0 / det22;
+  }
+  joint_inv_det[j] = vec2f(det33, det22);
+}
+
+fn joint_solve33(j: u32, b: vec3f) -> vec3f {
+  let m11 = joint_mass_1[j].x;
+  let m12 = joint_mass_1[j].y;
+  let m13 = joint_mass_1[j].z;
+  let m22 = joint_mass_2[j].x;
+  let m23 = joint_mass_2[j].y;
+  let m33 = joint_mass_2[j].z;
+  let det = joint_inv_det[j].x;
+  let cyz = joint_cyz[j];
   let x = det * (b.x * cyz.x + b.y * cyz.y + b.z * cyz.z);
   let y = det *
     (m11 * (b.y * m33 - b.z * m23) + m12 * (b.z * m13 - b.x * m33) + m13 * (b.x * m23 - b.y * m13));
@@ -102,10 +125,7 @@ fn joint_solve22(j: u32, b: vec2f) -> vec2f {
   let m11 = joint_mass_1[j].x;
   let m12 = joint_mass_1[j].y;
   let m22 = joint_mass_2[j].x;
-  var det = m11 * m22 - m12 * m12;
-  if (det != 0.0) {
-    det = 1.0 / det;
-  }
+  let det = joint_inv_det[j].y;
   return vec2f(det * (m22 * b.x - m12 * b.y), det * (m11 * b.y - m12 * b.x));
 }
 
