@@ -254,9 +254,23 @@ export interface AdamState {
   secondMoments: Float32Array[];
 }
 
-/** The fields of tfjs's AdamOptimizer that {@linkcode AdamState} copies. */
-interface AdamInternals extends AdamFields {
+/**
+ * tfjs's AdamOptimizer's private state: what a fused step reads and writes,
+ * and the step count. Checkpoints and {@linkcode AdamState} copy it because
+ * its setWeights recomputes the running powers of beta as `pow(beta, t + 1)`,
+ * which differs in the last bits from the product the optimizer accumulates.
+ */
+export interface AdamInternals extends AdamFields {
   iterations_: number;
+}
+
+/** The optimizer's {@linkcode AdamInternals}; throws for anything but tfjs's Adam (`what` needs it). */
+export function adamInternals(optimizer: tf.Optimizer, what: string): AdamInternals {
+  const a = optimizer as unknown as AdamInternals;
+  if (!(a.accBeta1 instanceof tf.Variable) || !Array.isArray(a.accumulatedFirstMoment)) {
+    throw new Error(`${what} need tfjs's Adam optimizer`);
+  }
+  return a;
 }
 
 /**
@@ -264,7 +278,7 @@ interface AdamInternals extends AdamFields {
  * backend, where a read is a copy).
  */
 export function adamState(optimizer: tf.Optimizer): AdamState {
-  const a = optimizer as unknown as AdamInternals;
+  const a = adamInternals(optimizer, "critic updates on the helper thread");
   const read = (v: tf.Variable) => v.dataSync() as Float32Array;
   return {
     learningRate: a.learningRate,
@@ -288,7 +302,7 @@ export function setAdamState(
   variables: tf.Variable[],
   state: AdamState,
 ): void {
-  const a = optimizer as unknown as AdamInternals;
+  const a = adamInternals(optimizer, "critic updates on the helper thread");
   a.learningRate = state.learningRate;
   a.iterations_ = state.iterations;
   const put = (

@@ -23,6 +23,7 @@ import { InputError } from "../errors.ts";
 import { assignWeights, type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { DecisionTransformer } from "../model/decision_transformer.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
+import { adamInternals } from "../model/optim.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import type { GrpoState } from "./grpo.ts";
 import {
@@ -48,28 +49,6 @@ const REFERENCE = "reference.";
 const f32 = (shape: number[], data: Float32Array): TensorEntry => ({ dtype: "F32", shape, data });
 
 /**
- * The parts of tfjs's AdamOptimizer that its getWeights/setWeights leave out
- * or rebuild: setWeights recomputes the running powers of beta as
- * `pow(beta, t + 1)`, which differs in the last bits from the product the
- * optimizer accumulates, so exact resume copies them.
- */
-interface AdamInternals {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-  iterations_: number;
-}
-
-function adamInternals(opt: tf.Optimizer): AdamInternals {
-  const a = opt as unknown as AdamInternals;
-  if (!(a.accBeta1 instanceof tf.Variable) || !Array.isArray(a.accumulatedFirstMoment)) {
-    throw new Error("stage 2 checkpoints need tfjs's Adam optimizer");
-  }
-  return a;
-}
-
-/**
  * An optimizer's state as checkpoint tensors: its step count (from the host)
  * and its state variables and Adam's running beta powers as device tensors,
  * read back with the rest of the checkpoint. Dispose the device tensors
@@ -86,7 +65,7 @@ async function optimizerTensors(
   iter.tensor.dispose();
   out.set(`${prefix}.0`, f32([], Float32Array.of(opt.iterations)));
   state.forEach((w, k) => out.set(`${prefix}.${k + 1}`, w.tensor));
-  const adam = adamInternals(opt);
+  const adam = adamInternals(opt, "stage 2 checkpoints");
   const beta = tf.stack([adam.accBeta1, adam.accBeta2]);
   made.push(beta);
   out.set(`${prefix}.acc_beta`, beta);
@@ -201,7 +180,7 @@ async function restoreOptimizer(
   // Checkpoints from before acc_beta was recorded keep setWeights' pow(beta, t + 1).
   const beta = tensors.get(`${prefix}.acc_beta`);
   if (beta) {
-    const adam = adamInternals(opt);
+    const adam = adamInternals(opt, "stage 2 checkpoints");
     adam.accBeta1.assign(tf.scalar(beta.data[0] as number));
     adam.accBeta2.assign(tf.scalar(beta.data[1] as number));
   }
