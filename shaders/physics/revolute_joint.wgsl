@@ -83,50 +83,40 @@ fn joint_initialize(j: u32) {
   body_w[B] += i_b * (cross2(rb, P) + L);
 }
 
+// The effective mass (symmetric) as its columns ex = (m11, m12, m13), ey = (m12, m22, m23),
+// ez = (m13, m23, m33).
+fn joint_mass(j: u32) -> mat3x3f {
+  let ex = joint_mass_1[j];
+  return mat3x3f(ex, vec3f(ex.y, joint_mass_2[j].xy), vec3f(ex.z, joint_mass_2[j].yz));
+}
+
 // Solve33's ey x ez and both inverse determinants, from the step's effective mass.
 fn joint_solver_constants(j: u32) {
-  let m11 = joint_mass_1[j].x;
-  let m12 = joint_mass_1[j].y;
-  let m13 = joint_mass_1[j].z;
-  let m22 = joint_mass_2[j].x;
-  let m23 = joint_mass_2[j].y;
-  let m33 = joint_mass_2[j].z;
-  let cyz = vec3f(m22 * m33 - m23 * m23, m23 * m13 - m12 * m33, m12 * m23 - m22 * m13);
+  let k = joint_mass(j);
+  let cyz = cross(k[1], k[2]);
   joint_cyz[j] = cyz;
-  var det33 = m11 * cyz.x + m12 * cyz.y + m13 * cyz.z;
+  var det33 = dot(k[0], cyz);
   if (det33 != 0.0) {
     det33 = 1.0 / det33;
   }
-  var det22 = m11 * m22 - m12 * m12;
+  var det22 = k[0].x * k[1].y - k[0].y * k[0].y;
   if (det22 != 0.0) {
     det22 = 1.0 / det22;
   }
   joint_inv_det[j] = vec2f(det33, det22);
 }
 
+// b2Mat33::Solve33: x = det b.(ey x ez), y = det ex.(b x ez), z = det ex.(ey x b).
 fn joint_solve33(j: u32, b: vec3f) -> vec3f {
-  let m11 = joint_mass_1[j].x;
-  let m12 = joint_mass_1[j].y;
-  let m13 = joint_mass_1[j].z;
-  let m22 = joint_mass_2[j].x;
-  let m23 = joint_mass_2[j].y;
-  let m33 = joint_mass_2[j].z;
-  let det = joint_inv_det[j].x;
-  let cyz = joint_cyz[j];
-  let x = det * (b.x * cyz.x + b.y * cyz.y + b.z * cyz.z);
-  let y = det *
-    (m11 * (b.y * m33 - b.z * m23) + m12 * (b.z * m13 - b.x * m33) + m13 * (b.x * m23 - b.y * m13));
-  let z = det *
-    (m11 * (m22 * b.z - m23 * b.y) + m12 * (m23 * b.x - m12 * b.z) + m13 * (m12 * b.y - m22 * b.x));
-  return vec3f(x, y, z);
+  let k = joint_mass(j);
+  let x = dot(b, joint_cyz[j]);
+  return joint_inv_det[j].x * vec3f(x, dot(k[0], cross(b, k[2])), dot(k[0], cross(k[1], b)));
 }
 
+// b2Mat33::Solve22 on the upper-left 2x2 block.
 fn joint_solve22(j: u32, b: vec2f) -> vec2f {
-  let m11 = joint_mass_1[j].x;
-  let m12 = joint_mass_1[j].y;
-  let m22 = joint_mass_2[j].x;
-  let det = joint_inv_det[j].y;
-  return vec2f(det * (m22 * b.x - m12 * b.y), det * (m11 * b.y - m12 * b.x));
+  let k = joint_mass(j);
+  return joint_inv_det[j].y * vec2f(k[1].y * b.x - k[0].y * b.y, k[0].x * b.y - k[0].y * b.x);
 }
 
 fn joint_solve_velocities(j: u32) {
