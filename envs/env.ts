@@ -263,6 +263,8 @@ export interface TrainingPreset {
   numEnvs?: number;
   /** Steps per rollout, per environment. */
   rolloutSteps?: number;
+  /** Minibatch size (samples). */
+  batchSize?: number;
   /** Decay both learning rates linearly to 0 over the run. */
   annealLr?: boolean;
   /** Return-to-go the policy is conditioned on. */
