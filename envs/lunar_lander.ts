@@ -383,8 +383,9 @@ const LANDER_PRESET: TrainingPreset = {
  * The discrete variant's: minibatches of 256 samples instead of 64, at
  * twice the learning rates. A quarter as many update steps, each on four
  * times the rows, costs CPU mode less per sample (tfjs's fixed cost per
- * kernel is shared by more rows) and learned as much per iteration
- * (docs/results.md: >= 250 within 35 minutes on two seeds).
+ * kernel is shared by more rows): ~1.4x the iterations an hour, and >= 250
+ * within 35 minutes on two seeds where 64 reached it on one
+ * (docs/results.md).
  */
 const LANDER_DISCRETE_PRESET: TrainingPreset = {
   ...LANDER_PRESET,
