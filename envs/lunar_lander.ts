@@ -366,8 +366,8 @@ function layoutWgsl(continuous: boolean): string {
  * x 256 steps); entropy 0.01 keeps the engines exploring, and the target
  * return asks for a landing (+100) with little fuel spent. Annealing the
  * learning rates took the deterministic eval at iteration 500 from 210.5 to
- * 261.2 (docs/results.md). The continuous variant's as it is; the discrete
- * one's changes its minibatches.
+ * 261.2 (docs/results.md). The continuous variant uses it as it is; the
+ * discrete one's below changes the minibatches.
  */
 const LANDER_PRESET: TrainingPreset = {
   policyLr: 3e-4,
