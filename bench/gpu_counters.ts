@@ -1,7 +1,7 @@
 /**
  * Counts what a stretch of GPU-mode code asks of the device: readbacks
  * (`GPUBuffer.mapAsync`), queue submissions, compute dispatches and buffer
- * uploads (`GPUQueue.writeBuffer`, and tfjs's mapped staging buffers), by
+ * uploads (`GPUQueue.writeBuffer`, and buffers created mapped), by
  * wrapping the WebGPU prototypes' methods. For benchmarks and tests only:
  * {@linkcode countGpuCalls} puts the originals back when its function ends.
  *
@@ -16,12 +16,13 @@ export interface GpuCallCounts {
   submits: number;
   /** `GPUComputePassEncoder.dispatchWorkgroups` (and `...Indirect`) calls. */
   dispatches: number;
-  /** `GPUQueue.writeBuffer` calls plus buffers created mapped (tfjs's upload path). */
+  /** `GPUQueue.writeBuffer` calls plus buffers created mapped. */
   uploads: number;
   /**
-   * Buffers created mapped: tfjs's uploads of tensor data (one each, to the
-   * tensor's buffer or to a staging buffer); tfjs's uniforms, one per
-   * dispatch, go by `writeBuffer` instead.
+   * Uploads of data rather than uniforms: writes into storage buffers (tensor
+   * data, env inputs) and buffers created mapped (tfjs's own upload path,
+   * which grpo's backend replaces). tfjs's uniforms, one per dispatch, are
+   * the other uploads.
    */
   tensorUploads: number;
   /** Bytes of those buffers. */
@@ -69,7 +70,16 @@ export async function countGpuCalls<T>(
     if (options.stacks) mapStacks.push(new Error().stack ?? "");
   });
   wrap(GPUQueue.prototype, "submit", () => counts.submits++);
-  wrap(GPUQueue.prototype, "writeBuffer", () => counts.uploads++);
+  wrap(GPUQueue.prototype, "writeBuffer", (args) => {
+    counts.uploads++;
+    if (!((args[0] as GPUBuffer).usage & GPUBufferUsage.STORAGE)) return;
+    counts.tensorUploads++;
+    const data = args[2] as ArrayBufferView | ArrayBuffer;
+    const bytesPerElement = "BYTES_PER_ELEMENT" in data ? Number(data.BYTES_PER_ELEMENT) : 1;
+    counts.tensorUploadBytes += args[4] === undefined
+      ? data.byteLength - Number(args[3] ?? 0) * bytesPerElement
+      : Number(args[4]) * bytesPerElement;
+  });
   wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", () => counts.dispatches++);
   wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroupsIndirect", () => counts.dispatches++);
   wrap(GPUDevice.prototype, "createBuffer", (args) => {

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The GPU kit's suite (`deno task gpu-kit` packs it beside deno.xz and grpo.js).
 # On a bare x86-64 Linux host with a GPU and no network: unpacks Deno, prints
-# the WebGPU adapter, then within 8 minutes measures, with grpo's own tools,
+# the WebGPU adapter, then within 9 minutes measures, with grpo's own tools,
 #   - env steps/s in GPU mode (grpo bench envs): CartPole at 4k/64k/1M envs,
-#     LunarLander at 4k/64k;
+#     LunarLander at 64/4k/64k; LunarLander again at 16 steps a dispatch, with
+#     this build and with each baseline_NAME.js in the kit (an earlier build,
+#     packed by `deno task gpu-kit --baseline NAME=FILE.js`), for the per-step
+#     cost side by side;
 #   - one training iteration of the CartPole and LunarLander presets, rollout
 #     and update apart, GPU mode beside CPU mode (grpo train's metrics.jsonl:
 #     the last of 3 iterations, so start-up and compilation are left out);
@@ -15,7 +18,7 @@
 #   --small           small sizes (for a software adapter on a few cores): CartPole at
 #                     1k/4k envs, LunarLander at 256/1k; iterations of 4 envs x 16 steps,
 #                     1 epoch (not the presets); a 3-iteration demo
-# Each step has its own timeout, so one hang cannot eat the 8 minutes.
+# Each step has its own timeout, so one hang cannot eat the 9 minutes.
 set -uo pipefail
 
 usage() { echo "usage: $0 RESULT.json [--allow-software] [--small]" >&2; exit 2; }
@@ -36,7 +39,7 @@ case $RESULT in /*) ;; *) RESULT="$PWD/$RESULT" ;; esac
 KIT=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d /tmp/grpo-gpu-suite.XXXXXX)
 START=$(date +%s)
-BUDGET=470 # seconds for everything after unpacking: 8 minutes with a margin
+BUDGET=530 # seconds for everything after unpacking: 9 minutes with a margin
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 export DENO_DIR="$WORK/deno_dir" XDG_RUNTIME_DIR="$WORK/xdg"
 mkdir -p "$DENO_DIR" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
@@ -61,7 +64,7 @@ step() {
   local left=$((BUDGET - ($(date +%s) - START)))
   [ "$limit" -gt "$left" ] && limit=$left
   if [ "$limit" -le 5 ]; then
-    echo "   (skipped: the 8-minute budget is spent)" >&2
+    echo "   (skipped: the 9-minute budget is spent)" >&2
     return 124
   fi
   timeout -k 5 "$limit" "$@"
@@ -90,10 +93,10 @@ if grep -q '"software":true' "$WORK/adapter.json" && [ $ALLOW_SOFTWARE = 0 ]; th
 fi
 
 if [ $SMALL = 1 ]; then
-  CARTPOLE_SIZES=1024,4096 LANDER_SIZES=256,1024 DEMO=(--iterations 3)
+  CARTPOLE_SIZES=1024,4096 LANDER_SIZES=256,1024 COMPARE_SIZES=64,256 DEMO=(--iterations 3)
   TRAIN=(--num-iterations 2 --num-envs 4 --rollout-steps 16 --num-epochs 1)
 else
-  CARTPOLE_SIZES=4096,65536,1048576 LANDER_SIZES=4096,65536 DEMO=()
+  CARTPOLE_SIZES=4096,65536,1048576 LANDER_SIZES=64,4096,65536 COMPARE_SIZES=64,4096,65536 DEMO=()
   TRAIN=(--num-iterations 3)
 fi
 
@@ -102,6 +105,18 @@ step 75 "${GRPO[@]}" bench envs --env cartpole --sizes $CARTPOLE_SIZES --mode gp
   >"$WORK/bench_cartpole.json" || echo "   cartpole bench failed or timed out" >&2
 step 75 "${GRPO[@]}" bench envs --env lunar_lander --sizes $LANDER_SIZES --mode gpu --json \
   >"$WORK/bench_lander.json" || echo "   lunar_lander bench failed or timed out" >&2
+
+echo "== LunarLander at 16 steps a dispatch: this build and the baselines"
+step 60 "${GRPO[@]}" bench envs --env lunar_lander --sizes $COMPARE_SIZES --mode gpu \
+  --steps-per-dispatch 16 --json >"$WORK/compare_this_build.json" ||
+  echo "   lunar_lander bench at 16 steps a dispatch failed or timed out" >&2
+for baseline in "$KIT"/baseline_*.js; do
+  [ -e "$baseline" ] || continue
+  name=$(basename "$baseline" .js)
+  # Builds older than the --steps-per-dispatch flag ran 16 steps a dispatch.
+  step 60 "$DENO" run -A "$baseline" bench envs --env lunar_lander --sizes $COMPARE_SIZES --mode gpu \
+    --json >"$WORK/compare_$name.json" || echo "   $name bench failed or timed out" >&2
+done
 
 echo "== one training iteration of each preset, GPU and CPU mode"
 for env in cartpole lunar_lander; do
@@ -136,6 +151,10 @@ const read = (name) => {
   }
 };
 const bench = (name) => (read(name)?.results ?? []).map((r) => ({ envs: r.numEnvs, stepsPerSecond: r.stepsPerSecond, raw: r }));
+const compared = Object.fromEntries(
+  [...Deno.readDirSync(work)].map((e) => e.name).filter((n) => /^compare_.*\.json$/.test(n)).sort()
+    .map((n) => [n.slice("compare_".length, -".json".length), bench(n)]),
+);
 const iteration = (env, mode) => {
   const m = read(`iteration_${env}_${mode}.json`);
   return m ? { rollout_seconds: m.rollout_seconds, update_seconds: m.update_seconds, env_steps: m.envSteps } : null;
@@ -152,6 +171,7 @@ const out = {
   adapter: read("adapter.json"),
   host: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
   env_steps_per_second_gpu: { cartpole: bench("bench_cartpole.json"), lunar_lander: bench("bench_lander.json") },
+  lunar_lander_per_build: compared,
   iteration_seconds: Object.fromEntries(["cartpole", "lunar_lander"].map((env) => [env, { gpu: iteration(env, "gpu"), cpu: iteration(env, "cpu") }])),
   demo: { ...read("demo_time.json"), final_mean_return: score === undefined ? null : Number(score), reached_500: score !== undefined && Number(score) >= 500 },
 };
@@ -159,7 +179,14 @@ Deno.writeTextFileSync(result, JSON.stringify(out, null, 2) + "\n");
 const f = (x, d = 3) => (typeof x === "number" ? x.toFixed(d) : "n/a");
 const rows = [["measure", "value"]];
 for (const env of ["cartpole", "lunar_lander"]) {
-  for (const b of out.env_steps_per_second_gpu[env]) rows.push([`${env} env steps/s, GPU, ${b.envs} envs`, f(b.stepsPerSecond, 0)]);
+  for (const b of out.env_steps_per_second_gpu[env]) {
+    rows.push([`${env} env steps/s, GPU, ${b.envs} envs (${b.raw.stepsPerDispatch} steps/dispatch)`, f(b.stepsPerSecond, 0)]);
+  }
+}
+for (const [build, results] of Object.entries(compared)) {
+  for (const b of results) {
+    rows.push([`lunar_lander steps/s, ${build}, ${b.envs} envs (${b.raw.stepsPerDispatch ?? "?"} steps/dispatch)`, f(b.stepsPerSecond, 0)]);
+  }
 }
 for (const env of ["cartpole", "lunar_lander"]) {
   for (const mode of ["gpu", "cpu"]) {

@@ -138,13 +138,28 @@ export function throwDeviceErrors(): void {
   throw new GpuDeviceError(`GPU error: ${message}`);
 }
 
-/** Resolves a `--device` choice to the mode a run uses. */
-export async function resolveMode(choice: DeviceChoice): Promise<Mode> {
+/**
+ * What a command spends its time on, for `--device auto`: the networks
+ * (tfjs: stage 1, stage 2, eval, act) or the env kernels alone (scripted
+ * rollouts, replay).
+ */
+export type Workload = "networks" | "envs";
+
+/**
+ * Resolves a `--device` choice to the mode a run uses. `auto` runs networks
+ * on the CPU: tfjs on WebGPU is bound by its host-side cost per kernel
+ * (~80k kernels in a CartPole iteration), so at the default model sizes a
+ * GPU-mode iteration on an H200 took as long as CPU mode's (LunarLander) or
+ * 3x longer (CartPole) (docs/results.md, "On a real GPU"). Env kernels alone
+ * run on a real GPU's adapter, never on a software one (slower there).
+ */
+export async function resolveMode(choice: DeviceChoice, workload: Workload): Promise<Mode> {
   if (choice === "cpu") return "cpu";
   if (choice === "gpu") {
     await requireGpu();
     return "gpu";
   }
+  if (workload === "networks") return "cpu";
   const gpu = await getGpu();
   return gpu && !gpu.adapter.isFallback ? "gpu" : "cpu";
 }

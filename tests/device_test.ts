@@ -1,6 +1,14 @@
-/** The process's WebGPU device: which backends it may start. */
+/** The process's WebGPU device: which backends it may start, and what `--device auto` picks. */
 import { assertEquals } from "./assert.ts";
 import { gpuTest, releaseGpuAfterTests } from "./gpu.ts";
+import { getGpu, resolveMode } from "../src/device.ts";
+
+Deno.test("--device auto runs networks on the CPU and env-only work on a real GPU alone", async () => {
+  assertEquals(await resolveMode("auto", "networks"), "cpu");
+  assertEquals(await resolveMode("cpu", "envs"), "cpu");
+  const gpu = await getGpu();
+  assertEquals(await resolveMode("auto", "envs"), gpu && !gpu.adapter.isFallback ? "gpu" : "cpu");
+});
 
 gpuTest({
   name: "WebGPU starts without wgpu's OpenGL backend: no EGL, no second Mesa driver",

@@ -113,7 +113,7 @@ export const actCommand: Command = defineCommand({
       recorded: info,
       source: path,
     });
-    const mode = await resolveMode(deviceChoice(v));
+    const mode = await resolveMode(deviceChoice(v), "networks");
     await initBackend(mode);
     const maxEpisodes = v["max-episodes"];
     refuseIfTooBig(

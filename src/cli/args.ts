@@ -191,7 +191,7 @@ export const DEVICE_FLAG = {
   default: "auto",
   choices: ["auto", "gpu", "cpu"] as const,
   help:
-    "auto: GPU on a real adapter, CPU otherwise; gpu: force WebGPU (also on a software adapter); cpu: never touch WebGPU",
+    "auto: networks on the CPU (faster at these sizes, also beside a GPU), env-only work on a real GPU; gpu: force WebGPU (also on a software adapter); cpu: never touch WebGPU",
 } satisfies FlagSpec;
 
 /** Reads `--device`. */

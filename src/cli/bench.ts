@@ -19,7 +19,7 @@ export const benchCommand: Command = defineCommand({
   name: "bench",
   summary: "measure env steps/s in CPU and GPU mode (grpo bench envs)",
   usage:
-    "grpo bench envs [--env NAME] [--sizes 1,64,4096,65536] [--mode cpu|gpu|both] [--repeats 3] [--json]",
+    "grpo bench envs [--env NAME] [--sizes 1,64,4096,65536] [--mode cpu|gpu|both] [--repeats 3] [--steps-per-dispatch N] [--json]",
   flags: {
     env: { type: "string", help: "one env instead of all" },
     sizes: { type: "string", default: "1,64,4096,65536", help: "numbers of envs" },
@@ -40,6 +40,12 @@ export const benchCommand: Command = defineCommand({
       default: 3,
       range: { min: 1, max: 1000 },
       help: "timed repeats per measurement; the fastest is reported (the CPU may be shared)",
+    },
+    "steps-per-dispatch": {
+      type: "integer",
+      range: { min: 1, max: 10000 },
+      help:
+        "GPU mode: env steps looped inside one dispatch (default: enough for ~1M env steps, 100 to 10000; a software adapter caps it at the env's own limit)",
     },
     json: { type: "boolean", help: "print JSON" },
   },
@@ -87,7 +93,7 @@ export const benchCommand: Command = defineCommand({
       for (const n of sizes) {
         const repeats = values.repeats;
         if (values.mode !== "gpu") report(benchCpu(env, n, seconds, repeats));
-        if (gpu) report(await benchGpu(env, n, seconds, undefined, repeats));
+        if (gpu) report(await benchGpu(env, n, seconds, values["steps-per-dispatch"], repeats));
       }
     }
     if (values.json) {

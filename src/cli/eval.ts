@@ -89,7 +89,7 @@ export const evalCommand: Command = defineCommand({
       recorded: info,
       source: path,
     });
-    const mode = await resolveMode(deviceChoice(v));
+    const mode = await resolveMode(deviceChoice(v), "networks");
     refuseIfTooBig(
       `grpo eval: ${numEpisodes} episodes at once`,
       kvCacheBytes(info.model, numEpisodes),

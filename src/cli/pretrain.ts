@@ -170,7 +170,7 @@ export async function pretrain(
     valFraction: v["val-fraction"],
   };
   checkConfig(config, numEpisodes);
-  const mode = await resolveMode(deviceChoice(v));
+  const mode = await resolveMode(deviceChoice(v), "networks");
   refuseIfTooBig(
     "grpo pretrain: this model and batch",
     pretrainBytes(config, env.maxEpisodeSteps),

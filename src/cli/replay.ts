@@ -53,7 +53,7 @@ export const replayCommand: Command = defineCommand({
     }
     const userEnvs = values.env ? [await resolveEnv(values.env)] : [];
     const jobs = parseReplayInput(json, userEnvs);
-    const episodes = await replay(jobs, await resolveMode(deviceChoice(values)));
+    const episodes = await replay(jobs, await resolveMode(deviceChoice(values), "envs"));
     checkFiniteOutputs(episodes);
     const dropped = droppedActions(jobs, episodes);
     if (dropped.length > 0) {

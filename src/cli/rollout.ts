@@ -66,7 +66,7 @@ export const rolloutCommand: Command = defineCommand({
     const env = await resolveEnvFlag(v, envName);
     const problem = scriptedPolicyProblem(env, policy);
     if (problem) throw new InputError(`grpo rollout: ${problem}`);
-    const mode = await resolveMode(deviceChoice(v));
+    const mode = await resolveMode(deviceChoice(v), "envs");
     const seed = v.seed;
     const started = performance.now();
     const { returns, lengths } = await scriptedRollout(env, policy, { episodes, seed, mode });

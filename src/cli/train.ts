@@ -411,7 +411,7 @@ export const trainCommand: Command = defineCommand({
         `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
       );
     }
-    const mode = await resolveMode(deviceChoice(v));
+    const mode = await resolveMode(deviceChoice(v), "networks");
     if (mode === "gpu") {
       console.log(
         "note: GPU mode: rollouts stay on the device (env kernel, policy, sampling); updates run through tfjs on WebGPU",
