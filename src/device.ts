@@ -1,11 +1,12 @@
 /**
  * The one WebGPU device of the process, and the `--device` choice.
  *
- * `auto` picks GPU mode on a real adapter and CPU mode on a software
- * (fallback) adapter or none, because on a CPU the tfjs wasm backend with the
- * TypeScript envs is faster than WebGPU emulated by Mesa. `gpu` forces WebGPU,
- * also on a software adapter (this is how the tests exercise the WGSL on CI).
- * `cpu` never touches WebGPU.
+ * `auto` picks CPU mode for work that runs the networks (see
+ * {@linkcode resolveMode}), and for env-only work GPU mode on a real adapter,
+ * CPU mode on a software (fallback) adapter or none, where the TypeScript
+ * envs are faster than WebGPU emulated by Mesa. `gpu` forces WebGPU, also on
+ * a software adapter (this is how the tests exercise the WGSL on CI). `cpu`
+ * never touches WebGPU.
  *
  * @module
  */

@@ -13,6 +13,7 @@ import {
   smoothTerrain,
 } from "../envs/lunar_lander.ts";
 import { createHash } from "node:crypto";
+import { envActionsOf } from "../envs/env.ts";
 import { CpuVecEnv, randomAction, TERMINATED } from "../src/rl/vec_env.ts";
 import { GpuVecEnv } from "../src/gpu/vec_env.ts";
 import { parseReplayInput, replay } from "../src/play/replay.ts";
@@ -359,4 +360,28 @@ Deno.test("the CPU engine's bits are pinned: 16 envs x 400 steps of each variant
     }
     assertEquals(hash.digest("hex").slice(0, 16), recorded[env.id], env.id);
   }
+});
+
+Deno.test("LunarLanderContinuous through its four discrete actions steps as LunarLander, bit for bit", () => {
+  // A categorical policy on the continuous variant picks among `discreteActions` (no engine, left,
+  // main, right at full throttle). Gymnasium's continuous mapping fires the same engines at the
+  // same power, so the variants' trajectories and returns are the same: a preset measured on one
+  // is measured on the other.
+  const n = 32;
+  const discrete = new CpuVecEnv(lunarLander, n, { seed: 3 });
+  const continuous = new CpuVecEnv(lunarLanderContinuous, n, { seed: 3 });
+  discrete.reset();
+  continuous.reset();
+  const choices = new Float32Array(n);
+  let episodesEnded = 0;
+  for (let t = 0; t < 600; t++) {
+    for (let i = 0; i < n; i++) choices[i] = (t * 5 + i * 3 + (t >> 4)) % 4;
+    discrete.step(choices);
+    continuous.step(envActionsOf(lunarLanderContinuous, choices, n));
+    assertEquals(continuous.state, discrete.state, `state at step ${t}`);
+    assertEquals(continuous.reward, discrete.reward, `reward at step ${t}`);
+    assertEquals(continuous.done, discrete.done, `done at step ${t}`);
+    episodesEnded += discrete.done.filter((d) => d !== 0).length;
+  }
+  assert(episodesEnded > n, `episodes ended: ${episodesEnded}`);
 });
