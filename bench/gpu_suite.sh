@@ -170,7 +170,9 @@ const demoLog = (() => {
     return "";
   }
 })();
-const score = demoLog.match(/mean return ([-0-9.]+)/g)?.at(-1)?.split(" ").at(-1);
+// The evaluation's "mean return X +- Y over N episodes"; stage 1's collection line also says
+// "mean return" (no "+-"), and is the last such line when the demo is cut short.
+const score = demoLog.match(/mean return [-0-9.]+(?= \+-)/g)?.at(-1)?.split(" ").at(-1);
 const out = {
   adapter: read("adapter.json"),
   host: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
