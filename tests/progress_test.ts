@@ -63,6 +63,11 @@ Deno.test("durations and rates are short", () => {
     [formatDuration(42.4), formatDuration(185), formatDuration(3720), formatDuration(NaN)],
     ["42.4s", "3m05s", "1h02m", "?"],
   );
+  // Rounding carries into the next unit instead of printing 60.
+  assertEquals(
+    [formatDuration(59.97), formatDuration(119.9), formatDuration(3599.7)],
+    ["1m00s", "2m00s", "1h00m"],
+  );
   assertEquals([formatRate(950), formatRate(12345), formatRate(4_560_000)], [
     "950",
     "12.3k",

@@ -76,8 +76,10 @@ export class ProgressLine {
 /** Seconds as `1h02m`, `3m05s` or `12.3s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
-  if (seconds < 60) return `${seconds.toFixed(1)}s`;
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  if (seconds < 59.95) return `${seconds.toFixed(1)}s`;
+  // Whole seconds first, so 119.9 s reads 2m00s, not 1m60s.
+  const whole = Math.round(seconds);
+  const m = Math.floor(whole / 60), s = whole % 60;
   if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
