@@ -113,6 +113,79 @@ Deno.test("causal masking: a later token never changes an earlier output", async
   model.dispose();
 });
 
+/**
+ * The Decision Transformer written out plainly from its weights (GPT-2 over
+ * the interleaved R, s, a tokens, every token through every layer, tfjs's
+ * unfused ops), the action logits read at the s tokens.
+ */
+function referenceLogits(model: DecisionTransformer, batch: SegmentBatch): tf.Tensor {
+  const c = model.config;
+  const w = new Map(model.namedWeights());
+  const W = (name: string) => w.get(name)!;
+  const dense = (x: tf.Tensor, name: string) => {
+    const y = tf.matMul(x.reshape([-1, x.shape.at(-1)!]), W(`${name}.weight`));
+    return y.add(W(`${name}.bias`)).reshape([...x.shape.slice(0, -1), y.shape[1]!] as number[]);
+  };
+  const norm = (x: tf.Tensor, name: string) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).div(tf.sqrt(variance.add(1e-5))).mul(W(`${name}.weight`)).add(
+      W(`${name}.bias`),
+    );
+  };
+  return tf.tidy(() => {
+    const [B, K] = batch.returnsToGo.shape, d = c.embedDim, T = 3 * K, dh = d / c.nHead;
+    const time = tf.gather(W("embed_timestep.weight"), batch.timesteps.reshape([-1]))
+      .reshape([B, K, d]);
+    const R = dense(batch.returnsToGo.div(c.returnScale).reshape([B, K, 1]), "embed_return");
+    const obs = batch.obs.sub(tf.tensor1d(c.obsMean)).div(tf.tensor1d(c.obsStd));
+    const S = dense(obs, "embed_state");
+    const A = dense(
+      tf.oneHot(batch.actions.reshape([B, K]).cast("int32"), c.actDim).cast("float32"),
+      "embed_action",
+    );
+    let x = norm(
+      tf.stack([R.add(time), S.add(time), A.add(time)], 2).reshape([B, T, d]),
+      "embed_ln",
+    );
+    const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0);
+    for (let l = 0; l < c.nLayer; l++) {
+      const p = `transformer.h.${l}`;
+      const heads = (t: tf.Tensor) => t.reshape([B, T, c.nHead, dh]).transpose([0, 2, 1, 3]);
+      const [q, k, v] = tf.split(dense(norm(x, `${p}.ln_1`), `${p}.attn.c_attn`), 3, -1).map(heads);
+      const scores = tf.matMul(q, k, false, true).div(Math.sqrt(dh));
+      const att = tf.softmax(
+        tf.where(causal.cast("bool"), scores, tf.fill(scores.shape, -Infinity)),
+      );
+      const y = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B, T, d]);
+      x = x.add(dense(y, `${p}.attn.c_proj`));
+      const h = dense(norm(x, `${p}.ln_2`), `${p}.mlp.c_fc`);
+      x = x.add(dense(h.mul(tf.sigmoid(h.mul(1.702))), `${p}.mlp.c_proj`));
+    }
+    const states = x.reshape([B, K, 3, d]).slice([0, 0, 1, 0], [B, K, 1, d]).reshape([B, K, d]);
+    return dense(norm(states, "transformer.ln_f"), "predict_action");
+  });
+}
+
+Deno.test("forward equals the model written out plainly, every token through every layer", async () => {
+  await initBackend("cpu");
+  for (const nLayer of [1, 2, 3]) {
+    const c = tinyConfig({ nLayer, contextLength: 5 });
+    const model = new DecisionTransformer(c, 11);
+    const eps = [0, 1, 2].map((i) => randomEpisode(c, 8, 200 + i));
+    const batch = segments(c, eps, [0, 3, 5]);
+    const got = distValues(model.forward(batch));
+    const want = referenceLogits(model, batch);
+    assertAllClose(
+      Array.from(await got.data()),
+      Array.from(await want.data()),
+      1e-5,
+      `${nLayer} layers`,
+    );
+    tf.dispose([got, want, ...Object.values(batch)]);
+    model.dispose();
+  }
+});
+
 /** Runs `act` over N episodes that start at different times and compares with full forwards. */
 async function cachedMatchesFull(c: DecisionTransformerConfig, tolerance: number) {
   const K = c.contextLength;

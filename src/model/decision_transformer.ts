@@ -343,7 +343,9 @@ export class DecisionTransformer {
    * One transformer block, pre-norm as in GPT-2: `x + attn(ln1(x))`, then
    * `x + mlp(ln2(x))`. `context` turns the new tokens' keys and values into
    * the ones they attend over: themselves in {@linkcode forward}, the KV
-   * cache's chunk in {@linkcode act}.
+   * cache's chunk in {@linkcode act}. `queries` picks the tokens whose
+   * outputs are wanted (all by default; `mask` has a row for each of them):
+   * every token still gives its key and value.
    */
   private block(
     x: tf.Tensor,
@@ -351,9 +353,12 @@ export class DecisionTransformer {
     mask: tf.Tensor,
     drop: (x: tf.Tensor) => tf.Tensor,
     context: (k: tf.Tensor, v: tf.Tensor) => [tf.Tensor, tf.Tensor] = (k, v) => [k, v],
+    queries: (tokens: tf.Tensor) => tf.Tensor = (tokens) => tokens,
   ): tf.Tensor {
     const { nHead } = this.config;
-    const [q, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+    const [qAll, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+    const q = queries(qAll);
+    x = queries(x);
     const [keys, values] = context(k, v);
     const [qh, kh, vh] = [q, keys, values].map((t) => splitHeads(t, nHead));
     // The attention weights' dropout, drawn as the multiplier tf.dropout would apply.
@@ -402,10 +407,19 @@ export class DecisionTransformer {
       ], 2).reshape([b, 3 * k, d]);
       x = drop(layerNorm(x, ...this.embedLn));
       const mask = causalMask(3 * k);
-      for (const blk of this.blocks) x = this.block(x, blk, mask, drop);
-      // Hidden states at the s_t tokens predict a_t.
-      const atStates = x.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
-      return this.head(atStates);
+      // Hidden states at the s_t tokens predict a_t, so the last block computes its queries,
+      // attention and MLP at those K tokens alone (a third of its rows), against all 3K keys.
+      const atStates = (t: tf.Tensor) =>
+        t.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
+      const stateRows = mask.reshape([k, 3, 3 * k]).slice([0, 1, 0], [k, 1, 3 * k])
+        .reshape([k, 3 * k]);
+      const last = this.blocks.length - 1;
+      this.blocks.forEach((blk, i) => {
+        x = i < last
+          ? this.block(x, blk, mask, drop)
+          : this.block(x, blk, stateRows, drop, undefined, atStates);
+      });
+      return this.head(x);
     });
   }
 
@@ -472,18 +486,22 @@ export class DecisionTransformer {
       const keys: tf.Tensor3D[] = [];
       const values: tf.Tensor3D[] = [];
       const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
+      // As in forward, the last block's outputs are wanted at s_t alone (the third new token).
+      const last = this.blocks.length - 1;
+      const atState = (t: tf.Tensor) => t.slice([0, 2, 0], [n, 1, d]);
       this.blocks.forEach((blk, i) => {
-        x = this.block(x, blk, mask, noDropout, (k, v) => {
+        const queries = i < last ? undefined : atState;
+        const rows = i < last ? mask : mask.slice([0, 0, 2, 0], [n, 1, 1, s]);
+        x = this.block(x, blk, rows, noDropout, (k, v) => {
           // The chunk's tokens so far, with this step's three written into their slots.
           const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
           const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
           keys.push(kAll);
           values.push(vAll);
           return [kAll, vAll];
-        });
+        }, queries);
       });
-      const atState = x.slice([0, 2, 0], [n, 1, d]).reshape([n, d]);
-      return { dist: this.head(atState), keys, values };
+      return { dist: this.head(x.reshape([n, d])), keys, values };
     });
     cache.dispose();
     cache.keys = result.keys;
