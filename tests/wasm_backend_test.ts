@@ -1,7 +1,8 @@
 /**
  * The CPU backend's own kernels (`src/model/backend.ts`): Identity shares data
  * instead of copying it, so clones must still behave as copies wherever tfjs
- * or grpo could tell the difference; Slice, Split and Unstack read their
+ * or grpo could tell the difference; the tensors a gradient saves are such
+ * shared handles, made without kernels; Slice, Split and Unstack read their
  * input in place and must give tfjs's results.
  *
  * @module
@@ -26,6 +27,33 @@ Deno.test("a clone on wasm shares data, outlives its source and keeps a variable
   assertEquals(Array.from(v.dataSync()), [6, 7]);
   tf.dispose([y, v, saved]);
   assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("gradients save their tensors on wasm without Identity kernels, with tfjs's results and no leak", async () => {
+  await initBackend("cpu");
+  const engine = tf.engine() as unknown as {
+    saveTensorsForBackwardMode: (ts: tf.Tensor[]) => tf.Tensor[];
+  };
+  const x = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]])), w = tf.tensor2d([[1, 2], [3, -4]]);
+  const grads = () => {
+    const g = tf.variableGrads(() => tf.tanh(tf.matMul(x, w)).square().sum(), [x]);
+    const out = Array.from(g.grads[x.name].dataSync());
+    tf.dispose([g.value, g.grads[x.name]]);
+    return out;
+  };
+  const before = tf.memory().numTensors;
+  const profile = await tf.profile(grads);
+  assertEquals(profile.kernels.filter((k) => k.name === "Identity").length, 0);
+  const got = grads();
+  assertEquals(tf.memory().numTensors, before, "the saved handles are freed with the tape");
+  const own = engine.saveTensorsForBackwardMode;
+  delete (engine as Partial<typeof engine>).saveTensorsForBackwardMode; // tfjs's own: clones
+  try {
+    assertEquals(got, grads());
+  } finally {
+    engine.saveTensorsForBackwardMode = own;
+  }
+  tf.dispose([x, w]);
 });
 
 Deno.test("slice, split and unstack on wasm give the values of index arithmetic, any rank and dtype", async () => {

@@ -58,6 +58,38 @@ function shareIdentityOnWasm(): void {
   });
 }
 
+/** What {@linkcode saveWithoutKernelsOnWasm} uses of tfjs's engine (not in its types). */
+interface EngineInternals {
+  backendName: string;
+  backend: tf.TensorInfo & { incRef(dataId: tf.DataId): void };
+  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  nextTensorId(): number;
+  incRef(t: tf.Tensor, backend: unknown): void;
+  keep<T extends tf.Tensor>(t: T): T;
+}
+
+/**
+ * While a gradient tape records, tfjs saves each tensor a gradient will need
+ * as `keep(clone(t))`, and each clone is an Identity kernel plus two tape
+ * nodes (~220 per policy minibatch: as many as its real kernels, at ~7 us of
+ * tfjs's bookkeeping each). On wasm the saved tensor is now a second handle on
+ * the same data, as the shared Identity above makes it: the same tensor, its
+ * data counted once more, with no kernel and no tape node (the clones' nodes
+ * lie on no path to a loss, so backprop dropped them anyway).
+ */
+function saveWithoutKernelsOnWasm(): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const proto = Object.getPrototypeOf(engine) as EngineInternals;
+  engine.saveTensorsForBackwardMode = function (tensors) {
+    if (engine.backendName !== "wasm") return proto.saveTensorsForBackwardMode.call(this, tensors);
+    return tensors.map((t) => {
+      const handle = new tf.Tensor(t.shape, t.dtype, t.dataId, engine.nextTensorId());
+      engine.incRef(handle, engine.backend);
+      return engine.keep(handle);
+    });
+  };
+}
+
 /** What the kernels below use of tfjs's wasm backend. */
 interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -224,6 +256,7 @@ export async function initBackend(mode: Mode): Promise<void> {
     }
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
     shareIdentityOnWasm();
+    saveWithoutKernelsOnWasm();
     sliceInPlaceOnWasm();
   } else {
     const { device, adapter } = await requireGpu();

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
-import { combineInGroups } from "./grouped.ts";
+import { combineInGroups, MAX_OP_INPUTS } from "./grouped.ts";
 
 /**
  * Scales `grads` so their global L2 norm is at most `maxNorm` (as PyTorch's
@@ -21,6 +21,8 @@ export function clipByGlobalNorm(
   grads: tf.NamedTensorMap,
   maxNorm: number,
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm) return clipOnWasm(backend, grads, maxNorm);
   return tf.tidy(() => {
     const names = Object.keys(grads);
     const norm = tf.sqrt(
@@ -31,6 +33,47 @@ export function clipByGlobalNorm(
     for (const k of names) out[k] = grads[k].mul(scale);
     return { grads: out, norm };
   });
+}
+
+/**
+ * {@linkcode clipByGlobalNorm} on wasm as two loops over the heap instead of
+ * ~4 tfjs ops per gradient (122 kernels for the policy's 37). The same f32
+ * operations in the same order as tfjs's wasm kernels, so the same bits: each
+ * Sum accumulates in f32 from 0 in index order, each AddN adds its inputs in
+ * order (`tests/optim_test.ts` compares the two).
+ */
+function clipOnWasm(
+  backend: BackendWasm,
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  const f = Math.fround;
+  const names = Object.keys(grads);
+  let sums = heapViews(backend, names.map((k) => grads[k])).map((g) => {
+    let sum = 0;
+    for (let i = 0; i < g.length; i++) sum = f(sum + f(g[i] * g[i]));
+    return sum;
+  });
+  while (sums.length > 1) {
+    const next: number[] = [];
+    for (let k = 0; k < sums.length; k += MAX_OP_INPUTS) {
+      next.push(sums.slice(k, k + MAX_OP_INPUTS).reduce((a, b) => f(a + b)));
+    }
+    sums = next;
+  }
+  const norm = f(Math.sqrt(sums[0] ?? 0));
+  // As wasm's tf.minimum(1, ratio): a NaN ratio (a NaN gradient) gives 1, not NaN.
+  const ratio = f(f(maxNorm) / f(norm + f(1e-6)));
+  const scale = ratio < 1 ? ratio : 1;
+  const out: tf.NamedTensorMap = {};
+  for (const k of names) {
+    const g = grads[k];
+    const scaled = heapOutput(backend, g.shape);
+    const [from, to] = heapViews(backend, [g, scaled]);
+    for (let i = 0; i < from.length; i++) to[i] = f(from[i] * scale);
+    out[k] = tf.engine().makeTensorFromTensorInfo(scaled);
+  }
+  return { grads: out, norm: tf.scalar(norm) };
 }
 
 /**
