@@ -115,6 +115,29 @@ Deno.test("best.safetensors is the best periodic evaluation, not a training rewa
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--stop-at-eval stops after the first evaluation that reaches it, keeping that model", async () => {
+  const dir = await Deno.makeTempDir();
+  const stage1 = await tinyStage1(dir, { seed: 0 });
+  const ck = join(dir, "ck"), logs = join(dir, "logs");
+  // Any CartPole episode scores >= 1: the first evaluation (iteration 2) reaches 1, not 1e6.
+  const evalFlags = ["--num-iterations", "6", "--eval-every", "2", "--eval-episodes", "2"];
+  const cases: [string, number[]][] = [["1", [1, 2]], ["1e6", [1, 2, 3, 4, 5, 6]]];
+  for (const [threshold, iterations] of cases) {
+    const run = await quietly(() =>
+      main([...tinyTrainArgs(stage1, ck, logs), ...evalFlags, "--stop-at-eval", threshold])
+    );
+    assertEquals(run.result, 0, run.err);
+    assertEquals(run.out.includes("stopped there"), threshold === "1", run.out);
+    assertEquals(metricsRows(onlyRun(logs)).map((r) => r.iteration), iterations);
+    const runDir = onlyRun(ck);
+    const last = await readSafetensors(join(runDir, "last.safetensors"));
+    assertEquals(last.metadata.iteration, String(iterations.at(-1)));
+    await Deno.remove(runDir, { recursive: true });
+    await Deno.remove(onlyRun(logs), { recursive: true });
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("grpo train rejects bad flags with one line, exit 2, and writes nothing", async () => {
   const dir = await Deno.makeTempDir();
   const stage1 = await tinyStage1(dir, { seed: 0 });
@@ -126,6 +149,7 @@ Deno.test("grpo train rejects bad flags with one line, exit 2, and writes nothin
       ["--policy-lr", "abc"],
       ["--advantage", "ppo"],
       ["--env", "nosuchenv"],
+      ["--stop-at-eval", "100", "--eval-every", "0"],
     ]
   ) {
     const r = await quietly(() => main(["train", "--checkpoint", stage1, "--out", out, ...bad]));

@@ -67,6 +67,9 @@ export const demoCommand: Command = defineCommand({
       // episodes than the final test's), as Stable-Baselines3's EvalCallback does.
       "--eval-every",
       String(Math.min(DEMO_EVAL_EVERY, v.iterations)),
+      // CartPole's most: once an evaluation plays every episode to the end, training stops.
+      "--stop-at-eval",
+      "500",
       "--out",
       join(out, "checkpoints"),
       "--log-dir",

@@ -203,6 +203,12 @@ const flags = {
     range: { min: 1, max: 10_000 },
     help: `episodes per evaluation (default ${DEFAULTS["eval-episodes"]})`,
   },
+  "stop-at-eval": {
+    type: "number",
+    range: RETURN_RANGE,
+    help:
+      "stop once a deterministic evaluation's mean return reaches R, as Stable-Baselines3's StopTrainingOnRewardThreshold (needs --eval-every > 0; default: run every iteration)",
+  },
   "anneal-lr": {
     type: "string",
     choices: ["on", "off"],
@@ -411,6 +417,12 @@ export const trainCommand: Command = defineCommand({
         `grpo train: --eval-episodes must be a positive integer, got ${v["eval-episodes"]}`,
       );
     }
+    const stopAt = v["stop-at-eval"];
+    if (stopAt !== undefined && v["eval-every"] === 0) {
+      throw new InputError(
+        "grpo train: --stop-at-eval needs evaluations; give --eval-every N (N > 0) as well",
+      );
+    }
     const mode = await resolveMode(deviceChoice(v), "networks");
     if (mode === "gpu") {
       console.log(
@@ -536,8 +548,10 @@ export const trainCommand: Command = defineCommand({
     state.collector ??= createCollector(env, state.policy, value, config.numEnvs, config.seed);
     let snapshot = await IterationSnapshot.take(state);
     try {
+      let reached = false;
       await trainGrpo(state, {
-        shouldStop: () => stopper.poll(),
+        // Polled before each iteration and each minibatch: `reached` is set after an iteration.
+        shouldStop: () => reached || stopper.poll(),
         async onIteration(m: IterationMetrics) {
           const last = m.iteration === config.numIterations;
           // The spec's "evaluate regularly": deterministic episodes on envs of their own (the
@@ -565,6 +579,7 @@ export const trainCommand: Command = defineCommand({
             lastSaved = await save(`iteration_${m.iteration}.safetensors`);
           }
           if (improved) await save("best.safetensors");
+          reached = stopAt !== undefined && evalReturn >= stopAt;
           snapshot.dispose();
           snapshot = await IterationSnapshot.take(state);
           const elapsed = (performance.now() - loopStart) / 1000;
@@ -594,6 +609,11 @@ export const trainCommand: Command = defineCommand({
           `stopped after iteration ${state.iteration}; resume with: grpo train --resume ${lastSaved} --log-dir ${logParent}${
             isBuiltinEnv(env) ? "" : ` ${envFlagOf(env, given.env)}`
           }`,
+        );
+      }
+      if (reached) {
+        console.log(
+          `the evaluation reached --stop-at-eval ${stopAt} at iteration ${state.iteration}: stopped there`,
         );
       }
       console.log(
