@@ -13,7 +13,8 @@ export const MAX_OP_INPUTS = 7;
 
 /**
  * Combines `xs` with `combine`, at most {@linkcode MAX_OP_INPUTS} at a time,
- * level by level, until one tensor is left (order kept).
+ * level by level, until one is left (order kept): tensors, or the numbers of
+ * a loop that repeats these ops' order.
  *
  * @example Usage
  * ```ts
@@ -27,12 +28,9 @@ export const MAX_OP_INPUTS = 7;
  * assert.strictEqual(combineInGroups(xs, (g) => tf.addN(g)).dataSync()[0], 190);
  * ```
  */
-export function combineInGroups(
-  xs: tf.Tensor[],
-  combine: (group: tf.Tensor[]) => tf.Tensor,
-): tf.Tensor {
+export function combineInGroups<T = tf.Tensor>(xs: T[], combine: (group: T[]) => T): T {
   while (xs.length > 1) {
-    const next: tf.Tensor[] = [];
+    const next: T[] = [];
     for (let k = 0; k < xs.length; k += MAX_OP_INPUTS) {
       const group = xs.slice(k, k + MAX_OP_INPUTS);
       next.push(group.length === 1 ? group[0] : combine(group));

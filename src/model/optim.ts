@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
-import { combineInGroups, MAX_OP_INPUTS } from "./grouped.ts";
+import { combineInGroups } from "./grouped.ts";
 
 /**
  * Scales `grads` so their global L2 norm is at most `maxNorm` (as PyTorch's
@@ -23,6 +23,17 @@ export function clipByGlobalNorm(
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   const backend = tf.backend();
   if (backend instanceof BackendWasm) return clipOnWasm(backend, grads, maxNorm);
+  return clipWithOps(grads, maxNorm);
+}
+
+/**
+ * {@linkcode clipByGlobalNorm} as tfjs ops (WebGPU's path; the twin that
+ * `tests/optim_test.ts` compares the wasm loops with).
+ */
+export function clipWithOps(
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   return tf.tidy(() => {
     const names = Object.keys(grads);
     const norm = tf.sqrt(
@@ -49,19 +60,12 @@ function clipOnWasm(
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   const f = Math.fround;
   const names = Object.keys(grads);
-  let sums = heapViews(backend, names.map((k) => grads[k])).map((g) => {
+  const sums = heapViews(backend, names.map((k) => grads[k])).map((g) => {
     let sum = 0;
     for (let i = 0; i < g.length; i++) sum = f(sum + f(g[i] * g[i]));
     return sum;
   });
-  while (sums.length > 1) {
-    const next: number[] = [];
-    for (let k = 0; k < sums.length; k += MAX_OP_INPUTS) {
-      next.push(sums.slice(k, k + MAX_OP_INPUTS).reduce((a, b) => f(a + b)));
-    }
-    sums = next;
-  }
-  const norm = f(Math.sqrt(sums[0] ?? 0));
+  const norm = f(Math.sqrt(combineInGroups(sums, (group) => group.reduce((a, b) => f(a + b)))));
   // As wasm's tf.minimum(1, ratio): a NaN ratio (a NaN gradient) gives 1, not NaN.
   const ratio = f(f(maxNorm) / f(norm + f(1e-6)));
   const scale = ratio < 1 ? ratio : 1;
