@@ -2,6 +2,7 @@ import { cartpole } from "../envs/cartpole.ts";
 import { initBackend } from "../src/model/backend.ts";
 import {
   DEFAULT_BC_CONFIG,
+  learningRate,
   returnsToGo,
   trainBehaviourCloning,
 } from "../src/rl/behaviour_cloning.ts";
@@ -45,6 +46,15 @@ Deno.test("behaviour cloning overfits a fixed dataset", async () => {
   assertEquals(last.val_accuracy, 1, "every action predicted");
   assertEquals(result.targetReturn, 6);
   result.policy.dispose();
+});
+
+Deno.test("a short run's warmup is at most a tenth of its steps, so it reaches the peak rate", () => {
+  const c = { ...DEFAULT_BC_CONFIG, learningRate: 1e-3, warmupSteps: 50, minLrFraction: 0.1 };
+  assertAlmostEquals(learningRate(c, 0, 20), 5e-4, 1e-12);
+  assertAlmostEquals(learningRate(c, 1, 20), 1e-3, 1e-12);
+  assertAlmostEquals(learningRate(c, 20, 20), 1e-4, 1e-12);
+  // A long run keeps the configured warmup.
+  assertAlmostEquals(learningRate(c, 24, 1000), 5e-4, 1e-12);
 });
 
 Deno.test("behaviour cloning with dropout repeats bit for bit under one seed", async () => {

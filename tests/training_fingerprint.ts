@@ -6,7 +6,8 @@
  * readback per minibatch), so the test compares today's code with that one.
  * The stage-1 rows were recorded again when the last block began to run at
  * the state tokens alone: its dropout masks have a third of the rows, so
- * they are drawn differently (stage 2, without dropout, kept its bits).
+ * they are drawn differently (stage 2, without dropout, kept its bits), and
+ * again when the warmup was capped at a tenth of the run.
  *
  * Run `deno run -A tests/training_fingerprint.ts` to print them.
  *

@@ -44,7 +44,11 @@ export interface BehaviourCloningConfig {
   batchSize: number;
   /** Adam's peak learning rate. */
   learningRate: number;
-  /** Linear warmup from 0 over this many steps, then cosine decay to `minLrFraction` of the peak. */
+  /**
+   * Linear warmup from 0 over this many steps (at most a tenth of the run's,
+   * so a short run reaches its peak rate), then cosine decay to
+   * `minLrFraction` of the peak.
+   */
   warmupSteps: number;
   minLrFraction: number;
   /** Global gradient-norm clip (DT uses 0.25). */
@@ -263,10 +267,21 @@ function shuffle<T>(xs: T[], rng: InitRandom): T[] {
   return xs;
 }
 
-/** Learning rate at optimizer step `step` of `total`. */
-function learningRate(c: BehaviourCloningConfig, step: number, total: number): number {
-  if (step < c.warmupSteps) return (c.learningRate * (step + 1)) / c.warmupSteps;
-  const progress = Math.min(1, (step - c.warmupSteps) / Math.max(1, total - c.warmupSteps));
+/**
+ * Learning rate at optimizer step `step` of `total`.
+ *
+ * @example A run of 20 steps warms up over 2, then decays to a tenth
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_BC_CONFIG, learningRate } from "./behaviour_cloning.ts";
+ *
+ * assert.equal(learningRate(DEFAULT_BC_CONFIG, 1, 20), DEFAULT_BC_CONFIG.learningRate);
+ * ```
+ */
+export function learningRate(c: BehaviourCloningConfig, step: number, total: number): number {
+  const warmup = Math.min(c.warmupSteps, Math.ceil(total / 10));
+  if (step < warmup) return (c.learningRate * (step + 1)) / warmup;
+  const progress = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
   const cosine = 0.5 * (1 + Math.cos(Math.PI * progress));
   return c.learningRate * (c.minLrFraction + (1 - c.minLrFraction) * cosine);
 }
@@ -312,7 +327,8 @@ export async function trainBehaviourCloning(
     dropout: c.dropout,
     obsMean: mean,
     obsStd: std,
-    // Returns-to-go are embedded in units of the best training return.
+    // Returns-to-go are embedded in units of the best training return. (Their root mean square
+    // let the quick test learn sooner but made the demo's stage 2 worse: docs/results.md, round 9.)
     returnScale: maxOf([1, ...trainEpisodes.map((e) => Math.abs(returns[e]))]),
   };
   const policy = new DecisionTransformer(config, c.seed);
