@@ -171,7 +171,7 @@ export async function pretrain(
     nLayer: v["n-layer"],
     nHead: v["n-head"],
     contextLength: v["context-length"],
-    dropout: quick ? Math.min(v.dropout, QUICK_TEST.dropout) : v.dropout,
+    dropout: quick ? QUICK_TEST.dropout : v.dropout,
     valFraction: v["val-fraction"],
   };
   checkConfig(config, numEpisodes);

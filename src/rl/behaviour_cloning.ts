@@ -270,7 +270,7 @@ function shuffle<T>(xs: T[], rng: InitRandom): T[] {
 /**
  * Learning rate at optimizer step `step` of `total`.
  *
- * @example A run of 20 steps warms up over 2, then decays to a tenth
+ * @example A run of 20 steps warms up over 2 (not the default 50): step 1 is at the peak
  * ```ts
  * import assert from "node:assert";
  * import { DEFAULT_BC_CONFIG, learningRate } from "./behaviour_cloning.ts";
