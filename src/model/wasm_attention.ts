@@ -1,21 +1,25 @@
 /**
- * Scaled dot-product attention as one loop over the wasm heap, forward and
- * gradient, for CPU mode. tfjs wasm multiplies batched matrices (the
- * attention's `Q K^T` and `P V`, one small matrix per sequence) with a scalar
- * loop at ~0.5 G multiply-adds/s, and the op-by-op version is ~13 kernels forward and
- * ~25 backward; this is one kernel each way, and it skips the masked half of a
- * causal score matrix. Its reference is `attention`'s op-by-op path in
- * `layers.ts`, which WebGPU runs (compared in `tests/layers_fused_test.ts`).
+ * Scaled dot-product attention as one kernel each way for CPU mode. tfjs wasm
+ * multiplies batched matrices (the attention's `Q K^T` and `P V`, one small
+ * matrix per sequence) with a scalar loop at ~0.5 G multiply-adds/s, and the
+ * op-by-op version is ~13 kernels forward and ~25 backward. Here the products
+ * are `wasm_batched_matmul.ts`'s SIMD loops over the heap (they skip the zero
+ * weights of masked keys) and the softmax is a loop over the scores. Its
+ * reference is `attention`'s op-by-op path in `layers.ts`, which WebGPU runs
+ * (compared in `tests/layers_fused_test.ts`).
  *
- * Each f32 result is `Math.fround` of a double computation, so it can differ
- * from the op-by-op version in the last bits (sums are accumulated in
- * double, not f32).
+ * The products sum in f32 four lanes at a time, the softmax's sums in
+ * double, so results can differ from the op-by-op version in the last bits.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
+import { type BatchedMatMul, batchedMatMul } from "./wasm_batched_matmul.ts";
+
+/** The scratch argument of a call that does not need it. */
+const NONE = new Float32Array(0);
 
 /** Scores at or below this are masked keys (`MASKED` is -1e9): their weight is exactly 0. */
 const MASKED_BELOW = -1e8;
@@ -47,131 +51,81 @@ function maskOffset(d: Dims, s: number): number {
 }
 
 /**
- * `x[xo..xo+n] . y[yo..yo+n]` in double, with four partial sums: one running
- * sum waits out the latency of each add (forward at 6 x 30 x 30 x 64: 1.07 -> 0.92 ms).
+ * Forward: `P = softmax(Q K^T / sqrt(dh) + mask)`, `Y = (P * keep) V`.
+ * Writes Y and P (kept for the gradient); `W` is scratch for `P * keep` when
+ * dropping (else empty).
  */
-function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
-  for (; c + 3 < n; c += 4) {
-    s0 += x[xo + c] * y[yo + c];
-    s1 += x[xo + c + 1] * y[yo + c + 1];
-    s2 += x[xo + c + 2] * y[yo + c + 2];
-    s3 += x[xo + c + 3] * y[yo + c + 3];
-  }
-  for (; c < n; c++) s0 += x[xo + c] * y[yo + c];
-  return (s0 + s1) + (s2 + s3);
+function forward(
+  mm: BatchedMatMul,
+  d: Dims,
+  [Q, K, V, M, KEEP, Y, P, W]: Float32Array[],
+): void {
+  const { tq, tk, dh } = d, bh = d.b * d.h;
+  mm.nt(P, Q, K, bh, tq, tk, dh);
+  softmaxRows(d, P, M);
+  if (KEEP.length > 1) {
+    for (let x = 0; x < P.length; x++) W[x] = P[x] * KEEP[x];
+    mm.nn(Y, W, V, bh, tq, tk, dh);
+  } else mm.nn(Y, P, V, bh, tq, tk, dh);
 }
 
-/**
- * Forward: `P = softmax(Q K^T / sqrt(dh) + mask)`, `Y = (P * keep) V`.
- * Writes Y and P (kept for the gradient).
- */
-function forwardLoop(
-  d: Dims,
-  [Q, K, V, M, KEEP, Y, P]: Float32Array[],
-): void {
+/** Dot products in `P` become `softmax(f32(dot * scale) + mask)` row by row, masked keys 0. */
+function softmaxRows(d: Dims, P: Float32Array, M: Float32Array): void {
   const f = Math.fround;
-  const { tq, tk, dh } = d;
-  const scale = f(1 / Math.sqrt(dh));
-  const dropping = KEEP.length > 1;
-  const row = new Float64Array(tk);
-  const acc = new Float64Array(dh);
+  const { tq, tk } = d;
+  const scale = f(1 / Math.sqrt(d.dh));
   for (let s = 0; s < d.b * d.h; s++) {
-    const qo = s * tq * dh, ko = s * tk * dh, po = s * tq * tk, mo = maskOffset(d, s);
+    const mo = maskOffset(d, s);
     for (let i = 0; i < tq; i++) {
+      const pi = (s * tq + i) * tk, mi = mo + i * tk;
       let max = -Infinity;
-      const qi = qo + i * dh;
       for (let j = 0; j < tk; j++) {
-        const m = M[mo + i * tk + j];
-        let score: number;
-        if (m <= MASKED_BELOW) score = -Infinity;
-        else {
-          const kj = ko + j * dh;
-          score = f(f(f(dot(Q, qi, K, kj, dh)) * scale) + m);
-        }
-        row[j] = score;
+        const m = M[mi + j];
+        const score = m <= MASKED_BELOW ? -Infinity : f(f(P[pi + j] * scale) + m);
+        P[pi + j] = score;
         if (score > max) max = score;
       }
-      if (max === -Infinity) {
-        // Every key masked: the op-by-op softmax of equal scores is uniform.
-        row.fill(0);
-        max = 0;
-      }
+      // Every key masked: the op-by-op softmax of equal scores is uniform.
+      const allMasked = max === -Infinity;
       let sum = 0;
       for (let j = 0; j < tk; j++) {
-        const e = row[j] === -Infinity ? 0 : f(Math.exp(f(row[j] - max)));
-        row[j] = e;
+        const e = allMasked ? 1 : P[pi + j] === -Infinity ? 0 : f(Math.exp(f(P[pi + j] - max)));
+        P[pi + j] = e;
         sum += e;
       }
       const sum32 = f(sum);
-      acc.fill(0);
-      for (let j = 0; j < tk; j++) {
-        const p = f(row[j] / sum32);
-        P[po + i * tk + j] = p;
-        if (p === 0) continue;
-        const w = dropping ? f(p * KEEP[po + i * tk + j]) : p;
-        if (w === 0) continue;
-        const vj = ko + j * dh;
-        for (let c = 0; c < dh; c++) acc[c] += w * V[vj + c];
-      }
-      const yi = qo + i * dh;
-      for (let c = 0; c < dh; c++) Y[yi + c] = acc[c];
+      for (let j = 0; j < tk; j++) P[pi + j] = f(P[pi + j] / sum32);
     }
   }
 }
 
-/** Gradient of {@linkcode forwardLoop} from dY: writes dQ, dK, dV. */
-function backwardLoop(
+/**
+ * Gradient of {@linkcode forward} from dY: writes dQ, dK, dV. `DS` is scratch
+ * for the scores' gradient, `W` for `P * keep` when dropping (else empty).
+ */
+function backward(
+  mm: BatchedMatMul,
   d: Dims,
-  [Q, K, V, KEEP, P, DY, DQ, DK, DV]: Float32Array[],
+  [Q, K, V, KEEP, P, DY, DQ, DK, DV, DS, W]: Float32Array[],
 ): void {
-  const { tq, tk, dh } = d;
+  const { tq, tk, dh } = d, bh = d.b * d.h;
   const scale = Math.fround(1 / Math.sqrt(dh));
   const dropping = KEEP.length > 1;
-  const dP = new Float64Array(tk);
-  const dq = new Float64Array(dh);
-  const dk = new Float64Array(tk * dh);
-  const dv = new Float64Array(tk * dh);
-  for (let s = 0; s < d.b * d.h; s++) {
-    const qo = s * tq * dh, ko = s * tk * dh, po = s * tq * tk;
-    dk.fill(0);
-    dv.fill(0);
-    for (let i = 0; i < tq; i++) {
-      const qi = qo + i * dh, pi = po + i * tk;
-      // dP'_ij = dY_i . V_j, dV_j += P'_ij dY_i, dP_ij = dP'_ij keep_ij.
-      let rowDot = 0;
-      for (let j = 0; j < tk; j++) {
-        const p = P[pi + j];
-        if (p === 0) {
-          dP[j] = 0;
-          continue;
-        }
-        const keep = dropping ? KEEP[pi + j] : 1;
-        const vj = ko + j * dh, dvj = j * dh;
-        const w = p * keep;
-        for (let c = 0; c < dh; c++) dv[dvj + c] += w * DY[qi + c];
-        dP[j] = dot(DY, qi, V, vj, dh) * keep;
-        rowDot += dP[j] * p;
-      }
-      // dS_ij = P_ij (dP_ij - sum_j' dP_ij' P_ij'), scaled back through Q K^T / sqrt(dh).
-      dq.fill(0);
-      for (let j = 0; j < tk; j++) {
-        const p = P[pi + j];
-        if (p === 0) continue;
-        const ds = p * (dP[j] - rowDot) * scale;
-        const kj = ko + j * dh, dkj = j * dh;
-        for (let c = 0; c < dh; c++) {
-          dq[c] += ds * K[kj + c];
-          dk[dkj + c] += ds * Q[qi + c];
-        }
-      }
-      for (let c = 0; c < dh; c++) DQ[qi + c] = dq[c];
+  // dP'_ij = dY_i . V_j; dP = dP' keep; dS_ij = P_ij (dP_ij - sum_j' dP_ij' P_ij') / sqrt(dh).
+  mm.nt(DS, DY, V, bh, tq, tk, dh);
+  for (let row = 0; row < bh * tq; row++) {
+    const o = row * tk;
+    let rowDot = 0;
+    for (let j = 0; j < tk; j++) {
+      if (dropping) DS[o + j] *= KEEP[o + j];
+      rowDot += DS[o + j] * P[o + j];
     }
-    for (let x = 0; x < tk * dh; x++) {
-      DK[ko + x] = dk[x];
-      DV[ko + x] = dv[x];
-    }
+    for (let j = 0; j < tk; j++) DS[o + j] = P[o + j] * (DS[o + j] - rowDot) * scale;
   }
+  if (dropping) { for (let x = 0; x < P.length; x++) W[x] = P[x] * KEEP[x]; }
+  mm.tn(DV, dropping ? W : P, DY, bh, tq, tk, dh);
+  mm.nn(DQ, DS, K, bh, tq, tk, dh);
+  mm.tn(DK, DS, Q, bh, tq, tk, dh);
 }
 
 const fused: (
@@ -184,10 +138,15 @@ const fused: (
   // deno-lint-ignore no-explicit-any
   ((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, keep: tf.Tensor, save: any): any => {
     const backend = tf.backend() as BackendWasm;
+    const mm = batchedMatMul(backend);
     const d = dimsOf(q, k, mask);
+    const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
     const y = heapOutput(backend, q.shape);
-    const p = heapOutput(backend, [d.b, d.h, d.tq, d.tk]);
-    forwardLoop(d, heapViews(backend, [q, k, v, mask, keep, y, p]));
+    const p = heapOutput(backend, pShape);
+    const w = dropping ? [heapOutput(backend, pShape)] : [];
+    const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
+    forward(mm, d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
+    w.forEach((t) => backend.disposeData(t.dataId));
     const [yt, pt] = [y, p].map((t) => tf.engine().makeTensorFromTensorInfo(t));
     save([q, k, v, keep, pt]);
     return {
@@ -195,7 +154,10 @@ const fused: (
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, skeep, sp] = saved;
         const outs = [sq, sk, sv].map((t) => heapOutput(backend, t.shape));
-        backwardLoop(d, heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs]));
+        const scratch = [pShape, ...(dropping ? [pShape] : [])].map((s) => heapOutput(backend, s));
+        const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
+        backward(mm, d, views.length === 11 ? views : [...views, NONE]);
+        scratch.forEach((t) => backend.disposeData(t.dataId));
         const [dq, dk, dv] = outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
         return [dq, dk, dv, tf.zerosLike(mask), tf.zerosLike(keep)];
       },

@@ -1,0 +1,139 @@
+/**
+ * Just enough of WebAssembly's binary format to write a module of a few
+ * hand-written SIMD kernels in TypeScript: functions of i32/f32 parameters
+ * over one imported memory, their bodies as opcode bytes (the named constants
+ * below). A module built here needs no toolchain and no file beside the
+ * bundle; `wasm_batched_matmul.ts` is its user.
+ *
+ * @module
+ */
+
+/** Value types. */
+export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+
+/** Opcodes used by grpo's kernels (those after `SIMD` are its 0xfd-prefixed ones). */
+export const op = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  f32Load: 0x2a,
+  f32Store: 0x38,
+  i32Const: 0x41,
+  f32Const: 0x43,
+  i32Eqz: 0x45,
+  i32LtU: 0x49,
+  i32GeU: 0x4f,
+  f32Ne: 0x5c,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Shl: 0x74,
+  f32Add: 0x92,
+  f32Mul: 0x94,
+  /** Block and loop results: none. */
+  void: 0x40,
+} as const;
+
+/** `memory.fill` of memory 0 (bulk memory): pops destination, byte value and length. */
+export const MEMORY_FILL = [0xfc, 0x0b, 0x00];
+
+/** 0xfd-prefixed SIMD opcodes (each written as `SIMD, ...uleb(code)`). */
+export const simd = {
+  v128Load: 0x00,
+  v128Store: 0x0b,
+  f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
+  f32x4Add: 0xe4,
+  f32x4Mul: 0xe6,
+} as const;
+const SIMD_PREFIX = 0xfd;
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  n |= 0;
+  while (true) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+/** One SIMD instruction's bytes, with a memory argument (alignment log2, offset) for loads and stores. */
+export function simdOp(code: number, ...immediates: number[]): number[] {
+  return [SIMD_PREFIX, ...uleb(code), ...immediates];
+}
+
+/** An exported function: parameter types, extra locals (by type), and its body (without the final `end`). */
+export interface WasmFunction {
+  name: string;
+  params: number[];
+  locals: number[];
+  body: number[];
+}
+
+const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
+const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => vector([...new TextEncoder().encode(s)].map((b) => [b]));
+
+/**
+ * A module's bytes: the functions, each exported under its name, no results,
+ * all sharing the memory imported as `env.memory`.
+ *
+ * @example A function that stores 1.5 at address 0
+ * ```ts
+ * import assert from "node:assert";
+ * import { assemble, F32, I32, op } from "./wasm_assembler.ts";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const bytes = assemble([{
+ *   name: "store",
+ *   params: [I32],
+ *   locals: [],
+ *   body: [op.localGet, 0, op.f32Const, ...new Uint8Array(Float32Array.of(1.5).buffer), op.f32Store, 2, 0],
+ * }]);
+ * const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
+ * (instance.exports.store as (p: number) => void)(0);
+ * assert.strictEqual(new Float32Array(memory.buffer)[0], 1.5);
+ * void F32, I32;
+ * ```
+ */
+export function assemble(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...vector(f.params.map((t) => [t])), 0]);
+  const memoryImport = [...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(0)];
+  const exports = functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
+  const bodies = functions.map((f) => {
+    const locals = vector(f.locals.map((t) => [1, t]));
+    const code = [...locals, ...f.body, op.end];
+    return [...uleb(code.length), ...code];
+  });
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector(types)),
+    ...section(2, vector([memoryImport])),
+    ...section(3, vector(functions.map((_, i) => uleb(i)))),
+    ...section(7, vector(exports)),
+    ...section(10, vector(bodies)),
+  ]);
+}
