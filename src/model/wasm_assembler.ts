@@ -35,8 +35,12 @@ export const op = {
   i32Mul: 0x6c,
   i32And: 0x71,
   i32Shl: 0x74,
+  f32Sqrt: 0x91,
   f32Add: 0x92,
+  f32Sub: 0x93,
   f32Mul: 0x94,
+  f32Div: 0x95,
+  f32ConvertI32U: 0xb3,
   /** Block and loop results: none. */
   void: 0x40,
 } as const;
@@ -51,6 +55,7 @@ export const simd = {
   f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
   f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
 } as const;
 const SIMD_PREFIX = 0xfd;
@@ -85,6 +90,72 @@ export function simdOp(code: number, ...immediates: number[]): number[] {
   return [SIMD_PREFIX, ...uleb(code), ...immediates];
 }
 
+// Bytecode helpers. Locals are numbered: a function's parameters first, then its own.
+
+/** `local.get l`. */
+export const get = (l: number): number[] => [op.localGet, l];
+/** `local.set l`. */
+export const set = (l: number): number[] => [op.localSet, l];
+/** `i32.const n`. */
+export const i32 = (n: number): number[] => [op.i32Const, ...sleb(n)];
+/** `f32.const x`. */
+export const f32 = (x: number): number[] => [
+  op.f32Const,
+  ...new Uint8Array(Float32Array.of(x).buffer),
+];
+/** `l += x` (i32). */
+export const inc = (l: number, x: number[]): number[] => [...get(l), ...x, op.i32Add, ...set(l)];
+/** Memory argument of a 4-byte aligned access at offset 0. */
+export const MEM = [2, 0];
+
+/** `for (l = from; l < to; l += step) body` (unsigned compare; `body` must not branch out). */
+export function loop(
+  l: number,
+  from: number[],
+  to: number[],
+  step: number[],
+  body: number[],
+): number[] {
+  return [
+    ...from,
+    ...set(l),
+    op.block,
+    op.void,
+    op.loop,
+    op.void,
+    ...get(l),
+    ...to,
+    op.i32GeU,
+    op.brIf,
+    1,
+    ...body,
+    ...inc(l, step),
+    op.br,
+    0,
+    op.end,
+    op.end,
+  ];
+}
+
+/** `for (l = 0; l < limit; l++) body`. */
+export const times = (l: number, limit: number[], body: number[]): number[] =>
+  loop(l, i32(0), limit, i32(1), body);
+
+/** The four lanes of the v128 in local `l`, summed as (l0 + l1) + (l2 + l3). */
+export const laneSum = (l: number): number[] => [
+  ...get(l),
+  ...simdOp(simd.f32x4ExtractLane, 0),
+  ...get(l),
+  ...simdOp(simd.f32x4ExtractLane, 1),
+  op.f32Add,
+  ...get(l),
+  ...simdOp(simd.f32x4ExtractLane, 2),
+  ...get(l),
+  ...simdOp(simd.f32x4ExtractLane, 3),
+  op.f32Add,
+  op.f32Add,
+];
+
 /** An exported function: parameter types, extra locals (by type), and its body (without the final `end`). */
 export interface WasmFunction {
   name: string;
@@ -104,19 +175,18 @@ const name = (s: string) => vector([...new TextEncoder().encode(s)].map((b) => [
  * @example A function that stores 1.5 at address 0
  * ```ts
  * import assert from "node:assert";
- * import { assemble, F32, I32, op } from "./wasm_assembler.ts";
+ * import { assemble, f32, get, I32, MEM, op } from "./wasm_assembler.ts";
  *
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const bytes = assemble([{
  *   name: "store",
  *   params: [I32],
  *   locals: [],
- *   body: [op.localGet, 0, op.f32Const, ...new Uint8Array(Float32Array.of(1.5).buffer), op.f32Store, 2, 0],
+ *   body: [...get(0), ...f32(1.5), op.f32Store, ...MEM],
  * }]);
  * const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
  * (instance.exports.store as (p: number) => void)(0);
  * assert.strictEqual(new Float32Array(memory.buffer)[0], 1.5);
- * void F32, I32;
  * ```
  */
 export function assemble(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {

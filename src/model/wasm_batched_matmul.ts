@@ -17,15 +17,24 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
   assemble,
   F32,
+  f32,
+  get,
   I32,
+  i32,
+  inc,
+  laneSum,
+  loop,
+  MEM,
   MEMORY_FILL,
   op,
+  set,
   simd,
   simdOp,
-  sleb,
+  times,
   V128,
   type WasmFunction,
 } from "./wasm_assembler.ts";
+import { wasmMemory } from "./wasm_heap.ts";
 
 /**
  * Three products of `batch` pairs of row-major matrices, each taking
@@ -52,41 +61,6 @@ export type MatMulFn = (
   n: number,
   k: number,
 ) => void;
-
-// Bytecode helpers. Locals are numbered: parameters first, then each kernel's own.
-const get = (l: number) => [op.localGet, l];
-const set = (l: number) => [op.localSet, l];
-const i32 = (n: number) => [op.i32Const, ...sleb(n)];
-/** `l += x` (i32). */
-const inc = (l: number, x: number[]) => [...get(l), ...x, op.i32Add, ...set(l)];
-/** Memory argument of a 4-byte aligned access at offset 0. */
-const MEM = [2, 0];
-
-/** `for (l = from; l < to; l += step) body` (unsigned compare; `body` must not branch out). */
-function loop(l: number, from: number[], to: number[], step: number[], body: number[]): number[] {
-  return [
-    ...from,
-    ...set(l),
-    op.block,
-    op.void,
-    op.loop,
-    op.void,
-    ...get(l),
-    ...to,
-    op.i32GeU,
-    op.brIf,
-    1,
-    ...body,
-    ...inc(l, step),
-    op.br,
-    0,
-    op.end,
-    op.end,
-  ];
-}
-
-/** `for (l = 0; l < limit; l++) body`. */
-const times = (l: number, limit: number[], body: number[]) => loop(l, i32(0), limit, i32(1), body);
 
 // Parameters of every kernel.
 const OUT = 0, A = 1, B = 2, BATCH = 3, M = 4, N = 5, K = 6;
@@ -161,11 +135,7 @@ const axpyIfNonZero = [
   ...set(W),
   ...inc(PA, i32(4)),
   ...get(W),
-  op.f32Const,
-  0,
-  0,
-  0,
-  0,
+  ...f32(0),
   op.f32Ne,
   op.if,
   op.void,
@@ -175,23 +145,6 @@ const axpyIfNonZero = [
 
 /** Zeroes `bytes` bytes from the address in local `at`. */
 const zero = (at: number, bytes: number[]) => [...get(at), ...i32(0), ...bytes, ...MEMORY_FILL];
-
-/** `lane l of ACC` for l = 0..3, summed as (l0 + l1) + (l2 + l3). */
-const laneSum = [
-  ...get(ACC),
-  ...simdOp(simd.f32x4ExtractLane, 0),
-  ...get(ACC),
-  ...simdOp(simd.f32x4ExtractLane, 1),
-  op.f32Add,
-  ...get(ACC),
-  ...simdOp(simd.f32x4ExtractLane, 2),
-  ...get(ACC),
-  ...simdOp(simd.f32x4ExtractLane, 3),
-  op.f32Add,
-  op.f32Add,
-];
-
-const F32_ZERO = [op.f32Const, 0, 0, 0, 0];
 
 /** For each pair: for each row i of a, for each row j of b, out = a_i . b_j (4 lanes, then the rest). */
 const nt: WasmFunction = {
@@ -211,7 +164,7 @@ const nt: WasmFunction = {
         ...get(BASE),
         ...set(PB),
         ...times(J, get(N), [
-          ...F32_ZERO,
+          ...f32(0),
           ...simdOp(simd.f32x4Splat),
           ...set(ACC),
           ...loop(C, i32(0), get(KB4), i32(16), [
@@ -228,7 +181,7 @@ const nt: WasmFunction = {
             ...simdOp(simd.f32x4Add),
             ...set(ACC),
           ]),
-          ...laneSum,
+          ...laneSum(ACC),
           ...set(SUM),
           ...loop(C, get(KB4), get(KB), i32(4), [
             ...get(SUM),
@@ -339,7 +292,7 @@ const byMemory = new WeakMap<WebAssembly.Memory, BatchedMatMul>();
  * ```
  */
 export function batchedMatMul(backend: BackendWasm): BatchedMatMul {
-  const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
+  const memory = wasmMemory(backend);
   let kernels = byMemory.get(memory);
   if (kernels) return kernels;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE_BYTES), {

@@ -1,65 +1,394 @@
 /**
- * Layer normalization over the last axis as one loop over the wasm heap,
- * forward and gradient, for CPU mode: tfjs's ops take ~10 kernels forward and
- * ~20 backward, each paying tfjs's fixed cost per kernel, for rows of 64
- * values. Its reference is `layerNorm`'s op-by-op path in `layers.ts`, which
- * WebGPU runs (compared in `tests/layers_fused_test.ts`). Results are
- * `Math.fround` of double arithmetic, so they may differ from the op-by-op
- * version in the last bits.
+ * Layer normalization over the last axis as one kernel each way for CPU mode:
+ * tfjs's ops take ~10 kernels forward and ~20 backward, each paying tfjs's
+ * fixed cost per kernel, for rows of 64 values. The kernels are WebAssembly
+ * SIMD loops over tfjs's heap, assembled at start-up (`wasm_assembler.ts`),
+ * with a TypeScript twin held to the same bits
+ * (`tests/wasm_layer_norm_test.ts`). Their reference is `layerNorm`'s
+ * op-by-op path in `layers.ts`, which WebGPU runs (compared in
+ * `tests/layers_fused_test.ts`); sums run in f32 four lanes at a time, so
+ * results may differ from the op-by-op version in the last bits.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { heapOutput, heapViews } from "./wasm_heap.ts";
+import { heapOutput, heapViews, wasmMemory } from "./wasm_heap.ts";
+import {
+  assemble,
+  F32,
+  f32,
+  get,
+  I32,
+  i32,
+  laneSum,
+  loop,
+  MEM,
+  MEMORY_FILL,
+  op,
+  set,
+  simd,
+  simdOp,
+  times,
+  V128,
+  type WasmFunction,
+} from "./wasm_assembler.ts";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
-/** Mean and 1 / sqrt(variance + eps) of row `r` (population variance, as `tf.moments`). */
-function rowStats(x: Float32Array, r: number, d: number, eps: number): [number, number] {
-  const o = r * d;
-  let sum = 0;
-  for (let c = 0; c < d; c++) sum += x[o + c];
-  const mean = sum / d;
-  let sq = 0;
-  for (let c = 0; c < d; c++) sq += (x[o + c] - mean) ** 2;
-  return [mean, 1 / Math.sqrt(sq / d + eps)];
-}
+// The kernels' parameters (forward reads X, W, B and writes Y; backward reads
+// X, W, DY and writes DX, DW, DB), then their locals.
+const X = 0, W = 1, B_OR_DY = 2, Y_OR_DX = 3, DW = 4, DB = 5, ROWS = 6, D = 7, EPS = 8;
+const R = 9, C = 10, RO = 11, DBYTES = 12, DB4 = 13;
+const DF = 14, MEAN = 15, INV = 16, SUM = 17, SUM2 = 18, GMEAN = 19, GXMEAN = 20;
+const ACC = 21, ACC2 = 22, VMEAN = 23, VINV = 24, VGMEAN = 25, VGXMEAN = 26;
+const PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, F32];
+const LOCALS = [
+  I32,
+  I32,
+  I32,
+  I32,
+  I32,
+  F32,
+  F32,
+  F32,
+  F32,
+  F32,
+  F32,
+  F32,
+  V128,
+  V128,
+  V128,
+  V128,
+  V128,
+  V128,
+];
 
-function forwardLoop(d: number, eps: number, [X, W, B, Y]: Float32Array[]): void {
-  for (let r = 0; r < X.length / d; r++) {
-    const [mean, inv] = rowStats(X, r, d, eps);
-    const o = r * d;
-    for (let c = 0; c < d; c++) Y[o + c] = (X[o + c] - mean) * inv * W[c] + B[c];
-  }
-}
+/**
+ * One body written for both widths: `v` the 4-lane loop over a row's first
+ * `4 floor(d / 4)` values, `s` the scalar loop over the rest.
+ */
+type Width = "v" | "s";
+const arith = (w: Width, vector: number, scalar: number) => w === "v" ? simdOp(vector) : [scalar];
+const add = (w: Width) => arith(w, simd.f32x4Add, op.f32Add);
+const sub = (w: Width) => arith(w, simd.f32x4Sub, op.f32Sub);
+const mul = (w: Width) => arith(w, simd.f32x4Mul, op.f32Mul);
+/** The address of column C of row R of the tensor at `base` (or of a [d] vector). */
+const at = (base: number, perRow: boolean) => [
+  ...get(base),
+  ...(perRow ? [...get(RO), op.i32Add] : []),
+  ...get(C),
+  op.i32Add,
+];
+const load = (w: Width, base: number, perRow = true) => [
+  ...at(base, perRow),
+  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
+];
+const store = (w: Width, base: number, value: number[], perRow = true) => [
+  ...at(base, perRow),
+  ...value,
+  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
+];
+/** A per-row scalar: its splat (v128 local) in the vector loop, the f32 local in the tail. */
+const scalar = (w: Width, vector: number, single: number) => get(w === "v" ? vector : single);
+/** `body(w)` over a row: the 4-lane loop, then `between`, then the scalar tail. */
+const overRow = (body: (w: Width) => number[], between: number[] = []) => [
+  ...loop(C, i32(0), get(DB4), i32(16), body("v")),
+  ...between,
+  ...loop(C, get(DB4), get(DBYTES), i32(4), body("s")),
+];
+/** `acc += term` in either width: the v128 accumulator in the loop, its f32 sum in the tail. */
+const accumulate = (w: Width, vector: number, single: number, term: number[]) => [
+  ...scalar(w, vector, single),
+  ...term,
+  ...add(w),
+  ...set(w === "v" ? vector : single),
+];
+const splat = (from: number, to: number) => [...get(from), ...simdOp(simd.f32x4Splat), ...set(to)];
+const zeroV128 = (l: number) => [...f32(0), ...simdOp(simd.f32x4Splat), ...set(l)];
+/** `(x - mean) * inv`. */
+const normalized = (w: Width) => [
+  ...load(w, X),
+  ...scalar(w, VMEAN, MEAN),
+  ...sub(w),
+  ...scalar(w, VINV, INV),
+  ...mul(w),
+];
+
+/** Sizes, then for row R: MEAN and INV = 1 / sqrt(mean((x - MEAN)^2) + eps), and their splats. */
+const setUp = [
+  ...get(D),
+  ...i32(2),
+  op.i32Shl,
+  ...set(DBYTES),
+  ...get(D),
+  ...i32(-4),
+  op.i32And,
+  ...i32(2),
+  op.i32Shl,
+  ...set(DB4),
+  ...get(D),
+  op.f32ConvertI32U,
+  ...set(DF),
+];
+const rowStats = [
+  ...get(R),
+  ...get(DBYTES),
+  op.i32Mul,
+  ...set(RO),
+  ...zeroV128(ACC),
+  ...overRow((w) => accumulate(w, ACC, SUM, load(w, X)), [...laneSum(ACC), ...set(SUM)]),
+  ...get(SUM),
+  ...get(DF),
+  op.f32Div,
+  ...set(MEAN),
+  ...splat(MEAN, VMEAN),
+  ...zeroV128(ACC),
+  ...overRow(
+    (w) =>
+      accumulate(w, ACC, SUM, [
+        ...load(w, X),
+        ...scalar(w, VMEAN, MEAN),
+        ...sub(w),
+        ...load(w, X),
+        ...scalar(w, VMEAN, MEAN),
+        ...sub(w),
+        ...mul(w),
+      ]),
+    [...laneSum(ACC), ...set(SUM)],
+  ),
+  ...f32(1),
+  ...get(SUM),
+  ...get(DF),
+  op.f32Div,
+  ...get(EPS),
+  op.f32Add,
+  op.f32Sqrt,
+  op.f32Div,
+  ...set(INV),
+  ...splat(INV, VINV),
+];
+
+/** `y = ((x - mean) * inv) * w + b`, row by row. */
+const forwardKernel: WasmFunction = {
+  name: "forward",
+  params: PARAMS,
+  locals: LOCALS,
+  body: [
+    ...setUp,
+    ...times(R, get(ROWS), [
+      ...rowStats,
+      ...overRow((w) =>
+        store(w, Y_OR_DX, [
+          ...normalized(w),
+          ...load(w, W, false),
+          ...mul(w),
+          ...load(w, B_OR_DY, false),
+          ...add(w),
+        ])
+      ),
+    ]),
+  ],
+};
 
 /**
  * With `xh = (x - mean) * inv` and `g = dy * w`:
- * `dx = inv * (g - mean(g) - xh * mean(g * xh))`, `dw = sum(dy * xh)`, `db = sum(dy)`.
+ * `dx = inv * ((g - mean(g)) - xh * mean(g * xh))`, `dw = sum(dy * xh)`, `db = sum(dy)`.
  */
-function backwardLoop(d: number, eps: number, [X, W, DY, DX, DW, DB]: Float32Array[]): void {
-  const dw = new Float64Array(d), db = new Float64Array(d);
-  for (let r = 0; r < X.length / d; r++) {
-    const [mean, inv] = rowStats(X, r, d, eps);
-    const o = r * d;
-    let gMean = 0, gxMean = 0;
-    for (let c = 0; c < d; c++) {
-      const xh = (X[o + c] - mean) * inv, dy = DY[o + c], g = dy * W[c];
-      gMean += g;
-      gxMean += g * xh;
-      dw[c] += dy * xh;
-      db[c] += dy;
+const backwardKernel: WasmFunction = {
+  name: "backward",
+  params: PARAMS,
+  locals: LOCALS,
+  body: [
+    ...setUp,
+    ...get(DW),
+    ...i32(0),
+    ...get(DBYTES),
+    ...MEMORY_FILL,
+    ...get(DB),
+    ...i32(0),
+    ...get(DBYTES),
+    ...MEMORY_FILL,
+    ...times(R, get(ROWS), [
+      ...rowStats,
+      ...zeroV128(ACC),
+      ...zeroV128(ACC2),
+      ...overRow(
+        (w) => {
+          const g = [...load(w, B_OR_DY), ...load(w, W, false), ...mul(w)];
+          return [
+            ...accumulate(w, ACC, SUM, g),
+            ...accumulate(w, ACC2, SUM2, [...g, ...normalized(w), ...mul(w)]),
+            ...store(w, DW, [
+              ...load(w, DW, false),
+              ...load(w, B_OR_DY),
+              ...normalized(w),
+              ...mul(w),
+              ...add(w),
+            ], false),
+            ...store(w, DB, [...load(w, DB, false), ...load(w, B_OR_DY), ...add(w)], false),
+          ];
+        },
+        [...laneSum(ACC), ...set(SUM), ...laneSum(ACC2), ...set(SUM2)],
+      ),
+      ...get(SUM),
+      ...get(DF),
+      op.f32Div,
+      ...set(GMEAN),
+      ...splat(GMEAN, VGMEAN),
+      ...get(SUM2),
+      ...get(DF),
+      op.f32Div,
+      ...set(GXMEAN),
+      ...splat(GXMEAN, VGXMEAN),
+      ...overRow((w) =>
+        store(w, Y_OR_DX, [
+          ...scalar(w, VINV, INV),
+          ...load(w, B_OR_DY),
+          ...load(w, W, false),
+          ...mul(w),
+          ...scalar(w, VGMEAN, GMEAN),
+          ...sub(w),
+          ...normalized(w),
+          ...scalar(w, VGXMEAN, GXMEAN),
+          ...mul(w),
+          ...sub(w),
+          ...mul(w),
+        ])
+      ),
+    ]),
+  ],
+};
+
+const MODULE_BYTES = assemble([forwardKernel, backwardKernel]);
+
+/** Forward and backward over `rows` rows of `d` values; arguments are views on the heap. */
+export interface LayerNormKernels {
+  forward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    d: number,
+    eps: number,
+  ): void;
+  backward(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    db: Float32Array,
+    d: number,
+    eps: number,
+  ): void;
+}
+
+const byMemory = new WeakMap<WebAssembly.Memory, LayerNormKernels>();
+
+/**
+ * The kernels on `backend`'s heap (instantiated once per heap).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { heapOutput, heapViews } from "./wasm_heap.ts";
+ * import { layerNormKernels } from "./wasm_layer_norm.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor2d([[1, 3]]), w = tf.ones([2]), b = tf.zeros([2]);
+ * const y = heapOutput(backend, [1, 2]);
+ * const [X, W, B, Y] = heapViews(backend, [x, w, b, y]);
+ * layerNormKernels(backend).forward(X, W, B, Y, 2, 0);
+ * assert.deepStrictEqual([...Y], [-1, 1]);
+ * backend.disposeData(y.dataId);
+ * ```
+ */
+export function layerNormKernels(backend: BackendWasm): LayerNormKernels {
+  const memory = wasmMemory(backend);
+  let kernels = byMemory.get(memory);
+  if (kernels) return kernels;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE_BYTES), {
+    env: { memory },
+  });
+  const forward = instance.exports.forward as (...args: number[]) => void;
+  const backward = instance.exports.backward as (...args: number[]) => void;
+  kernels = {
+    forward: (x, w, b, y, d, eps) =>
+      forward(x.byteOffset, w.byteOffset, b.byteOffset, y.byteOffset, 0, 0, x.length / d, d, eps),
+    backward: (x, w, dy, dx, dw, db, d, eps) =>
+      backward(
+        x.byteOffset,
+        w.byteOffset,
+        dy.byteOffset,
+        dx.byteOffset,
+        dw.byteOffset,
+        db.byteOffset,
+        x.length / d,
+        d,
+        eps,
+      ),
+  };
+  byMemory.set(memory, kernels);
+  return kernels;
+}
+
+/**
+ * The kernels' TypeScript twin: the same f32 operations in the same order
+ * (each row's sums in four lanes over its first `4 floor(d / 4)` values,
+ * summed as (l0 + l1) + (l2 + l3), then the rest). The reference of
+ * `tests/wasm_layer_norm_test.ts`.
+ */
+export const layerNormTwin: LayerNormKernels = {
+  forward(x, w, b, y, d, eps) {
+    const f = Math.fround;
+    for (let r = 0; r < x.length / d; r++) {
+      const [mean, inv] = twinStats(x, r * d, d, eps);
+      for (let c = 0; c < d; c++) {
+        y[r * d + c] = f(f(f(f(x[r * d + c] - mean) * inv) * w[c]) + b[c]);
+      }
     }
-    gMean /= d;
-    gxMean /= d;
-    for (let c = 0; c < d; c++) {
-      const xh = (X[o + c] - mean) * inv;
-      DX[o + c] = inv * (DY[o + c] * W[c] - gMean - xh * gxMean);
+  },
+  backward(x, w, dy, dx, dw, db, d, eps) {
+    const f = Math.fround;
+    dw.fill(0, 0, d);
+    db.fill(0, 0, d);
+    for (let r = 0; r < x.length / d; r++) {
+      const o = r * d;
+      const [mean, inv] = twinStats(x, o, d, eps);
+      const xh = (c: number) => f(f(x[o + c] - mean) * inv);
+      const g = (c: number) => f(dy[o + c] * w[c]);
+      const gMean = f(twinSum(d, g) / d);
+      const gxMean = f(twinSum(d, (c) => f(g(c) * xh(c))) / d);
+      for (let c = 0; c < d; c++) {
+        dw[c] = f(dw[c] + f(dy[o + c] * xh(c)));
+        db[c] = f(db[c] + dy[o + c]);
+        dx[o + c] = f(inv * f(f(g(c) - gMean) - f(xh(c) * gxMean)));
+      }
     }
-  }
-  DW.set(dw);
-  DB.set(db);
+  },
+};
+
+/** `sum of term(c)` over c < d as the kernels add it: four lanes, (l0 + l1) + (l2 + l3), then the tail. */
+function twinSum(d: number, term: (c: number) => number): number {
+  const f = Math.fround, d4 = d & ~3;
+  const lanes = [0, 0, 0, 0];
+  for (let c = 0; c < d4; c++) lanes[c & 3] = f(lanes[c & 3] + term(c));
+  let sum = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
+  for (let c = d4; c < d; c++) sum = f(sum + term(c));
+  return sum;
+}
+
+/** Mean and 1 / sqrt(variance + eps) of the row at `o`, as the kernels compute them. */
+function twinStats(x: Float32Array, o: number, d: number, eps: number): [number, number] {
+  const f = Math.fround;
+  const mean = f(twinSum(d, (c) => x[o + c]) / d);
+  const variance = f(twinSum(d, (c) => f(f(x[o + c] - mean) * f(x[o + c] - mean))) / d);
+  return [mean, f(1 / f(Math.sqrt(f(variance + f(eps)))))];
 }
 
 /**
@@ -94,14 +423,16 @@ function fusedFor(eps: number): (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf
       const backend = tf.backend() as BackendWasm;
       const d = w.size;
       const y = heapOutput(backend, x.shape);
-      forwardLoop(d, eps, heapViews(backend, [x, w, b, y]));
+      const [X, W, B, Y] = heapViews(backend, [x, w, b, y]);
+      layerNormKernels(backend).forward(X, W, B, Y, d, eps);
       save([x, w]);
       return {
         value: tf.engine().makeTensorFromTensorInfo(y),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [sx, sw] = saved;
           const outs = [sx.shape, [d], [d]].map((shape) => heapOutput(backend, shape));
-          backwardLoop(d, eps, heapViews(backend, [sx, sw, dy, ...outs]));
+          const [X, W, DY, DX, DW, DB] = heapViews(backend, [sx, sw, dy, ...outs]);
+          layerNormKernels(backend).backward(X, W, DY, DX, DW, DB, d, eps);
           return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
         },
       };
