@@ -34,7 +34,7 @@ import {
   V128,
   type WasmFunction,
 } from "./wasm_assembler.ts";
-import { wasmMemory } from "./wasm_heap.ts";
+import { kernelsOnHeap } from "./wasm_heap.ts";
 
 /**
  * Three products of `batch` pairs of row-major matrices, each taking
@@ -265,12 +265,8 @@ const tn: WasmFunction = {
   ],
 };
 
-const MODULE_BYTES = assemble([nt, nn, tn]);
-const byMemory = new WeakMap<WebAssembly.Memory, BatchedMatMul>();
-
 /**
- * The kernels on `backend`'s heap (instantiated once per heap: the main
- * thread's and each Worker's tfjs have their own).
+ * The kernels on `backend`'s heap.
  *
  * @example Usage
  * ```ts
@@ -291,22 +287,17 @@ const byMemory = new WeakMap<WebAssembly.Memory, BatchedMatMul>();
  * backend.disposeData(out.dataId);
  * ```
  */
-export function batchedMatMul(backend: BackendWasm): BatchedMatMul {
-  const memory = wasmMemory(backend);
-  let kernels = byMemory.get(memory);
-  if (kernels) return kernels;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE_BYTES), {
-    env: { memory },
-  });
-  const call = (name: string): MatMulFn => {
-    const f = instance.exports[name] as (...args: number[]) => void;
-    return (out, a, b, batch, m, n, k) =>
-      f(out.byteOffset, a.byteOffset, b.byteOffset, batch, m, n, k);
-  };
-  kernels = { nt: call("nt"), nn: call("nn"), tn: call("tn") };
-  byMemory.set(memory, kernels);
-  return kernels;
-}
+export const batchedMatMul: (backend: BackendWasm) => BatchedMatMul = kernelsOnHeap(
+  assemble([nt, nn, tn]),
+  (exports) => {
+    const call = (name: string): MatMulFn => {
+      const f = exports[name] as (...args: number[]) => void;
+      return (out, a, b, batch, m, n, k) =>
+        f(out.byteOffset, a.byteOffset, b.byteOffset, batch, m, n, k);
+    };
+    return { nt: call("nt"), nn: call("nn"), tn: call("tn") };
+  },
+);
 
 /**
  * The kernels' TypeScript twins: the same f32 operations in the same order

@@ -1,7 +1,7 @@
 /**
  * What a hand-written CPU-mode kernel needs from tfjs's wasm backend: a new
- * output tensor on its heap, Float32 views of tensors there, and the heap's
- * memory itself. Used by the fused kernels (`wasm_attention.ts`,
+ * output tensor on its heap, Float32 views of tensors there, and a module of
+ * grpo's own instantiated on the heap's memory. Used by the fused kernels (`wasm_attention.ts`,
  * `wasm_layer_norm.ts`) and the fused Adam step (`optim.ts`).
  *
  * @module
@@ -35,9 +35,15 @@ export function heapViews(backend: BackendWasm, ts: tf.TensorInfo[]): Float32Arr
   return ts.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
 }
 
+/** The WebAssembly memory of `backend`'s heap. */
+function wasmMemory(backend: BackendWasm): WebAssembly.Memory {
+  return (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
+}
+
 /**
- * The WebAssembly memory of `backend`'s heap, for a module of grpo's own
- * kernels to import (`wasm_batched_matmul.ts`, `wasm_layer_norm.ts`).
+ * A module of grpo's own kernels bound to a backend's heap: `bind` wraps the
+ * exports of `bytes` instantiated on that heap's memory, once per heap (the
+ * main thread's tfjs and each Worker's have their own).
  *
  * @example Usage
  * ```ts
@@ -45,12 +51,29 @@ export function heapViews(backend: BackendWasm, ts: tf.TensorInfo[]): Float32Arr
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
  * import { initBackend } from "../../mod.ts";
- * import { wasmMemory } from "./wasm_heap.ts";
+ * import { assemble } from "./wasm_assembler.ts";
+ * import { kernelsOnHeap } from "./wasm_heap.ts";
  *
  * await initBackend("cpu");
- * assert.ok(wasmMemory(tf.backend() as BackendWasm) instanceof WebAssembly.Memory);
+ * const bytes = assemble([{ name: "nothing", params: [], locals: [], body: [] }]);
+ * const kernels = kernelsOnHeap(bytes, (exports) => exports.nothing as () => void);
+ * const backend = tf.backend() as BackendWasm;
+ * assert.strictEqual(kernels(backend), kernels(backend));
  * ```
  */
-export function wasmMemory(backend: BackendWasm): WebAssembly.Memory {
-  return (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
+export function kernelsOnHeap<T>(
+  bytes: Uint8Array<ArrayBuffer>,
+  bind: (exports: WebAssembly.Exports) => T,
+): (backend: BackendWasm) => T {
+  const module = new WebAssembly.Module(bytes);
+  const byMemory = new WeakMap<WebAssembly.Memory, T>();
+  return (backend) => {
+    const memory = wasmMemory(backend);
+    let kernels = byMemory.get(memory);
+    if (kernels === undefined) {
+      kernels = bind(new WebAssembly.Instance(module, { env: { memory } }).exports);
+      byMemory.set(memory, kernels);
+    }
+    return kernels;
+  };
 }

@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { heapOutput, heapViews, wasmMemory } from "./wasm_heap.ts";
+import { heapOutput, heapViews, kernelsOnHeap } from "./wasm_heap.ts";
 import {
   assemble,
   F32,
@@ -260,8 +260,6 @@ const backwardKernel: WasmFunction = {
   ],
 };
 
-const MODULE_BYTES = assemble([forwardKernel, backwardKernel]);
-
 /** Forward and backward over `rows` rows of `d` values; arguments are views on the heap. */
 export interface LayerNormKernels {
   forward(
@@ -284,10 +282,8 @@ export interface LayerNormKernels {
   ): void;
 }
 
-const byMemory = new WeakMap<WebAssembly.Memory, LayerNormKernels>();
-
 /**
- * The kernels on `backend`'s heap (instantiated once per heap).
+ * The kernels on `backend`'s heap.
  *
  * @example Usage
  * ```ts
@@ -308,34 +304,29 @@ const byMemory = new WeakMap<WebAssembly.Memory, LayerNormKernels>();
  * backend.disposeData(y.dataId);
  * ```
  */
-export function layerNormKernels(backend: BackendWasm): LayerNormKernels {
-  const memory = wasmMemory(backend);
-  let kernels = byMemory.get(memory);
-  if (kernels) return kernels;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE_BYTES), {
-    env: { memory },
-  });
-  const forward = instance.exports.forward as (...args: number[]) => void;
-  const backward = instance.exports.backward as (...args: number[]) => void;
-  kernels = {
-    forward: (x, w, b, y, d, eps) =>
-      forward(x.byteOffset, w.byteOffset, b.byteOffset, y.byteOffset, 0, 0, x.length / d, d, eps),
-    backward: (x, w, dy, dx, dw, db, d, eps) =>
-      backward(
-        x.byteOffset,
-        w.byteOffset,
-        dy.byteOffset,
-        dx.byteOffset,
-        dw.byteOffset,
-        db.byteOffset,
-        x.length / d,
-        d,
-        eps,
-      ),
-  };
-  byMemory.set(memory, kernels);
-  return kernels;
-}
+export const layerNormKernels: (backend: BackendWasm) => LayerNormKernels = kernelsOnHeap(
+  assemble([forwardKernel, backwardKernel]),
+  (exports) => {
+    const forward = exports.forward as (...args: number[]) => void;
+    const backward = exports.backward as (...args: number[]) => void;
+    return {
+      forward: (x, w, b, y, d, eps) =>
+        forward(x.byteOffset, w.byteOffset, b.byteOffset, y.byteOffset, 0, 0, x.length / d, d, eps),
+      backward: (x, w, dy, dx, dw, db, d, eps) =>
+        backward(
+          x.byteOffset,
+          w.byteOffset,
+          dy.byteOffset,
+          dx.byteOffset,
+          dw.byteOffset,
+          db.byteOffset,
+          x.length / d,
+          d,
+          eps,
+        ),
+    };
+  },
+);
 
 /**
  * The kernels' TypeScript twin: the same f32 operations in the same order
