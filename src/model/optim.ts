@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
+import { adamOnHeap } from "./wasm_adam.ts";
 import { combineInGroups } from "./grouped.ts";
 
 /**
@@ -234,44 +235,27 @@ function webgpuStep(backend: WebGPUBackend, self: AdamFields, c: tf.Tensor): Ada
 }
 
 /**
- * Variables up to this size take the loop; bigger ones tfjs's ops (measured:
- * the DT's 37 weights 5.4 -> 2.8 ms a step, but the value network's 256 x 512
- * matrix 1.5 -> 2.3 ms by the loop alone).
- */
-const WASM_LOOP_MAX = 16384;
-
-/**
- * The step on wasm as one loop over the wasm heap instead of ~14 tfjs ops
- * (Adam's per-op cost was a tenth of a CPU-mode minibatch). Each f32
- * operation of tfjs's Adam is one `Math.fround` of the exact double result,
- * which is the correctly rounded f32 result: the same bits as tfjs's kernels.
+ * The step on wasm as one SIMD loop over the heap per variable instead of ~14
+ * tfjs ops (Adam's per-op cost was a tenth of a CPU-mode minibatch), with
+ * tfjs's f32 operations in tfjs's order: the same bits (`wasm_adam.ts`).
  */
 function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): AdamStep {
   const f = Math.fround;
-  const b1 = f(self.beta1), b2 = f(self.beta2), ob1 = f(1 - self.beta1), ob2 = f(1 - self.beta2);
-  const eps = f(self.epsilon), negLr = f(-self.learningRate), [c1, c2] = c;
+  const constants = {
+    beta1: f(self.beta1),
+    oneMinusBeta1: f(1 - self.beta1),
+    beta2: f(self.beta2),
+    oneMinusBeta2: f(1 - self.beta2),
+    c1: c[0],
+    c2: c[1],
+    epsilon: f(self.epsilon),
+    negLr: f(-self.learningRate),
+  };
   return (m, v, w, g) => {
-    if (w.size > WASM_LOOP_MAX) {
-      // tfjs's own op sequence: its SIMD kernels beat a scalar loop on big tensors.
-      const m2 = tf.add(tf.mul(m, self.beta1), tf.mul(g, 1 - self.beta1));
-      const v2 = tf.add(tf.mul(v, self.beta2), tf.mul(tf.square(g), 1 - self.beta2));
-      m.assign(m2);
-      v.assign(v2);
-      const step = tf.div(tf.div(m2, c1), tf.add(tf.sqrt(tf.div(v2, c2)), self.epsilon));
-      w.assign(tf.add(tf.mul(step, -self.learningRate), w));
-      return;
-    }
     // Outputs first: allocating may grow the wasm heap, which detaches earlier views of it.
     const outs = [m, v, w].map(() => heapOutput(backend, w.shape));
     const [M, V, W, G, M2, V2, W2] = heapViews(backend, [m, v, w, g, ...outs]);
-    for (let i = 0; i < W.length; i++) {
-      const gi = G[i];
-      const mi = f(f(M[i] * b1) + f(gi * ob1));
-      const vi = f(f(V[i] * b2) + f(f(gi * gi) * ob2));
-      M2[i] = mi;
-      V2[i] = vi;
-      W2[i] = f(f(f(f(mi / c1) / f(f(Math.sqrt(f(vi / c2))) + eps)) * negLr) + W[i]);
-    }
+    adamOnHeap(backend)(M, V, W, G, M2, V2, W2, constants);
     const [m2, v2, w2] = outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
     m.assign(m2);
     v.assign(v2);

@@ -57,6 +57,8 @@ export const simd = {
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Sqrt: 0xe3,
 } as const;
 const SIMD_PREFIX = 0xfd;
 

@@ -1,0 +1,202 @@
+/**
+ * One Adam step of a variable as a WebAssembly SIMD loop over tfjs's heap,
+ * for CPU mode: tfjs's Adam is ~14 kernels per variable, each paying tfjs's
+ * fixed cost. Every f32 operation of tfjs's Adam, in its order, is one
+ * correctly rounded f32x4 (or f32) operation here, so the results are the
+ * same bits as tfjs's (`tests/optim_test.ts` compares them with
+ * `tf.train.adam`).
+ *
+ * @module
+ */
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import {
+  assemble,
+  F32,
+  get,
+  I32,
+  i32,
+  loop,
+  MEM,
+  op,
+  set,
+  simd,
+  simdOp,
+  V128,
+  type WasmFunction,
+} from "./wasm_assembler.ts";
+import { kernelsOnHeap } from "./wasm_heap.ts";
+
+/** Adam's constants of one step, as f32: see {@linkcode AdamKernel}. */
+export interface AdamConstants {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  /** Bias corrections: 1 - beta1^t and 1 - beta2^t. */
+  c1: number;
+  c2: number;
+  epsilon: number;
+  negLr: number;
+}
+
+/**
+ * Writes the step's new moments and weights (`m2`, `v2`, `w2`) from the old
+ * ones and the gradient, all views on the heap of one length:
+ * `m2 = m b1 + g (1 - b1)`, `v2 = v b2 + g^2 (1 - b2)`,
+ * `w2 = ((m2 / c1) / (sqrt(v2 / c2) + eps)) (-lr) + w`.
+ */
+export type AdamKernel = (
+  m: Float32Array,
+  v: Float32Array,
+  w: Float32Array,
+  g: Float32Array,
+  m2: Float32Array,
+  v2: Float32Array,
+  w2: Float32Array,
+  k: AdamConstants,
+) => void;
+
+// Parameters: the seven addresses, the byte length, the eight constants; then locals.
+const M = 0, V = 1, W = 2, G = 3, M2 = 4, V2 = 5, W2 = 6, BYTES = 7;
+const B1 = 8, OB1 = 9, B2 = 10, OB2 = 11, C1 = 12, C2 = 13, EPS = 14, NEG_LR = 15;
+const C = 16, BYTES4 = 17;
+/** The new moments of the 4-lane loop (v128); those of the tail are the next two locals (f32). */
+const MI = 18, VI = 19;
+/** The splats of the eight constants, in the parameters' order. */
+const SPLATS = 22;
+
+type Width = "v" | "s";
+const arith = (w: Width, vector: number, scalar: number) => w === "v" ? simdOp(vector) : [scalar];
+const load = (w: Width, base: number) => [
+  ...get(base),
+  ...get(C),
+  op.i32Add,
+  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
+];
+const store = (w: Width, base: number, value: number[]) => [
+  ...get(base),
+  ...get(C),
+  op.i32Add,
+  ...value,
+  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
+];
+/** Constant `p` (a parameter): its splat in the 4-lane loop. */
+const constant = (w: Width, p: number) => get(w === "v" ? SPLATS + p - B1 : p);
+
+function body(w: Width): number[] {
+  const add = arith(w, simd.f32x4Add, op.f32Add);
+  const mul = arith(w, simd.f32x4Mul, op.f32Mul);
+  const div = arith(w, simd.f32x4Div, op.f32Div);
+  const sqrt = arith(w, simd.f32x4Sqrt, op.f32Sqrt);
+  const mi = w === "v" ? MI : MI + 2, vi = w === "v" ? VI : VI + 2;
+  return [
+    ...load(w, M),
+    ...constant(w, B1),
+    ...mul,
+    ...load(w, G),
+    ...constant(w, OB1),
+    ...mul,
+    ...add,
+    ...set(mi),
+    ...load(w, V),
+    ...constant(w, B2),
+    ...mul,
+    ...load(w, G),
+    ...load(w, G),
+    ...mul,
+    ...constant(w, OB2),
+    ...mul,
+    ...add,
+    ...set(vi),
+    ...store(w, M2, get(mi)),
+    ...store(w, V2, get(vi)),
+    ...store(w, W2, [
+      ...get(mi),
+      ...constant(w, C1),
+      ...div,
+      ...get(vi),
+      ...constant(w, C2),
+      ...div,
+      ...sqrt,
+      ...constant(w, EPS),
+      ...add,
+      ...div,
+      ...constant(w, NEG_LR),
+      ...mul,
+      ...load(w, W),
+      ...add,
+    ]),
+  ];
+}
+
+const adamKernel: WasmFunction = {
+  name: "adam",
+  params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32],
+  // C, BYTES4; MI, VI as v128; MI, VI as f32; the eight splats.
+  locals: [I32, I32, V128, V128, F32, F32, ...Array(8).fill(V128)],
+  body: [
+    ...get(BYTES),
+    ...i32(-16),
+    op.i32And,
+    ...set(BYTES4),
+    ...Array.from({ length: 8 }, (_, k) => [
+      ...get(B1 + k),
+      ...simdOp(simd.f32x4Splat),
+      ...set(SPLATS + k),
+    ]).flat(),
+    ...loop(C, i32(0), get(BYTES4), i32(16), body("v")),
+    ...loop(C, get(BYTES4), get(BYTES), i32(4), body("s")),
+  ],
+};
+
+/**
+ * The kernel on `backend`'s heap.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { heapOutput, heapViews } from "./wasm_heap.ts";
+ * import { adamOnHeap } from "./wasm_adam.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const [m, v, w, g] = [0, 0, 1, 2].map((x) => tf.tensor1d([x]));
+ * const outs = [0, 1, 2].map(() => heapOutput(backend, [1]));
+ * const [M, V, W, G, M2, V2, W2] = heapViews(backend, [m, v, w, g, ...outs]);
+ * const f = Math.fround;
+ * adamOnHeap(backend)(M, V, W, G, M2, V2, W2, {
+ *   beta1: f(0.9), oneMinusBeta1: f(0.1), beta2: f(0.999), oneMinusBeta2: f(0.001),
+ *   c1: f(0.1), c2: f(0.001), epsilon: 0, negLr: f(-0.5),
+ * });
+ * assert.deepStrictEqual([M2[0], W2[0]], [f(f(2) * f(0.1)), 0.5]); // a first step moves by lr
+ * outs.forEach((t) => backend.disposeData(t.dataId));
+ * ```
+ */
+export const adamOnHeap: (backend: BackendWasm) => AdamKernel = kernelsOnHeap(
+  assemble([adamKernel]),
+  (exports) => {
+    const adam = exports.adam as (...args: number[]) => void;
+    return (m, v, w, g, m2, v2, w2, k) =>
+      adam(
+        m.byteOffset,
+        v.byteOffset,
+        w.byteOffset,
+        g.byteOffset,
+        m2.byteOffset,
+        v2.byteOffset,
+        w2.byteOffset,
+        w.byteLength,
+        k.beta1,
+        k.oneMinusBeta1,
+        k.beta2,
+        k.oneMinusBeta2,
+        k.c1,
+        k.c2,
+        k.epsilon,
+        k.negLr,
+      );
+  },
+);
