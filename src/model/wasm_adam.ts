@@ -10,19 +10,21 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
-  assemble,
+  arith,
+  either,
   F32,
   get,
   I32,
   i32,
-  loop,
-  MEM,
+  lanesThenTail,
+  load,
   op,
   set,
-  simd,
-  simdOp,
+  splat,
+  store,
   V128,
   type WasmFunction,
+  type Width,
 } from "./wasm_assembler.ts";
 import { kernelsOnHeap } from "./wasm_heap.ts";
 
@@ -65,52 +67,36 @@ const MI = 18, VI = 19;
 /** The splats of the eight constants, in the parameters' order. */
 const SPLATS = 22;
 
-type Width = "v" | "s";
-const arith = (w: Width, vector: number, scalar: number) => w === "v" ? simdOp(vector) : [scalar];
-const load = (w: Width, base: number) => [
-  ...get(base),
-  ...get(C),
-  op.i32Add,
-  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
-];
-const store = (w: Width, base: number, value: number[]) => [
-  ...get(base),
-  ...get(C),
-  op.i32Add,
-  ...value,
-  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
-];
+/** The byte address of element C of the array at `base`. */
+const at = (base: number) => [...get(base), ...get(C), op.i32Add];
 /** Constant `p` (a parameter): its splat in the 4-lane loop. */
-const constant = (w: Width, p: number) => get(w === "v" ? SPLATS + p - B1 : p);
+const constant = (w: Width, p: number) => either(w, SPLATS + p - B1, p);
 
 function body(w: Width): number[] {
-  const add = arith(w, simd.f32x4Add, op.f32Add);
-  const mul = arith(w, simd.f32x4Mul, op.f32Mul);
-  const div = arith(w, simd.f32x4Div, op.f32Div);
-  const sqrt = arith(w, simd.f32x4Sqrt, op.f32Sqrt);
+  const [add, mul, div, sqrt] = [arith.add(w), arith.mul(w), arith.div(w), arith.sqrt(w)];
   const mi = w === "v" ? MI : MI + 2, vi = w === "v" ? VI : VI + 2;
   return [
-    ...load(w, M),
+    ...load(w, at(M)),
     ...constant(w, B1),
     ...mul,
-    ...load(w, G),
+    ...load(w, at(G)),
     ...constant(w, OB1),
     ...mul,
     ...add,
     ...set(mi),
-    ...load(w, V),
+    ...load(w, at(V)),
     ...constant(w, B2),
     ...mul,
-    ...load(w, G),
-    ...load(w, G),
+    ...load(w, at(G)),
+    ...load(w, at(G)),
     ...mul,
     ...constant(w, OB2),
     ...mul,
     ...add,
     ...set(vi),
-    ...store(w, M2, get(mi)),
-    ...store(w, V2, get(vi)),
-    ...store(w, W2, [
+    ...store(w, at(M2), get(mi)),
+    ...store(w, at(V2), get(vi)),
+    ...store(w, at(W2), [
       ...get(mi),
       ...constant(w, C1),
       ...div,
@@ -123,7 +109,7 @@ function body(w: Width): number[] {
       ...div,
       ...constant(w, NEG_LR),
       ...mul,
-      ...load(w, W),
+      ...load(w, at(W)),
       ...add,
     ]),
   ];
@@ -139,13 +125,8 @@ const adamKernel: WasmFunction = {
     ...i32(-16),
     op.i32And,
     ...set(BYTES4),
-    ...Array.from({ length: 8 }, (_, k) => [
-      ...get(B1 + k),
-      ...simdOp(simd.f32x4Splat),
-      ...set(SPLATS + k),
-    ]).flat(),
-    ...loop(C, i32(0), get(BYTES4), i32(16), body("v")),
-    ...loop(C, get(BYTES4), get(BYTES), i32(4), body("s")),
+    ...Array.from({ length: 8 }, (_, k) => splat(get(B1 + k), SPLATS + k)).flat(),
+    ...lanesThenTail(C, get(BYTES4), get(BYTES), body),
   ],
 };
 
@@ -176,7 +157,7 @@ const adamKernel: WasmFunction = {
  * ```
  */
 export const adamOnHeap: (backend: BackendWasm) => AdamKernel = kernelsOnHeap(
-  assemble([adamKernel]),
+  [adamKernel],
   (exports) => {
     const adam = exports.adam as (...args: number[]) => void;
     return (m, v, w, g, m2, v2, w2, k) =>

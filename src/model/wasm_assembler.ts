@@ -158,6 +158,79 @@ export const laneSum = (l: number): number[] => [
   op.f32Add,
 ];
 
+// Width-generic bodies: one body written once for a 4-lane loop over a row's
+// first `4 floor(n / 4)` values (`v`: v128 operands) and for the scalar tail
+// after it (`s`: f32 operands).
+
+/** Which loop a width-generic body is written for. */
+export type Width = "v" | "s";
+const pick = (w: Width, vector: number, scalar: number): number[] =>
+  w === "v" ? simdOp(vector) : [scalar];
+/** f32x4 or f32 arithmetic. */
+export const arith = {
+  add: (w: Width): number[] => pick(w, simd.f32x4Add, op.f32Add),
+  sub: (w: Width): number[] => pick(w, simd.f32x4Sub, op.f32Sub),
+  mul: (w: Width): number[] => pick(w, simd.f32x4Mul, op.f32Mul),
+  div: (w: Width): number[] => pick(w, simd.f32x4Div, op.f32Div),
+  sqrt: (w: Width): number[] => pick(w, simd.f32x4Sqrt, op.f32Sqrt),
+};
+/** A load from the byte address `address` leaves. */
+export const load = (w: Width, address: number[]): number[] => [
+  ...address,
+  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
+];
+/** A store of `value` at the byte address `address` leaves. */
+export const store = (w: Width, address: number[], value: number[]): number[] => [
+  ...address,
+  ...value,
+  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
+];
+/** A value held twice: its splat in local `vector` (v128) for the lanes, local `scalar` (f32) for the tail. */
+export const either = (w: Width, vector: number, scalar: number): number[] =>
+  get(w === "v" ? vector : scalar);
+/** `acc += term`: the v128 accumulator `vector` in the lanes, its f32 sum `scalar` in the tail. */
+export const accumulate = (w: Width, vector: number, scalar: number, term: number[]): number[] => [
+  ...either(w, vector, scalar),
+  ...term,
+  ...arith.add(w),
+  ...set(w === "v" ? vector : scalar),
+];
+/**
+ * Byte offset `c` over a row: `body("v")` for c in [0, lanes) by 16, then
+ * `between`, then `body("s")` for c in [lanes, bytes) by 4 (`lanes` and
+ * `bytes` are byte counts left by the given code).
+ */
+export const lanesThenTail = (
+  c: number,
+  lanes: number[],
+  bytes: number[],
+  body: (w: Width) => number[],
+  between: number[] = [],
+): number[] => [
+  ...loop(c, i32(0), lanes, i32(16), body("v")),
+  ...between,
+  ...loop(c, lanes, bytes, i32(4), body("s")),
+];
+/** For rows of `n` f32 values (left by the given code): local `bytes` = 4n, local `lanes` = 4 (n & ~3). */
+export const rowByteCounts = (n: number[], bytes: number, lanes: number): number[] => [
+  ...n,
+  ...i32(2),
+  op.i32Shl,
+  ...set(bytes),
+  ...n,
+  ...i32(-4),
+  op.i32And,
+  ...i32(2),
+  op.i32Shl,
+  ...set(lanes),
+];
+/** The splat of the f32 `from` leaves, into local `to`. */
+export const splat = (from: number[], to: number): number[] => [
+  ...from,
+  ...simdOp(simd.f32x4Splat),
+  ...set(to),
+];
+
 /** An exported function: parameter types, extra locals (by type), and its body (without the final `end`). */
 export interface WasmFunction {
   name: string;

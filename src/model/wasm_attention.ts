@@ -156,7 +156,8 @@ const fused: (
         const outs = [sq, sk, sv].map((t) => heapOutput(backend, t.shape));
         const scratch = [pShape, ...(dropping ? [pShape] : [])].map((s) => heapOutput(backend, s));
         const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
-        backward(mm, d, views.length === 11 ? views : [...views, NONE]);
+        // Without dropout there is no scratch for `P * keep`.
+        backward(mm, d, dropping ? views : [...views, NONE]);
         scratch.forEach((t) => backend.disposeData(t.dataId));
         const [dq, dk, dv] = outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
         return [dq, dk, dv, tf.zerosLike(mask), tf.zerosLike(keep)];

@@ -15,21 +15,24 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
-  assemble,
+  accumulate,
+  arith,
+  either,
   F32,
   f32,
   get,
   I32,
   i32,
   inc,
+  lanesThenTail,
   laneSum,
-  loop,
-  MEM,
+  load,
   MEMORY_FILL,
   op,
+  rowByteCounts,
   set,
-  simd,
-  simdOp,
+  splat,
+  store,
   times,
   V128,
   type WasmFunction,
@@ -69,69 +72,25 @@ const S = 7, I = 8, J = 9, C = 10, PA = 11, PB = 12, PO = 13, KB = 14, KB4 = 15,
 const W = 17, SUM = 18, ACC = 19;
 const LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, V128];
 
-/** `KB = 4k` (a row's bytes), `KB4 = 4 (k & ~3)` (its 4-lane part). */
-const rowBytes = [
-  ...get(K),
-  ...i32(2),
-  op.i32Shl,
-  ...set(KB),
-  ...get(K),
-  ...i32(-4),
-  op.i32And,
-  ...i32(2),
-  op.i32Shl,
-  ...set(KB4),
-];
+/** The byte address of column C of the row at local `p`. */
+const at = (p: number) => [...get(p), ...get(C), op.i32Add];
 
 /** `out[PO + c] += W * b[PB + c]` for the row's k values: 4 lanes, then the rest one by one. */
 const axpyRow = [
-  ...get(W),
-  ...simdOp(simd.f32x4Splat),
-  ...set(ACC),
-  ...loop(C, i32(0), get(KB4), i32(16), [
-    ...get(PO),
-    ...get(C),
-    op.i32Add,
-    ...get(PO),
-    ...get(C),
-    op.i32Add,
-    ...simdOp(simd.v128Load, ...MEM),
-    ...get(ACC),
-    ...get(PB),
-    ...get(C),
-    op.i32Add,
-    ...simdOp(simd.v128Load, ...MEM),
-    ...simdOp(simd.f32x4Mul),
-    ...simdOp(simd.f32x4Add),
-    ...simdOp(simd.v128Store, ...MEM),
-  ]),
-  ...loop(C, get(KB4), get(KB), i32(4), [
-    ...get(PO),
-    ...get(C),
-    op.i32Add,
-    ...get(PO),
-    ...get(C),
-    op.i32Add,
-    op.f32Load,
-    ...MEM,
-    ...get(W),
-    ...get(PB),
-    ...get(C),
-    op.i32Add,
-    op.f32Load,
-    ...MEM,
-    op.f32Mul,
-    op.f32Add,
-    op.f32Store,
-    ...MEM,
-  ]),
+  ...splat(get(W), ACC),
+  ...lanesThenTail(C, get(KB4), get(KB), (w) =>
+    store(w, at(PO), [
+      ...load(w, at(PO)),
+      ...either(w, ACC, W),
+      ...load(w, at(PB)),
+      ...arith.mul(w),
+      ...arith.add(w),
+    ])),
 ];
 
 /** `W = a[PA]; PA += 4; if (W != 0) axpyRow`. */
 const axpyIfNonZero = [
-  ...get(PA),
-  op.f32Load,
-  ...MEM,
+  ...load("s", get(PA)),
   ...set(W),
   ...inc(PA, i32(4)),
   ...get(W),
@@ -143,8 +102,8 @@ const axpyIfNonZero = [
   op.end,
 ];
 
-/** Zeroes `bytes` bytes from the address in local `at`. */
-const zero = (at: number, bytes: number[]) => [...get(at), ...i32(0), ...bytes, ...MEMORY_FILL];
+/** Zeroes `bytes` bytes from the address in local `from`. */
+const zero = (from: number, bytes: number[]) => [...get(from), ...i32(0), ...bytes, ...MEMORY_FILL];
 
 /** For each pair: for each row i of a, for each row j of b, out = a_i . b_j (4 lanes, then the rest). */
 const nt: WasmFunction = {
@@ -152,7 +111,7 @@ const nt: WasmFunction = {
   params: [I32, I32, I32, I32, I32, I32, I32],
   locals: LOCALS,
   body: [
-    ...rowBytes,
+    ...rowByteCounts(get(K), KB, KB4),
     ...get(A),
     ...set(PA),
     ...get(B),
@@ -164,45 +123,16 @@ const nt: WasmFunction = {
         ...get(BASE),
         ...set(PB),
         ...times(J, get(N), [
-          ...f32(0),
-          ...simdOp(simd.f32x4Splat),
-          ...set(ACC),
-          ...loop(C, i32(0), get(KB4), i32(16), [
-            ...get(ACC),
-            ...get(PA),
-            ...get(C),
-            op.i32Add,
-            ...simdOp(simd.v128Load, ...MEM),
-            ...get(PB),
-            ...get(C),
-            op.i32Add,
-            ...simdOp(simd.v128Load, ...MEM),
-            ...simdOp(simd.f32x4Mul),
-            ...simdOp(simd.f32x4Add),
-            ...set(ACC),
-          ]),
-          ...laneSum(ACC),
-          ...set(SUM),
-          ...loop(C, get(KB4), get(KB), i32(4), [
-            ...get(SUM),
-            ...get(PA),
-            ...get(C),
-            op.i32Add,
-            op.f32Load,
-            ...MEM,
-            ...get(PB),
-            ...get(C),
-            op.i32Add,
-            op.f32Load,
-            ...MEM,
-            op.f32Mul,
-            op.f32Add,
-            ...set(SUM),
-          ]),
-          ...get(PO),
-          ...get(SUM),
-          op.f32Store,
-          ...MEM,
+          ...splat(f32(0), ACC),
+          ...lanesThenTail(
+            C,
+            get(KB4),
+            get(KB),
+            (w) =>
+              accumulate(w, ACC, SUM, [...load(w, at(PA)), ...load(w, at(PB)), ...arith.mul(w)]),
+            [...laneSum(ACC), ...set(SUM)],
+          ),
+          ...store("s", get(PO), get(SUM)),
           ...inc(PO, i32(4)),
           ...inc(PB, get(KB)),
         ]),
@@ -219,7 +149,7 @@ const nn: WasmFunction = {
   params: [I32, I32, I32, I32, I32, I32, I32],
   locals: LOCALS,
   body: [
-    ...rowBytes,
+    ...rowByteCounts(get(K), KB, KB4),
     ...get(A),
     ...set(PA),
     ...get(B),
@@ -245,7 +175,7 @@ const tn: WasmFunction = {
   params: [I32, I32, I32, I32, I32, I32, I32],
   locals: LOCALS,
   body: [
-    ...rowBytes,
+    ...rowByteCounts(get(K), KB, KB4),
     ...get(A),
     ...set(PA),
     ...get(B),
@@ -288,7 +218,7 @@ const tn: WasmFunction = {
  * ```
  */
 export const batchedMatMul: (backend: BackendWasm) => BatchedMatMul = kernelsOnHeap(
-  assemble([nt, nn, tn]),
+  [nt, nn, tn],
   (exports) => {
     const call = (name: string): MatMulFn => {
       const f = exports[name] as (...args: number[]) => void;

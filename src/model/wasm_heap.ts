@@ -1,13 +1,14 @@
 /**
  * What a hand-written CPU-mode kernel needs from tfjs's wasm backend: a new
  * output tensor on its heap, Float32 views of tensors there, and a module of
- * grpo's own instantiated on the heap's memory. Used by the fused kernels (`wasm_attention.ts`,
- * `wasm_layer_norm.ts`) and the fused Adam step (`optim.ts`).
+ * grpo's own instantiated on the heap's memory. Used by the fused kernels
+ * (`wasm_attention.ts`, `wasm_layer_norm.ts`, `wasm_adam.ts`).
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { assemble, type WasmFunction } from "./wasm_assembler.ts";
 
 /** A new float32 tensor of `shape` on the wasm heap (to be filled, then made a tensor). */
 export function heapOutput(backend: BackendWasm, shape: number[]): tf.TensorInfo {
@@ -42,8 +43,8 @@ function wasmMemory(backend: BackendWasm): WebAssembly.Memory {
 
 /**
  * A module of grpo's own kernels bound to a backend's heap: `bind` wraps the
- * exports of `bytes` instantiated on that heap's memory, once per heap (the
- * main thread's tfjs and each Worker's have their own).
+ * exports of `functions`' module instantiated on that heap's memory, once per
+ * heap (the main thread's tfjs and each Worker's have their own).
  *
  * @example Usage
  * ```ts
@@ -51,26 +52,27 @@ function wasmMemory(backend: BackendWasm): WebAssembly.Memory {
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
  * import { initBackend } from "../../mod.ts";
- * import { assemble } from "./wasm_assembler.ts";
  * import { kernelsOnHeap } from "./wasm_heap.ts";
  *
  * await initBackend("cpu");
- * const bytes = assemble([{ name: "nothing", params: [], locals: [], body: [] }]);
- * const kernels = kernelsOnHeap(bytes, (exports) => exports.nothing as () => void);
+ * const nothing = { name: "nothing", params: [], locals: [], body: [] };
+ * const kernels = kernelsOnHeap([nothing], (exports) => exports.nothing as () => void);
  * const backend = tf.backend() as BackendWasm;
  * assert.strictEqual(kernels(backend), kernels(backend));
  * ```
  */
 export function kernelsOnHeap<T>(
-  bytes: Uint8Array<ArrayBuffer>,
+  functions: WasmFunction[],
   bind: (exports: WebAssembly.Exports) => T,
 ): (backend: BackendWasm) => T {
-  const module = new WebAssembly.Module(bytes);
+  // Assembled and compiled on first use: GPU mode never pays for it.
+  let module: WebAssembly.Module | undefined;
   const byMemory = new WeakMap<WebAssembly.Memory, T>();
   return (backend) => {
     const memory = wasmMemory(backend);
     let kernels = byMemory.get(memory);
     if (kernels === undefined) {
+      module ??= new WebAssembly.Module(assemble(functions));
       kernels = bind(new WebAssembly.Instance(module, { env: { memory } }).exports);
       byMemory.set(memory, kernels);
     }

@@ -15,23 +15,27 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { heapOutput, heapViews, kernelsOnHeap } from "./wasm_heap.ts";
 import {
-  assemble,
+  accumulate,
+  arith,
+  either,
   F32,
   f32,
   get,
   I32,
   i32,
+  lanesThenTail,
   laneSum,
-  loop,
-  MEM,
+  load,
   MEMORY_FILL,
   op,
+  rowByteCounts,
   set,
-  simd,
-  simdOp,
+  splat,
+  store,
   times,
   V128,
   type WasmFunction,
+  type Width,
 } from "./wasm_assembler.ts";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
@@ -64,69 +68,30 @@ const LOCALS = [
   V128,
 ];
 
-/**
- * One body written for both widths: `v` the 4-lane loop over a row's first
- * `4 floor(d / 4)` values, `s` the scalar loop over the rest.
- */
-type Width = "v" | "s";
-const arith = (w: Width, vector: number, scalar: number) => w === "v" ? simdOp(vector) : [scalar];
-const add = (w: Width) => arith(w, simd.f32x4Add, op.f32Add);
-const sub = (w: Width) => arith(w, simd.f32x4Sub, op.f32Sub);
-const mul = (w: Width) => arith(w, simd.f32x4Mul, op.f32Mul);
 /** The address of column C of row R of the tensor at `base` (or of a [d] vector). */
-const at = (base: number, perRow: boolean) => [
+const at = (base: number, perRow = true) => [
   ...get(base),
   ...(perRow ? [...get(RO), op.i32Add] : []),
   ...get(C),
   op.i32Add,
 ];
-const load = (w: Width, base: number, perRow = true) => [
-  ...at(base, perRow),
-  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
-];
-const store = (w: Width, base: number, value: number[], perRow = true) => [
-  ...at(base, perRow),
-  ...value,
-  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
-];
-/** A per-row scalar: its splat (v128 local) in the vector loop, the f32 local in the tail. */
-const scalar = (w: Width, vector: number, single: number) => get(w === "v" ? vector : single);
-/** `body(w)` over a row: the 4-lane loop, then `between`, then the scalar tail. */
-const overRow = (body: (w: Width) => number[], between: number[] = []) => [
-  ...loop(C, i32(0), get(DB4), i32(16), body("v")),
-  ...between,
-  ...loop(C, get(DB4), get(DBYTES), i32(4), body("s")),
-];
-/** `acc += term` in either width: the v128 accumulator in the loop, its f32 sum in the tail. */
-const accumulate = (w: Width, vector: number, single: number, term: number[]) => [
-  ...scalar(w, vector, single),
-  ...term,
-  ...add(w),
-  ...set(w === "v" ? vector : single),
-];
-const splat = (from: number, to: number) => [...get(from), ...simdOp(simd.f32x4Splat), ...set(to)];
-const zeroV128 = (l: number) => [...f32(0), ...simdOp(simd.f32x4Splat), ...set(l)];
+/** `body(w)` over a row's bytes, then `between`, then the tail. */
+const overRow = (body: (w: Width) => number[], between: number[] = []) =>
+  lanesThenTail(C, get(DB4), get(DBYTES), body, between);
+const { add, sub, mul } = arith;
+
 /** `(x - mean) * inv`. */
 const normalized = (w: Width) => [
-  ...load(w, X),
-  ...scalar(w, VMEAN, MEAN),
+  ...load(w, at(X)),
+  ...either(w, VMEAN, MEAN),
   ...sub(w),
-  ...scalar(w, VINV, INV),
+  ...either(w, VINV, INV),
   ...mul(w),
 ];
 
 /** Sizes, then for row R: MEAN and INV = 1 / sqrt(mean((x - MEAN)^2) + eps), and their splats. */
 const setUp = [
-  ...get(D),
-  ...i32(2),
-  op.i32Shl,
-  ...set(DBYTES),
-  ...get(D),
-  ...i32(-4),
-  op.i32And,
-  ...i32(2),
-  op.i32Shl,
-  ...set(DB4),
+  ...rowByteCounts(get(D), DBYTES, DB4),
   ...get(D),
   op.f32ConvertI32U,
   ...set(DF),
@@ -136,22 +101,22 @@ const rowStats = [
   ...get(DBYTES),
   op.i32Mul,
   ...set(RO),
-  ...zeroV128(ACC),
-  ...overRow((w) => accumulate(w, ACC, SUM, load(w, X)), [...laneSum(ACC), ...set(SUM)]),
+  ...splat(f32(0), ACC),
+  ...overRow((w) => accumulate(w, ACC, SUM, load(w, at(X))), [...laneSum(ACC), ...set(SUM)]),
   ...get(SUM),
   ...get(DF),
   op.f32Div,
   ...set(MEAN),
-  ...splat(MEAN, VMEAN),
-  ...zeroV128(ACC),
+  ...splat(get(MEAN), VMEAN),
+  ...splat(f32(0), ACC),
   ...overRow(
     (w) =>
       accumulate(w, ACC, SUM, [
-        ...load(w, X),
-        ...scalar(w, VMEAN, MEAN),
+        ...load(w, at(X)),
+        ...either(w, VMEAN, MEAN),
         ...sub(w),
-        ...load(w, X),
-        ...scalar(w, VMEAN, MEAN),
+        ...load(w, at(X)),
+        ...either(w, VMEAN, MEAN),
         ...sub(w),
         ...mul(w),
       ]),
@@ -166,7 +131,7 @@ const rowStats = [
   op.f32Sqrt,
   op.f32Div,
   ...set(INV),
-  ...splat(INV, VINV),
+  ...splat(get(INV), VINV),
 ];
 
 /** `y = ((x - mean) * inv) * w + b`, row by row. */
@@ -179,11 +144,11 @@ const forwardKernel: WasmFunction = {
     ...times(R, get(ROWS), [
       ...rowStats,
       ...overRow((w) =>
-        store(w, Y_OR_DX, [
+        store(w, at(Y_OR_DX), [
           ...normalized(w),
-          ...load(w, W, false),
+          ...load(w, at(W, false)),
           ...mul(w),
-          ...load(w, B_OR_DY, false),
+          ...load(w, at(B_OR_DY, false)),
           ...add(w),
         ])
       ),
@@ -211,22 +176,26 @@ const backwardKernel: WasmFunction = {
     ...MEMORY_FILL,
     ...times(R, get(ROWS), [
       ...rowStats,
-      ...zeroV128(ACC),
-      ...zeroV128(ACC2),
+      ...splat(f32(0), ACC),
+      ...splat(f32(0), ACC2),
       ...overRow(
         (w) => {
-          const g = [...load(w, B_OR_DY), ...load(w, W, false), ...mul(w)];
+          const g = [...load(w, at(B_OR_DY)), ...load(w, at(W, false)), ...mul(w)];
           return [
             ...accumulate(w, ACC, SUM, g),
             ...accumulate(w, ACC2, SUM2, [...g, ...normalized(w), ...mul(w)]),
-            ...store(w, DW, [
-              ...load(w, DW, false),
-              ...load(w, B_OR_DY),
+            ...store(w, at(DW, false), [
+              ...load(w, at(DW, false)),
+              ...load(w, at(B_OR_DY)),
               ...normalized(w),
               ...mul(w),
               ...add(w),
-            ], false),
-            ...store(w, DB, [...load(w, DB, false), ...load(w, B_OR_DY), ...add(w)], false),
+            ]),
+            ...store(w, at(DB, false), [
+              ...load(w, at(DB, false)),
+              ...load(w, at(B_OR_DY)),
+              ...add(w),
+            ]),
           ];
         },
         [...laneSum(ACC), ...set(SUM), ...laneSum(ACC2), ...set(SUM2)],
@@ -235,22 +204,22 @@ const backwardKernel: WasmFunction = {
       ...get(DF),
       op.f32Div,
       ...set(GMEAN),
-      ...splat(GMEAN, VGMEAN),
+      ...splat(get(GMEAN), VGMEAN),
       ...get(SUM2),
       ...get(DF),
       op.f32Div,
       ...set(GXMEAN),
-      ...splat(GXMEAN, VGXMEAN),
+      ...splat(get(GXMEAN), VGXMEAN),
       ...overRow((w) =>
-        store(w, Y_OR_DX, [
-          ...scalar(w, VINV, INV),
-          ...load(w, B_OR_DY),
-          ...load(w, W, false),
+        store(w, at(Y_OR_DX), [
+          ...either(w, VINV, INV),
+          ...load(w, at(B_OR_DY)),
+          ...load(w, at(W, false)),
           ...mul(w),
-          ...scalar(w, VGMEAN, GMEAN),
+          ...either(w, VGMEAN, GMEAN),
           ...sub(w),
           ...normalized(w),
-          ...scalar(w, VGXMEAN, GXMEAN),
+          ...either(w, VGXMEAN, GXMEAN),
           ...mul(w),
           ...sub(w),
           ...mul(w),
@@ -305,7 +274,7 @@ export interface LayerNormKernels {
  * ```
  */
 export const layerNormKernels: (backend: BackendWasm) => LayerNormKernels = kernelsOnHeap(
-  assemble([forwardKernel, backwardKernel]),
+  [forwardKernel, backwardKernel],
   (exports) => {
     const forward = exports.forward as (...args: number[]) => void;
     const backward = exports.backward as (...args: number[]) => void;
