@@ -3,7 +3,8 @@
  * hand-written SIMD kernels in TypeScript: functions of i32/f32 parameters
  * over one imported memory, their bodies as opcode bytes (the named constants
  * below). A module built here needs no toolchain and no file beside the
- * bundle; `wasm_batched_matmul.ts` is its user.
+ * bundle. Its users: `wasm_batched_matmul.ts`, `wasm_layer_norm.ts` and
+ * `wasm_adam.ts`.
  *
  * @module
  */
@@ -49,7 +50,7 @@ export const op = {
 export const MEMORY_FILL = [0xfc, 0x0b, 0x00];
 
 /** 0xfd-prefixed SIMD opcodes (each written as `SIMD, ...uleb(code)`). */
-export const simd = {
+const simd = {
   v128Load: 0x00,
   v128Store: 0x0b,
   f32x4Splat: 0x13,
@@ -63,7 +64,7 @@ export const simd = {
 const SIMD_PREFIX = 0xfd;
 
 /** Unsigned LEB128. */
-export function uleb(n: number): number[] {
+function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -75,7 +76,7 @@ export function uleb(n: number): number[] {
 }
 
 /** Signed LEB128 of a 32-bit integer. */
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   n |= 0;
   while (true) {
@@ -88,7 +89,7 @@ export function sleb(n: number): number[] {
 }
 
 /** One SIMD instruction's bytes, with a memory argument (alignment log2, offset) for loads and stores. */
-export function simdOp(code: number, ...immediates: number[]): number[] {
+function simdOp(code: number, ...immediates: number[]): number[] {
   return [SIMD_PREFIX, ...uleb(code), ...immediates];
 }
 
