@@ -175,6 +175,13 @@ export interface Env<P extends EnvParams = EnvParams> {
   discreteActions?: number[][];
   /** Episode length after which `truncated` is set (Gymnasium's TimeLimit). */
   maxEpisodeSteps: number;
+  /**
+   * How many steps stage 1's random policy keeps each action it draws
+   * (default 1: a fresh draw every step). An env whose goal needs momentum
+   * (MountainCar) is never solved by a fresh draw every step, so its random
+   * data would hold no return to learn from.
+   */
+  randomActionHold?: number;
   /** Default physical parameters. */
   params: P;
   /**
@@ -269,6 +276,8 @@ export interface TrainingPreset {
   annealLr?: boolean;
   /** Return-to-go the policy is conditioned on. */
   targetReturn?: number;
+  /** Ramp the env's `difficulty` parameters from easy to hard over the run. */
+  curriculum?: boolean;
 }
 
 /** Generated WGSL source, named for error messages. */

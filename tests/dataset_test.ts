@@ -24,6 +24,25 @@ Deno.test("random episodes: one whole episode per env, in env order", async () =
   assertEquals(again.obs, ds.obs, "the seed fixes the data");
 });
 
+Deno.test("an env's randomActionHold keeps each random action that many steps", async () => {
+  const held: Env = { ...cartpole, randomActionHold: 3 };
+  const ds = await collectRandomEpisodes(held, 16, 5, "cpu");
+  const fresh = await collectRandomEpisodes(cartpole, 16, 5, "cpu");
+  const { start, length } = episodeBounds(ds);
+  let changes = 0;
+  for (let e = 0; e < 16; e++) {
+    for (let t = 1; t < length[e]; t++) {
+      const a = ds.actions[start[e] + t], before = ds.actions[start[e] + t - 1];
+      if (t % 3 !== 0) assertEquals(a, before, `episode ${e}, step ${t} keeps its action`);
+      else if (a !== before) changes++;
+    }
+  }
+  assert(changes > 0, "a new draw every 3 steps");
+  // The draws are the fresh policy's draws 0, 1, 2, ...: step 3k acts as step k did.
+  const first = episodeBounds(fresh);
+  assertEquals(ds.actions[start[0] + 3], fresh.actions[first.start[0] + 1]);
+});
+
 Deno.test("datasets round-trip through safetensors and are checked on load", async () => {
   const dir = await Deno.makeTempDir();
   const ds = await collectRandomEpisodes(cartpole, 5, 1, "cpu");

@@ -4,7 +4,8 @@
  * written, and a diverging run stopped with advice.
  */
 import { join } from "node:path";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { InputError } from "../src/errors.ts";
 import { flags, quietly, tinyStage1 } from "./cli_helpers.ts";
 import { main } from "../src/cli/main.ts";
 import {
@@ -16,6 +17,8 @@ import {
 } from "../src/cli/train.ts";
 import { helpText, parseFlags } from "../src/cli/args.ts";
 import { cartpole } from "../envs/cartpole.ts";
+import { mountainCar } from "../envs/mountain_car.ts";
+import type { Env } from "../envs/env.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 
 const TINY = flags({ "num-envs": 2, "rollout-steps": 40, "num-epochs": 1, "batch-size": 16 });
@@ -204,4 +207,25 @@ Deno.test("--advantage grpo, the old name of outcome, is accepted on the command
   const stored = resumeFlags({} as TrainValues, { advantage: "grpo" }, "old.safetensors").values;
   assertEquals(trainConfig(cartpole, stored).config.advantage, "outcome");
   assert(helpText("", "", trainCommand.flags).includes("gae-group|gae-global|outcome"));
+});
+
+Deno.test("a preset's curriculum is on by default and --no-curriculum turns it off", async () => {
+  const config = (argv: string[], env: Env = mountainCar) =>
+    trainConfig(env, parseFlags("train", argv, trainCommand.flags).values as TrainValues);
+  assertEquals(config([]).config.curriculum, true);
+  assert(config([]).fromPreset.includes("curriculum"));
+  assertEquals(config(["--no-curriculum"]).config.curriculum, false);
+  assert(!config(["--no-curriculum"]).fromPreset.includes("curriculum"));
+  assertEquals(config([], cartpole).config.curriculum, false);
+  assertEquals(config(["--curriculum"], cartpole).config.curriculum, true);
+  await assertRejects(
+    () => parseFlags("train", ["--curriculum", "--no-curriculum"], trainCommand.flags),
+    InputError,
+    "--curriculum is given more than once",
+  );
+  await assertRejects(
+    () => parseFlags("train", ["--no-seed"], trainCommand.flags),
+    InputError,
+    "--no-seed",
+  );
 });

@@ -3,8 +3,9 @@
  * numeric flags, kebab-case canonical and docs/spec.md's snake_case accepted.
  * Every numeric flag has a checked range, a flag may be given once (in
  * either spelling), a negative number is a value (`--seed -1` is read as
- * `--seed=-1`, then range-checked), and a command takes only the
- * positionals it declares.
+ * `--seed=-1`, then range-checked), a boolean flag may be given false as
+ * `--no-<flag>` (to turn off what an env preset turns on), and a command
+ * takes only the positionals it declares.
  *
  * @module
  */
@@ -110,7 +111,14 @@ export function parseFlags(
   const args = normalize(argv, flags);
   let parsed;
   try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
     throw new InputError(`grpo ${command}: ${msg}; see grpo ${command} --help`);
@@ -118,14 +126,16 @@ export function parseFlags(
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
     if (token.kind !== "option") continue;
-    if (seen.has(token.name)) {
+    // `--no-curriculum` is the boolean flag `--curriculum`, given false.
+    const name = token.name in options ? token.name : token.name.replace(/^no-/, "");
+    if (seen.has(name)) {
       throw new InputError(
-        `grpo ${command}: --${token.name} is given more than once${
-          token.name.includes("-") ? ` (--${token.name.replaceAll("-", "_")} is the same flag)` : ""
+        `grpo ${command}: --${name} is given more than once${
+          name.includes("-") ? ` (--${name.replaceAll("-", "_")} is the same flag)` : ""
         }; give it once`,
       );
     }
-    seen.add(token.name);
+    seen.add(name);
   }
   if (parsed.positionals.length > maxPositionals) {
     const extra = parsed.positionals.slice(maxPositionals).map((p) => JSON.stringify(p));

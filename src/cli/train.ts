@@ -215,7 +215,11 @@ const flags = {
     help:
       "decay both learning rates linearly to 0 over the run (default off; on in the LunarLander presets)",
   },
-  curriculum: { type: "boolean", help: "ramp the env's difficulty parameters from easy to hard" },
+  curriculum: {
+    type: "boolean",
+    help:
+      "ramp the env's difficulty parameters from easy to hard (default off; on in the MountainCar preset; --no-curriculum turns it off)",
+  },
   "quick-test": {
     type: "boolean",
     help:
@@ -344,7 +348,10 @@ export function trainConfig(
     config.annealLr = v["anneal-lr"] === "on";
     fromPreset.delete("annealLr");
   }
-  if (v.curriculum) config.curriculum = true;
+  if (v.curriculum !== undefined) {
+    config.curriculum = v.curriculum;
+    fromPreset.delete("curriculum");
+  }
   if (v["quick-test"] && v["num-iterations"] === undefined) {
     config.numIterations = TRAIN_QUICK_TEST.numIterations;
   }

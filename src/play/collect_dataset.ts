@@ -1,6 +1,7 @@
 /**
  * Stage 1's data collection: whole episodes of the random policy on a batch
- * of envs, in CPU or GPU mode, as a {@linkcode Dataset}.
+ * of envs, in CPU or GPU mode, as a {@linkcode Dataset}. The policy draws a
+ * fresh action every step, or every `env.randomActionHold` steps.
  *
  * Env `i` of the batch plays episode `i` (its first episode), with the same
  * counter-based random actions in CPU and GPU mode, so a dataset depends on
@@ -110,10 +111,12 @@ async function collectBatch(
     const actions = new Float32Array(n * A);
     // The observations acted on: a host batch's own arrays change in the step.
     const obs = new Float32Array(n * env.obsSize);
+    const hold = env.randomActionHold ?? 1;
     let view = await vec.view();
     while (!rec.allFinished) {
       for (let i = 0; i < n; i++) {
-        randomAction(policyEnv, seed, i, view.episode[i], view.t[i], actions, i * A);
+        const draw = Math.floor(view.t[i] / hold);
+        randomAction(policyEnv, seed, i, view.episode[i], draw, actions, i * A);
       }
       obs.set(view.obs);
       await vec.step(envActionsOf(env, actions, n));
