@@ -190,6 +190,12 @@ export function validateEnv(env: Env, source: string): void {
     if (!positiveInt(env[key])) problems.push(`${key} must be a positive integer`);
   }
   if (env.gymStateSize > env.stateSize) problems.push("gymStateSize must not exceed stateSize");
+  if (env.randomActionHold !== undefined && !positiveInt(env.randomActionHold)) {
+    problems.push("randomActionHold must be a positive integer");
+  }
+  if (env.preset?.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
+    problems.push("preset.curriculum needs difficulty parameters");
+  }
   const space = env.actionSpace;
   if (space?.kind === "discrete") {
     if (!positiveInt(space.n)) problems.push("actionSpace.n must be a positive integer");

@@ -66,6 +66,11 @@ Deno.test("a broken env module is one InputError line naming the problem", async
       `import e from ${EXAMPLE_IMPORT}; export default { ...e, difficulty: { mass: [1, 2] } };`,
       "difficulty.mass is not one of params",
     ));
+  await t.step("a held random action of no steps, a curriculum of nothing", () =>
+    loadBroken(
+      `import e from ${EXAMPLE_IMPORT}; export default { ...e, randomActionHold: 0, difficulty: undefined, preset: { curriculum: true } };`,
+      "randomActionHold must be a positive integer; preset.curriculum needs difficulty parameters",
+    ));
   await t.step("a step that throws", () =>
     loadBroken(
       `import e from ${EXAMPLE_IMPORT}; export default { ...e, step() { throw new Error("oops\\nmore"); } };`,
