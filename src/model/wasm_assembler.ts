@@ -12,7 +12,7 @@
 /** Value types. */
 export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
 
-/** Opcodes used by grpo's kernels (those after `SIMD` are its 0xfd-prefixed ones). */
+/** Opcodes used by grpo's kernels, but the 0xfd-prefixed SIMD ones (`simd`). */
 export const op = {
   block: 0x02,
   loop: 0x03,
@@ -49,7 +49,7 @@ export const op = {
 /** `memory.fill` of memory 0 (bulk memory): pops destination, byte value and length. */
 export const MEMORY_FILL = [0xfc, 0x0b, 0x00];
 
-/** 0xfd-prefixed SIMD opcodes (each written as `SIMD, ...uleb(code)`). */
+/** 0xfd-prefixed SIMD opcodes (each written by `simdOp`). */
 const simd = {
   v128Load: 0x00,
   v128Store: 0x0b,
