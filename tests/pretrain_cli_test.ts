@@ -1,5 +1,6 @@
 import { runGrpo } from "./cli_helpers.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { SELECTION_SEED } from "../src/cli/pretrain.ts";
 
 /** `grpo argv...` in-process. */
 const grpo = (...argv: string[]) => runGrpo(argv);
@@ -78,6 +79,48 @@ Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
     ...TINY,
   );
   assertEquals(reuse.code, 0, reuse.err);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("pretrain's best_model is the epoch that played best, or with --eval-episodes 0 the lowest validation loss", async () => {
+  const dir = await Deno.makeTempDir();
+  const pretrain = async (out: string, ...extra: string[]) => {
+    const run = await grpo(
+      "pretrain",
+      ...["--num-episodes", "12", "--num-epochs", "3", "--out", out],
+      ...TINY,
+      ...extra,
+    );
+    assertEquals(run.code, 0, run.err);
+    const [runDir] = [...Deno.readDirSync(out)].map((e) => `${out}/${e.name}`);
+    const rows = Deno.readTextFileSync(`${runDir}/metrics.jsonl`).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const bestEpoch = Number(/best epoch (\d+)/.exec(run.out)?.[1]);
+    return { runDir, rows, bestEpoch, out: run.out };
+  };
+  const firstBest = (xs: number[], better: (a: number, b: number) => boolean) =>
+    xs.reduce((best, x, i) => (better(x, xs[best]) ? i : best), 0) + 1;
+
+  const played = await pretrain(`${dir}/played`, "--eval-episodes", "4");
+  const scores = played.rows.map((r) => r.eval_return_mean as number);
+  assertEquals(scores.length, 3);
+  assert(scores.every(Number.isFinite), JSON.stringify(scores));
+  assertEquals(played.bestEpoch, firstBest(scores, (a, b) => a > b), played.out);
+  // The saved model replays its score on the choice's own starts (SELECTION_SEED + seed 0).
+  const replay = await grpo(
+    ...["eval", "--checkpoint", `${played.runDir}/best_model.safetensors`],
+    ...["--num-episodes", "4", "--deterministic", "--seed", String(SELECTION_SEED)],
+    ...["--json", "--device", "cpu"],
+  );
+  assertEquals(replay.code, 0, replay.err);
+  assertEquals(JSON.parse(replay.out).mean_return, Math.max(...scores));
+
+  const byLoss = await pretrain(`${dir}/by-loss`, "--eval-episodes", "0");
+  assert(byLoss.rows.every((r) => !("eval_return_mean" in r)));
+  assert(byLoss.out.includes("lowest validation loss"), byLoss.out);
+  const losses = byLoss.rows.map((r) => r.val_loss as number);
+  assertEquals(byLoss.bestEpoch, firstBest(losses, (a, b) => a < b), byLoss.out);
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -23,6 +23,7 @@ import {
 } from "../rl/behaviour_cloning.ts";
 import { episodeReturns, loadDataset, saveDataset } from "../rl/dataset.ts";
 import { collectRandomEpisodes } from "../play/collect_dataset.ts";
+import { evaluatePolicy, meanStd } from "../play/evaluate.ts";
 import { DEVICE_FLAG, deviceChoice, type FlagSpec, type FlagValues } from "./args.ts";
 import {
   EPISODES_RANGE,
@@ -45,6 +46,14 @@ import { StopSignal } from "./interrupt.ts";
  * steps to leave the uniform policy (docs/results.md, round 9).
  */
 export const QUICK_TEST = { numEpisodes: 200, numEpochs: 8, batchSize: 16, dropout: 0 } as const;
+
+/**
+ * The env starts of the evaluations that pick `best_model`: a stream of their
+ * own (offset by `--seed`), so `grpo eval`'s default starts (seed 0) score the
+ * picked model on episodes the choice never saw (`grpo eval --seed 1000000`
+ * replays the choice's episodes of a run with `--seed 0`).
+ */
+export const SELECTION_SEED = 1_000_000;
 
 const d = DEFAULT_BC_CONFIG;
 
@@ -123,6 +132,13 @@ const flags = {
     default: d.dropout,
     range: MODEL_LIMITS.dropout,
     help: "dropout rate while training",
+  },
+  "eval-episodes": {
+    type: "integer",
+    default: 0,
+    range: { min: 0, max: 1000 },
+    help:
+      "after each epoch play this many deterministic episodes at the target return, and keep as best_model the epoch that scores highest (0: the epoch of lowest validation loss)",
   },
   "val-fraction": {
     type: "number",
@@ -210,8 +226,14 @@ export async function pretrain(
     );
   }
 
-  // ---- train, saving best_model on each new validation minimum
+  // ---- train, saving best_model on each new best epoch
+  // By default the best epoch has the lowest validation loss. `--eval-episodes` picks the epoch
+  // that plays best instead (as SB3's EvalCallback picks its best_model): on random-policy data the
+  // validation loss barely moves from the uniform policy's, and its minimum can lie before the model
+  // learned to play. Not the default: stage 2 from either model was as fast on average but not on
+  // the same seeds (docs/results.md, "Stage 1").
   // metrics.jsonl and a TensorBoard event file, one row per epoch.
+  const evalEpisodes = v["eval-episodes"];
   const log = await MetricsLog.open(runDir);
   const stopper = StopSignal.listen((signal) =>
     console.log(
@@ -221,6 +243,7 @@ export async function pretrain(
   const progress = new ProgressLine();
   const bestPath = join(runDir, "best_model.safetensors");
   let targetReturn = 0;
+  let best = { epoch: 0, evalReturn: -Infinity };
   const trainStart = performance.now();
   const save = (path: string, policy: Parameters<typeof saveCheckpoint>[1]["policy"]) =>
     saveCheckpoint(path, {
@@ -231,6 +254,23 @@ export async function pretrain(
       trainingArgs,
       stage: "pretrain",
     });
+  /** `evalEpisodes` deterministic episodes of `policy` at the target return, as metrics. */
+  const playEpoch = async (policy: Parameters<typeof evaluatePolicy>[1]) => {
+    const t0 = performance.now();
+    const { returns } = await evaluatePolicy(env, policy, {
+      numEpisodes: evalEpisodes,
+      deterministic: true,
+      targetReturn,
+      seed: (SELECTION_SEED + config.seed) % 2 ** 32,
+      mode,
+    });
+    const { mean, std } = meanStd(returns);
+    return {
+      eval_return_mean: mean,
+      eval_return_std: std,
+      eval_seconds: (performance.now() - t0) / 1000,
+    };
+  };
   try {
     const result = await trainBehaviourCloning(env, ds, config, {
       shouldStop: () => stopper.poll(),
@@ -244,17 +284,23 @@ export async function pretrain(
       onStep(epoch, batch, batches) {
         progress.update(`epoch ${epoch}/${config.numEpochs}  batch ${batch}/${batches}`);
       },
-      async onEpoch(m, policy, improved) {
-        await log.write(m.epoch, m.step, { ...m });
+      async onEpoch(m, policy, lowestValLoss) {
+        const played = evalEpisodes > 0 ? await playEpoch(policy) : undefined;
+        const improved = played ? played.eval_return_mean > best.evalReturn : lowestValLoss;
+        if (improved) best = { epoch: m.epoch, evalReturn: played?.eval_return_mean ?? NaN };
+        await log.write(m.epoch, m.step, { ...m, ...played });
         if (improved) await save(bestPath, policy);
         const elapsed = (performance.now() - trainStart) / 1000;
         const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
+        const score = played
+          ? `val ${m.val_loss.toFixed(4)}  eval ${played.eval_return_mean.toFixed(1)}`
+          : `val ${m.val_loss.toFixed(4)}`;
         progress.update(
-          `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  val ${
-            m.val_loss.toFixed(4)
-          }${improved ? "*" : " "}  acc ${(100 * m.val_accuracy).toFixed(1)}%  ${
-            m.epoch_seconds.toFixed(1)
-          }s/epoch  ETA ${formatDuration(eta)}`,
+          `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  ${score}${
+            improved ? "*" : " "
+          }  acc ${(100 * m.val_accuracy).toFixed(1)}%  ${m.epoch_seconds.toFixed(1)}s/epoch  ETA ${
+            formatDuration(eta)
+          }`,
           true,
         );
       },
@@ -266,16 +312,19 @@ export async function pretrain(
       const epochs = result.history.length;
       console.log(
         `stopped after ${epochs} whole epoch(s); ${lastPath} holds the weights after the last batch${
-          epochs > 0 ? `, ${bestPath} the best validated epoch` : ""
+          epochs > 0 ? `, ${bestPath} the best epoch (${best.epoch})` : ""
         }`,
       );
       result.policy.dispose();
       return { bestPath, exitCode: stopper.exitCode };
     }
+    const chosenBy = evalEpisodes > 0
+      ? `its ${evalEpisodes} deterministic episodes scored ${best.evalReturn.toFixed(1)}`
+      : `the lowest validation loss, ${result.bestValLoss.toFixed(4)}`;
     console.log(
-      `best validation loss ${result.bestValLoss.toFixed(4)}; target return ${+targetReturn.toFixed(
-        2,
-      )}; ${formatDuration((performance.now() - started) / 1000)} in all`,
+      `best epoch ${best.epoch} (${chosenBy}); target return ${+targetReturn.toFixed(2)}; ${
+        formatDuration((performance.now() - started) / 1000)
+      } in all`,
     );
     console.log(`best model: ${bestPath}`);
     result.policy.dispose();

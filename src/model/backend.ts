@@ -62,31 +62,30 @@ function shareIdentityOnWasm(): void {
 interface EngineInternals {
   backendName: string;
   backend: tf.TensorInfo & { incRef(dataId: tf.DataId): void };
-  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  clone(x: tf.Tensor): tf.Tensor;
   nextTensorId(): number;
   incRef(t: tf.Tensor, backend: unknown): void;
-  keep<T extends tf.Tensor>(t: T): T;
 }
 
 /**
  * While a gradient tape records, tfjs saves each tensor a gradient will need
- * as `keep(clone(t))`, and each clone is an Identity kernel plus two tape
- * nodes (~220 per policy minibatch: as many as its real kernels, at ~7 us of
- * tfjs's bookkeeping each). On wasm the saved tensor is now a second handle on
- * the same data, as the shared Identity above makes it: the same tensor, its
- * data counted once more, with no kernel and no tape node (the clones' nodes
- * lie on no path to a loss, so backprop dropped them anyway).
+ * as `keep(engine.clone(t))`, for a kernel's gradient and for a
+ * `tf.customGrad`'s `save` alike, and each clone is an Identity kernel plus a
+ * tape node (~270 per policy minibatch: as many as its real kernels, at ~7 us
+ * of tfjs's bookkeeping each). On wasm the saved tensor is now a second handle
+ * on the same data, as the shared Identity above makes it: the same tensor,
+ * its data counted once more, with no kernel and no tape node (the clones'
+ * nodes lie on no path to a loss, so backprop dropped them anyway). `clone`
+ * has no other caller in tfjs.
  */
 function saveWithoutKernelsOnWasm(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   const proto = Object.getPrototypeOf(engine) as EngineInternals;
-  engine.saveTensorsForBackwardMode = function (tensors) {
-    if (engine.backendName !== "wasm") return proto.saveTensorsForBackwardMode.call(this, tensors);
-    return tensors.map((t) => {
-      const handle = new tf.Tensor(t.shape, t.dtype, t.dataId, engine.nextTensorId());
-      engine.incRef(handle, engine.backend);
-      return engine.keep(handle);
-    });
+  engine.clone = function (x) {
+    if (engine.backendName !== "wasm") return proto.clone.call(this, x);
+    const handle = new tf.Tensor(x.shape, x.dtype, x.dataId, engine.nextTensorId());
+    engine.incRef(handle, engine.backend);
+    return handle;
   };
 }
 

@@ -14,7 +14,8 @@
  * are grouped by length into batches (a batch is only as long as its longest
  * segment, so little compute goes to padding) and the batches are shuffled.
  * Validation uses held-out episodes cut into aligned chunks, exactly the
- * contexts a rollout sees; the lowest validation loss gives `best_model`.
+ * contexts a rollout sees. The caller picks `best_model` (`grpo pretrain`: by
+ * playing each epoch's model, or by the lowest validation loss).
  *
  * @module
  */
