@@ -61,6 +61,13 @@ export interface IterationProfile {
   valueGradsMs: number;
   /** One Adam step of each network. */
   adamMs: number;
+  /**
+   * tfjs kernels in one `act` and in one policy minibatch (`tf.profile`): exact
+   * and repeatable where the times drift, and most of a small model's time
+   * is tfjs's fixed cost per kernel.
+   */
+  actKernels: number;
+  policyGradsKernels: number;
   minibatchesPerIteration: number;
   rolloutStepsPerIteration: number;
 }
@@ -70,6 +77,11 @@ function timeMs(f: () => void, repeats: number): number {
   const started = performance.now();
   for (let r = 0; r < repeats; r++) f();
   return (performance.now() - started) / repeats;
+}
+
+/** tfjs kernels that one call of `f` runs. */
+async function kernelsOf(f: () => void): Promise<number> {
+  return (await tf.profile(f)).kernels.length;
 }
 
 /** Times the pieces of `env`'s preset iteration one by one (random inputs, random weights). */
@@ -90,7 +102,7 @@ export async function profileIteration(
   const B = Math.max(1, Math.round(config.batchSize / K));
   const cache = policy.createCache(N);
   let t = 0;
-  const actMs = timeMs(() => {
+  const act = () => {
     const input = {
       returnToGo: tf.fill([N], 100) as tf.Tensor1D,
       obs: tf.randomNormal([N, O]) as tf.Tensor2D,
@@ -99,7 +111,9 @@ export async function profileIteration(
     };
     const dist = policy.act(cache, input);
     tf.dispose([...Object.values(input), ...Object.values(dist)]);
-  }, repeats * 5);
+  };
+  const actMs = timeMs(act, repeats * 5);
+  const actKernels = await kernelsOf(act);
   cache.dispose();
   const batch = {
     returnsToGo: tf.fill([B, K], 100) as tf.Tensor2D,
@@ -112,10 +126,10 @@ export async function profileIteration(
     tf.dispose([g.value, ...Object.values(g.grads)]);
     return g.grads;
   };
-  const policyGradsMs = timeMs(
-    () => grads(() => policy.logProbs(batch).logProb.mean(), policy.trainableVariables()),
-    repeats,
-  );
+  const policyGrads = () =>
+    grads(() => policy.logProbs(batch).logProb.mean(), policy.trainableVariables());
+  const policyGradsMs = timeMs(policyGrads, repeats);
+  const policyGradsKernels = await kernelsOf(policyGrads);
   const flat = batch.obs.reshape([B * K, O]);
   const valueGradsMs = timeMs(
     () => grads(() => value.predict(flat).square().mean(), value.trainableVariables()),
@@ -141,6 +155,8 @@ export async function profileIteration(
     policyGradsMs,
     valueGradsMs,
     adamMs,
+    actKernels,
+    policyGradsKernels,
     minibatchesPerIteration: config.numEpochs * Math.max(1, Math.round(samples / config.batchSize)),
     rolloutStepsPerIteration: config.rolloutSteps,
   };
@@ -228,9 +244,11 @@ if (import.meta.main) {
     profiles.push(p);
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     console.log(
-      `${p.env.padEnd(24)} act ${ms(p.actMs)} x ${p.rolloutStepsPerIteration}; per minibatch: ` +
-        `policy ${ms(p.policyGradsMs)}, value ${ms(p.valueGradsMs)}, Adam ${ms(p.adamMs)} ` +
-        `x ${p.minibatchesPerIteration}`,
+      `${p.env.padEnd(24)} act ${
+        ms(p.actMs)
+      } (${p.actKernels} kernels) x ${p.rolloutStepsPerIteration}; ` +
+        `per minibatch: policy ${ms(p.policyGradsMs)} (${p.policyGradsKernels} kernels), ` +
+        `value ${ms(p.valueGradsMs)}, Adam ${ms(p.adamMs)} x ${p.minibatchesPerIteration}`,
     );
     if (values["profile-only"]) continue;
     const r = await benchTrainSpeed(findEnv(id), Number(values.iterations), overrides);
