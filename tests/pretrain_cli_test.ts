@@ -99,14 +99,16 @@ Deno.test("pretrain's best_model is the epoch that played best, or with --eval-e
     const bestEpoch = Number(/best epoch (\d+)/.exec(run.out)?.[1]);
     return { runDir, rows, bestEpoch, out: run.out };
   };
-  const firstBest = (xs: number[], better: (a: number, b: number) => boolean) =>
+  // The 1-based epoch that `better` keeps, scanning in order.
+  const kept = (xs: number[], better: (x: number, best: number) => boolean) =>
     xs.reduce((best, x, i) => (better(x, xs[best]) ? i : best), 0) + 1;
 
   const played = await pretrain(`${dir}/played`, "--eval-episodes", "4");
   const scores = played.rows.map((r) => r.eval_return_mean as number);
   assertEquals(scores.length, 3);
   assert(scores.every(Number.isFinite), JSON.stringify(scores));
-  assertEquals(played.bestEpoch, firstBest(scores, (a, b) => a > b), played.out);
+  // Ties go to the later epoch (as stage 2's best.safetensors), lower losses to the earlier.
+  assertEquals(played.bestEpoch, kept(scores, (x, best) => x >= best), played.out);
   // The saved model replays its score on the choice's own starts (SELECTION_SEED + seed 0).
   const replay = await grpo(
     ...["eval", "--checkpoint", `${played.runDir}/best_model.safetensors`],
@@ -120,7 +122,7 @@ Deno.test("pretrain's best_model is the epoch that played best, or with --eval-e
   assert(byLoss.rows.every((r) => !("eval_return_mean" in r)));
   assert(byLoss.out.includes("lowest validation loss"), byLoss.out);
   const losses = byLoss.rows.map((r) => r.val_loss as number);
-  assertEquals(byLoss.bestEpoch, firstBest(losses, (a, b) => a < b), byLoss.out);
+  assertEquals(byLoss.bestEpoch, kept(losses, (x, best) => x < best), byLoss.out);
   await Deno.remove(dir, { recursive: true });
 });
 

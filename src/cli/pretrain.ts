@@ -138,7 +138,7 @@ const flags = {
     default: 0,
     range: { min: 0, max: 1000 },
     help:
-      "after each epoch play this many deterministic episodes at the target return, and keep as best_model the epoch that scores highest (0: the epoch of lowest validation loss)",
+      "after each epoch play this many deterministic episodes at the target return, and keep as best_model the epoch that scores highest, the later on a tie (0: the epoch of lowest validation loss)",
   },
   "val-fraction": {
     type: "number",
@@ -286,7 +286,8 @@ export async function pretrain(
       },
       async onEpoch(m, policy, lowestValLoss) {
         const played = evalEpisodes > 0 ? await playEpoch(policy) : undefined;
-        const improved = played ? played.eval_return_mean > best.evalReturn : lowestValLoss;
+        // Ties go to the later epoch, as `grpo train`'s best.safetensors.
+        const improved = played ? played.eval_return_mean >= best.evalReturn : lowestValLoss;
         if (improved) best = { epoch: m.epoch, evalReturn: played?.eval_return_mean ?? NaN };
         await log.write(m.epoch, m.step, { ...m, ...played });
         if (improved) await save(bestPath, policy);
