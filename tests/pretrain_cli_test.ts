@@ -104,7 +104,7 @@ Deno.test("pretrain's best_model is the epoch that played best, or with --eval-e
     xs.reduce((best, x, i) => (better(x, xs[best]) ? i : best), 0) + 1;
 
   const played = await pretrain(`${dir}/played`, "--eval-episodes", "4");
-  const scores = played.rows.map((r) => r.eval_return_mean as number);
+  const scores = played.rows.map((r) => r.eval_return as number);
   assertEquals(scores.length, 3);
   assert(scores.every(Number.isFinite), JSON.stringify(scores));
   // Ties go to the later epoch (as stage 2's best.safetensors), lower losses to the earlier.
@@ -119,7 +119,7 @@ Deno.test("pretrain's best_model is the epoch that played best, or with --eval-e
   assertEquals(JSON.parse(replay.out).mean_return, Math.max(...scores));
 
   const byLoss = await pretrain(`${dir}/by-loss`, "--eval-episodes", "0");
-  assert(byLoss.rows.every((r) => !("eval_return_mean" in r)));
+  assert(byLoss.rows.every((r) => !("eval_return" in r)));
   assert(byLoss.out.includes("lowest validation loss"), byLoss.out);
   const losses = byLoss.rows.map((r) => r.val_loss as number);
   assertEquals(byLoss.bestEpoch, kept(losses, (x, best) => x < best), byLoss.out);

@@ -254,7 +254,7 @@ export async function pretrain(
       trainingArgs,
       stage: "pretrain",
     });
-  /** `evalEpisodes` deterministic episodes of `policy` at the target return, as metrics. */
+  /** `evalEpisodes` deterministic episodes of `policy` at the target return, as metrics named as stage 2's. */
   const playEpoch = async (policy: Parameters<typeof evaluatePolicy>[1]) => {
     const t0 = performance.now();
     const { returns } = await evaluatePolicy(env, policy, {
@@ -262,11 +262,12 @@ export async function pretrain(
       deterministic: true,
       targetReturn,
       seed: (SELECTION_SEED + config.seed) % 2 ** 32,
-      mode,
+      // On the TypeScript envs, as stage 2's evaluations: GPU-mode envs would read back every step.
+      mode: "cpu",
     });
     const { mean, std } = meanStd(returns);
     return {
-      eval_return_mean: mean,
+      eval_return: mean,
       eval_return_std: std,
       eval_seconds: (performance.now() - t0) / 1000,
     };
@@ -287,14 +288,14 @@ export async function pretrain(
       async onEpoch(m, policy, lowestValLoss) {
         const played = evalEpisodes > 0 ? await playEpoch(policy) : undefined;
         // Ties go to the later epoch, as `grpo train`'s best.safetensors.
-        const improved = played ? played.eval_return_mean >= best.evalReturn : lowestValLoss;
-        if (improved) best = { epoch: m.epoch, evalReturn: played?.eval_return_mean ?? NaN };
+        const improved = played ? played.eval_return >= best.evalReturn : lowestValLoss;
+        if (improved) best = { epoch: m.epoch, evalReturn: played?.eval_return ?? NaN };
         await log.write(m.epoch, m.step, { ...m, ...played });
         if (improved) await save(bestPath, policy);
         const elapsed = (performance.now() - trainStart) / 1000;
         const eta = (elapsed / m.epoch) * (config.numEpochs - m.epoch);
         const score = played
-          ? `val ${m.val_loss.toFixed(4)}  eval ${played.eval_return_mean.toFixed(1)}`
+          ? `val ${m.val_loss.toFixed(4)}  eval ${played.eval_return.toFixed(1)}`
           : `val ${m.val_loss.toFixed(4)}`;
         progress.update(
           `epoch ${m.epoch}/${config.numEpochs}  train ${m.train_loss.toFixed(4)}  ${score}${
