@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { warmShapeFeedback } from "./shape_feedback.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { type Mode, requireGpu } from "../device.ts";
@@ -244,6 +245,7 @@ class DeviceBackend extends WebGPUBackend {
  * ```
  */
 export async function initBackend(mode: Mode): Promise<void> {
+  warmShapeFeedback();
   if (mode === "cpu") {
     if (current === "cpu" && tf.getBackend() === "wasm") return;
     if (embeddedWasm) {
