@@ -18,10 +18,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { warmShapeFeedback } from "./shape_feedback.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { type Mode, requireGpu } from "../device.ts";
+import { warmShapeFeedback } from "./shape_feedback.ts";
 
 let current: Mode | undefined;
 let registeredDevice: GPUDevice | undefined;

@@ -7,8 +7,9 @@
  * and over: ~850 deoptimizations in two CartPole iterations, and with the
  * functions it was inlined into (the Tensor constructor, the wasm backend's
  * `move` and `reshape`) ~1,600. `sizeFromShape` was 8.8% of the main thread's
- * CPU profile. Called first with all six kinds, the function's feedback is
- * megamorphic before it is compiled, and its code takes any array.
+ * CPU profile (`inferFromImplicitShape`, called by reshape, did the same ~19
+ * times). Called first with all six kinds, their feedback holds every kind
+ * before they are compiled: neither deoptimized in the same two iterations.
  *
  * @module
  */
