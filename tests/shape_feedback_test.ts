@@ -8,12 +8,12 @@
  */
 import { assert } from "./assert.ts";
 import { join } from "node:path";
+import { inTempDir } from "./cli_helpers.ts";
 
 const root = new URL("..", import.meta.url);
 
-Deno.test("stage 2 on wasm runs without deoptimizing tfjs's sizeFromShape", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "grpo-deopt-" });
-  try {
+Deno.test("stage 2 on wasm runs without deoptimizing tfjs's sizeFromShape", () =>
+  inTempDir("grpo-deopt-", async (dir) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -39,7 +39,4 @@ Deno.test("stage 2 on wasm runs without deoptimizing tfjs's sizeFromShape", asyn
       /deoptimizing .*<JSFunction sizeFromShape /.test(l)
     );
     assert(deopts.length <= 2, `sizeFromShape deoptimized ${deopts.length} times:\n${deopts[0]}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

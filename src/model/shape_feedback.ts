@@ -15,6 +15,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+let warmed = false;
+
 /** The shape [2, 3] as an array of each of V8's six element kinds. */
 function shapesOfEveryKind(): number[][] {
   const smi = [2, 3];
@@ -36,7 +38,8 @@ function shapesOfEveryKind(): number[][] {
 /**
  * Calls tfjs's shape helpers with shapes of every element kind, enough times
  * that V8 records them all (it allocates a function's feedback only after a
- * few calls). Cheap and idempotent: `initBackend` runs it.
+ * few calls). Once per isolate: later calls return at once. `initBackend`
+ * runs it.
  *
  * @example Usage
  * ```ts
@@ -46,6 +49,8 @@ function shapesOfEveryKind(): number[][] {
  * ```
  */
 export function warmShapeFeedback(): void {
+  if (warmed) return;
+  warmed = true;
   const shapes = shapesOfEveryKind();
   for (let round = 0; round < 16; round++) {
     for (const shape of shapes) {
