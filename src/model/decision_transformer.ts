@@ -39,19 +39,17 @@ import { readAll } from "./readback.ts";
 import { constantVariable, InitRandom } from "./init.ts";
 import {
   attention,
-  boolToFloat,
   causalMask,
   dense,
   embeddingLookup,
   gelu,
   layerNorm,
-  MASKED,
-  matMul,
   mergeHeads,
   oneHot,
   splitHeads,
   tidy,
 } from "./layers.ts";
+import { stepSlots } from "./kv_slots.ts";
 
 /**
  * Sizes and input statistics of a Decision Transformer.
@@ -478,14 +476,10 @@ export class DecisionTransformer {
         this.embedStates(input.obs).add(time),
       ], 1); // [N, 3, D]
       x = layerNorm(x, ...this.embedLn);
-      // write[n, r, slot] = 1 where token r goes (a_{t-1} at a chunk start goes nowhere).
-      const write = oneHot(pos, s);
-      const keep = tf.scalar(1).sub(write.sum(1)).expandDims(-1); // [N, S, 1]
-      const slots = tf.range(0, s, 1, "int32").reshape([1, 1, s]);
-      const mask = boolToFloat(slots.greater(pos.expandDims(-1))).mul(MASKED).expandDims(1);
+      // a_{t-1} at a chunk start (slot -1) goes nowhere.
+      const { mask, write } = stepSlots(pos, s);
       const keys: tf.Tensor3D[] = [];
       const values: tf.Tensor3D[] = [];
-      const writeT = write.transpose([0, 2, 1]); // [N, S, 3]
       // As in forward, the last block's outputs are wanted at s_t alone (the third new token).
       const last = this.blocks.length - 1;
       const atState = (t: tf.Tensor) => t.slice([0, 2, 0], [n, 1, d]);
@@ -494,8 +488,8 @@ export class DecisionTransformer {
         const rows = i < last ? mask : mask.slice([0, 0, 2, 0], [n, 1, 1, s]);
         x = this.block(x, blk, rows, noDropout, (k, v) => {
           // The chunk's tokens so far, with this step's three written into their slots.
-          const kAll = cache.keys[i].mul(keep).add(matMul(writeT, k)) as tf.Tensor3D;
-          const vAll = cache.values[i].mul(keep).add(matMul(writeT, v)) as tf.Tensor3D;
+          const kAll = write(cache.keys[i], k);
+          const vAll = write(cache.values[i], v);
           keys.push(kAll);
           values.push(vAll);
           return [kAll, vAll];
