@@ -3,12 +3,13 @@
  * instead of copying it, so clones must still behave as copies wherever tfjs
  * or grpo could tell the difference; the tensors a gradient saves are such
  * shared handles, made without kernels; Slice, Split and Unstack read their
- * input in place and must give tfjs's results.
+ * input in place and must give tfjs's results; so must Concat, GatherV2, Cast
+ * and Sum over leading axes (`src/model/wasm_copy_kernels.ts`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { assertEquals } from "./assert.ts";
+import { assertEquals, assertRejects } from "./assert.ts";
 import { initBackend } from "../src/model/backend.ts";
 
 Deno.test("a clone on wasm shares data, outlives its source and keeps a variable's old value after assign", async () => {
@@ -112,5 +113,100 @@ Deno.test("slice, split and unstack on wasm give the values of index arithmetic,
     Array.from({ length: 36 }, (_, i) => (i % 6 >= 2 && i % 6 < 4 ? 2 : 0)),
   );
   tf.dispose([x, ...parts, ...rows, bools, ...flags, grad]);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+/** A tensor whose every element is its own flat index, so expected values are index arithmetic. */
+function indexTensor(shape: number[], dtype: "float32" | "int32" = "float32"): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Array.from({ length: n }, (_, i) => i), shape, dtype);
+}
+
+Deno.test("concat and gather on wasm give the values of index arithmetic, any axis", async () => {
+  await initBackend("cpu");
+  const before = tf.memory().numTensors;
+  // Concat: [2, 3, w_i] along the last axis, and [a_i, 4] along the first.
+  const parts = tf.tidy(() => [1, 4, 2].map((w, i) => tf.add(indexTensor([2, 3, w]), 100 * i)));
+  const joined = tf.concat(parts, -1);
+  const expectedJoined: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    [1, 4, 2].forEach((w, i) => {
+      for (let c = 0; c < w; c++) expectedJoined.push(100 * i + r * w + c);
+    });
+  }
+  assertEquals(joined.shape, [2, 3, 7]);
+  assertEquals(Array.from(joined.dataSync()), expectedJoined);
+  const stacked = tf.tidy(() =>
+    tf.concat([indexTensor([1, 4], "int32"), tf.add(indexTensor([2, 4], "int32"), 4)])
+  );
+  assertEquals(Array.from(stacked.dataSync()), Array.from({ length: 12 }, (_, i) => i));
+  // GatherV2 along each axis of [3, 4, 5], repeated and out-of-order indices of rank 2.
+  const x = indexTensor([3, 4, 5]);
+  const index = tf.tensor2d([[2, 0], [2, 1]], [2, 2], "int32");
+  const flat = [2, 0, 2, 1];
+  for (const axis of [0, 1, 2]) {
+    const shape = [3, 4, 5];
+    const y = tf.gather(x, index, axis);
+    const outShape = [...shape.slice(0, axis), 2, 2, ...shape.slice(axis + 1)];
+    assertEquals(y.shape, outShape);
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const expected: number[] = [];
+    for (let o = 0; o < outer; o++) {
+      for (const i of flat) {
+        for (let c = 0; c < inner; c++) expected.push((o * shape[axis] + i) * inner + c);
+      }
+    }
+    assertEquals(Array.from(y.dataSync()), expected, `axis ${axis}`);
+    y.dispose();
+  }
+  const bad = tf.tensor1d([0, 3], "int32");
+  await assertRejects(() => tf.gather(x, bad), Error, "index value 3 is not in [0, 2]");
+  tf.dispose([...parts, joined, stacked, x, index, bad]);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("a cast to the dtype a tensor has shares its data on wasm; other casts convert", async () => {
+  await initBackend("cpu");
+  const x = tf.tensor1d([1.5, -2.25]);
+  const buffers = tf.memory().numDataBuffers;
+  const y = tf.cast(x, "float32");
+  assertEquals(tf.memory().numDataBuffers, buffers);
+  x.dispose();
+  assertEquals(Array.from(y.dataSync()), [1.5, -2.25]);
+  const z = tf.cast(y, "int32");
+  assertEquals([z.dtype, Array.from(z.dataSync())], ["int32", [1, -2]]);
+  tf.dispose([y, z]);
+});
+
+Deno.test("sum over leading axes on wasm gives tfjs's bits: its transpose, then its row sums", async () => {
+  await initBackend("cpu");
+  const before = tf.memory().numTensors;
+  // Values whose f32 sums round differently in different orders.
+  const x = tf.randomNormal([37, 3, 11], 0, 1e3, "float32", 7);
+  for (const [axes, inner] of [[[0], [1, 2]], [[0, 1], [2]], [[1, 0], [2]]] as const) {
+    for (const keepDims of [false, true]) {
+      const got = tf.sum(x, axes as unknown as number[], keepDims);
+      // tfjs's kernel: leading axes moved last by a transpose, then summed in its own kernel.
+      const lead = axes.length;
+      const perm = [...inner, ...Array.from({ length: lead }, (_, i) => i)];
+      const trailing = Array.from({ length: lead }, (_, i) => inner.length + i);
+      const want = tf.tidy(() => tf.sum(tf.transpose(x, perm), trailing, false));
+      const shape = keepDims
+        ? [...Array(lead).fill(1), ...inner.map((d) => x.shape[d])]
+        : want.shape;
+      assertEquals(got.shape, shape);
+      assertEquals(Array.from(got.dataSync()), Array.from(want.dataSync()), `${axes} ${keepDims}`);
+      tf.dispose([got, want]);
+    }
+  }
+  // A sum in another order gives other bits, so the comparison above can fail.
+  const reversed = tf.tidy(() => tf.sum(tf.reverse(x, 0), 0));
+  const plain = tf.sum(x, 0);
+  assertEquals(
+    Array.from(reversed.dataSync()).some((v, i) => v !== plain.dataSync()[i]),
+    true,
+  );
+  tf.dispose([x, reversed, plain]);
   assertEquals(tf.memory().numTensors, before);
 });

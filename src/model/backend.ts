@@ -22,11 +22,11 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { type Mode, requireGpu } from "../device.ts";
 import { warmShapeFeedback } from "./shape_feedback.ts";
+import { replaceCopyKernelsOnWasm } from "./wasm_copy_kernels.ts";
 
 let current: Mode | undefined;
 let registeredDevice: GPUDevice | undefined;
 let embeddedWasm: Record<string, string> | undefined;
-let slicesInPlace = false;
 
 /**
  * Gives the tfjs wasm binaries built into a single-file bundle
@@ -90,113 +90,6 @@ function saveWithoutKernelsOnWasm(): void {
   };
 }
 
-/** What the kernels below use of tfjs's wasm backend. */
-interface WasmBackendInternals {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-/**
- * `x[begin : begin + size]` on wasm, as tfjs's Slice computes it, reading `x`
- * in place. tfjs's own kernel first copies the whole of `x` out of the heap
- * (`readSync`), and Split and Unstack call it once per part: the attention's
- * q/k/v split copied its input three times: 14% of a LunarLander iteration's
- * main-thread time.
- */
-function sliceOnWasm(
-  x: tf.TensorInfo,
-  begin: number[],
-  size: number[],
-  backend: WasmBackendInternals,
-): tf.TensorInfo {
-  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-  const out = backend.makeOutput(s, x.dtype);
-  if (tf.util.sizeFromShape(s) === 0) return out;
-  // Views after the allocation, which can grow (and so move) the heap.
-  const xs = backend.typedArrayFromHeap(x), outs = backend.typedArrayFromHeap(out);
-  const strides = tf.util.computeStrides(x.shape);
-  if (tf.slice_util.isSliceContinous(x.shape, b, s)) {
-    const offset = tf.slice_util.computeFlatOffset(b, strides);
-    outs.set(xs.subarray(offset, offset + outs.length));
-    return out;
-  }
-  // Copy rows of the last axis, leading indices in row-major order.
-  const rank = s.length, row = s[rank - 1], index = new Array<number>(rank - 1).fill(0);
-  for (let o = 0; o < outs.length; o += row) {
-    let offset = b[rank - 1];
-    for (let d = 0; d < rank - 1; d++) offset += (b[d] + index[d]) * strides[d];
-    outs.set(xs.subarray(offset, offset + row), o);
-    for (let d = rank - 2; d >= 0 && ++index[d] === s[d]; d--) index[d] = 0;
-  }
-  return out;
-}
-
-/** Replaces tfjs's wasm Slice, SplitV and Unpack by ones built on {@linkcode sliceOnWasm} (strings keep tfjs's). */
-function sliceInPlaceOnWasm(): void {
-  if (slicesInPlace) return;
-  slicesInPlace = true;
-  const replace = (
-    kernelName: string,
-    kernelFunc: (
-      inputs: tf.NamedTensorInfoMap,
-      attrs: tf.NamedAttrMap,
-      b: WasmBackendInternals,
-    ) => tf.TensorInfo | tf.TensorInfo[],
-  ) => {
-    const original = tf.getKernel(kernelName, "wasm")!;
-    tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel({
-      kernelName,
-      backendName: "wasm",
-      kernelFunc: (args) => {
-        const input = Object.values(args.inputs)[0] as tf.TensorInfo;
-        if (input.dtype === "string") return original.kernelFunc(args);
-        return kernelFunc(
-          args.inputs,
-          args.attrs!,
-          args.backend as unknown as WasmBackendInternals,
-        );
-      },
-    });
-  };
-  replace("Slice", (inputs, attrs, backend) =>
-    sliceOnWasm(
-      inputs.x as tf.TensorInfo,
-      attrs.begin as number[],
-      attrs.size as number[],
-      backend,
-    ));
-  replace("SplitV", (inputs, attrs, backend) => {
-    const x = inputs.x as tf.TensorInfo;
-    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
-    const sizes = tf.backend_util.prepareSplitSize(
-      x as tf.Tensor,
-      attrs.numOrSizeSplits as number[] | number,
-      axis,
-    );
-    const begin = new Array<number>(x.shape.length).fill(0), size = x.shape.slice();
-    return sizes.map((part) => {
-      size[axis] = part;
-      const out = sliceOnWasm(x, begin, size, backend);
-      begin[axis] += part;
-      return out;
-    });
-  });
-  replace("Unpack", (inputs, attrs, backend) => {
-    const value = inputs.value as tf.TensorInfo;
-    const rank = value.shape.length;
-    const axis = (attrs.axis as number) < 0 ? (attrs.axis as number) + rank : attrs.axis as number;
-    const outShape = value.shape.filter((_, d) => d !== axis);
-    const begin = new Array<number>(rank).fill(0), size = value.shape.slice();
-    size[axis] = 1;
-    return Array.from({ length: value.shape[axis] }, (_, i) => {
-      begin[axis] = i;
-      const { dataId, dtype } = sliceOnWasm(value, begin, size, backend);
-      return { dataId, dtype, shape: outShape };
-    });
-  });
-}
-
 /** Dispatches tfjs records before it submits them (its default is 15). */
 const SUBMIT_BATCH = 100;
 
@@ -258,7 +151,7 @@ export async function initBackend(mode: Mode): Promise<void> {
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
     shareIdentityOnWasm();
     saveWithoutKernelsOnWasm();
-    sliceInPlaceOnWasm();
+    replaceCopyKernelsOnWasm();
   } else {
     const { device, adapter } = await requireGpu();
     if (current === "gpu" && registeredDevice === device && tf.getBackend() === "webgpu") return;
