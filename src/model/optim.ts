@@ -11,6 +11,7 @@ import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { webgpu_util, WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 import { adamOnHeap } from "./wasm_adam.ts";
+import { clipOnHeap } from "./wasm_clip.ts";
 import { combineInGroups } from "./grouped.ts";
 
 /**
@@ -48,11 +49,12 @@ export function clipWithOps(
 }
 
 /**
- * {@linkcode clipByGlobalNorm} on wasm as two loops over the heap instead of
- * ~4 tfjs ops per gradient (122 kernels for the policy's 37). The same f32
- * operations in the same order as tfjs's wasm kernels, so the same bits: each
- * Sum accumulates in f32 from 0 in index order, each AddN adds its inputs in
- * order (`tests/optim_test.ts` compares the two).
+ * {@linkcode clipByGlobalNorm} on wasm as two loops over the heap
+ * (`wasm_clip.ts`) instead of ~4 tfjs ops per gradient (122 kernels for the
+ * policy's 37). The same f32 operations in the same order as tfjs's wasm
+ * kernels, so the same bits: each Sum accumulates in f32 from 0 in index
+ * order, each AddN adds its inputs in order (`tests/optim_test.ts` compares
+ * the two).
  */
 function clipOnWasm(
   backend: BackendWasm,
@@ -61,12 +63,14 @@ function clipOnWasm(
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   const f = Math.fround;
   const names = Object.keys(grads);
-  const sums = heapViews(backend, names.map((k) => grads[k])).map((g) => {
-    let sum = 0;
-    for (let i = 0; i < g.length; i++) sum = f(sum + f(g[i] * g[i]));
-    return sum;
-  });
-  const norm = f(Math.sqrt(combineInGroups(sums, (group) => group.reduce((a, b) => f(a + b)))));
+  const kernels = clipOnHeap(backend);
+  const squares = heapOutput(backend, [names.length]);
+  const [sums, ...gs] = heapViews(backend, [squares, ...names.map((k) => grads[k])]);
+  gs.forEach((g, k) => kernels.sumOfSquares(g, sums, k));
+  const norm = f(
+    Math.sqrt(combineInGroups([...sums], (group) => group.reduce((a, b) => f(a + b)))),
+  );
+  backend.disposeData(squares.dataId);
   // As wasm's tf.minimum(1, ratio): a NaN ratio (a NaN gradient) gives 1, not NaN.
   const ratio = f(f(maxNorm) / f(norm + f(1e-6)));
   const scale = ratio < 1 ? ratio : 1;
@@ -75,7 +79,7 @@ function clipOnWasm(
     const g = grads[k];
     const scaled = heapOutput(backend, g.shape);
     const [from, to] = heapViews(backend, [g, scaled]);
-    for (let i = 0; i < from.length; i++) to[i] = f(from[i] * scale);
+    kernels.scale(from, to, scale);
     out[k] = tf.engine().makeTensorFromTensorInfo(scaled);
   }
   return { grads: out, norm: tf.scalar(norm) };
