@@ -6,8 +6,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { wasmAttention } from "./wasm_attention.ts";
 import { wasmLayerNorm } from "./wasm_layer_norm.ts";
+import { gemmOnHeap } from "./wasm_gemm.ts";
+import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /** `tf.tidy` for results that hold tensors in plain interfaces (tidy keeps every tensor it returns). */
 export function tidy<T>(fn: () => T): T {
@@ -50,16 +53,28 @@ export function transposeLast(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * `a^T dy` for a weight [K, N] that is wider than it is tall, on wasm, as
- * `(dy^T a)^T`: XNNPACK packs the right operand on every call (its cache is
- * keyed by tensor, and activations are new tensors), so the narrower [M, K]
- * activation goes on the right (measured [64,3000]x[3000,256] 21.7 ms,
- * [256,3000]x[3000,64] 8.4 ms). Undefined where the plain order is as good.
+ * `a @ b` of 2-D float32 tensors, or `a^T @ b` with `transposeA` (a then [k,
+ * m]), outside a gradient tape (inside a `tf.customGrad`, or in inference).
+ * On wasm, with b's columns a multiple of 4, it is {@linkcode gemmOnHeap}:
+ * tfjs's matMul (XNNPACK) builds an operator for each right operand it has
+ * not seen, 30-75 us each, and in training every operand is new; the kernel
+ * sums in XNNPACK's order, so the bits are tfjs's (`tests/wasm_gemm_test.ts`),
+ * and `a^T` needs no transpose.
  */
-function weightGradOnWasm(a: tf.Tensor, dy: tf.Tensor): tf.Tensor | undefined {
-  if (tf.getBackend() !== "wasm" || a.rank !== 2 || dy.rank !== 2) return undefined;
-  if (dy.shape[1]! <= a.shape[1]!) return undefined;
-  return transposeLast(tf.matMul(transposeLast(dy), a));
+function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false): tf.Tensor {
+  const backend = tf.backend();
+  const n = b.shape[1]!;
+  if (
+    !(backend instanceof BackendWasm) || a.rank !== 2 || b.rank !== 2 || n % 4 !== 0 ||
+    a.dtype !== "float32" || b.dtype !== "float32"
+  ) {
+    return tf.matMul(transposeA ? transposeLast(a) : a, b);
+  }
+  const [m, k] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+  const out = heapOutput(backend, [m, n]);
+  const [o, av, bv] = heapViews(backend, [out, a, b]);
+  (transposeA ? gemmOnHeap(backend).tn : gemmOnHeap(backend).nn)(o, av, bv, m, k, n);
+  return tf.engine().makeTensorFromTensorInfo(out);
 }
 
 const matMulWithGradient: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
@@ -67,11 +82,13 @@ const matMulWithGradient: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customG
   ((a: tf.Tensor, b: tf.Tensor, save: (ts: tf.Tensor[]) => void): any => {
     save([a, b]);
     return {
-      value: tf.matMul(a, b),
+      value: matMul2d(a, b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sb] = saved;
-        let da = tf.matMul(dy, transposeLast(sb));
-        let db = weightGradOnWasm(sa, dy) ?? tf.matMul(transposeLast(sa), dy);
+        let da = matMul2d(dy, transposeLast(sb));
+        let db = sa.rank === 2 && dy.rank === 2
+          ? matMul2d(sa, dy, true)
+          : tf.matMul(transposeLast(sa), dy);
         // Broadcast batch axes (e.g. a shared weight) are summed back.
         if (db.rank > sb.rank) db = db.sum([...Array(db.rank - sb.rank).keys()]);
         if (da.rank > sa.rank) da = da.sum([...Array(da.rank - sa.rank).keys()]);
@@ -85,11 +102,11 @@ const matMulWithGradient: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customG
  * `a @ b` over the last two axes, with a gradient that never asks the
  * backend for a transposed matMul: tfjs wasm multiplies with a transposed
  * operand ~8x slower than it copies the transpose and multiplies plainly.
- * Outside a gradient tape (rollouts, evaluation) it is the plain matMul: the
- * same kernel, without the custom-gradient scope (12% of a rollout step).
+ * Outside a gradient tape (rollouts, evaluation) it has no custom-gradient
+ * scope (12% of a rollout step).
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.engine().isTapeOn() ? matMulWithGradient(a, b) : tf.matMul(a, b);
+  return tf.engine().isTapeOn() ? matMulWithGradient(a, b) : matMul2d(a, b);
 }
 
 /**

@@ -52,6 +52,7 @@ export const MEMORY_FILL = [0xfc, 0x0b, 0x00];
 /** 0xfd-prefixed SIMD opcodes (each written by `simdOp`). */
 const simd = {
   v128Load: 0x00,
+  v128Load32Splat: 0x09,
   v128Store: 0x0b,
   f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
@@ -175,16 +176,21 @@ export const arith = {
   div: (w: Width): number[] => pick(w, simd.f32x4Div, op.f32Div),
   sqrt: (w: Width): number[] => pick(w, simd.f32x4Sqrt, op.f32Sqrt),
 };
-/** A load from the byte address `address` leaves. */
-export const load = (w: Width, address: number[]): number[] => [
+/** A load from the byte address `address` leaves, plus `offset` (an immediate). */
+export const load = (w: Width, address: number[], offset = 0): number[] => [
   ...address,
-  ...(w === "v" ? simdOp(simd.v128Load, ...MEM) : [op.f32Load, ...MEM]),
+  ...(w === "v" ? simdOp(simd.v128Load, 2, ...uleb(offset)) : [op.f32Load, 2, ...uleb(offset)]),
 ];
-/** A store of `value` at the byte address `address` leaves. */
-export const store = (w: Width, address: number[], value: number[]): number[] => [
+/** The f32 at the byte address `address` leaves (plus `offset`), in all four lanes of a v128. */
+export const loadSplat = (address: number[], offset = 0): number[] => [
+  ...address,
+  ...simdOp(simd.v128Load32Splat, 2, ...uleb(offset)),
+];
+/** A store of `value` at the byte address `address` leaves, plus `offset` (an immediate). */
+export const store = (w: Width, address: number[], value: number[], offset = 0): number[] => [
   ...address,
   ...value,
-  ...(w === "v" ? simdOp(simd.v128Store, ...MEM) : [op.f32Store, ...MEM]),
+  ...(w === "v" ? simdOp(simd.v128Store, 2, ...uleb(offset)) : [op.f32Store, 2, ...uleb(offset)]),
 ];
 /** A value held twice: its splat in local `vector` (v128) for the lanes, local `scalar` (f32) for the tail. */
 export const either = (w: Width, vector: number, scalar: number): number[] =>

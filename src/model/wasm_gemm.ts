@@ -1,0 +1,238 @@
+/**
+ * Dense-layer products for CPU-mode training as WebAssembly SIMD over tfjs's
+ * heap: `nn`, out = a b, and `tn`, out = a^T b (a weight's gradient, with no
+ * transpose of `a` first).
+ *
+ * tfjs's wasm matMul is XNNPACK's, which packs the right operand into an
+ * operator on every call whose operand it has not seen (its cache is keyed by
+ * tensor): during training every operand is new (weights change after each
+ * Adam step, gradients and activations are new tensors), and making the
+ * operator cost 30-75 us a product, as much as a [180, 64] x [64, 192]
+ * product's arithmetic (measured: 167 us with the operator cached, 198 us
+ * fresh; [24, 64] x [64, 192] 24 against 78 us). These kernels need no
+ * operator: each block of 4 rows x 8 columns of `out` stays in eight SIMD
+ * registers while k runs, as XNNPACK's own 4x8 kernels do.
+ *
+ * Each output is summed in k order from 0, a product then a sum, both
+ * rounded to f32: the TypeScript twin {@linkcode gemmTwin} does the same
+ * operations one by one (`tests/wasm_gemm_test.ts`).
+ *
+ * @module
+ */
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import {
+  arith,
+  f32,
+  get,
+  I32,
+  i32,
+  inc,
+  load,
+  loadSplat,
+  loop,
+  op,
+  set,
+  splat,
+  store,
+  times,
+  V128,
+  type WasmFunction,
+} from "./wasm_assembler.ts";
+import { kernelsOnHeap } from "./wasm_heap.ts";
+
+/**
+ * `(out, a, b, m, k, n)`, all Float32Arrays on one heap, `n` a multiple of 4:
+ * `nn` reads `a` as [m, k], `tn` as [k, m] (out = a^T b); `b` is [k, n] and
+ * `out` [m, n], row-major.
+ */
+export type GemmFn = (
+  out: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+) => void;
+
+/** The two products: see {@linkcode GemmFn}. */
+export interface Gemm {
+  nn: GemmFn;
+  tn: GemmFn;
+}
+
+// Parameters, then locals: the row block, the column block's byte offset, k, b's running address,
+// b's (and out's) row bytes, the column bytes in blocks of 8 and of 4, a's strides (from k to k + 1,
+// and from row r to r + 1), out's row address, the rows in blocks of 4, a's running address of each
+// of a block's 4 rows.
+const OUT = 0, A = 1, B = 2, M = 3, K = 4, N = 5;
+const I = 6, J = 7, KK = 8, PB = 9, NB = 10, N8 = 11, N4 = 12, ASTEP = 13, AROW = 14, PO = 15;
+const M4 = 16, PA = 17;
+/** The accumulators (row r, vector h at ACC + 2r + h), b's two vectors, a's splat. */
+const ACC = 21, BV = 29, AV = 31;
+const LOCALS = [...Array(15).fill(I32), ...Array(11).fill(V128)];
+
+/**
+ * One block of `rows` rows (from I) x `vectors` x 4 columns (from byte J) of
+ * out: accumulators in locals over k, then stored.
+ */
+function block(rows: number, vectors: number): number[] {
+  const acc = (r: number, h: number) => ACC + 2 * r + h;
+  const rowsOf = Array.from({ length: rows }, (_, r) => r);
+  const vectorsOf = Array.from({ length: vectors }, (_, h) => h);
+  const cells = rowsOf.flatMap((r) => vectorsOf.map((h) => [r, h]));
+  return [
+    ...cells.flatMap(([r, h]) => splat(f32(0), acc(r, h))),
+    // PA + r: a's entry (I + r, 0); PB: b's (0, J).
+    ...rowsOf.flatMap((r) => [
+      ...get(A),
+      ...get(I),
+      ...i32(r),
+      op.i32Add,
+      ...get(AROW),
+      op.i32Mul,
+      op.i32Add,
+      ...set(PA + r),
+    ]),
+    ...get(B),
+    ...get(J),
+    op.i32Add,
+    ...set(PB),
+    ...times(KK, get(K), [
+      ...vectorsOf.flatMap((h) => [...load("v", get(PB), 16 * h), ...set(BV + h)]),
+      ...rowsOf.flatMap((r) => [
+        ...loadSplat(get(PA + r)),
+        ...set(AV),
+        ...vectorsOf.flatMap((h) => [
+          ...get(acc(r, h)),
+          ...get(AV),
+          ...get(BV + h),
+          ...arith.mul("v"),
+          ...arith.add("v"),
+          ...set(acc(r, h)),
+        ]),
+        ...inc(PA + r, get(ASTEP)),
+      ]),
+      ...inc(PB, get(NB)),
+    ]),
+    // out's row I, column J.
+    ...get(OUT),
+    ...get(I),
+    ...get(NB),
+    op.i32Mul,
+    op.i32Add,
+    ...get(J),
+    op.i32Add,
+    ...set(PO),
+    ...cells.flatMap(([r, h]) => [
+      ...store("v", get(PO), get(acc(r, h)), 16 * h),
+      ...(h === vectors - 1 && r < rows - 1 ? inc(PO, get(NB)) : []),
+    ]),
+  ];
+}
+
+/**
+ * Every row block of the columns from J: 4 rows at a time, then 1. Column
+ * blocks outside, rows inside: a block's panel of b (k rows of 8 columns)
+ * stays in L1 while the rows of a stream past it, as in XNNPACK's loop.
+ */
+const columnBlock = (vectors: number) => [
+  ...loop(I, i32(0), get(M4), i32(4), block(4, vectors)),
+  ...loop(I, get(M4), get(M), i32(1), block(1, vectors)),
+];
+
+/** A product whose a is read with strides `aStep` (k to k + 1) and `aRow` (row to row), in bytes. */
+function gemm(name: string, aStep: number[], aRow: number[]): WasmFunction {
+  return {
+    name,
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: LOCALS,
+    body: [
+      ...get(N),
+      ...i32(2),
+      op.i32Shl,
+      ...set(NB),
+      ...get(N),
+      ...i32(-8),
+      op.i32And,
+      ...i32(2),
+      op.i32Shl,
+      ...set(N8),
+      ...get(N),
+      ...i32(-4),
+      op.i32And,
+      ...i32(2),
+      op.i32Shl,
+      ...set(N4),
+      ...get(M),
+      ...i32(-4),
+      op.i32And,
+      ...set(M4),
+      ...aStep,
+      ...set(ASTEP),
+      ...aRow,
+      ...set(AROW),
+      ...loop(J, i32(0), get(N8), i32(32), columnBlock(2)),
+      ...loop(J, get(N8), get(N4), i32(16), columnBlock(1)),
+    ],
+  };
+}
+
+// nn: a [m, k], so k steps 4 bytes and rows k * 4; tn: a [k, m], so k steps m * 4 and rows 4.
+const bytesOf = (l: number) => [...get(l), ...i32(2), op.i32Shl];
+const nn = gemm("nn", i32(4), bytesOf(K));
+const tn = gemm("tn", bytesOf(M), i32(4));
+
+/**
+ * The kernels on `backend`'s heap (views of that heap only).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { heapOutput, heapViews } from "./wasm_heap.ts";
+ * import { gemmOnHeap } from "./wasm_gemm.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const a = tf.tensor2d([[1, 2]]), b = tf.tensor2d([[1, 0, 0, 1], [0, 1, 1, 0]]);
+ * const out = heapOutput(backend, [1, 4]);
+ * const [o, av, bv] = heapViews(backend, [out, a, b]);
+ * gemmOnHeap(backend).nn(o, av, bv, 1, 2, 4);
+ * assert.deepStrictEqual([...o], [1, 2, 2, 1]);
+ * backend.disposeData(out.dataId);
+ * ```
+ */
+export const gemmOnHeap: (backend: BackendWasm) => Gemm = kernelsOnHeap([nn, tn], (exports) => {
+  const call = (name: string): GemmFn => {
+    const f = exports[name] as (...args: number[]) => void;
+    return (out, a, b, m, k, n) => f(out.byteOffset, a.byteOffset, b.byteOffset, m, k, n);
+  };
+  return { nn: call("nn"), tn: call("tn") };
+});
+
+/**
+ * The kernels' TypeScript twin: each output summed in k order from 0, each
+ * product and each sum rounded to f32. `transposeA` reads `a` as [k, m].
+ */
+export function gemmTwin(
+  out: Float32Array,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  transposeA = false,
+): void {
+  const f = Math.fround;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        sum = f(sum + f((transposeA ? a[c * m + i] : a[i * k + c]) * b[c * n + j]));
+      }
+      out[i * n + j] = sum;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The dense-layer products of `src/model/wasm_gemm.ts` against their
+ * TypeScript twin, bit for bit, on shapes that take every path (row blocks of
+ * 4 and single rows, column blocks of 8 and of 4), and against tfjs's own
+ * matMul (XNNPACK), which sums in the same order.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { initBackend } from "../src/model/backend.ts";
+import { heapOutput, heapViews } from "../src/model/wasm_heap.ts";
+import { gemmOnHeap, gemmTwin } from "../src/model/wasm_gemm.ts";
+import { assertEquals } from "./assert.ts";
+
+Deno.test("gemm nn and tn on wasm equal their twin and tfjs's matMul bit for bit", async () => {
+  await initBackend("cpu");
+  const backend = tf.backend() as BackendWasm;
+  const before = tf.memory().numTensors;
+  let seed = 1;
+  for (const [m, k, n] of [[1, 1, 4], [7, 5, 12], [180, 64, 192], [6, 33, 20], [64, 180, 64]]) {
+    const a = tf.randomNormal([m, k], 0, 1, "float32", seed++);
+    const at = tf.transpose(a);
+    const b = tf.randomNormal([k, n], 0, 1, "float32", seed++);
+    const want = tf.matMul(a, b);
+    const outs = [heapOutput(backend, [m, n]), heapOutput(backend, [m, n])];
+    const [nnOut, tnOut, av, atv, bv] = heapViews(backend, [...outs, a, at, b]);
+    gemmOnHeap(backend).nn(nnOut, av, bv, m, k, n);
+    gemmOnHeap(backend).tn(tnOut, atv, bv, m, k, n);
+    const twin = new Float32Array(m * n), twinT = new Float32Array(m * n);
+    gemmTwin(twin, av, bv, m, k, n);
+    gemmTwin(twinT, atv, bv, m, k, n, true);
+    const shape = `[${m}, ${k}] x [${k}, ${n}]`;
+    assertEquals(Array.from(nnOut), Array.from(twin), `nn ${shape}`);
+    assertEquals(Array.from(tnOut), Array.from(twinT), `tn ${shape}`);
+    assertEquals(Array.from(nnOut), Array.from(want.dataSync()), `tfjs ${shape}`);
+    outs.forEach((t) => backend.disposeData(t.dataId));
+    tf.dispose([a, at, b, want]);
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
