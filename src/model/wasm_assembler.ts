@@ -34,6 +34,7 @@ export const op = {
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32DivU: 0x6e,
   i32And: 0x71,
   i32Shl: 0x74,
   f32Sqrt: 0x91,

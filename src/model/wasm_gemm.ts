@@ -10,8 +10,8 @@
  * operator cost 30-75 us a product, as much as a [180, 64] x [64, 192]
  * product's arithmetic (measured: 167 us with the operator cached, 198 us
  * fresh; [24, 64] x [64, 192] 24 against 78 us). These kernels need no
- * operator: each block of 4 rows x 8 columns of `out` stays in eight SIMD
- * registers while k runs, as XNNPACK's own 4x8 kernels do.
+ * operator: each block of 6 rows x 8 columns of `out` stays in twelve SIMD
+ * registers while k runs, as in XNNPACK's own 6x8 kernels.
  *
  * Each output is summed in k order from 0, a product then a sum, both
  * rounded to f32: the TypeScript twin {@linkcode gemmTwin} does the same
@@ -60,16 +60,19 @@ export interface Gemm {
   tn: GemmFn;
 }
 
+/** Rows of out per block: 6 x 8 columns fill 12 of the 15 SIMD registers V8 allocates on x64. */
+const MR = 6;
+
 // Parameters, then locals: the row block, the column block's byte offset, k, b's running address,
 // b's (and out's) row bytes, the column bytes in blocks of 8 and of 4, a's strides (from k to k + 1,
-// and from row r to r + 1), out's row address, the rows in blocks of 4, a's running address of each
-// of a block's 4 rows.
+// and from row r to r + 1), out's row address, the rows in blocks of MR, a's running address of
+// each of a block's rows.
 const OUT = 0, A = 1, B = 2, M = 3, K = 4, N = 5;
 const I = 6, J = 7, KK = 8, PB = 9, NB = 10, N8 = 11, N4 = 12, ASTEP = 13, AROW = 14, PO = 15;
-const M4 = 16, PA = 17;
+const MB = 16, PA = 17;
 /** The accumulators (row r, vector h at ACC + 2r + h), b's two vectors, a's splat. */
-const ACC = 21, BV = 29, AV = 31;
-const LOCALS = [...Array(15).fill(I32), ...Array(11).fill(V128)];
+const ACC = PA + MR, BV = ACC + 2 * MR, AV = BV + 2;
+const LOCALS = [...Array(ACC - I).fill(I32), ...Array(2 * MR + 3).fill(V128)];
 
 /**
  * One block of `rows` rows (from I) x `vectors` x 4 columns (from byte J) of
@@ -131,13 +134,13 @@ function block(rows: number, vectors: number): number[] {
 }
 
 /**
- * Every row block of the columns from J: 4 rows at a time, then 1. Column
+ * Every row block of the columns from J: MR rows at a time, then 1. Column
  * blocks outside, rows inside: a block's panel of b (k rows of 8 columns)
  * stays in L1 while the rows of a stream past it, as in XNNPACK's loop.
  */
 const columnBlock = (vectors: number) => [
-  ...loop(I, i32(0), get(M4), i32(4), block(4, vectors)),
-  ...loop(I, get(M4), get(M), i32(1), block(1, vectors)),
+  ...loop(I, i32(0), get(MB), i32(MR), block(MR, vectors)),
+  ...loop(I, get(MB), get(M), i32(1), block(1, vectors)),
 ];
 
 /** A product whose a is read with strides `aStep` (k to k + 1) and `aRow` (row to row), in bytes. */
@@ -164,9 +167,11 @@ function gemm(name: string, aStep: number[], aRow: number[]): WasmFunction {
       op.i32Shl,
       ...set(N4),
       ...get(M),
-      ...i32(-4),
-      op.i32And,
-      ...set(M4),
+      ...i32(MR),
+      op.i32DivU,
+      ...i32(MR),
+      op.i32Mul,
+      ...set(MB),
       ...aStep,
       ...set(ASTEP),
       ...aRow,
