@@ -166,17 +166,16 @@ export class RolloutCollector extends CollectorBase {
       };
       // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
       const dist = policy.act(this.cache, input);
-      const [actions, logProbs, values] = tf.tidy(() => {
+      const [actions, logProbs] = tf.tidy(() => {
         const a = sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth]));
-        return [a, logProb(dist, a), this.value.predict(obs)];
+        return [a, logProb(dist, a)];
       });
       disposeDist(dist);
       tf.dispose(Object.values(input));
       const a = (await actions.data()) as Float32Array<ArrayBuffer>;
       rollout.actions.set(a, base * P);
       rollout.logProbs.set((await logProbs.data()) as Float32Array, base);
-      rollout.values.set((await values.data()) as Float32Array, base);
-      tf.dispose([actions, logProbs, values]);
+      tf.dispose([actions, logProbs]);
       this.prevAction = a;
 
       await vec.step(envActionsOf(env, a, N));
@@ -197,13 +196,16 @@ export class RolloutCollector extends CollectorBase {
         rollout.finalValues.fill(0, base, base + N);
       }
     }
+    // The values of every step's observations in one forward (one call instead of one per step).
+    rollout.values.set(await this.predictValues(rollout.obs.subarray(0, t * N * O)));
     rollout.lastValues.set(await this.predictValues(vec.obs));
     this.prefixes = nextPrefixes(rollout, policy.config.contextLength, t);
     return t;
   }
 
   private async predictValues(obs: Float32Array): Promise<Float32Array> {
-    const v = tf.tidy(() => this.value.predict(tf.tensor2d(obs, [this.vec.n, this.env.obsSize])));
+    const O = this.env.obsSize;
+    const v = tf.tidy(() => this.value.predict(tf.tensor2d(obs, [obs.length / O, O])));
     const out = (await v.data()) as Float32Array;
     v.dispose();
     return out;
