@@ -54,14 +54,16 @@ export function transposeLast(x: tf.Tensor): tf.Tensor {
 
 /**
  * `a @ b` of 2-D float32 tensors, or `a^T @ b` with `transposeA` (a then [k,
- * m]), outside a gradient tape (inside a `tf.customGrad`, or in inference).
- * On wasm, with b's columns a multiple of 4, it is {@linkcode gemmOnHeap}:
- * tfjs's matMul (XNNPACK) builds an operator for each right operand it has
- * not seen, 30-75 us each, and in training every operand is new; the kernel
- * sums in XNNPACK's order, so the bits are tfjs's (`tests/wasm_gemm_test.ts`),
- * and `a^T` needs no transpose.
+ * m]), or `a @ b^T` with `transposeB` (b then [n, k], transposed by tfjs),
+ * outside a gradient tape (inside a `tf.customGrad`, or in inference). On
+ * wasm, with the result's columns a multiple of 4, it is
+ * {@linkcode gemmOnHeap}: tfjs's matMul (XNNPACK) builds an operator for each
+ * right operand it has not seen, 30-75 us each, and in training every operand
+ * is new; the kernel sums in XNNPACK's order, so the bits are tfjs's
+ * (`tests/wasm_gemm_test.ts`), and `a^T` needs no transpose.
  */
-function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false): tf.Tensor {
+function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  if (transposeB) b = transposeLast(b);
   const backend = tf.backend();
   const n = b.shape[1]!;
   if (
@@ -85,7 +87,7 @@ const matMulWithGradient: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customG
       value: matMul2d(a, b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sb] = saved;
-        let da = matMul2d(dy, transposeLast(sb));
+        let da = matMul2d(dy, sb, false, true);
         let db = sa.rank === 2 && dy.rank === 2
           ? matMul2d(sa, dy, true)
           : tf.matMul(transposeLast(sa), dy);
@@ -132,12 +134,40 @@ export const embeddingLookup: (w: tf.Tensor, index: tf.Tensor) => tf.Tensor = tf
   }) as unknown as CustomGradFn,
 ) as unknown as (w: tf.Tensor, index: tf.Tensor) => tf.Tensor;
 
+/** {@linkcode dense} outside a gradient tape: each op as it is. */
+function denseOps(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const shape = x.shape;
+  const y = matMul2d(x.reshape([-1, shape[shape.length - 1]]), w).add(b);
+  return y.reshape([...shape.slice(0, -1), w.shape[1]!]);
+}
+
+/**
+ * {@linkcode dense} as one gradient node: on the tape, its two reshapes, the
+ * product and the bias add were four nodes, each a kernel and bookkeeping
+ * both ways (~10 us a reshape here); inside a custom gradient they run
+ * untaped. The gradients are the ones tfjs's ops give: dy w^T, x^T dy and
+ * the sum of dy's rows.
+ */
+const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
+  // deno-lint-ignore no-explicit-any
+  ((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: (ts: tf.Tensor[]) => void): any => {
+    save([x, w]);
+    return {
+      value: denseOps(x, w, b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved;
+        const dy2 = dy.reshape([-1, sw.shape[1]!]);
+        const dx = matMul2d(dy2, sw, false, true).reshape(sx.shape);
+        const dw = matMul2d(sx.reshape([-1, sw.shape[0]!]), dy2, true);
+        return [dx, dw, dy2.sum(0)];
+      },
+    };
+  }) as unknown as CustomGradFn,
+) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 /** `x @ w + b` over the last axis of a tensor of any rank. */
 export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const shape = x.shape;
-  const inDim = shape[shape.length - 1];
-  const y = matMul(x.reshape([-1, inDim]), w).add(b);
-  return y.reshape([...shape.slice(0, -1), w.shape[1]!]);
+  return tf.engine().isTapeOn() ? denseWithGradient(x, w, b) : denseOps(x, w, b);
 }
 
 /** Layer normalization over the last axis (on wasm one fused kernel, {@linkcode wasmLayerNorm}). */
