@@ -2,8 +2,9 @@
  * tfjs wasm kernels that only move data (Slice, SplitV, Unpack, Concat,
  * GatherV2, Cast to the same dtype) or sum it in tfjs's own order (Sum over
  * leading axes), replaced by copies over tfjs's heap. Each gives tfjs's
- * result bit for bit (`tests/wasm_backend_test.ts` compares them with the
- * kernels they replace); what they save is tfjs's detours:
+ * result bit for bit (`tests/wasm_backend_test.ts` holds the copies to index
+ * arithmetic, and the Sum to tfjs's own transpose and sum); what they save is
+ * tfjs's detours:
  *
  * - Slice copied the whole input out of the heap first (`readSync`), and
  *   Split and Unstack call it once per part: the attention's q/k/v split

@@ -7,15 +7,16 @@
  * operator on every call whose operand it has not seen (its cache is keyed by
  * tensor): during training every operand is new (weights change after each
  * Adam step, gradients and activations are new tensors), and making the
- * operator cost 30-75 us a product, as much as a [180, 64] x [64, 192]
- * product's arithmetic (measured: 167 us with the operator cached, 198 us
- * fresh; [24, 64] x [64, 192] 24 against 78 us). These kernels need no
- * operator: each block of 6 rows x 8 columns of `out` stays in twelve SIMD
- * registers while k runs, as in XNNPACK's own 6x8 kernels.
+ * operator cost 30-75 us a product (measured: [180, 64] x [64, 192] 157 us
+ * with the operator cached, 205 fresh; [24, 64] x [64, 192] 24 against 77;
+ * [8, 256] x [256, 512] 68 against 625). These kernels need no operator:
+ * each block of 6 rows x 8 columns of `out` stays in twelve SIMD registers
+ * while k runs, as in XNNPACK's own 6x8 kernels.
  *
  * Each output is summed in k order from 0, a product then a sum, both
- * rounded to f32: the TypeScript twin {@linkcode gemmTwin} does the same
- * operations one by one (`tests/wasm_gemm_test.ts`).
+ * rounded to f32, which is XNNPACK's order too: `tests/wasm_gemm_test.ts`
+ * holds the kernels to the TypeScript twin {@linkcode gemmTwin} and to tfjs's
+ * matMul, bit for bit.
  *
  * @module
  */
