@@ -94,6 +94,41 @@ export function sampleWithUniforms(dist: ActionDist, u: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * {@linkcode sampleWithUniforms} for a categorical, on the host: from the
+ * probabilities `tf.softmax` gives ([rows, n], row-major) and one uniform draw
+ * per row, the same f32 running sums and comparisons as the tensor version's
+ * triangular matMul (`tests/distribution_test.ts` holds them equal), with
+ * no kernel: CPU mode's rollouts sample here, where the ~15 kernels of the
+ * tensor version were ~10% of a CartPole rollout step.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import { sampleCategorical } from "./distribution.ts";
+ *
+ * // CDF [0.25, 1]: a draw of 0.1 picks action 0, a draw of 0.5 action 1.
+ * assert.deepStrictEqual([...sampleFromProbs(Float32Array.of(0.25, 0.75, 0.25, 0.75), [0.1, 0.5], 2)], [0, 1]);
+ * ```
+ */
+export function sampleFromProbs(
+  probs: ArrayLike<number>,
+  u: ArrayLike<number>,
+  n: number,
+): Float32Array {
+  const out = new Float32Array(probs.length / n);
+  for (let r = 0; r < out.length; r++) {
+    // Index = number of CDF entries below u, capped for rounding at the top.
+    let cdf = 0, below = 0;
+    for (let j = 0; j < n; j++) {
+      cdf = Math.fround(cdf + probs[r * n + j]);
+      if (cdf < u[r]) below++;
+    }
+    out[r] = Math.min(below, n - 1);
+  }
+  return out;
+}
+
 /** Disposes the tensors of a distribution. */
 export function disposeDist(dist: ActionDist): void {
   if (dist.kind === "discrete") dist.logits.dispose();

@@ -9,7 +9,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
-import { disposeDist, logProb, sampleWithUniforms } from "../model/distribution.ts";
+import {
+  disposeDist,
+  logProb,
+  sampleFromProbs,
+  sampleWithUniforms,
+} from "../model/distribution.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { emptyPrefix, nextPrefixes, type Rollout } from "./rollout.ts";
@@ -166,10 +171,10 @@ export class RolloutCollector extends CollectorBase {
       };
       // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
       const dist = policy.act(this.cache, input);
-      const [actions, logProbs] = tf.tidy(() => {
-        const a = sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth]));
-        return [a, logProb(dist, a)];
-      });
+      const actions = dist.kind === "discrete"
+        ? await sampleOnHost(dist.logits, uniforms)
+        : tf.tidy(() => sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth])));
+      const logProbs = tf.tidy(() => logProb(dist, actions));
       disposeDist(dist);
       tf.dispose(Object.values(input));
       const a = (await actions.data()) as Float32Array<ArrayBuffer>;
@@ -210,6 +215,15 @@ export class RolloutCollector extends CollectorBase {
     v.dispose();
     return out;
   }
+}
+
+/** Actions [N, 1] drawn from `logits` [N, n] with one uniform per row, on the host (CPU mode). */
+async function sampleOnHost(logits: tf.Tensor, uniforms: Float32Array): Promise<tf.Tensor> {
+  const [rows, n] = logits.shape as [number, number];
+  const probs = tf.softmax(logits);
+  const p = await probs.data();
+  probs.dispose();
+  return tf.tensor2d(sampleFromProbs(p, uniforms, n), [rows, 1]);
 }
 
 /** A stage-2 collector: CPU mode's {@linkcode RolloutCollector}, or src/gpu's GPU one. */
