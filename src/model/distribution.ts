@@ -105,7 +105,7 @@ export function sampleWithUniforms(dist: ActionDist, u: tf.Tensor): tf.Tensor {
  * @example Usage
  * ```ts
  * import assert from "node:assert";
- * import { sampleCategorical } from "./distribution.ts";
+ * import { sampleFromProbs } from "./distribution.ts";
  *
  * // CDF [0.25, 1]: a draw of 0.1 picks action 0, a draw of 0.5 action 1.
  * assert.deepStrictEqual([...sampleFromProbs(Float32Array.of(0.25, 0.75, 0.25, 0.75), [0.1, 0.5], 2)], [0, 1]);
