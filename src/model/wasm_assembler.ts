@@ -3,8 +3,8 @@
  * hand-written SIMD kernels in TypeScript: functions of i32/f32 parameters
  * over one imported memory, their bodies as opcode bytes (the named constants
  * below). A module built here needs no toolchain and no file beside the
- * bundle. Its users: `wasm_batched_matmul.ts`, `wasm_layer_norm.ts` and
- * `wasm_adam.ts`.
+ * bundle. Its users: `wasm_batched_matmul.ts`, `wasm_layer_norm.ts`,
+ * `wasm_adam.ts`, `wasm_gemm.ts`, `wasm_clip.ts` and `wasm_column_sum.ts`.
  *
  * @module
  */

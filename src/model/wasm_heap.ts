@@ -1,8 +1,9 @@
 /**
  * What a hand-written CPU-mode kernel needs from tfjs's wasm backend: a new
  * output tensor on its heap, Float32 views of tensors there, and a module of
- * grpo's own instantiated on the heap's memory. Used by the fused kernels
- * (`wasm_attention.ts`, `wasm_layer_norm.ts`, `wasm_adam.ts`).
+ * grpo's own instantiated on the heap's memory. Used by the kernels of
+ * `wasm_*.ts`, the dense products of `layers.ts`, the gradient clip of
+ * `optim.ts` and the KV cache writes of `kv_slots.ts`.
  *
  * @module
  */
