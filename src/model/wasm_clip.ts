@@ -19,7 +19,6 @@ import {
   lanesThenTail,
   load,
   loop,
-  MEM,
   op,
   set,
   splat,
@@ -52,10 +51,7 @@ const sumOfSquares: WasmFunction = {
       op.f32Add,
       ...set(ACC),
     ]),
-    ...get(RESULT),
-    ...get(ACC),
-    op.f32Store,
-    ...MEM,
+    ...store("s", get(RESULT), get(ACC)),
   ],
 };
 

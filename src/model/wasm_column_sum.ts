@@ -14,6 +14,7 @@ import {
   get,
   I32,
   i32,
+  inc,
   lanesThenTail,
   load,
   MEMORY_FILL,
@@ -54,10 +55,7 @@ const columnSum: WasmFunction = {
           ...arith.add(w),
         ]);
       }),
-      ...get(ROW),
-      ...get(BYTES),
-      op.i32Add,
-      ...set(ROW),
+      ...inc(ROW, get(BYTES)),
     ]),
   ],
 };
