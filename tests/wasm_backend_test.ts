@@ -1,10 +1,11 @@
 /**
- * The CPU backend's own kernels (`src/model/backend.ts`): Identity shares data
- * instead of copying it, so clones must still behave as copies wherever tfjs
- * or grpo could tell the difference; the tensors a gradient saves are such
- * shared handles, made without kernels; Slice, Split and Unstack read their
- * input in place and must give tfjs's results; so must Concat, GatherV2, Cast
- * and Sum over leading axes (`src/model/wasm_copy_kernels.ts`).
+ * The CPU backend's own kernels (`src/model/wasm_copy_kernels.ts`,
+ * `src/model/backend.ts`): Identity shares data instead of copying it, so
+ * clones must still behave as copies wherever tfjs or grpo could tell the
+ * difference; the tensors a gradient saves are such shared handles, made
+ * without kernels; Slice, Split and Unstack read their input in place and
+ * must give tfjs's results; so must Concat, GatherV2, Cast and Sum over
+ * leading axes.
  *
  * @module
  */

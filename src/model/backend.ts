@@ -39,26 +39,6 @@ export function embedWasm(files: Record<string, string>): void {
   );
 }
 
-/**
- * tfjs clones every tensor a gradient will need (about 270 clones in one
- * policy loss with gradients), and the wasm backend's Identity kernel copies
- * the data each time. tfjs tensors are immutable (a variable's assign swaps
- * its data for new data), so the clone can share the data as wasm's own
- * Reshape does and as tfjs's CPU backend's Identity does.
- */
-function shareIdentityOnWasm(): void {
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    kernelName: "Identity",
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend }) => {
-      const x = inputs.x as tf.TensorInfo;
-      (backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  });
-}
-
 /** What {@linkcode saveWithoutKernelsOnWasm} uses of tfjs's engine (not in its types). */
 interface EngineInternals {
   backendName: string;
@@ -74,10 +54,10 @@ interface EngineInternals {
  * `tf.customGrad`'s `save` alike, and each clone is an Identity kernel plus a
  * tape node (~270 per policy minibatch: as many as its real kernels, at ~7 us
  * of tfjs's bookkeeping each). On wasm the saved tensor is now a second handle
- * on the same data, as the shared Identity above makes it: the same tensor,
- * its data counted once more, with no kernel and no tape node (the clones'
- * nodes lie on no path to a loss, so backprop dropped them anyway). `clone`
- * has no other caller in tfjs.
+ * on the same data, as the shared Identity of `wasm_copy_kernels.ts` makes
+ * it: the same tensor, its data counted once more, with no kernel and no tape
+ * node (the clones' nodes lie on no path to a loss, so backprop dropped them
+ * anyway). `clone` has no other caller in tfjs.
  */
 function saveWithoutKernelsOnWasm(): void {
   const engine = tf.engine() as unknown as EngineInternals;
@@ -149,7 +129,6 @@ export async function initBackend(mode: Mode): Promise<void> {
       setWasmPaths(dir.href, true);
     }
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs wasm backend failed to start");
-    shareIdentityOnWasm();
     saveWithoutKernelsOnWasm();
     replaceCopyKernelsOnWasm();
   } else {

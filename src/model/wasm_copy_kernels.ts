@@ -1,10 +1,10 @@
 /**
  * tfjs wasm kernels that only move data (Slice, SplitV, Unpack, Concat,
- * GatherV2, Cast to the same dtype) or sum it in tfjs's own order (Sum over
- * leading axes), replaced by copies over tfjs's heap. Each gives tfjs's
- * result bit for bit (`tests/wasm_backend_test.ts` holds the copies to index
- * arithmetic, and the Sum to tfjs's own transpose and sum); what they save is
- * tfjs's detours:
+ * GatherV2, Identity, Cast to the same dtype) or sum it in tfjs's own order
+ * (Sum over leading axes), replaced by copies over tfjs's heap. Each gives
+ * tfjs's result bit for bit (`tests/wasm_backend_test.ts` holds the copies
+ * to index arithmetic, and the Sum to tfjs's own transpose and sum); what
+ * they save is tfjs's detours:
  *
  * - Slice copied the whole input out of the heap first (`readSync`), and
  *   Split and Unstack call it once per part: the attention's q/k/v split
@@ -15,11 +15,16 @@
  *   (`wasm_column_sum.ts`).
  * - GatherV2 copied its indices out, checked each in a closure and gathered
  *   element by element: 60 rows of 64 floats took 121 us.
- * - Concat and Cast made a typed-array view per row, or copied where the data
- *   could be shared (Cast to the dtype it has: the gradient of every Multiply).
+ * - Concat made a typed-array view per row.
+ * - Identity and Cast to the dtype a tensor has (the gradient of every
+ *   Multiply) copied the data. tfjs clones every tensor a gradient will need
+ *   (about 270 clones in one policy loss with gradients), and tensors are
+ *   immutable (a variable's assign swaps its data for new data), so the
+ *   result can share the data, as wasm's own Reshape does and as tfjs's CPU
+ *   backend's Identity does.
  *
- * Strings, and anything else the replacements do not cover, go to tfjs's own
- * kernels.
+ * Strings (but for Identity, which shares any tensor's data), and anything
+ * else the replacements do not cover, go to tfjs's own kernels.
  *
  * @module
  */
@@ -53,6 +58,12 @@ class HeapCopier {
     const b = this.bytes;
     this.heap.copyWithin(to * b, from * b, (from + n) * b);
   }
+}
+
+/** A second handle on `x`'s data (see the module comment on Identity and Cast). */
+function shareData(x: tf.TensorInfo, backend: WasmBackendInternals): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 /** Dtypes the copies handle (elements of 4 bytes, or bool's 1). */
@@ -252,12 +263,11 @@ export function replaceCopyKernelsOnWasm(): void {
     const axis = tf.util.parseAxisParam(attrs.axis as number, input.shape)[0];
     return gatherOnHeap(input, index, axis, backend);
   });
+  replace("Identity", ({ x }, _attrs, backend) => shareData(x as tf.TensorInfo, backend));
   replace("Cast", ({ x }, attrs, backend) => {
     const input = x as tf.TensorInfo;
     if (attrs.dtype !== input.dtype || !copyable(input.dtype)) return undefined;
-    // Tensors are immutable: the result can share the data, as Identity and Reshape do.
-    backend.incRef(input.dataId);
-    return { dataId: input.dataId, shape: input.shape, dtype: input.dtype };
+    return shareData(input, backend);
   });
   replace("Sum", ({ x }, attrs, backend) => {
     const input = x as tf.TensorInfo;
