@@ -169,11 +169,13 @@ for (const device of ["gpu", "cpu"]) {
       const stage1 = await stage1Checkpoint(dir);
       // Every Adam step after the 13th writes NaN into the first weight it updated: a few
       // minibatches into iteration 2 or later (an iteration has ~5 minibatches of 2 steps).
-      const adam = Object.getPrototypeOf(createAdam(1)) as tf.AdamOptimizer;
-      const apply = adam.applyGradients;
+      // Every step of createAdam's optimizer, clipped or not, goes through applyScaledGradients.
+      type Scaled = { applyScaledGradients(grads: tf.NamedTensorMap, scale: number): void };
+      const adam = Object.getPrototypeOf(createAdam(1)) as Scaled;
+      const apply = adam.applyScaledGradients;
       let steps = 0;
-      adam.applyGradients = function (grads) {
-        apply.call(this, grads);
+      adam.applyScaledGradients = function (grads, scale) {
+        apply.call(this, grads, scale);
         if (++steps !== 13) return;
         const first = Array.isArray(grads) ? grads[0].name : Object.keys(grads)[0];
         const v = tf.engine().registeredVariables[first];
@@ -187,7 +189,7 @@ for (const device of ["gpu", "cpu"]) {
         ...["--num-envs", "2", "--rollout-steps", "40", "--num-epochs", "1", "--batch-size", "16"],
         ...["--num-iterations", "5", "--save-every", "1", "--eval-every", "0"],
         ...["--out", ck, "--log-dir", join(dir, "logs"), "--device", device],
-      ]).finally(() => adam.applyGradients = apply);
+      ]).finally(() => adam.applyScaledGradients = apply);
       if (device === "gpu") await onCpuAgain();
       assertEquals(run.code, 1, run.err);
       assert(run.err.includes("became NaN"), run.err);

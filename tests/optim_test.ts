@@ -7,9 +7,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { initBackend } from "../src/model/backend.ts";
-import { clipByGlobalNorm, clipWithOps, createAdam } from "../src/model/optim.ts";
+import { clipAndStep, clipByGlobalNorm, clipWithOps, createAdam } from "../src/model/optim.ts";
+import { matMul } from "../src/model/layers.ts";
 Deno.test("the global-norm clip's wasm loops equal tfjs's ops bit for bit", async () => {
   await initBackend("cpu");
   // 37 gradients (three rounds of grouped adds), sizes from 1 to a 500 x 64 table, all scales.
@@ -76,4 +77,59 @@ Deno.test("Adam's wasm step equals tfjs's Adam bit for bit, with a variable left
     assertEquals(fused[2], Array.from(start[2]), "no gradient: unchanged");
   }
   tf.dispose(vars);
+});
+
+Deno.test("clipAndStep equals clipping then Adam's step, bit for bit, clipped or not", async () => {
+  await initBackend("cpu");
+  const shapes = [[70], [130, 130], [64, 2]];
+  const start = shapes.map((shape, k) => tf.randomNormal(shape, 0, 1, "float32", 50 + k));
+  const run = (fused: boolean, maxNorm: number) => {
+    // Sharing start's data, the first step cannot be in place; the later ones are.
+    const vars = start.map((t, k) => tf.variable(t, true, `clip step ${fused} ${k}`));
+    const optimizer = createAdam(1e-2, 0.9, 0.999, 1e-5);
+    const norms: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const grads: tf.NamedTensorMap = Object.fromEntries(
+        vars.map((v, k) => [v.name, tf.randomNormal(v.shape, 0, 10, "float32", 10 * step + k + 1)]),
+      );
+      if (fused) {
+        const norm = clipAndStep(optimizer, grads, maxNorm);
+        norms.push(norm.dataSync()[0]);
+        norm.dispose();
+      } else {
+        const clipped = clipByGlobalNorm(grads, maxNorm);
+        optimizer.applyGradients(clipped.grads);
+        norms.push(clipped.norm.dataSync()[0]);
+        tf.dispose([clipped.norm, ...Object.values(clipped.grads)]);
+      }
+      tf.dispose(Object.values(grads));
+    }
+    const out = [norms, ...vars.map((v) => Array.from(v.dataSync()))];
+    optimizer.dispose();
+    tf.dispose(vars);
+    return out;
+  };
+  const before = tf.memory().numTensors;
+  for (const maxNorm of [0.5, 1e9]) assertEquals(run(true, maxNorm), run(false, maxNorm));
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose(start);
+});
+
+Deno.test("a weight Adam steps in place is read afresh by the next product", async () => {
+  await initBackend("cpu");
+  // [64, 2] is an action head: tfjs's own matMul would keep a packed copy of it (XNNPACK).
+  const w = tf.variable(tf.randomNormal([64, 2], 0, 1, "float32", 7));
+  const x = tf.randomNormal([5, 64], 0, 1, "float32", 8);
+  const optimizer = createAdam(0.1);
+  for (let step = 0; step < 3; step++) {
+    const before = matMul(x, w);
+    const g = tf.onesLike(w);
+    optimizer.applyGradients({ [w.name]: g });
+    const after = matMul(x, w), fresh = matMul(x, w.clone());
+    assertEquals(Array.from(after.dataSync()), Array.from(fresh.dataSync()), `step ${step}`);
+    assert(Array.from(after.dataSync()).some((y, k) => y !== before.dataSync()[k]));
+    tf.dispose([before, g, after, fresh]);
+  }
+  optimizer.dispose();
+  tf.dispose([w, x]);
 });

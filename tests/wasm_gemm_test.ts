@@ -11,6 +11,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../src/model/backend.ts";
 import { heapOutput, heapViews } from "../src/model/wasm_heap.ts";
 import { gemmOnHeap, gemmTwin } from "../src/model/wasm_gemm.ts";
+import { matMul } from "../src/model/layers.ts";
 import { assertEquals } from "./assert.ts";
 
 Deno.test("gemm nn and tn on wasm equal their twin and tfjs's matMul bit for bit", async () => {
@@ -36,6 +37,31 @@ Deno.test("gemm nn and tn on wasm equal their twin and tfjs's matMul bit for bit
     assertEquals(Array.from(nnOut), Array.from(want.dataSync()), `tfjs ${shape}`);
     outs.forEach((t) => backend.disposeData(t.dataId));
     tf.dispose([a, at, b, want]);
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("matMul and its gradient on wasm, with columns not in fours, are tfjs's bits", async () => {
+  await initBackend("cpu");
+  const before = tf.memory().numTensors;
+  let seed = 100;
+  // [60, 64] x [64, 2] is CartPole's action head; [8, 512] x [512, 1] the value network's last layer.
+  for (const [m, k, n] of [[60, 64, 2], [8, 512, 1], [7, 5, 3], [6, 9, 5]]) {
+    const a = tf.randomNormal([m, k], 0, 1, "float32", seed++);
+    const b = tf.randomNormal([k, n], 0, 1, "float32", seed++);
+    const dy = tf.randomNormal([m, n], 0, 1, "float32", seed++);
+    const shape = `[${m}, ${k}] x [${k}, ${n}]`;
+    const [ours, want] = [matMul(a, b), tf.matMul(a, b)];
+    assertEquals(Array.from(ours.dataSync()), Array.from(want.dataSync()), `product ${shape}`);
+    // The gradient's a^T dy has n columns too (the padded tn kernel).
+    const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => matMul(x, y).mul(dy).sum())([a, b]);
+    const [daWant, dbWant] = tf.tidy(() => [
+      tf.matMul(dy, tf.transpose(b)),
+      tf.matMul(tf.transpose(a), dy),
+    ]);
+    assertEquals(Array.from(da.dataSync()), Array.from(daWant.dataSync()), `da ${shape}`);
+    assertEquals(Array.from(db.dataSync()), Array.from(dbWant.dataSync()), `db ${shape}`);
+    tf.dispose([a, b, dy, ours, want, da, db, daWant, dbWant]);
   }
   assertEquals(tf.memory().numTensors, before);
 });

@@ -56,26 +56,41 @@ export function transposeLast(x: tf.Tensor): tf.Tensor {
  * `a @ b` of 2-D float32 tensors, or `a^T @ b` with `transposeA` (a then [k,
  * m]), or `a @ b^T` with `transposeB` (b then [n, k], transposed by tfjs),
  * outside a gradient tape (inside a `tf.customGrad`, or in inference). On
- * wasm, with the result's columns a multiple of 4, it is
- * {@linkcode gemmOnHeap}: tfjs's matMul (XNNPACK) builds an operator for each
- * right operand it has not seen, 30-75 us each, and in training every operand
- * is new; the kernel sums in XNNPACK's order, so the bits are tfjs's
- * (`tests/wasm_gemm_test.ts`), and `a^T` needs no transpose.
+ * wasm it is {@linkcode gemmOnHeap}: tfjs's matMul (XNNPACK) builds an
+ * operator for each right operand it has not seen, 30-75 us each, and in
+ * training every operand is new; the kernel sums in XNNPACK's order, so the
+ * bits are tfjs's (`tests/wasm_gemm_test.ts`), and `a^T` needs no transpose.
+ * No weight is ever XNNPACK's operand, which is what lets Adam write weights
+ * in place (`optim.ts`): XNNPACK's operators keep a packed copy of theirs.
  */
 function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
   if (transposeB) b = transposeLast(b);
   const backend = tf.backend();
-  const n = b.shape[1]!;
   if (
-    !(backend instanceof BackendWasm) || a.rank !== 2 || b.rank !== 2 || n % 4 !== 0 ||
+    !(backend instanceof BackendWasm) || a.rank !== 2 || b.rank !== 2 ||
     a.dtype !== "float32" || b.dtype !== "float32"
   ) {
     return tf.matMul(transposeA ? transposeLast(a) : a, b);
   }
   const [m, k] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+  const n = b.shape[1]!;
+  const gemm = transposeA ? gemmOnHeap(backend).tn : gemmOnHeap(backend).nn;
   const out = heapOutput(backend, [m, n]);
-  const [o, av, bv] = heapViews(backend, [out, a, b]);
-  (transposeA ? gemmOnHeap(backend).tn : gemmOnHeap(backend).nn)(o, av, bv, m, k, n);
+  if (n % 4 === 0) {
+    const [o, av, bv] = heapViews(backend, [out, a, b]);
+    gemm(o, av, bv, m, k, n);
+  } else {
+    // The kernel takes columns in fours: b's are padded with zeros (as XNNPACK pads its packed
+    // weights), and each output column is its own sum, so the padding changes no bit.
+    const n4 = Math.ceil(n / 4) * 4;
+    const padded = [heapOutput(backend, [k, n4]), heapOutput(backend, [m, n4])];
+    const [o, av, bv, bp, op] = heapViews(backend, [out, a, b, ...padded]);
+    bp.fill(0);
+    for (let r = 0; r < k; r++) bp.set(bv.subarray(r * n, r * n + n), r * n4);
+    gemm(op, av, bp, m, k, n4);
+    for (let r = 0; r < m; r++) o.set(op.subarray(r * n4, r * n4 + n), r * n);
+    padded.forEach((t) => backend.disposeData(t.dataId));
+  }
   return tf.engine().makeTensorFromTensorInfo(out);
 }
 

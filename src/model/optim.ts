@@ -61,28 +61,75 @@ function clipOnWasm(
   grads: tf.NamedTensorMap,
   maxNorm: number,
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  const { norm, scale } = globalNormOnWasm(backend, grads, maxNorm);
+  const out: tf.NamedTensorMap = {};
+  for (const [k, g] of Object.entries(grads)) {
+    const scaled = heapOutput(backend, g.shape);
+    const [from, to] = heapViews(backend, [g, scaled]);
+    clipOnHeap(backend).scale(from, to, scale);
+    out[k] = tf.engine().makeTensorFromTensorInfo(scaled);
+  }
+  return { grads: out, norm: tf.scalar(norm) };
+}
+
+/** The global norm of `grads` and the factor that clips it to `maxNorm`, as f32 numbers. */
+function globalNormOnWasm(
+  backend: BackendWasm,
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): { norm: number; scale: number } {
   const f = Math.fround;
-  const names = Object.keys(grads);
-  const kernels = clipOnHeap(backend);
-  const squares = heapOutput(backend, [names.length]);
-  const [sums, ...gs] = heapViews(backend, [squares, ...names.map((k) => grads[k])]);
-  gs.forEach((g, k) => kernels.sumOfSquares(g, sums, k));
+  const gradients = Object.values(grads);
+  const squares = heapOutput(backend, [gradients.length]);
+  const [sums, ...gs] = heapViews(backend, [squares, ...gradients]);
+  gs.forEach((g, k) => clipOnHeap(backend).sumOfSquares(g, sums, k));
   const norm = f(
     Math.sqrt(combineInGroups([...sums], (group) => group.reduce((a, b) => f(a + b)))),
   );
   backend.disposeData(squares.dataId);
   // As wasm's tf.minimum(1, ratio): a NaN ratio (a NaN gradient) gives 1, not NaN.
   const ratio = f(f(maxNorm) / f(norm + f(1e-6)));
-  const scale = ratio < 1 ? ratio : 1;
-  const out: tf.NamedTensorMap = {};
-  for (const k of names) {
-    const g = grads[k];
-    const scaled = heapOutput(backend, g.shape);
-    const [from, to] = heapViews(backend, [g, scaled]);
-    kernels.scale(from, to, scale);
-    out[k] = tf.engine().makeTensorFromTensorInfo(scaled);
+  return { norm, scale: ratio < 1 ? ratio : 1 };
+}
+
+/**
+ * Clips `grads` to a global norm of at most `maxNorm` as
+ * {@linkcode clipByGlobalNorm} does and takes `optimizer`'s step with them;
+ * returns the norm before clipping (the caller disposes it, and still owns
+ * `grads`). On wasm, {@linkcode createAdam}'s optimizer applies the clip's
+ * factor inside its loop, so no scaled copy of the gradients is made: the
+ * same bits, one pass over them fewer.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
+ * import { clipAndStep, createAdam } from "./optim.ts";
+ *
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.tensor1d([1, 1]));
+ * const grads = { [w.name]: tf.tensor1d([3, 4]) };
+ * const norm = clipAndStep(createAdam(0.1), grads, 1);
+ * assert.strictEqual(norm.dataSync()[0], 5);
+ * assert.ok(w.dataSync()[0] < 1);
+ * ```
+ */
+export function clipAndStep(
+  optimizer: tf.Optimizer,
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): tf.Scalar {
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm && optimizer instanceof FusedAdam) {
+    const { norm, scale } = globalNormOnWasm(backend, grads, maxNorm);
+    optimizer.applyScaledGradients(grads, scale);
+    return tf.scalar(norm);
   }
-  return { grads: out, norm: tf.scalar(norm) };
+  const clipped = clipByGlobalNorm(grads, maxNorm);
+  optimizer.applyGradients(clipped.grads);
+  tf.dispose(Object.values(clipped.grads));
+  return clipped.norm;
 }
 
 /**
@@ -97,11 +144,9 @@ export function optimizerStep(
   maxNorm: number,
 ): { loss: tf.Scalar; gradNorm: tf.Scalar } {
   const { value, grads } = tf.variableGrads(loss, vars);
-  const clipped = clipByGlobalNorm(grads, maxNorm);
-  optimizer.applyGradients(clipped.grads);
+  const gradNorm = clipAndStep(optimizer, grads, maxNorm);
   tf.dispose(grads);
-  tf.dispose(clipped.grads);
-  return { loss: value, gradNorm: clipped.norm };
+  return { loss: value, gradNorm };
 }
 
 /** Sets an optimizer's learning rate (tfjs's optimizers read it on every step but keep it protected). */
@@ -172,17 +217,31 @@ interface AdamFields {
   accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
 }
 
+/** What tfjs's Adam steps with: gradients by variable name. */
+type Gradients = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
+
 /**
  * tfjs's Adam; on WebGPU each variable's step is 3 dispatches (about 14 in
  * tfjs's op-by-op version, a third of a stage-2 update's dispatches), on wasm
- * one loop in TypeScript. Same state, names, checkpoints and bits; other
+ * one WebAssembly loop, in place. Same state, names, checkpoints and bits; other
  * backends run tfjs's step unchanged.
  */
 class FusedAdam extends tf.AdamOptimizer {
-  override applyGradients(grads: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
+  override applyGradients(grads: Gradients): void {
+    this.applyScaledGradients(grads, 1);
+  }
+
+  /**
+   * The step with every gradient times `scale` (wasm only; see
+   * {@linkcode clipAndStep}). Every step of this optimizer comes here.
+   */
+  applyScaledGradients(grads: Gradients | tf.NamedTensorMap, scale: number): void {
     const backend = tf.backend();
     const onGpu = backend instanceof WebGPUBackend;
-    if (!onGpu && !(backend instanceof BackendWasm)) return super.applyGradients(grads);
+    if (!onGpu && !(backend instanceof BackendWasm)) {
+      return super.applyGradients(grads as Gradients);
+    }
+    if (onGpu && scale !== 1) throw new Error("a scaled Adam step is wasm's alone");
     const self = this as unknown as AdamFields;
     const named: { name: string; tensor: tf.Tensor }[] = Array.isArray(grads)
       ? grads
@@ -191,7 +250,7 @@ class FusedAdam extends tf.AdamOptimizer {
       const c = tf.stack([tf.sub(1, self.accBeta1), tf.sub(1, self.accBeta2)]);
       const step = onGpu
         ? webgpuStep(backend, self, c)
-        : wasmStep(backend as BackendWasm, self, c.dataSync() as Float32Array);
+        : wasmStep(backend as BackendWasm, self, c.dataSync() as Float32Array, scale);
       named.forEach(({ name, tensor: g }, i) => {
         const w = tf.engine().registeredVariables[name];
         const moment = (suffix: string) => ({
@@ -243,7 +302,12 @@ function webgpuStep(backend: WebGPUBackend, self: AdamFields, c: tf.Tensor): Ada
  * tfjs ops (Adam's per-op cost was a tenth of a CPU-mode minibatch), with
  * tfjs's f32 operations in tfjs's order: the same bits (`wasm_adam.ts`).
  */
-function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): AdamStep {
+function wasmStep(
+  backend: BackendWasm,
+  self: AdamFields,
+  c: Float32Array,
+  scale: number,
+): AdamStep {
   const f = Math.fround;
   const constants = {
     beta1: f(self.beta1),
@@ -254,8 +318,17 @@ function wasmStep(backend: BackendWasm, self: AdamFields, c: Float32Array): Adam
     c2: c[1],
     epsilon: f(self.epsilon),
     negLr: f(-self.learningRate),
+    scale,
   };
   return (m, v, w, g) => {
+    // In place when no other tensor shares the data (a snapshot's clone does): no allocations,
+    // and the variables keep their tensors. No weight is an operand XNNPACK has packed a copy
+    // of (layers.ts's products are our own kernels), so nothing goes stale.
+    if ([m, v, w].every((t) => backend.refCount(t.dataId) === 1)) {
+      const [M, V, W, G] = heapViews(backend, [m, v, w, g]);
+      adamOnHeap(backend)(M, V, W, G, M, V, W, constants);
+      return;
+    }
     // Outputs first: allocating may grow the wasm heap, which detaches earlier views of it.
     const outs = [m, v, w].map(() => heapOutput(backend, w.shape));
     const [M, V, W, G, M2, V2, W2] = heapViews(backend, [m, v, w, g, ...outs]);

@@ -39,13 +39,20 @@ export interface AdamConstants {
   c2: number;
   epsilon: number;
   negLr: number;
+  /**
+   * The gradient's factor, the global-norm clip's scale (1: none): `g scale`
+   * is rounded to f32 first, as the clip's `tf.mul` rounds it.
+   */
+  scale: number;
 }
 
 /**
  * Writes the step's new moments and weights (`m2`, `v2`, `w2`) from the old
  * ones and the gradient, all views on the heap of one length:
  * `m2 = m b1 + g (1 - b1)`, `v2 = v b2 + g^2 (1 - b2)`,
- * `w2 = ((m2 / c1) / (sqrt(v2 / c2) + eps)) (-lr) + w`.
+ * `w2 = ((m2 / c1) / (sqrt(v2 / c2) + eps)) (-lr) + w`, with `g` the
+ * gradient times `scale`. An output may be its input (`m2` = `m`, ...): each
+ * element is read before it is written.
  */
 export type AdamKernel = (
   m: Float32Array,
@@ -58,14 +65,18 @@ export type AdamKernel = (
   k: AdamConstants,
 ) => void;
 
-// Parameters: the seven addresses, the byte length, the eight constants; then locals.
+// Parameters: the seven addresses, the byte length, the nine constants; then locals.
 const M = 0, V = 1, W = 2, G = 3, M2 = 4, V2 = 5, W2 = 6, BYTES = 7;
-const B1 = 8, OB1 = 9, B2 = 10, OB2 = 11, C1 = 12, C2 = 13, EPS = 14, NEG_LR = 15;
-const C = 16, BYTES4 = 17;
-/** The new moments of the 4-lane loop (v128); those of the tail are the next two locals (f32). */
-const MI = 18, VI = 19;
-/** The splats of the eight constants, in the parameters' order. */
-const SPLATS = 22;
+const B1 = 8, OB1 = 9, B2 = 10, OB2 = 11, C1 = 12, C2 = 13, EPS = 14, NEG_LR = 15, SCALE = 16;
+const CONSTANTS = 9;
+const C = 17, BYTES4 = 18;
+/**
+ * The scaled gradient and the new moments of the 4-lane loop (v128); those
+ * of the tail are the next three locals (f32).
+ */
+const GI = 19, MI = 20, VI = 21;
+/** The splats of the nine constants, in the parameters' order. */
+const SPLATS = 25;
 
 /** The byte address of element C of the array at `base`. */
 const at = (base: number) => [...get(base), ...get(C), op.i32Add];
@@ -74,12 +85,16 @@ const constant = (w: Width, p: number) => either(w, SPLATS + p - B1, p);
 
 function body(w: Width): number[] {
   const [add, mul, div, sqrt] = [arith.add(w), arith.mul(w), arith.div(w), arith.sqrt(w)];
-  const mi = w === "v" ? MI : MI + 2, vi = w === "v" ? VI : VI + 2;
+  const [gi, mi, vi] = [GI, MI, VI].map((l) => w === "v" ? l : l + 3);
   return [
+    ...load(w, at(G)),
+    ...constant(w, SCALE),
+    ...mul,
+    ...set(gi),
     ...load(w, at(M)),
     ...constant(w, B1),
     ...mul,
-    ...load(w, at(G)),
+    ...get(gi),
     ...constant(w, OB1),
     ...mul,
     ...add,
@@ -87,8 +102,8 @@ function body(w: Width): number[] {
     ...load(w, at(V)),
     ...constant(w, B2),
     ...mul,
-    ...load(w, at(G)),
-    ...load(w, at(G)),
+    ...get(gi),
+    ...get(gi),
     ...mul,
     ...constant(w, OB2),
     ...mul,
@@ -117,15 +132,15 @@ function body(w: Width): number[] {
 
 const adamKernel: WasmFunction = {
   name: "adam",
-  params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32],
-  // C, BYTES4; MI, VI as v128; MI, VI as f32; the eight splats.
-  locals: [I32, I32, V128, V128, F32, F32, ...Array(8).fill(V128)],
+  params: [I32, I32, I32, I32, I32, I32, I32, I32, ...Array(CONSTANTS).fill(F32)],
+  // C, BYTES4; GI, MI, VI as v128; GI, MI, VI as f32; the nine splats.
+  locals: [I32, I32, V128, V128, V128, F32, F32, F32, ...Array(CONSTANTS).fill(V128)],
   body: [
     ...get(BYTES),
     ...i32(-16),
     op.i32And,
     ...set(BYTES4),
-    ...Array.from({ length: 8 }, (_, k) => splat(get(B1 + k), SPLATS + k)).flat(),
+    ...Array.from({ length: CONSTANTS }, (_, k) => splat(get(B1 + k), SPLATS + k)).flat(),
     ...lanesThenTail(C, get(BYTES4), get(BYTES), body),
   ],
 };
@@ -150,7 +165,7 @@ const adamKernel: WasmFunction = {
  * const f = Math.fround;
  * adamOnHeap(backend)(M, V, W, G, M2, V2, W2, {
  *   beta1: f(0.9), oneMinusBeta1: f(0.1), beta2: f(0.999), oneMinusBeta2: f(0.001),
- *   c1: f(0.1), c2: f(0.001), epsilon: 0, negLr: f(-0.5),
+ *   c1: f(0.1), c2: f(0.001), epsilon: 0, negLr: f(-0.5), scale: 1,
  * });
  * assert.deepStrictEqual([M2[0], W2[0]], [f(f(2) * f(0.1)), 0.5]); // a first step moves by lr
  * outs.forEach((t) => backend.disposeData(t.dataId));
@@ -178,6 +193,7 @@ export const adamOnHeap: (backend: BackendWasm) => AdamKernel = kernelsOnHeap(
         k.c2,
         k.epsilon,
         k.negLr,
+        k.scale,
       );
   },
 );

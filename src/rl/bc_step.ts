@@ -18,7 +18,7 @@ import {
   type DecisionTransformerConfig,
   type SegmentBatch,
 } from "../model/decision_transformer.ts";
-import { clipByGlobalNorm, optimizerStep } from "../model/optim.ts";
+import { clipAndStep, optimizerStep } from "../model/optim.ts";
 import {
   assignValues,
   buffersOf,
@@ -145,16 +145,10 @@ export async function bcStep(
       vars.map((v, i) => [v.name, grads[v.name].add(tf.tensor(other.grads[i], v.shape))]),
     )
   );
-  const clipped = clipByGlobalNorm(summed, maxGradNorm);
-  optimizer.applyGradients(clipped.grads);
+  const gradNorm = clipAndStep(optimizer, summed, maxGradNorm);
   const loss = tf.tidy(() => value.add(other.loss) as tf.Scalar);
-  tf.dispose([
-    value,
-    ...Object.values(grads),
-    ...Object.values(summed),
-    ...Object.values(clipped.grads),
-  ]);
-  return { loss, gradNorm: clipped.norm };
+  tf.dispose([value, ...Object.values(grads), ...Object.values(summed)]);
+  return { loss, gradNorm };
 }
 
 /** Runs a {@linkcode PolicyGradientsJob} (on the helper); returns the result and the buffers to hand back. */

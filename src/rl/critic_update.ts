@@ -16,7 +16,7 @@ import { ValueNetwork, type ValueNetworkConfig } from "../model/value_network.ts
 import {
   type AdamState,
   adamState,
-  clipByGlobalNorm,
+  clipAndStep,
   createAdam,
   setAdamState,
 } from "../model/optim.ts";
@@ -89,12 +89,12 @@ export function criticStep(
         ),
       value.trainableVariables(),
     );
-    const clipped = clipByGlobalNorm(v.grads, s.maxGradNorm);
-    return { grads: clipped.grads, scalars: tf.stack([v.value, clipped.norm]) as tf.Tensor1D };
+    return v;
   });
-  optimizer.applyGradients(m.grads);
-  tf.dispose(Object.values(m.grads));
-  return m.scalars;
+  const norm = clipAndStep(optimizer, m.grads, s.maxGradNorm);
+  const scalars = tf.stack([m.value, norm]) as tf.Tensor1D;
+  tf.dispose([m.value, norm, ...Object.values(m.grads)]);
+  return scalars;
 }
 
 /** An iteration's chunks on the host: the arrays behind {@linkcode CriticChunks}' tensors. */

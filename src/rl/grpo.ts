@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Env, paramsAtDifficulty } from "../../envs/env.ts";
 import type { DecisionTransformer, SegmentBatch } from "../model/decision_transformer.ts";
 import type { ValueNetwork } from "../model/value_network.ts";
-import { clipByGlobalNorm, createAdam, setLearningRate } from "../model/optim.ts";
+import { clipAndStep, createAdam, setLearningRate } from "../model/optim.ts";
 import { gae, grpoAdvantages, normalizeGlobal, normalizeGroups } from "./advantages.ts";
 import { type Collector, type CollectorFactory, cpuCollector } from "./collect.ts";
 import { clipEpsilonAt } from "./schedules.ts";
@@ -433,24 +433,18 @@ export async function trainGrpo(
             tf.keep(terms.entropy);
             return terms.loss;
           }, policy.trainableVariables());
-          const pc = clipByGlobalNorm(p.grads, config.maxGradNorm);
           const { ratio, entropy } = terms!;
           const r = ratioMetrics(ratio, realMask, targets.count, clipEps);
-          const scalars = tf.stack([
-            p.value,
-            pc.norm,
-            entropy,
-            r.approxKl,
-            r.clipFraction,
-            r.maxRatioError,
-          ]) as tf.Tensor1D;
+          const metrics = tf.stack([entropy, r.approxKl, r.clipFraction, r.maxRatioError]);
           tf.dispose([ratio, entropy]);
-          return { grads: pc.grads, scalars };
+          return { grads: p.grads, loss: p.value, metrics };
         });
         // Applied unchecked: a non-finite step is undone below, from the iteration's start.
-        state.policyOptimizer.applyGradients(m.grads);
-        scalars.push(m.scalars);
-        tf.dispose(Object.values(m.grads));
+        const norm = clipAndStep(state.policyOptimizer, m.grads, config.maxGradNorm);
+        scalars.push(
+          tf.tidy(() => tf.concat([tf.stack([m.loss, norm]), m.metrics]) as tf.Tensor1D),
+        );
+        tf.dispose([m.loss, norm, m.metrics, ...Object.values(m.grads)]);
       }
       // The critic in line (GPU mode, or no second core): the same steps after the policy's.
       // outcome mode has none: its value network is neither used nor trained.
