@@ -14,7 +14,7 @@ import { gemmOnHeap, gemmTwin } from "../src/model/wasm_gemm.ts";
 import { matMul } from "../src/model/layers.ts";
 import { assertEquals } from "./assert.ts";
 
-Deno.test("gemm nn and tn on wasm equal their twin and tfjs's matMul bit for bit", async () => {
+Deno.test("gemm nn, tn and nnBias on wasm equal their twin and tfjs's ops bit for bit", async () => {
   await initBackend("cpu");
   const backend = tf.backend() as BackendWasm;
   const before = tf.memory().numTensors;
@@ -23,20 +23,31 @@ Deno.test("gemm nn and tn on wasm equal their twin and tfjs's matMul bit for bit
     const a = tf.randomNormal([m, k], 0, 1, "float32", seed++);
     const at = tf.transpose(a);
     const b = tf.randomNormal([k, n], 0, 1, "float32", seed++);
-    const want = tf.matMul(a, b);
-    const outs = [heapOutput(backend, [m, n]), heapOutput(backend, [m, n])];
-    const [nnOut, tnOut, av, atv, bv] = heapViews(backend, [...outs, a, at, b]);
+    const bias = tf.randomNormal([n], 0, 1, "float32", seed++);
+    const want = tf.matMul(a, b), wantBias = want.add(bias);
+    const outs = [0, 1, 2].map(() => heapOutput(backend, [m, n]));
+    const [nnOut, tnOut, biasOut, av, atv, bv, biasv] = heapViews(backend, [
+      ...outs,
+      a,
+      at,
+      b,
+      bias,
+    ]);
     gemmOnHeap(backend).nn(nnOut, av, bv, m, k, n);
     gemmOnHeap(backend).tn(tnOut, atv, bv, m, k, n);
-    const twin = new Float32Array(m * n), twinT = new Float32Array(m * n);
-    gemmTwin(twin, av, bv, m, k, n);
-    gemmTwin(twinT, atv, bv, m, k, n, true);
+    gemmOnHeap(backend).nnBias(biasOut, av, bv, m, k, n, biasv);
+    const twins = [0, 1, 2].map(() => new Float32Array(m * n));
+    gemmTwin(twins[0], av, bv, m, k, n);
+    gemmTwin(twins[1], atv, bv, m, k, n, true);
+    gemmTwin(twins[2], av, bv, m, k, n, false, biasv);
     const shape = `[${m}, ${k}] x [${k}, ${n}]`;
-    assertEquals(Array.from(nnOut), Array.from(twin), `nn ${shape}`);
-    assertEquals(Array.from(tnOut), Array.from(twinT), `tn ${shape}`);
+    assertEquals(Array.from(nnOut), Array.from(twins[0]), `nn ${shape}`);
+    assertEquals(Array.from(tnOut), Array.from(twins[1]), `tn ${shape}`);
+    assertEquals(Array.from(biasOut), Array.from(twins[2]), `nnBias ${shape}`);
     assertEquals(Array.from(nnOut), Array.from(want.dataSync()), `tfjs ${shape}`);
+    assertEquals(Array.from(biasOut), Array.from(wantBias.dataSync()), `tfjs + bias ${shape}`);
     outs.forEach((t) => backend.disposeData(t.dataId));
-    tf.dispose([a, at, b, want]);
+    tf.dispose([a, at, b, bias, want, wantBias]);
   }
   assertEquals(tf.memory().numTensors, before);
 });

@@ -10,6 +10,7 @@ import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { wasmAttention } from "./wasm_attention.ts";
 import { wasmLayerNorm } from "./wasm_layer_norm.ts";
 import { gemmOnHeap } from "./wasm_gemm.ts";
+import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /** `tf.tidy` for results that hold tensors in plain interfaces (tidy keeps every tensor it returns). */
@@ -147,19 +148,38 @@ export const embeddingLookup: (w: tf.Tensor, index: tf.Tensor) => tf.Tensor = tf
   }) as unknown as CustomGradFn,
 ) as unknown as (w: tf.Tensor, index: tf.Tensor) => tf.Tensor;
 
-/** {@linkcode dense} outside a gradient tape: each op as it is. */
+/**
+ * {@linkcode dense} outside a gradient tape. On wasm (columns in fours) one
+ * kernel, the product with the bias added, writes the output in its shape: a
+ * tensor's data is the same in any shape, so no reshapes, and no bias add.
+ */
 function denseOps(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const shape = x.shape;
-  const y = matMul2d(x.reshape([-1, shape[shape.length - 1]]), w).add(b);
-  return y.reshape([...shape.slice(0, -1), w.shape[1]!]);
+  const [k, n] = w.shape as [number, number];
+  const outShape = [...x.shape.slice(0, -1), n];
+  const backend = onHeap(x, n);
+  if (backend) {
+    const out = heapOutput(backend, outShape);
+    const [o, xv, wv, bv] = heapViews(backend, [out, x, w, b]);
+    gemmOnHeap(backend).nnBias(o, xv, wv, x.size / k, k, n, bv);
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
+  return matMul2d(x.reshape([-1, k]), w).add(b).reshape(outShape);
+}
+
+/** The wasm backend when a dense layer of `n` columns on float32 `x` runs over its heap. */
+function onHeap(x: tf.Tensor, n: number): BackendWasm | undefined {
+  const backend = tf.backend();
+  return backend instanceof BackendWasm && n % 4 === 0 && x.dtype === "float32"
+    ? backend
+    : undefined;
 }
 
 /**
  * {@linkcode dense} as one gradient node: on the tape, its two reshapes, the
  * product and the bias add were four nodes, each a kernel and bookkeeping
  * both ways (~10 us a reshape here); inside a custom gradient they run
- * untaped. The gradients are the ones tfjs's ops give: dy w^T, x^T dy and
- * the sum of dy's rows.
+ * untaped, and on wasm not at all (see {@linkcode denseOps}). The gradients
+ * are the ones tfjs's ops give: dy w^T, x^T dy and the sum of dy's rows.
  */
 const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
   // deno-lint-ignore no-explicit-any
@@ -169,10 +189,24 @@ const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
       value: denseOps(x, w, b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved;
-        const dy2 = dy.reshape([-1, sw.shape[1]!]);
-        const dx = matMul2d(dy2, sw, false, true).reshape(sx.shape);
-        const dw = matMul2d(sx.reshape([-1, sw.shape[0]!]), dy2, true);
-        return [dx, dw, dy2.sum(0)];
+        const [k, n] = sw.shape as [number, number];
+        const rows = sx.size / k;
+        const backend = k % 4 === 0 ? onHeap(sx, n) : undefined;
+        if (!backend) {
+          const dy2 = dy.reshape([-1, n]);
+          const dx = matMul2d(dy2, sw, false, true).reshape(sx.shape);
+          const dw = matMul2d(sx.reshape([-1, k]), dy2, true);
+          return [dx, dw, dy2.sum(0)];
+        }
+        const wT = transposeLast(sw);
+        const outs = [heapOutput(backend, sx.shape), heapOutput(backend, [k, n])];
+        outs.push(heapOutput(backend, [n]));
+        const [dx, dw, db, dyv, wTv, sxv] = heapViews(backend, [...outs, dy, wT, sx]);
+        gemmOnHeap(backend).nn(dx, dyv, wTv, rows, n, k);
+        gemmOnHeap(backend).tn(dw, sxv, dyv, k, rows, n);
+        columnSumOnHeap(backend)(dyv, db);
+        wT.dispose();
+        return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
       },
     };
   }) as unknown as CustomGradFn,

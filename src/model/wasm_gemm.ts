@@ -45,7 +45,8 @@ import { kernelsOnHeap } from "./wasm_heap.ts";
 /**
  * `(out, a, b, m, k, n)`, all Float32Arrays on one heap, `n` a multiple of 4:
  * `nn` reads `a` as [m, k], `tn` as [k, m] (out = a^T b); `b` is [k, n] and
- * `out` [m, n], row-major.
+ * `out` [m, n], row-major. `nnBias` also takes `bias` [n] and adds it to
+ * each row of `a b`, each sum rounded to f32 as a separate add would be.
  */
 export type GemmFn = (
   out: Float32Array,
@@ -54,12 +55,14 @@ export type GemmFn = (
   m: number,
   k: number,
   n: number,
+  bias?: Float32Array,
 ) => void;
 
-/** The two products: see {@linkcode GemmFn}. */
+/** The three products: see {@linkcode GemmFn}. */
 export interface Gemm {
   nn: GemmFn;
   tn: GemmFn;
+  nnBias: GemmFn;
 }
 
 /** Rows of out per block: 6 x 8 columns fill 12 of the 15 SIMD registers V8 allocates on x64. */
@@ -69,18 +72,18 @@ const MR = 6;
 // b's (and out's) row bytes, the column bytes in blocks of 8 and of 4, a's strides (from k to k + 1,
 // and from row r to r + 1), out's row address, the rows in blocks of MR, a's running address of
 // each of a block's rows.
-const OUT = 0, A = 1, B = 2, M = 3, K = 4, N = 5;
-const I = 6, J = 7, KK = 8, PB = 9, NB = 10, N8 = 11, N4 = 12, ASTEP = 13, AROW = 14, PO = 15;
-const MB = 16, PA = 17;
+const OUT = 0, A = 1, B = 2, M = 3, K = 4, N = 5, BIAS = 6;
+const I = 7, J = 8, KK = 9, PB = 10, NB = 11, N8 = 12, N4 = 13, ASTEP = 14, AROW = 15, PO = 16;
+const MB = 17, PA = 18;
 /** The accumulators (row r, vector h at ACC + 2r + h), b's two vectors, a's splat. */
 const ACC = PA + MR, BV = ACC + 2 * MR, AV = BV + 2;
 const LOCALS = [...Array(ACC - I).fill(I32), ...Array(2 * MR + 3).fill(V128)];
 
 /**
  * One block of `rows` rows (from I) x `vectors` x 4 columns (from byte J) of
- * out: accumulators in locals over k, then stored.
+ * out: accumulators in locals over k, then (`bias`) plus the bias, stored.
  */
-function block(rows: number, vectors: number): number[] {
+function block(rows: number, vectors: number, bias: boolean): number[] {
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const rowsOf = Array.from({ length: rows }, (_, r) => r);
   const vectorsOf = Array.from({ length: vectors }, (_, h) => h);
@@ -119,6 +122,14 @@ function block(rows: number, vectors: number): number[] {
       ]),
       ...inc(PB, get(NB)),
     ]),
+    ...(bias
+      ? cells.flatMap(([r, h]) => [
+        ...get(acc(r, h)),
+        ...load("v", [...get(BIAS), ...get(J), op.i32Add], 16 * h),
+        ...arith.add("v"),
+        ...set(acc(r, h)),
+      ])
+      : []),
     // out's row I, column J.
     ...get(OUT),
     ...get(I),
@@ -140,16 +151,19 @@ function block(rows: number, vectors: number): number[] {
  * blocks outside, rows inside: a block's panel of b (k rows of 8 columns)
  * stays in L1 while the rows of a stream past it, as in XNNPACK's loop.
  */
-const columnBlock = (vectors: number) => [
-  ...loop(I, i32(0), get(MB), i32(MR), block(MR, vectors)),
-  ...loop(I, get(MB), get(M), i32(1), block(1, vectors)),
+const columnBlock = (vectors: number, bias: boolean) => [
+  ...loop(I, i32(0), get(MB), i32(MR), block(MR, vectors, bias)),
+  ...loop(I, get(MB), get(M), i32(1), block(1, vectors, bias)),
 ];
 
-/** A product whose a is read with strides `aStep` (k to k + 1) and `aRow` (row to row), in bytes. */
-function gemm(name: string, aStep: number[], aRow: number[]): WasmFunction {
+/**
+ * A product whose a is read with strides `aStep` (k to k + 1) and `aRow` (row
+ * to row), in bytes; `bias`: plus the bias row (every kernel takes its address).
+ */
+function gemm(name: string, aStep: number[], aRow: number[], bias = false): WasmFunction {
   return {
     name,
-    params: [I32, I32, I32, I32, I32, I32],
+    params: [I32, I32, I32, I32, I32, I32, I32],
     locals: LOCALS,
     body: [
       ...rowByteCounts(get(N), NB, N4),
@@ -169,8 +183,8 @@ function gemm(name: string, aStep: number[], aRow: number[]): WasmFunction {
       ...set(ASTEP),
       ...aRow,
       ...set(AROW),
-      ...loop(J, i32(0), get(N8), i32(32), columnBlock(2)),
-      ...loop(J, get(N8), get(N4), i32(16), columnBlock(1)),
+      ...loop(J, i32(0), get(N8), i32(32), columnBlock(2, bias)),
+      ...loop(J, get(N8), get(N4), i32(16), columnBlock(1, bias)),
     ],
   };
 }
@@ -179,6 +193,7 @@ function gemm(name: string, aStep: number[], aRow: number[]): WasmFunction {
 const bytesOf = (l: number) => [...get(l), ...i32(2), op.i32Shl];
 const nn = gemm("nn", i32(4), bytesOf(K));
 const tn = gemm("tn", bytesOf(M), i32(4));
+const nnBias = gemm("nnBias", i32(4), bytesOf(K), true);
 
 /**
  * The kernels on `backend`'s heap (views of that heap only).
@@ -202,17 +217,22 @@ const tn = gemm("tn", bytesOf(M), i32(4));
  * backend.disposeData(out.dataId);
  * ```
  */
-export const gemmOnHeap: (backend: BackendWasm) => Gemm = kernelsOnHeap([nn, tn], (exports) => {
-  const call = (name: string): GemmFn => {
-    const f = exports[name] as (...args: number[]) => void;
-    return (out, a, b, m, k, n) => f(out.byteOffset, a.byteOffset, b.byteOffset, m, k, n);
-  };
-  return { nn: call("nn"), tn: call("tn") };
-});
+export const gemmOnHeap: (backend: BackendWasm) => Gemm = kernelsOnHeap(
+  [nn, tn, nnBias],
+  (exports) => {
+    const call = (name: string): GemmFn => {
+      const f = exports[name] as (...args: number[]) => void;
+      return (out, a, b, m, k, n, bias) =>
+        f(out.byteOffset, a.byteOffset, b.byteOffset, m, k, n, bias?.byteOffset ?? 0);
+    };
+    return { nn: call("nn"), tn: call("tn"), nnBias: call("nnBias") };
+  },
+);
 
 /**
  * The kernels' TypeScript twin: each output summed in k order from 0, each
- * product and each sum rounded to f32. `transposeA` reads `a` as [k, m].
+ * product and each sum rounded to f32, then plus `bias` (rounded) if given.
+ * `transposeA` reads `a` as [k, m].
  */
 export function gemmTwin(
   out: Float32Array,
@@ -222,6 +242,7 @@ export function gemmTwin(
   k: number,
   n: number,
   transposeA = false,
+  bias?: ArrayLike<number>,
 ): void {
   const f = Math.fround;
   for (let i = 0; i < m; i++) {
@@ -230,7 +251,7 @@ export function gemmTwin(
       for (let c = 0; c < k; c++) {
         sum = f(sum + f((transposeA ? a[c * m + i] : a[i * k + c]) * b[c * n + j]));
       }
-      out[i * n + j] = sum;
+      out[i * n + j] = bias ? f(sum + bias[j]) : sum;
     }
   }
 }
