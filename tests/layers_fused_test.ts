@@ -10,7 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/model/backend.ts";
-import { attention, causalMask, layerNorm, MASKED } from "../src/model/layers.ts";
+import {
+  attention,
+  causalMask,
+  layerNorm,
+  MASKED,
+  multiHeadAttention,
+} from "../src/model/layers.ts";
 import { assert, assertAllClose } from "./assert.ts";
 
 /** Deterministic values in [-scale, scale). */
@@ -114,4 +120,21 @@ Deno.test("fused layer norm equals the op-by-op one, gradients of input, gain an
     run: ([x, w, b]) => layerNorm(x, w, b),
     diff: 3,
   }, 3e-6);
+});
+
+Deno.test("attention over tokens: one head read in the tokens' layout, two split and merged", async () => {
+  const [b, t, d] = [3, 9, 16];
+  for (const nHead of [1, 2]) {
+    const keep = Float32Array.from(values(b * nHead * t * t, 11), (u) => (u > -0.4 ? 1 / 0.7 : 0));
+    await compare({
+      inputs: [
+        tensor([b, t, d], 12),
+        tensor([b, t, d], 13),
+        tensor([b, t, d], 14),
+        { shape: [b, nHead, t, t], data: keep },
+      ],
+      run: ([q, k, v, m]) => multiHeadAttention(q, k, v, nHead, causalMask(t), m),
+      diff: 3,
+    }, 2e-6);
+  }
 });

@@ -38,15 +38,13 @@ import { type ActionDist, entropy, logProb } from "./distribution.ts";
 import { readAll } from "./readback.ts";
 import { constantVariable, InitRandom } from "./init.ts";
 import {
-  attention,
   causalMask,
   dense,
   embeddingLookup,
   gelu,
   layerNorm,
-  mergeHeads,
+  multiHeadAttention,
   oneHot,
-  splitHeads,
   tidy,
 } from "./layers.ts";
 import { stepSlots } from "./kv_slots.ts";
@@ -362,12 +360,11 @@ export class DecisionTransformer {
     const q = queries(qAll);
     x = queries(x);
     const [keys, values] = context(k, v);
-    const [qh, kh, vh] = [q, keys, values].map((t) => splitHeads(t, nHead));
     // The attention weights' dropout, drawn as the multiplier tf.dropout would apply.
-    const [b, , tq] = qh.shape, tk = kh.shape[2];
+    const [b, tq] = q.shape, tk = keys.shape[1]!;
     const keep = drop === noDropout ? undefined : drop(tf.ones([b, nHead, tq, tk]));
-    const y = attention(qh, kh, vh, mask, keep);
-    x = x.add(drop(dense(mergeHeads(y), ...blk.attnProj)));
+    const y = multiHeadAttention(q, keys, values, nHead, mask, keep);
+    x = x.add(drop(dense(y, ...blk.attnProj)));
     const mlp = dense(gelu(dense(layerNorm(x, ...blk.ln2), ...blk.fc)), ...blk.mlpProj);
     return x.add(drop(mlp));
   }

@@ -288,6 +288,27 @@ export function attention(
   return matMul(keep ? att.mul(keep) : att, v);
 }
 
+/**
+ * {@linkcode attention} over tokens: q [B, Tq, D], k and v [B, Tk, D] split
+ * into `nHead` heads, the result merged back to [B, Tq, D]. One head on wasm
+ * needs neither: [B, T, D] is [B, 1, T, D]'s data, and the kernel reads it as
+ * it is (on the tape each reshape was a node and a gradient).
+ */
+export function multiHeadAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  nHead: number,
+  mask: tf.Tensor,
+  keep?: tf.Tensor,
+): tf.Tensor {
+  if (nHead === 1 && tf.getBackend() === "wasm") {
+    return wasmAttention(q, k, v, mask, keep ?? tf.scalar(1));
+  }
+  const [qh, kh, vh] = [q, k, v].map((t) => splitHeads(t, nHead));
+  return mergeHeads(attention(qh, kh, vh, mask, keep));
+}
+
 /** The causal mask of T tokens: [T, T], 0 on and below the diagonal, {@linkcode MASKED} above. */
 export function causalMask(t: number): tf.Tensor2D {
   return tf.tidy(() => {

@@ -38,11 +38,14 @@ interface Dims {
   maskH: number;
 }
 
+/** q [B, H, Tq, dh] or, one head, [B, Tq, dh]; the mask [Tq, Tk], [B or 1, Tq, Tk] or 4-D. */
 function dimsOf(q: tf.Tensor, k: tf.Tensor, mask: tf.Tensor): Dims {
-  const [b, h, tq, dh] = q.shape;
-  const tk = k.shape[2]!;
-  const [maskB, maskH] = mask.shape;
-  return { b, h, tq, tk, dh, maskB, maskH };
+  const [b, h, tq, dh] = q.rank === 3
+    ? [q.shape[0], 1, q.shape[1]!, q.shape[2]!]
+    : q.shape as [number, number, number, number];
+  const tk = k.shape[k.rank - 2]!;
+  const [maskB, maskH] = mask.rank === 4 ? mask.shape : [mask.rank === 3 ? mask.shape[0] : 1, 1];
+  return { b, h, tq, tk, dh, maskB, maskH: maskH! };
 }
 
 function maskOffset(d: Dims, s: number): number {
@@ -128,56 +131,52 @@ function backward(
   mm.tn(DK, DS, Q, bh, tq, tk, dh);
 }
 
-const fused: (
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  mask: tf.Tensor,
-  keep: tf.Tensor,
-) => tf.Tensor = tf.customGrad(
-  // deno-lint-ignore no-explicit-any
-  ((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, keep: tf.Tensor, save: any): any => {
-    const backend = tf.backend() as BackendWasm;
-    const mm = batchedMatMul(backend);
-    const d = dimsOf(q, k, mask);
-    const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
-    const y = heapOutput(backend, q.shape);
-    const p = heapOutput(backend, pShape);
-    const w = dropping ? [heapOutput(backend, pShape)] : [];
-    const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
-    forward(mm, d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
-    w.forEach((t) => backend.disposeData(t.dataId));
-    const [yt, pt] = [y, p].map((t) => tf.engine().makeTensorFromTensorInfo(t));
-    save([q, k, v, keep, pt]);
-    return {
-      value: yt,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, skeep, sp] = saved;
-        const outs = [sq, sk, sv].map((t) => heapOutput(backend, t.shape));
-        const scratch = [pShape, ...(dropping ? [pShape] : [])].map((s) => heapOutput(backend, s));
-        const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
-        // Without dropout there is no scratch for `P * keep`.
-        backward(mm, d, dropping ? views : [...views, NONE]);
-        scratch.forEach((t) => backend.disposeData(t.dataId));
-        const [dq, dk, dv] = outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
-        return [dq, dk, dv, tf.zerosLike(mask), tf.zerosLike(keep)];
-      },
-    };
-  }) as unknown as CustomGradFn,
-) as unknown as (
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  mask: tf.Tensor,
-  keep: tf.Tensor,
-) => tf.Tensor;
+/**
+ * The differentiable kernel for one call's `mask` and `keep`: constants to
+ * it (no gradient), so not its inputs, which would each cost a ZerosLike.
+ */
+const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
+  tf.customGrad(
+    // deno-lint-ignore no-explicit-any
+    ((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: any): any => {
+      const backend = tf.backend() as BackendWasm;
+      const mm = batchedMatMul(backend);
+      const d = dimsOf(q, k, mask);
+      const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
+      const y = heapOutput(backend, q.shape);
+      const p = heapOutput(backend, pShape);
+      const w = dropping ? [heapOutput(backend, pShape)] : [];
+      const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
+      forward(mm, d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
+      w.forEach((t) => backend.disposeData(t.dataId));
+      const [yt, pt] = [y, p].map((t) => tf.engine().makeTensorFromTensorInfo(t));
+      // keep is saved too: the gradient needs it after the forward's scope has freed it.
+      save([q, k, v, keep, pt]);
+      return {
+        value: yt,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sq, sk, sv, skeep, sp] = saved;
+          const outs = [sq, sk, sv].map((t) => heapOutput(backend, t.shape));
+          const scratch = [pShape, ...(dropping ? [pShape] : [])].map((s) =>
+            heapOutput(backend, s)
+          );
+          const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
+          // Without dropout there is no scratch for `P * keep`.
+          backward(mm, d, dropping ? views : [...views, NONE]);
+          scratch.forEach((t) => backend.disposeData(t.dataId));
+          return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
+        },
+      };
+    }) as unknown as CustomGradFn,
+  ) as unknown as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
 
 /**
  * `softmax(q k^T / sqrt(dh) + mask) * keep @ v` on the wasm backend: q [B, H,
- * Tq, dh], k and v [B, H, Tk, dh]; `mask` additive, [Tq, Tk], [B or 1, Tq,
- * Tk] or [B or 1, H or 1, Tq, Tk]; `keep` the dropout multiplier of the
+ * Tq, dh], k and v [B, H, Tk, dh], or with one head [B, Tq, dh] and [B, Tk,
+ * dh] (the same data: no reshape needed); `mask` additive, [Tq, Tk], [B or 1,
+ * Tq, Tk] or [B or 1, H or 1, Tq, Tk]; `keep` the dropout multiplier of the
  * weights, [B, H, Tq, Tk], or a scalar 1 (no dropout). Differentiable in q, k
- * and v.
+ * and v; `mask` and `keep` are held as they are.
  *
  * @example Usage
  * ```ts
@@ -199,11 +198,5 @@ export function wasmAttention(
   mask: tf.Tensor,
   keep: tf.Tensor,
 ): tf.Tensor {
-  const [tq, tk] = mask.shape.slice(-2);
-  const mask4 = mask.rank === 4
-    ? mask
-    : mask.rank === 3
-    ? mask.expandDims(1)
-    : mask.reshape([1, 1, tq, tk]);
-  return fused(q, k, v, mask4, keep);
+  return fused(mask, keep)(q, k, v);
 }
