@@ -1,7 +1,7 @@
 /**
  * The dense-layer products of `src/model/wasm_gemm.ts` against their
  * TypeScript twin, bit for bit, on shapes that take every path (row blocks of
- * 4 and single rows, column blocks of 8 and of 4), and against tfjs's own
+ * 5, 2 and 1, column blocks of 8 and of 4), and against tfjs's own
  * matMul (XNNPACK), which sums in the same order.
  *
  * @module

@@ -65,16 +65,21 @@ export interface Gemm {
   nnBias: GemmFn;
 }
 
-/** Rows of out per block: 6 x 8 columns fill 12 of the 15 SIMD registers V8 allocates on x64. */
-const MR = 6;
+/**
+ * Rows of out per block: 5 x 8 columns take 10 of the 15 SIMD registers V8
+ * allocates on x64, b's two vectors, a's splat and a product two more. At 6
+ * rows (12 accumulators) some spilled: 13-14 G multiply-adds/s here against
+ * 15-16 at 5 rows, 13.7-14.4 at 4 (bench/gemm_bench.ts).
+ */
+const MR = 5;
 
 // Parameters, then locals: the row block, the column block's byte offset, k, b's running address,
 // b's (and out's) row bytes, the column bytes in blocks of 8 and of 4, a's strides (from k to k + 1,
-// and from row r to r + 1), out's row address, the rows in blocks of MR, a's running address of
-// each of a block's rows.
+// and from row r to r + 1), out's row address, the rows in blocks of MR and then of 2, a's running
+// address of each of a block's rows.
 const OUT = 0, A = 1, B = 2, M = 3, K = 4, N = 5, BIAS = 6;
 const I = 7, J = 8, KK = 9, PB = 10, NB = 11, N8 = 12, N4 = 13, ASTEP = 14, AROW = 15, PO = 16;
-const MB = 17, PA = 18;
+const MB = 17, M2 = 18, PA = 19;
 /** The accumulators (row r, vector h at ACC + 2r + h), b's two vectors, a's splat. */
 const ACC = PA + MR, BV = ACC + 2 * MR, AV = BV + 2;
 const LOCALS = [...Array(ACC - I).fill(I32), ...Array(2 * MR + 3).fill(V128)];
@@ -147,13 +152,15 @@ function block(rows: number, vectors: number, bias: boolean): number[] {
 }
 
 /**
- * Every row block of the columns from J: MR rows at a time, then 1. Column
+ * Every row block of the columns from J: MR rows at a time, then 2, then 1
+ * (a single row's block loads as much of b for a fifth of the work). Column
  * blocks outside, rows inside: a block's panel of b (k rows of 8 columns)
  * stays in L1 while the rows of a stream past it, as in XNNPACK's loop.
  */
 const columnBlock = (vectors: number, bias: boolean) => [
   ...loop(I, i32(0), get(MB), i32(MR), block(MR, vectors, bias)),
-  ...loop(I, get(MB), get(M), i32(1), block(1, vectors, bias)),
+  ...loop(I, get(MB), get(M2), i32(2), block(2, vectors, bias)),
+  ...loop(I, get(M2), get(M), i32(1), block(1, vectors, bias)),
 ];
 
 /**
@@ -179,6 +186,15 @@ function gemm(name: string, aStep: number[], aRow: number[], bias = false): Wasm
       ...i32(MR),
       op.i32Mul,
       ...set(MB),
+      // M2 = MB + ((M - MB) & -2)
+      ...get(MB),
+      ...get(M),
+      ...get(MB),
+      op.i32Sub,
+      ...i32(-2),
+      op.i32And,
+      op.i32Add,
+      ...set(M2),
       ...aStep,
       ...set(ASTEP),
       ...aRow,
