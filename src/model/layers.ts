@@ -131,7 +131,12 @@ export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * because tfjs wasm has no gradient for gather and a one-hot matMul costs
  * rows x table size.
  */
-export const embeddingLookup: (w: tf.Tensor, index: tf.Tensor) => tf.Tensor = tf.customGrad(
+export function embeddingLookup(w: tf.Tensor, index: tf.Tensor): tf.Tensor {
+  if (tf.engine().isTapeOn()) return embeddingLookupWithGradient(w, index);
+  return tf.gather(w, index.reshape([-1])).reshape([...index.shape, w.shape[1]!]);
+}
+
+const embeddingLookupWithGradient: (w: tf.Tensor, index: tf.Tensor) => tf.Tensor = tf.customGrad(
   // deno-lint-ignore no-explicit-any
   ((w: tf.Tensor, index: tf.Tensor, save: (ts: tf.Tensor[]) => void): any => {
     save([index]);

@@ -143,12 +143,7 @@ const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
       const mm = batchedMatMul(backend);
       const d = dimsOf(q, k, mask);
       const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
-      const y = heapOutput(backend, q.shape);
-      const p = heapOutput(backend, pShape);
-      const w = dropping ? [heapOutput(backend, pShape)] : [];
-      const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
-      forward(mm, d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
-      w.forEach((t) => backend.disposeData(t.dataId));
+      const [y, p] = forwardOnHeap(q, k, v, mask, keep);
       const [yt, pt] = [y, p].map((t) => tf.engine().makeTensorFromTensorInfo(t));
       // keep is saved too: the gradient needs it after the forward's scope has freed it.
       save([q, k, v, keep, pt]);
@@ -169,6 +164,26 @@ const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
       };
     }) as unknown as CustomGradFn,
   ) as unknown as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+
+/** The forward on the heap: Y and the attention weights P (which the gradient needs). */
+function forwardOnHeap(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  mask: tf.Tensor,
+  keep: tf.Tensor,
+): [tf.TensorInfo, tf.TensorInfo] {
+  const backend = tf.backend() as BackendWasm;
+  const d = dimsOf(q, k, mask);
+  const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
+  const y = heapOutput(backend, q.shape);
+  const p = heapOutput(backend, pShape);
+  const w = dropping ? [heapOutput(backend, pShape)] : [];
+  const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
+  forward(batchedMatMul(backend), d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
+  w.forEach((t) => backend.disposeData(t.dataId));
+  return [y, p];
+}
 
 /**
  * `softmax(q k^T / sqrt(dh) + mask) * keep @ v` on the wasm backend: q [B, H,
@@ -198,5 +213,9 @@ export function wasmAttention(
   mask: tf.Tensor,
   keep: tf.Tensor,
 ): tf.Tensor {
-  return fused(mask, keep)(q, k, v);
+  if (tf.engine().isTapeOn()) return fused(mask, keep)(q, k, v);
+  // Off the tape (a rollout step) the kernel alone: a custom gradient's scope costs more than it.
+  const [y, p] = forwardOnHeap(q, k, v, mask, keep);
+  (tf.backend() as BackendWasm).disposeData(p.dataId);
+  return tf.engine().makeTensorFromTensorInfo(y);
 }

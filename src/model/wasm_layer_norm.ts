@@ -368,7 +368,17 @@ function twinStats(x: Float32Array, o: number, d: number, eps: number): [number,
  * ```
  */
 export function wasmLayerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  // Off the tape (a rollout step) the kernel alone: a custom gradient's scope costs more than it.
+  if (!tf.engine().isTapeOn()) return tf.engine().makeTensorFromTensorInfo(forward(x, w, b, eps));
   return fusedFor(eps)(x, w, b);
+}
+
+function forward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.TensorInfo {
+  const backend = tf.backend() as BackendWasm;
+  const y = heapOutput(backend, x.shape);
+  const [X, W, B, Y] = heapViews(backend, [x, w, b, y]);
+  layerNormKernels(backend).forward(X, W, B, Y, w.size, eps);
+  return y;
 }
 
 const byEps = new Map<number, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
@@ -382,9 +392,7 @@ function fusedFor(eps: number): (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf
     ((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: any): any => {
       const backend = tf.backend() as BackendWasm;
       const d = w.size;
-      const y = heapOutput(backend, x.shape);
-      const [X, W, B, Y] = heapViews(backend, [x, w, b, y]);
-      layerNormKernels(backend).forward(X, W, B, Y, d, eps);
+      const y = forward(x, w, b, eps);
       save([x, w]);
       return {
         value: tf.engine().makeTensorFromTensorInfo(y),
