@@ -11,6 +11,7 @@ import { wasmAttention } from "./wasm_attention.ts";
 import { wasmLayerNorm } from "./wasm_layer_norm.ts";
 import { gemmOnHeap } from "./wasm_gemm.ts";
 import { columnSumOnHeap } from "./wasm_column_sum.ts";
+import { geluGradOnHeap } from "./wasm_gelu.ts";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /** `tf.tidy` for results that hold tensors in plain interfaces (tidy keeps every tensor it returns). */
@@ -241,7 +242,8 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 /**
  * {@linkcode gelu} as one gradient node instead of three: the ops tfjs's
  * gradients of Multiply, Sigmoid and Multiply run, in their order, so the
- * same bits (the fingerprint tests hold them).
+ * same bits (the fingerprint tests hold them); on wasm those seven ops are
+ * one loop ({@linkcode geluGradOnHeap}).
  */
 const geluWithGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
   // deno-lint-ignore no-explicit-any
@@ -251,6 +253,13 @@ const geluWithGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
     return {
       value: x.mul(s),
       gradFunc: (dy: tf.Tensor, [sx, ss]: tf.Tensor[]) => {
+        const backend = tf.backend();
+        if (backend instanceof BackendWasm) {
+          const out = heapOutput(backend, sx.shape);
+          const [DY, X, S, DX] = heapViews(backend, [dy, sx, ss, out]);
+          geluGradOnHeap(backend)(DY, X, S, DX);
+          return tf.engine().makeTensorFromTensorInfo(out);
+        }
         // Sigmoid's gradient is dy * (y * (1 - y)); x's two uses are summed.
         const dz = dy.mul(sx).mul(ss.mul(tf.scalar(1).sub(ss)));
         return dy.mul(ss).add(dz.mul(1.702));
