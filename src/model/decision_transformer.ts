@@ -33,6 +33,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { TensorEntry } from "../io/safetensors.ts";
 import { type ActionDist, entropy, logProb } from "./distribution.ts";
 import { readAll } from "./readback.ts";
@@ -461,16 +462,9 @@ export class DecisionTransformer {
     const n = cache.size;
     const s = 3 * K;
     const result = tidy(() => {
-      const t = input.timestep.cast("int32");
-      const int = (v: number) => tf.scalar(v, "int32");
-      const slot = tf.mod(t, int(K));
-      const prevT = t.sub(int(1));
-      // Positions of the three new tokens in the chunk: a_{t-1} at 3j-1, R_t at 3j, s_t at 3j+1.
-      const base = slot.mul(int(3)).reshape([n, 1]);
-      const pos = base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32")); // [N, 3]
-      const time = this.embedTime(t);
+      const { time, prevTime, pos } = this.stepIndices(input.timestep);
       let x = tf.stack([
-        this.embedActions(input.prevAction).add(this.embedTime(prevT)),
+        this.embedActions(input.prevAction).add(prevTime),
         this.embedReturns(input.returnToGo).add(time),
         this.embedStates(input.obs).add(time),
       ], 1); // [N, 3, D]
@@ -500,6 +494,42 @@ export class DecisionTransformer {
     cache.keys = result.keys;
     cache.values = result.values;
     return result.dist;
+  }
+
+  /**
+   * What a rollout step needs of its timesteps t ([N]): the timestep table's
+   * rows at t and t - 1 ([N, D] each) and the chunk slots of the step's three
+   * tokens, a_{t-1} at 3j - 1, R_t at 3j and s_t at 3j + 1 for j = t mod K
+   * ([N, 3] int32). On wasm from the host: the timesteps are on its heap, and
+   * as ops these were 18 small kernels, a seventh of a step. Elsewhere as
+   * ops, so GPU mode never reads them back.
+   */
+  private stepIndices(
+    timestep: tf.Tensor,
+  ): { time: tf.Tensor; prevTime: tf.Tensor; pos: tf.Tensor } {
+    const { contextLength: K, maxTimestep } = this.config;
+    const n = timestep.shape[0]!;
+    const backend = tf.backend();
+    if (backend instanceof BackendWasm) {
+      // As cast("int32") truncates, min/max clamp and mod floors.
+      const t = Array.from(backend.typedArrayFromHeap(timestep), Math.trunc);
+      const row = (v: number) => Math.min(Math.max(v, 0), maxTimestep - 1);
+      const rows = (ts: number[]) => tf.gather(this.embedTimestep, tf.tensor1d(ts, "int32"));
+      const slot = (v: number) => ((v % K) + K) % K;
+      return {
+        time: rows(t.map(row)),
+        prevTime: rows(t.map((v) => row(v - 1))),
+        pos: tf.tensor2d(t.flatMap((v) => [-1, 0, 1].map((o) => 3 * slot(v) + o)), [n, 3], "int32"),
+      };
+    }
+    const t = timestep.cast("int32");
+    const int = (v: number) => tf.scalar(v, "int32");
+    const base = tf.mod(t, int(K)).mul(int(3)).reshape([n, 1]);
+    return {
+      time: this.embedTime(t),
+      prevTime: this.embedTime(t.sub(int(1))),
+      pos: base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32")),
+    };
   }
 
   /** Copies the weights out (one readback per tensor). */
