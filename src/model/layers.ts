@@ -75,25 +75,52 @@ function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = f
     return tf.matMul(transposeA ? transposeLast(a) : a, b);
   }
   const [m, k] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
-  const n = b.shape[1]!;
-  const gemm = transposeA ? gemmOnHeap(backend).tn : gemmOnHeap(backend).nn;
-  const out = heapOutput(backend, [m, n]);
-  if (n % 4 === 0) {
-    const [o, av, bv] = heapViews(backend, [out, a, b]);
-    gemm(o, av, bv, m, k, n);
-  } else {
-    // The kernel takes columns in fours: b's are padded with zeros (as XNNPACK pads its packed
-    // weights), and each output column is its own sum, so the padding changes no bit.
-    const n4 = Math.ceil(n / 4) * 4;
-    const padded = [heapOutput(backend, [k, n4]), heapOutput(backend, [m, n4])];
-    const [o, av, bv, bp, op] = heapViews(backend, [out, a, b, ...padded]);
-    bp.fill(0);
-    for (let r = 0; r < k; r++) bp.set(bv.subarray(r * n, r * n + n), r * n4);
-    gemm(op, av, bp, m, k, n4);
-    for (let r = 0; r < m; r++) o.set(op.subarray(r * n4, r * n4 + n), r * n);
-    padded.forEach((t) => backend.disposeData(t.dataId));
-  }
+  const out = heapOutput(backend, [m, b.shape[1]!]);
+  gemm(backend, transposeA ? "tn" : "nn", out, a, b, m, k);
   return tf.engine().makeTensorFromTensorInfo(out);
+}
+
+/**
+ * `out = a b` over the heap (`tn`: a^T b, a read as [k, m]; `bias`: plus the
+ * bias), b's columns any number: the kernels take them in fours, so where
+ * there are others b's and the bias's are padded with zeros (as XNNPACK pads
+ * its packed weights) and the padding's outputs dropped. Each output column
+ * is its own sum, so the padding changes no bit.
+ */
+function gemm(
+  backend: BackendWasm,
+  kind: "nn" | "tn",
+  out: tf.TensorInfo,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  m: number,
+  k: number,
+  bias?: tf.TensorInfo,
+): void {
+  const n = b.shape[1]!;
+  const kernels = gemmOnHeap(backend);
+  const product = kind === "tn" ? kernels.tn : bias ? kernels.nnBias : kernels.nn;
+  if (n % 4 === 0) {
+    const [o, av, bv, biasv] = heapViews(backend, [out, a, b, ...(bias ? [bias] : [])]);
+    product(o, av, bv, m, k, n, biasv);
+    return;
+  }
+  const n4 = Math.ceil(n / 4) * 4;
+  const padded = [[k, n4], [m, n4], [n4]].map((shape) => heapOutput(backend, shape));
+  const [o, av, bv, bp, op, biasp, biasv] = heapViews(backend, [
+    out,
+    a,
+    b,
+    ...padded,
+    ...(bias ? [bias] : []),
+  ]);
+  bp.fill(0);
+  for (let r = 0; r < k; r++) bp.set(bv.subarray(r * n, r * n + n), r * n4);
+  biasp.fill(0);
+  if (biasv) biasp.set(biasv);
+  product(op, av, bp, m, k, n4, biasp);
+  for (let r = 0; r < m; r++) o.set(op.subarray(r * n4, r * n4 + n), r * n);
+  padded.forEach((t) => backend.disposeData(t.dataId));
 }
 
 const matMulWithGradient: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
@@ -155,29 +182,20 @@ const embeddingLookupWithGradient: (w: tf.Tensor, index: tf.Tensor) => tf.Tensor
 ) as unknown as (w: tf.Tensor, index: tf.Tensor) => tf.Tensor;
 
 /**
- * {@linkcode dense} outside a gradient tape. On wasm (columns in fours) one
- * kernel, the product with the bias added, writes the output in its shape: a
- * tensor's data is the same in any shape, so no reshapes, and no bias add.
+ * {@linkcode dense} outside a gradient tape. On wasm one kernel, the product
+ * with the bias added, writes the output in its shape: a tensor's data is the
+ * same in any shape, so no reshapes, and no bias add.
  */
 function denseOps(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const [k, n] = w.shape as [number, number];
   const outShape = [...x.shape.slice(0, -1), n];
-  const backend = onHeap(x, n);
-  if (backend) {
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm && x.dtype === "float32") {
     const out = heapOutput(backend, outShape);
-    const [o, xv, wv, bv] = heapViews(backend, [out, x, w, b]);
-    gemmOnHeap(backend).nnBias(o, xv, wv, x.size / k, k, n, bv);
+    gemm(backend, "nn", out, x, w, x.size / k, k, b);
     return tf.engine().makeTensorFromTensorInfo(out);
   }
   return matMul2d(x.reshape([-1, k]), w).add(b).reshape(outShape);
-}
-
-/** The wasm backend when a dense layer of `n` columns on float32 `x` runs over its heap. */
-function onHeap(x: tf.Tensor, n: number): BackendWasm | undefined {
-  const backend = tf.backend();
-  return backend instanceof BackendWasm && n % 4 === 0 && x.dtype === "float32"
-    ? backend
-    : undefined;
 }
 
 /**
@@ -197,19 +215,26 @@ const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
         const [sx, sw] = saved;
         const [k, n] = sw.shape as [number, number];
         const rows = sx.size / k;
-        const backend = k % 4 === 0 ? onHeap(sx, n) : undefined;
-        if (!backend) {
+        const backend = tf.backend();
+        if (!(backend instanceof BackendWasm) || sx.dtype !== "float32") {
           const dy2 = dy.reshape([-1, n]);
           const dx = matMul2d(dy2, sw, false, true).reshape(sx.shape);
           const dw = matMul2d(sx.reshape([-1, k]), dy2, true);
           return [dx, dw, dy2.sum(0)];
         }
+        // The kernels read dy and x as the matrices [rows, n] and [rows, k]: no reshapes.
+        const matrix = (t: tf.Tensor, cols: number): tf.TensorInfo => ({
+          dataId: t.dataId,
+          dtype: t.dtype,
+          shape: [rows, cols],
+        });
+        const [dy2, x2] = [matrix(dy, n), matrix(sx, k)];
         const wT = transposeLast(sw);
         const outs = [heapOutput(backend, sx.shape), heapOutput(backend, [k, n])];
         outs.push(heapOutput(backend, [n]));
-        const [dx, dw, db, dyv, wTv, sxv] = heapViews(backend, [...outs, dy, wT, sx]);
-        gemmOnHeap(backend).nn(dx, dyv, wTv, rows, n, k);
-        gemmOnHeap(backend).tn(dw, sxv, dyv, k, rows, n);
+        gemm(backend, "nn", outs[0], dy2, wT, rows, n);
+        gemm(backend, "tn", outs[1], x2, dy2, k, rows);
+        const [db, dyv] = heapViews(backend, [outs[2], dy]);
         columnSumOnHeap(backend)(dyv, db);
         wT.dispose();
         return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
