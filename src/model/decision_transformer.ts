@@ -42,6 +42,7 @@ import {
   causalMask,
   dense,
   embeddingLookup,
+  everyNthToken,
   gelu,
   layerNorm,
   multiHeadAttention,
@@ -408,8 +409,7 @@ export class DecisionTransformer {
       x = drop(layerNorm(x, ...this.embedLn));
       // Hidden states at the s_t tokens predict a_t, so the last block computes its queries,
       // attention and MLP at those K tokens alone (a third of its rows), against all 3K keys.
-      const atStates = (t: tf.Tensor) =>
-        t.reshape([b, k, 3, d]).slice([0, 0, 1, 0], [b, k, 1, d]).reshape([b, k, d]);
+      const atStates = (t: tf.Tensor) => everyNthToken(t, 3, 1);
       const { mask, stateRows } = k === this.config.contextLength ? this.masks : causalMasks(k);
       const last = this.blocks.length - 1;
       this.blocks.forEach((blk, i) => {
@@ -475,7 +475,7 @@ export class DecisionTransformer {
       const values: tf.Tensor3D[] = [];
       // As in forward, the last block's outputs are wanted at s_t alone (the third new token).
       const last = this.blocks.length - 1;
-      const atState = (t: tf.Tensor) => t.slice([0, 2, 0], [n, 1, d]);
+      const atState = (t: tf.Tensor) => everyNthToken(t, 3, 2);
       this.blocks.forEach((blk, i) => {
         const queries = i < last ? undefined : atState;
         const rows = i < last ? mask : mask.slice([0, 0, 2, 0], [n, 1, 1, s]);

@@ -293,6 +293,41 @@ const geluWithGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
   }) as unknown as CustomGradFn,
 ) as unknown as (x: tf.Tensor) => tf.Tensor;
 
+/**
+ * Every `every`-th token of x ([B, T, D] -> [B, T / every, D]) from token
+ * `offset`: the state tokens of the interleaved (R, s, a) sequence. As ops a
+ * reshape, a slice and a reshape each way (the gradient pads with zeros); on
+ * wasm one copy each way, the same values.
+ */
+export function everyNthToken(x: tf.Tensor, every: number, offset: number): tf.Tensor {
+  const [b, t, d] = x.shape as [number, number, number];
+  const k = t / every;
+  const backend = tf.backend();
+  if (!(backend instanceof BackendWasm) || x.dtype !== "float32") {
+    return x.reshape([b, k, every, d]).slice([0, 0, offset, 0], [b, k, 1, d]).reshape([b, k, d]);
+  }
+  /** Row j of each sequence's k picked tokens is row j * every + offset of its t. */
+  const copy = (from: tf.TensorInfo, toShape: number[], picked: boolean): tf.Tensor => {
+    const out = heapOutput(backend, toShape);
+    const [src, dst] = heapViews(backend, [from, out]);
+    if (!picked) dst.fill(0);
+    for (let row = 0; row < b * k; row++) {
+      const full = (Math.floor(row / k) * t + (row % k) * every + offset) * d;
+      if (picked) dst.set(src.subarray(full, full + d), row * d);
+      else dst.set(src.subarray(row * d, row * d + d), full);
+    }
+    return tf.engine().makeTensorFromTensorInfo(out);
+  };
+  if (!tf.engine().isTapeOn()) return copy(x, [b, k, d], true);
+  return (tf.customGrad(
+    // deno-lint-ignore no-explicit-any
+    ((x: tf.Tensor): any => ({
+      value: copy(x, [b, k, d], true),
+      gradFunc: (dy: tf.Tensor) => copy(dy, [b, t, d], false),
+    })) as unknown as CustomGradFn,
+  ) as unknown as (x: tf.Tensor) => tf.Tensor)(x);
+}
+
 /** Splits [B, T, H*dh] into heads: [B, H, T, dh]. */
 export function splitHeads(x: tf.Tensor, nHead: number): tf.Tensor4D {
   const [b, t, d] = x.shape;

@@ -13,7 +13,6 @@
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
   arith,
-  F32,
   f32,
   get,
   I32,
