@@ -11,6 +11,9 @@ import { assert, assertEquals } from "./assert.ts";
 import { initBackend } from "../src/model/backend.ts";
 import { clipAndStep, clipByGlobalNorm, clipWithOps, createAdam } from "../src/model/optim.ts";
 import { matMul } from "../src/model/layers.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { clipOnHeap } from "../src/model/wasm_clip.ts";
+import { heapOutput, heapViews } from "../src/model/wasm_heap.ts";
 Deno.test("the global-norm clip's wasm loops equal tfjs's ops bit for bit", async () => {
   await initBackend("cpu");
   // 37 gradients (three rounds of grouped adds), sizes from 1 to a 500 x 64 table, all scales.
@@ -132,4 +135,17 @@ Deno.test("a weight Adam steps in place is read afresh by the next product", asy
   }
   optimizer.dispose();
   tf.dispose([w, x]);
+});
+
+Deno.test("four sums of squares at once equal four alone, bit for bit, whichever is shortest", async () => {
+  await initBackend("cpu");
+  const backend = tf.backend() as BackendWasm;
+  const xs = [9, 3, 17, 1].map((n, k) => tf.randomNormal([n], 0, 3, "float32", 60 + k));
+  const outs = [heapOutput(backend, [4]), heapOutput(backend, [4])];
+  const [together, alone, ...views] = heapViews(backend, [...outs, ...xs]);
+  clipOnHeap(backend).sumsOfSquares4(views, together, 0);
+  views.forEach((x, k) => clipOnHeap(backend).sumOfSquares(x, alone, k));
+  assertEquals(Array.from(together), Array.from(alone));
+  outs.forEach((t) => backend.disposeData(t.dataId));
+  tf.dispose(xs);
 });

@@ -80,13 +80,25 @@ function globalNormOnWasm(
 ): { norm: number; scale: number } {
   const f = Math.fround;
   const gradients = Object.values(grads);
-  const squares = heapOutput(backend, [gradients.length]);
-  const [sums, ...gs] = heapViews(backend, [squares, ...gradients]);
-  gs.forEach((g, k) => clipOnHeap(backend).sumOfSquares(g, sums, k));
+  const out = heapOutput(backend, [gradients.length]);
+  const [squares, ...gs] = heapViews(backend, [out, ...gradients]);
+  // Four gradients' sums at once (each still its own chain in index order, so the same bits),
+  // four of like length, so that most of each runs beside the others: squares[at] is the sum of
+  // gradient bySize[at].
+  const bySize = [...gs.keys()].sort((a, b) => gs[a].length - gs[b].length);
+  const fours = Math.floor(bySize.length / 4) * 4;
+  for (let at = 0; at < fours; at += 4) {
+    clipOnHeap(backend).sumsOfSquares4(bySize.slice(at, at + 4).map((k) => gs[k]), squares, at);
+  }
+  for (let at = fours; at < bySize.length; at++) {
+    clipOnHeap(backend).sumOfSquares(gs[bySize[at]], squares, at);
+  }
+  const sums = new Float32Array(gradients.length);
+  bySize.forEach((k, at) => sums[k] = squares[at]);
+  backend.disposeData(out.dataId);
   const norm = f(
     Math.sqrt(combineInGroups([...sums], (group) => group.reduce((a, b) => f(a + b)))),
   );
-  backend.disposeData(squares.dataId);
   // As wasm's tf.minimum(1, ratio): a NaN ratio (a NaN gradient) gives 1, not NaN.
   const ratio = f(f(maxNorm) / f(norm + f(1e-6)));
   return { norm, scale: ratio < 1 ? ratio : 1 };

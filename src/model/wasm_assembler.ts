@@ -20,6 +20,7 @@ export const op = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
