@@ -81,6 +81,9 @@ Deno.test("slice, split and unstack on wasm give the values of index arithmetic,
     [[2, 3, 4, 5], [1, 0, 2, 1], [1, 3, 2, 4]],
     [[2, 2, 3, 2, 3], [0, 1, 0, 1, 1], [2, 1, 3, 1, 2]],
     [[4, 3], [1, 1], [0, 2]],
+    // One axis cut, the rest whole: rows one stride apart, copied by 16-byte lanes and a tail.
+    [[2, 4, 9], [0, 1, 0], [2, 2, 9]],
+    [[3, 21], [0, 3], [3, 17]],
   ];
   for (const [shape, begin, size] of cases) {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -107,13 +110,15 @@ Deno.test("slice, split and unstack on wasm give the values of index arithmetic,
   const bools = tf.tensor([[true, false], [false, true]], undefined, "bool");
   const flags = tf.unstack(bools, 0);
   assertEquals(flags.map((f) => Array.from(f.dataSync())), [[1, 0], [0, 1]]);
+  const column = tf.slice(bools, [0, 1], [2, 1]);
+  assertEquals(Array.from(column.dataSync()), [0, 1]);
   // Gradients flow through the replaced kernels as through tfjs's (Split's is Concat).
   const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t, 3, -1)[1], 2)))(x);
   assertEquals(
     Array.from(grad.dataSync()),
     Array.from({ length: 36 }, (_, i) => (i % 6 >= 2 && i % 6 < 4 ? 2 : 0)),
   );
-  tf.dispose([x, ...parts, ...rows, bools, ...flags, grad]);
+  tf.dispose([x, ...parts, ...rows, bools, ...flags, column, grad]);
   assertEquals(tf.memory().numTensors, before);
 });
 
