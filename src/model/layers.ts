@@ -306,13 +306,13 @@ export function everyNthToken(x: tf.Tensor, every: number, offset: number): tf.T
   if (!(backend instanceof BackendWasm) || x.dtype !== "float32") {
     return x.reshape([b, k, every, d]).slice([0, 0, offset, 0], [b, k, 1, d]).reshape([b, k, d]);
   }
-  /** Row j of each sequence's k picked tokens is row j * every + offset of its t. */
+  // Picked row r is row r * every + offset of x (t is k * every, so across sequences too).
   const copy = (from: tf.TensorInfo, toShape: number[], picked: boolean): tf.Tensor => {
     const out = heapOutput(backend, toShape);
     const [src, dst] = heapViews(backend, [from, out]);
     if (!picked) dst.fill(0);
     for (let row = 0; row < b * k; row++) {
-      const full = (Math.floor(row / k) * t + (row % k) * every + offset) * d;
+      const full = (row * every + offset) * d;
       if (picked) dst.set(src.subarray(full, full + d), row * d);
       else dst.set(src.subarray(row * d, row * d + d), full);
     }
