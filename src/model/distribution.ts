@@ -129,6 +129,34 @@ export function sampleFromProbs(
   return out;
 }
 
+/**
+ * Distributions over several batches of rows as one, rows in order (a
+ * continuous policy's `logStd` is one for every row: the first's is used).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { concatDists } from "./distribution.ts";
+ *
+ * const a = { kind: "discrete", logits: tf.zeros([2, 3]) } as const;
+ * const b = { kind: "discrete", logits: tf.ones([1, 3]) } as const;
+ * const both = concatDists([a, b]);
+ * assert.deepStrictEqual(both.kind === "discrete" && both.logits.shape, [3, 3]);
+ * ```
+ */
+export function concatDists(dists: ActionDist[]): ActionDist {
+  const [first] = dists;
+  if (first.kind === "discrete") {
+    return { kind: "discrete", logits: tf.concat(dists.map((d) => (d as typeof first).logits)) };
+  }
+  return {
+    kind: "continuous",
+    mean: tf.concat(dists.map((d) => (d as typeof first).mean)),
+    logStd: first.logStd,
+  };
+}
+
 /** Disposes the tensors of a distribution. */
 export function disposeDist(dist: ActionDist): void {
   if (dist.kind === "discrete") dist.logits.dispose();

@@ -10,6 +10,8 @@ import * as tf from "@tensorflow/tfjs";
 import { type Env, envActionsOf, hash5, uniform01 } from "../../envs/env.ts";
 import type { DecisionTransformer, KVCache } from "../model/decision_transformer.ts";
 import {
+  type ActionDist,
+  concatDists,
   disposeDist,
   logProb,
   sampleFromProbs,
@@ -146,66 +148,80 @@ export class RolloutCollector extends CollectorBase {
     const uniforms = new Float32Array(N * uWidth);
     if (this.prefixes) rollout.prefixes = this.prefixes;
     const ended = new Uint8Array(N);
-    let t = 0;
-    for (; t < rollout.steps; t++) {
-      if (untilAllEnded && ended.every(Boolean)) break;
-      const base = t * N;
-      const rtg = new Float32Array(N);
-      for (let i = 0; i < N; i++) {
-        rtg[i] = targetReturn - vec.stats.running[i];
-        for (let k = 0; k < uWidth; k++) {
-          uniforms[i * uWidth + k] = uniform01(
-            hash5((this.seed ^ TRAIN_SAMPLE_STREAM) >>> 0, i, vec.episode[i], vec.t[i], k),
-          );
-        }
-      }
-      rollout.obs.set(vec.obs, base * O);
-      rollout.returnsToGo.set(rtg, base);
-      for (let i = 0; i < N; i++) rollout.timesteps[base + i] = vec.t[i];
-      const obs = tf.tensor2d(vec.obs, [N, O]);
-      const input = {
-        returnToGo: tf.tensor1d(rtg),
-        obs,
-        prevAction: tf.tensor2d(this.prevAction, [N, P]),
-        timestep: tf.tensor1d(Int32Array.from(vec.t), "int32"),
-      };
-      // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
-      const dist = policy.act(this.cache, input);
-      const actions = dist.kind === "discrete"
-        ? await sampleOnHost(dist.logits, uniforms)
-        : tf.tidy(() => sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth])));
-      const logProbs = tf.tidy(() => logProb(dist, actions));
-      disposeDist(dist);
-      tf.dispose(Object.values(input));
-      const a = (await actions.data()) as Float32Array<ArrayBuffer>;
-      rollout.actions.set(a, base * P);
-      rollout.logProbs.set((await logProbs.data()) as Float32Array, base);
-      tf.dispose([actions, logProbs]);
-      this.prevAction = a;
-
-      await vec.step(envActionsOf(env, a, N));
-      rollout.rewards.set(vec.reward, base);
-      let anyTruncated = false;
-      for (let i = 0; i < N; i++) {
-        rollout.terminated[base + i] = vec.done[i] & TERMINATED ? 1 : 0;
-        rollout.truncated[base + i] = vec.done[i] & TRUNCATED ? 1 : 0;
-        anyTruncated ||= rollout.truncated[base + i] === 1 && rollout.terminated[base + i] === 0;
-        if (vec.done[i] !== 0) ended[i] = 1;
-      }
-      if (anyTruncated) {
-        const v = await this.predictValues(vec.finalObs);
+    // Each step's distribution and action: their log-probabilities are computed in one pass after
+    // the rollout (the ops work row by row, so the same bits, for ~11 kernels in all, not a step).
+    const taken: { dist: ActionDist; actions: tf.Tensor }[] = [];
+    try {
+      let t = 0;
+      for (; t < rollout.steps; t++) {
+        if (untilAllEnded && ended.every(Boolean)) break;
+        const base = t * N;
+        const rtg = new Float32Array(N);
         for (let i = 0; i < N; i++) {
-          rollout.finalValues[base + i] = rollout.truncated[base + i] ? v[i] : 0;
+          rtg[i] = targetReturn - vec.stats.running[i];
+          for (let k = 0; k < uWidth; k++) {
+            uniforms[i * uWidth + k] = uniform01(
+              hash5((this.seed ^ TRAIN_SAMPLE_STREAM) >>> 0, i, vec.episode[i], vec.t[i], k),
+            );
+          }
         }
-      } else {
-        rollout.finalValues.fill(0, base, base + N);
+        rollout.obs.set(vec.obs, base * O);
+        rollout.returnsToGo.set(rtg, base);
+        for (let i = 0; i < N; i++) rollout.timesteps[base + i] = vec.t[i];
+        const obs = tf.tensor2d(vec.obs, [N, O]);
+        const input = {
+          returnToGo: tf.tensor1d(rtg),
+          obs,
+          prevAction: tf.tensor2d(this.prevAction, [N, P]),
+          timestep: tf.tensor1d(Int32Array.from(vec.t), "int32"),
+        };
+        // Outside any tidy: act replaces the cache's tensors, which must outlive this step.
+        const dist = policy.act(this.cache, input);
+        const actions = dist.kind === "discrete"
+          ? await sampleOnHost(dist.logits, uniforms)
+          : tf.tidy(() => sampleWithUniforms(dist, tf.tensor2d(uniforms, [N, uWidth])));
+        taken.push({ dist, actions });
+        tf.dispose(Object.values(input));
+        const a = (await actions.data()) as Float32Array<ArrayBuffer>;
+        rollout.actions.set(a, base * P);
+        this.prevAction = a;
+
+        await vec.step(envActionsOf(env, a, N));
+        rollout.rewards.set(vec.reward, base);
+        let anyTruncated = false;
+        for (let i = 0; i < N; i++) {
+          rollout.terminated[base + i] = vec.done[i] & TERMINATED ? 1 : 0;
+          rollout.truncated[base + i] = vec.done[i] & TRUNCATED ? 1 : 0;
+          anyTruncated ||= rollout.truncated[base + i] === 1 && rollout.terminated[base + i] === 0;
+          if (vec.done[i] !== 0) ended[i] = 1;
+        }
+        if (anyTruncated) {
+          const v = await this.predictValues(vec.finalObs);
+          for (let i = 0; i < N; i++) {
+            rollout.finalValues[base + i] = rollout.truncated[base + i] ? v[i] : 0;
+          }
+        } else {
+          rollout.finalValues.fill(0, base, base + N);
+        }
+      }
+      if (taken.length > 0) {
+        const logProbs = tf.tidy(() =>
+          logProb(concatDists(taken.map((x) => x.dist)), tf.concat(taken.map((x) => x.actions)))
+        );
+        rollout.logProbs.set((await logProbs.data()) as Float32Array);
+        logProbs.dispose();
+      }
+      // The values of every step's observations in one forward (one call instead of one per step).
+      rollout.values.set(await this.predictValues(rollout.obs.subarray(0, t * N * O)));
+      rollout.lastValues.set(await this.predictValues(vec.obs));
+      this.prefixes = nextPrefixes(rollout, policy.config.contextLength, t);
+      return t;
+    } finally {
+      for (const { dist, actions } of taken) {
+        disposeDist(dist);
+        actions.dispose();
       }
     }
-    // The values of every step's observations in one forward (one call instead of one per step).
-    rollout.values.set(await this.predictValues(rollout.obs.subarray(0, t * N * O)));
-    rollout.lastValues.set(await this.predictValues(vec.obs));
-    this.prefixes = nextPrefixes(rollout, policy.config.contextLength, t);
-    return t;
   }
 
   private async predictValues(obs: Float32Array): Promise<Float32Array> {
