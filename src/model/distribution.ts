@@ -137,8 +137,10 @@ export function sampleFromProbs(
  * ```ts
  * import assert from "node:assert";
  * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
  * import { concatDists } from "./distribution.ts";
  *
+ * await initBackend("cpu");
  * const a = { kind: "discrete", logits: tf.zeros([2, 3]) } as const;
  * const b = { kind: "discrete", logits: tf.ones([1, 3]) } as const;
  * const both = concatDists([a, b]);
