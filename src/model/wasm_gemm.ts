@@ -1,7 +1,7 @@
 /**
  * Dense-layer products for CPU-mode training as WebAssembly SIMD over tfjs's
- * heap: `nn`, out = a b, and `tn`, out = a^T b (a weight's gradient, with no
- * transpose of `a` first).
+ * heap: `nn`, out = a b, `nnBias`, out = a b + bias (a layer's forward), and
+ * `tn`, out = a^T b (a weight's gradient, with no transpose of `a` first).
  *
  * tfjs's wasm matMul is XNNPACK's, which packs the right operand into an
  * operator on every call whose operand it has not seen (its cache is keyed by
@@ -10,8 +10,8 @@
  * operator cost 30-75 us a product (measured: [180, 64] x [64, 192] 157 us
  * with the operator cached, 205 fresh; [24, 64] x [64, 192] 24 against 77;
  * [8, 256] x [256, 512] 68 against 625). These kernels need no operator:
- * each block of 6 rows x 8 columns of `out` stays in twelve SIMD registers
- * while k runs, as in XNNPACK's own 6x8 kernels.
+ * each block of 5 rows x 8 columns of `out` stays in ten SIMD registers while
+ * k runs, as in XNNPACK's own register-blocked kernels (see `MR` for why 5).
  *
  * Each output is summed in k order from 0, a product then a sum, both
  * rounded to f32, which is XNNPACK's order too: `tests/wasm_gemm_test.ts`
