@@ -9,11 +9,11 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../src/model/backend.ts";
 import { heapOutput, heapViews } from "../src/model/wasm_heap.ts";
-import { geluGradOnHeap, geluGradTwin } from "../src/model/wasm_gelu.ts";
+import { geluGradTwin, geluOnHeap } from "../src/model/wasm_gelu.ts";
 import { gelu } from "../src/model/layers.ts";
 import { assertEquals } from "./assert.ts";
 
-Deno.test("GELU's gradient on wasm equals its twin and tfjs's ops bit for bit", async () => {
+Deno.test("GELU and its gradient on wasm equal their twin and tfjs's ops bit for bit", async () => {
   await initBackend("cpu");
   const backend = tf.backend() as BackendWasm;
   const before = tf.memory().numTensors;
@@ -29,11 +29,21 @@ Deno.test("GELU's gradient on wasm equals its twin and tfjs's ops bit for bit", 
     const s = tf.tidy(() => tf.sigmoid(x.mul(1.702)));
     const out = heapOutput(backend, [n]);
     const [DY, X, S, DX] = heapViews(backend, [dy, x, s, out]);
-    geluGradOnHeap(backend)(DY, X, S, DX);
+    geluOnHeap(backend).grad(DY, X, S, DX);
     const twin = new Float32Array(n);
     geluGradTwin(DY, X, S, twin);
     assertEquals(Array.from(DX), Array.from(twin), `twin, ${n}`);
     assertEquals(Array.from(got.dataSync()), Array.from(want.dataSync()), `tfjs, ${n}`);
+    // The forward's two products as loops, on and off the tape, against tfjs's ops.
+    const forward = tf.tidy(() => [
+      tf.tensor(x.mul(tf.sigmoid(x.mul(1.702))).dataSync()),
+      gelu(x),
+      tf.valueAndGrads((v: tf.Tensor) => gelu(v))([x], dy).value,
+    ]);
+    const [opsY, offTape, onTape] = forward.map((t) => Array.from(t.dataSync()));
+    assertEquals(offTape, opsY, `forward off the tape, ${n}`);
+    assertEquals(onTape, opsY, `forward on the tape, ${n}`);
+    tf.dispose(forward);
     backend.disposeData(out.dataId);
     tf.dispose([x, dy, want, got, s]);
   }

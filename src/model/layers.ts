@@ -11,7 +11,7 @@ import { wasmAttention } from "./wasm_attention.ts";
 import { wasmLayerNorm } from "./wasm_layer_norm.ts";
 import { gemmOnHeap } from "./wasm_gemm.ts";
 import { columnSumOnHeap } from "./wasm_column_sum.ts";
-import { geluGradOnHeap } from "./wasm_gelu.ts";
+import { geluOnHeap } from "./wasm_gelu.ts";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /** `tf.tidy` for results that hold tensors in plain interfaces (tidy keeps every tensor it returns). */
@@ -261,28 +261,60 @@ export function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps = 1e-5):
  * kernel (neither wasm nor WebGPU tfjs has one).
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.engine().isTapeOn() ? geluWithGradient(x) : x.mul(tf.sigmoid(x.mul(1.702)));
+  if (tf.engine().isTapeOn()) return geluWithGradient(x);
+  const { s, y } = geluParts(x);
+  s.dispose();
+  return y;
+}
+
+/**
+ * `s = sigmoid(1.702 x)` and GELU's output `y = x s`: on wasm the two
+ * products are loops over the heap ({@linkcode geluOnHeap}; tfjs's product
+ * by a scalar uploads the scalar and broadcasts it), the sigmoid tfjs's own.
+ */
+function geluParts(x: tf.Tensor): { s: tf.Tensor; y: tf.Tensor } {
+  const backend = tf.backend();
+  if (!(backend instanceof BackendWasm) || x.dtype !== "float32") {
+    const s = tf.sigmoid(x.mul(1.702));
+    return { s, y: x.mul(s) };
+  }
+  const onHeap = (f: (out: tf.TensorInfo) => void) => {
+    const out = heapOutput(backend, x.shape);
+    f(out);
+    return tf.engine().makeTensorFromTensorInfo(out);
+  };
+  const u = onHeap((out) => {
+    const [X, U] = heapViews(backend, [x, out]);
+    geluOnHeap(backend).slope(X, U);
+  });
+  const s = tf.sigmoid(u);
+  u.dispose();
+  const y = onHeap((out) => {
+    const [X, S, Y] = heapViews(backend, [x, s, out]);
+    geluOnHeap(backend).times(X, S, Y);
+  });
+  return { s, y };
 }
 
 /**
  * {@linkcode gelu} as one gradient node instead of three: the ops tfjs's
  * gradients of Multiply, Sigmoid and Multiply run, in their order, so the
  * same bits (the fingerprint tests hold them); on wasm those seven ops are
- * one loop ({@linkcode geluGradOnHeap}).
+ * one loop ({@linkcode geluOnHeap}).
  */
 const geluWithGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
   // deno-lint-ignore no-explicit-any
   ((x: tf.Tensor, save: (ts: tf.Tensor[]) => void): any => {
-    const s = tf.sigmoid(x.mul(1.702));
+    const { s, y } = geluParts(x);
     save([x, s]);
     return {
-      value: x.mul(s),
+      value: y,
       gradFunc: (dy: tf.Tensor, [sx, ss]: tf.Tensor[]) => {
         const backend = tf.backend();
         if (backend instanceof BackendWasm) {
           const out = heapOutput(backend, sx.shape);
           const [DY, X, S, DX] = heapViews(backend, [dy, sx, ss, out]);
-          geluGradOnHeap(backend)(DY, X, S, DX);
+          geluOnHeap(backend).grad(DY, X, S, DX);
           return tf.engine().makeTensorFromTensorInfo(out);
         }
         // Sigmoid's gradient is dy * (y * (1 - y)); x's two uses are summed.
