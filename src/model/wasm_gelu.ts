@@ -7,7 +7,7 @@
  * CartPole policy minibatch on the 2-core machine, 6% of its gradients); here
  * each element takes the same f32 operations in the same order, each
  * correctly rounded, so the bits are tfjs's (`tests/wasm_gelu_test.ts` holds
- * the loops to their TypeScript twins and to tfjs's ops).
+ * the gradient to its TypeScript twin, and all three loops to tfjs's ops).
  *
  * @module
  */
@@ -156,7 +156,7 @@ export const geluOnHeap: (backend: BackendWasm) => GeluKernels = kernelsOnHeap(
   },
 );
 
-/** The kernel's TypeScript twin: the same f32 operations in the same order. */
+/** The gradient loop's TypeScript twin: the same f32 operations in the same order. */
 export function geluGradTwin(dy: Float32Array, x: Float32Array, s: Float32Array, dx: Float32Array) {
   const f = Math.fround;
   for (let i = 0; i < dx.length; i++) {
