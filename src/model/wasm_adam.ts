@@ -15,7 +15,7 @@ import {
   F32,
   get,
   I32,
-  i32,
+  lanesOf,
   lanesThenTail,
   load,
   op,
@@ -136,10 +136,7 @@ const adamKernel: WasmFunction = {
   // C, BYTES4; GI, MI, VI as v128; GI, MI, VI as f32; the nine splats.
   locals: [I32, I32, V128, V128, V128, F32, F32, F32, ...Array(CONSTANTS).fill(V128)],
   body: [
-    ...get(BYTES),
-    ...i32(-16),
-    op.i32And,
-    ...set(BYTES4),
+    ...lanesOf(BYTES, BYTES4),
     ...Array.from({ length: CONSTANTS }, (_, k) => splat(get(B1 + k), SPLATS + k)).flat(),
     ...lanesThenTail(C, get(BYTES4), get(BYTES), body),
   ],

@@ -220,6 +220,13 @@ export const lanesThenTail = (
   ...between,
   ...loop(c, lanes, bytes, i32(4), body("s")),
 ];
+/** Local `lanes` = local `bytes` rounded down to whole 16-byte lanes (for {@linkcode lanesThenTail}). */
+export const lanesOf = (bytes: number, lanes: number): number[] => [
+  ...get(bytes),
+  ...i32(-16),
+  op.i32And,
+  ...set(lanes),
+];
 /** For rows of `n` f32 values (left by the given code): local `bytes` = 4n, local `lanes` = 4 (n & ~3). */
 export const rowByteCounts = (n: number[], bytes: number, lanes: number): number[] => [
   ...n,

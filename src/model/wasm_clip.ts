@@ -16,6 +16,7 @@ import {
   get,
   I32,
   i32,
+  lanesOf,
   lanesThenTail,
   load,
   loop,
@@ -103,10 +104,7 @@ const scale: WasmFunction = {
   params: [I32, I32, I32, F32],
   locals: [I32, I32, V128],
   body: [
-    ...get(SCALE_BYTES),
-    ...i32(-16),
-    op.i32And,
-    ...set(LANES),
+    ...lanesOf(SCALE_BYTES, LANES),
     ...splat(get(FACTOR), FACTORS),
     ...lanesThenTail(
       SC,

@@ -37,12 +37,11 @@ import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import {
   get,
   I32,
-  i32,
   inc,
+  lanesOf,
   lanesThenTail,
   load,
   op,
-  set,
   store,
   times,
   type WasmFunction,
@@ -57,10 +56,7 @@ const copyRows: WasmFunction = {
   params: [I32, I32, I32, I32, I32, I32],
   locals: [I32, I32, I32],
   body: [
-    ...get(ROW_BYTES),
-    ...i32(-16),
-    op.i32And,
-    ...set(LANES),
+    ...lanesOf(ROW_BYTES, LANES),
     ...times(R, get(ROWS), [
       ...lanesThenTail(
         C,

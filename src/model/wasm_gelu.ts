@@ -17,11 +17,10 @@ import {
   f32,
   get,
   I32,
-  i32,
+  lanesOf,
   lanesThenTail,
   load,
   op,
-  set,
   splat,
   store,
   V128,
@@ -43,81 +42,67 @@ export interface GeluKernels {
   grad(dy: Float32Array, x: Float32Array, s: Float32Array, dx: Float32Array): void;
 }
 
-// Parameters: the four addresses and the byte length; then C, LANES, the splats of 1 and the slope.
-const DY = 0, X = 1, S = 2, DX = 3, BYTES = 4, C = 5, LANES = 6, ONES = 7, SLOPES = 8;
+// Every loop's parameters: three inputs' addresses (unused ones 0), the output's, the byte length;
+// then C, LANES and the splats of 1 and of the slope.
+const [IN_0, IN_1, IN_2, OUT, BYTES, C, LANES, ONES, SLOPES] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
-const at = (base: number) => [...get(base), ...get(C), op.i32Add];
+/** Element C of input `p`, as v128 lanes or one f32. */
+const input = (w: Width, p: number) => load(w, [...get(p), ...get(C), op.i32Add]);
 
-function body(w: Width): number[] {
-  const [add, sub, mul] = [arith.add(w), arith.sub(w), arith.mul(w)];
-  const constant = (splatted: number, value: number) => w === "v" ? get(splatted) : f32(value);
-  return store(w, at(DX), [
-    // dy s
-    ...load(w, at(DY)),
-    ...load(w, at(S)),
-    ...mul,
-    // ((dy x) (s (1 - s))) 1.702
-    ...load(w, at(DY)),
-    ...load(w, at(X)),
-    ...mul,
-    ...load(w, at(S)),
-    ...constant(ONES, 1),
-    ...load(w, at(S)),
-    ...sub,
-    ...mul,
-    ...mul,
-    ...constant(SLOPES, GELU_SLOPE),
-    ...mul,
-    ...add,
-  ]);
-}
-
-const geluGrad: WasmFunction = {
-  name: "geluGrad",
-  params: [I32, I32, I32, I32, I32],
-  locals: [I32, I32, V128, V128],
-  body: [
-    ...get(BYTES),
-    ...i32(-16),
-    op.i32And,
-    ...set(LANES),
-    ...splat(f32(1), ONES),
-    ...splat(f32(GELU_SLOPE), SLOPES),
-    ...lanesThenTail(C, get(LANES), get(BYTES), body),
-  ],
-};
-
-// slope and times: two inputs' addresses (slope reads only the first), the output's, the byte
-// length; then C, LANES and the slope's splat.
-const [IN_A, IN_B, OUT, N, CC, LL, SLOPE_SPLAT] = [0, 1, 2, 3, 4, 5, 6];
-const inputAt = (p: number) => [...get(p), ...get(CC), op.i32Add];
-
-/** `out[c] = value` for every element c, four lanes at a time then one by one. */
+/** `out[c] = value` for every element c, four lanes at a time, then one by one. */
 function elementwise(name: string, value: (w: Width) => number[]): WasmFunction {
   return {
     name,
-    params: [I32, I32, I32, I32],
-    locals: [I32, I32, V128],
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, V128, V128],
     body: [
-      ...get(N),
-      ...i32(-16),
-      op.i32And,
-      ...set(LL),
-      ...splat(f32(GELU_SLOPE), SLOPE_SPLAT),
-      ...lanesThenTail(CC, get(LL), get(N), (w) => store(w, inputAt(OUT), value(w))),
+      ...lanesOf(BYTES, LANES),
+      ...splat(f32(1), ONES),
+      ...splat(f32(GELU_SLOPE), SLOPES),
+      ...lanesThenTail(
+        C,
+        get(LANES),
+        get(BYTES),
+        (w) => store(w, [...get(OUT), ...get(C), op.i32Add], value(w)),
+      ),
     ],
   };
 }
+
+/** 1 or the slope: the splat in the lanes, a constant in the tail. */
+const constant = (w: Width, splatted: number, value: number) =>
+  w === "v" ? get(splatted) : f32(value);
+
+// slope: IN_0 x; times: IN_0 x, IN_1 s; geluGrad: IN_0 dy, IN_1 x, IN_2 s.
 const slope = elementwise("slope", (w) => [
-  ...load(w, inputAt(IN_A)),
-  ...(w === "v" ? get(SLOPE_SPLAT) : f32(GELU_SLOPE)),
+  ...input(w, IN_0),
+  ...constant(w, SLOPES, GELU_SLOPE),
   ...arith.mul(w),
 ]);
-const times = elementwise("times", (w) => [
-  ...load(w, inputAt(IN_A)),
-  ...load(w, inputAt(IN_B)),
-  ...arith.mul(w),
-]);
+const times = elementwise("times", (w) => [...input(w, IN_0), ...input(w, IN_1), ...arith.mul(w)]);
+const geluGrad = elementwise("geluGrad", (w) => {
+  const [add, sub, mul] = [arith.add(w), arith.sub(w), arith.mul(w)];
+  const [dy, x, s] = [IN_0, IN_1, IN_2].map((p) => input(w, p));
+  return [
+    // dy s
+    ...dy,
+    ...s,
+    ...mul,
+    // ((dy x) (s (1 - s))) 1.702
+    ...dy,
+    ...x,
+    ...mul,
+    ...s,
+    ...constant(w, ONES, 1),
+    ...s,
+    ...sub,
+    ...mul,
+    ...mul,
+    ...constant(w, SLOPES, GELU_SLOPE),
+    ...mul,
+    ...add,
+  ];
+});
 
 /**
  * The loops on `backend`'s heap (views of that heap only).
@@ -147,11 +132,13 @@ export const geluOnHeap: (backend: BackendWasm) => GeluKernels = kernelsOnHeap(
     const [grad, slope, times] = ["geluGrad", "slope", "times"].map((name) =>
       exports[name] as (...args: number[]) => void
     );
+    // Inputs, then the output and its byte length; unused input addresses 0.
+    const call = (f: (...args: number[]) => void, inputs: Float32Array[], out: Float32Array) =>
+      f(...[0, 1, 2].map((k) => inputs[k]?.byteOffset ?? 0), out.byteOffset, out.byteLength);
     return {
-      slope: (x, out) => slope(x.byteOffset, 0, out.byteOffset, out.byteLength),
-      times: (x, s, out) => times(x.byteOffset, s.byteOffset, out.byteOffset, out.byteLength),
-      grad: (dy, x, s, dx) =>
-        grad(dy.byteOffset, x.byteOffset, s.byteOffset, dx.byteOffset, dx.byteLength),
+      slope: (x, out) => call(slope, [x], out),
+      times: (x, s, out) => call(times, [x, s], out),
+      grad: (dy, x, s, dx) => call(grad, [dy, x, s], dx),
     };
   },
 );
