@@ -12,6 +12,7 @@ import { wasmLayerNorm } from "./wasm_layer_norm.ts";
 import { gemmOnHeap } from "./wasm_gemm.ts";
 import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import { geluOnHeap } from "./wasm_gelu.ts";
+import { copyFloatRows } from "./wasm_copy_kernels.ts";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 
 /** `tf.tidy` for results that hold tensors in plain interfaces (tidy keeps every tensor it returns). */
@@ -342,11 +343,10 @@ export function everyNthToken(x: tf.Tensor, every: number, offset: number): tf.T
   const copy = (from: tf.TensorInfo, toShape: number[], picked: boolean): tf.Tensor => {
     const out = heapOutput(backend, toShape);
     const [src, dst] = heapViews(backend, [from, out]);
-    if (!picked) dst.fill(0);
-    for (let row = 0; row < b * k; row++) {
-      const full = (row * every + offset) * d;
-      if (picked) dst.set(src.subarray(full, full + d), row * d);
-      else dst.set(src.subarray(row * d, row * d + d), full);
+    if (picked) copyFloatRows(backend, dst, d, src.subarray(offset * d), every * d, b * k, d);
+    else {
+      dst.fill(0);
+      copyFloatRows(backend, dst.subarray(offset * d), every * d, src, d, b * k, d);
     }
     return tf.engine().makeTensorFromTensorInfo(out);
   };

@@ -139,10 +139,6 @@ const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
   tf.customGrad(
     // deno-lint-ignore no-explicit-any
     ((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: any): any => {
-      const backend = tf.backend() as BackendWasm;
-      const mm = batchedMatMul(backend);
-      const d = dimsOf(q, k, mask);
-      const pShape = [d.b, d.h, d.tq, d.tk], dropping = keep.size > 1;
       const [y, p] = forwardOnHeap(q, k, v, mask, keep);
       const [yt, pt] = [y, p].map((t) => tf.engine().makeTensorFromTensorInfo(t));
       // keep is saved too: the gradient needs it after the forward's scope has freed it.
@@ -151,13 +147,16 @@ const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
         value: yt,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [sq, sk, sv, skeep, sp] = saved;
+          const backend = tf.backend() as BackendWasm;
+          const d = dimsOf(sq, sk, mask);
+          const pShape = sp.shape, dropping = skeep.size > 1;
           const outs = [sq, sk, sv].map((t) => heapOutput(backend, t.shape));
           const scratch = [pShape, ...(dropping ? [pShape] : [])].map((s) =>
             heapOutput(backend, s)
           );
           const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
           // Without dropout there is no scratch for `P * keep`.
-          backward(mm, d, dropping ? views : [...views, NONE]);
+          backward(batchedMatMul(backend), d, dropping ? views : [...views, NONE]);
           scratch.forEach((t) => backend.disposeData(t.dataId));
           return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
         },

@@ -81,6 +81,47 @@ const copyRowsOnHeap = kernelsOnHeap(
   (exports) => exports.copyRows as (...args: number[]) => void,
 );
 
+/**
+ * Copies `rows` rows of `n` floats from `from` to `to` (views on `backend`'s
+ * heap), the rows `fromStride` and `toStride` floats apart, in one SIMD loop.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { heapOutput, heapViews } from "./wasm_heap.ts";
+ * import { copyFloatRows } from "./wasm_copy_kernels.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]), out = heapOutput(backend, [2]);
+ * const [from, to] = heapViews(backend, [x, out]);
+ * copyFloatRows(backend, to, 1, from.subarray(1), 4, 2, 1); // column 1 of rows 0 and 2
+ * assert.deepStrictEqual([...to], [2, 6]);
+ * backend.disposeData(out.dataId);
+ * ```
+ */
+export function copyFloatRows(
+  backend: BackendWasm,
+  to: Float32Array,
+  toStride: number,
+  from: Float32Array,
+  fromStride: number,
+  rows: number,
+  n: number,
+): void {
+  copyRowsOnHeap(backend)(
+    to.byteOffset,
+    4 * toStride,
+    from.byteOffset,
+    4 * fromStride,
+    rows,
+    4 * n,
+  );
+}
+
 /** What the kernels below use of tfjs's wasm backend (not all in its types). */
 interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
