@@ -28,7 +28,8 @@
  * ((obs - mean) / std) and returns (/ returnScale) itself, with statistics
  * fixed at creation and saved in the checkpoint. Timesteps are looked up with
  * a custom gather whose gradient is a scatter-add, and discrete actions are
- * embedded as one-hot matMuls, because tfjs wasm has no gradient for gather.
+ * embedded as one-hot matMuls, because tfjs wasm has no gradient for gather;
+ * on wasm a batch's tokens are one gradient node (`token_embedding.ts`).
  *
  * @module
  */
@@ -50,6 +51,7 @@ import {
   tidy,
 } from "./layers.ts";
 import { stepSlots } from "./kv_slots.ts";
+import { embedTokensOnWasm } from "./token_embedding.ts";
 
 /**
  * Sizes and input statistics of a Decision Transformer.
@@ -339,6 +341,32 @@ export class DecisionTransformer {
     return r.div(this.config.returnScale).expandDims(-1).mul(w.reshape([-1])).add(b);
   }
 
+  /** The tokens [B, 3K, D] of a batch of segments: R_t, s_t, a_t interleaved, each plus its timestep. */
+  private tokens(batch: SegmentBatch): tf.Tensor {
+    const backend = tf.backend();
+    if (backend instanceof BackendWasm) {
+      return embedTokensOnWasm(backend, batch, {
+        timestep: this.embedTimestep,
+        returns: this.embedReturn,
+        states: this.embedState,
+        actions: this.embedAction,
+      }, {
+        returnScale: this.config.returnScale,
+        obsMean: this.obsMean,
+        obsInvStd: this.obsInvStd,
+        discrete: this.config.actionKind === "discrete",
+      });
+    }
+    const [b, k] = batch.returnsToGo.shape;
+    const time = this.embedTime(batch.timesteps);
+    // [B, K, 3, D] -> [B, 3K, D].
+    return tf.stack([
+      this.embedReturns(batch.returnsToGo).add(time),
+      this.embedStates(batch.obs).add(time),
+      this.embedActions(batch.actions).add(time),
+    ], 2).reshape([b, 3 * k, this.config.embedDim]);
+  }
+
   // ---- transformer ------------------------------------------------------
 
   /**
@@ -397,16 +425,8 @@ export class DecisionTransformer {
   forward(batch: SegmentBatch, dropoutSeed?: string): ActionDist {
     return tidy(() => {
       const drop = this.dropout(dropoutSeed);
-      const { embedDim: d } = this.config;
-      const [b, k] = batch.returnsToGo.shape;
-      const time = this.embedTime(batch.timesteps);
-      // [B, K, 3, D] -> [B, 3K, D]: R_t, s_t, a_t interleaved.
-      let x = tf.stack([
-        this.embedReturns(batch.returnsToGo).add(time),
-        this.embedStates(batch.obs).add(time),
-        this.embedActions(batch.actions).add(time),
-      ], 2).reshape([b, 3 * k, d]);
-      x = drop(layerNorm(x, ...this.embedLn));
+      const k = batch.returnsToGo.shape[1];
+      let x = drop(layerNorm(this.tokens(batch), ...this.embedLn));
       // Hidden states at the s_t tokens predict a_t, so the last block computes its queries,
       // attention and MLP at those K tokens alone (a third of its rows), against all 3K keys.
       const atStates = (t: tf.Tensor) => everyNthToken(t, 3, 1);

@@ -86,9 +86,26 @@ function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = f
  * bias), b's columns any number: the kernels take them in fours, so where
  * there are others b's and the bias's are padded with zeros (as XNNPACK pads
  * its packed weights) and the padding's outputs dropped. Each output column
- * is its own sum, so the padding changes no bit.
+ * is its own sum, so the padding changes no bit. Tensors are read as the
+ * matrices the sizes say, whatever their shapes.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { gemm } from "./layers.ts";
+ * import { heapOutput } from "./wasm_heap.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const out = heapOutput(backend, [1, 3]);
+ * gemm(backend, "nn", out, tf.tensor2d([[1, 2]]), tf.tensor2d([[1, 0, 1], [0, 1, 1]]), 1, 2);
+ * assert.deepStrictEqual([...tf.engine().makeTensorFromTensorInfo(out).dataSync()], [1, 2, 3]);
+ * ```
  */
-function gemm(
+export function gemm(
   backend: BackendWasm,
   kind: "nn" | "tn",
   out: tf.TensorInfo,
