@@ -32,7 +32,11 @@ import type { GrpoConfig } from "./grpo_config.ts";
 import { type Chunk, chunkBatch, chunks, Rollout } from "./rollout.ts";
 import { TrainingSnapshot } from "../model/snapshot.ts";
 import { readAll } from "../model/readback.ts";
-import { type MinibatchTargets, type PolicyLoss, policyLoss, ratioMetrics } from "./ppo_loss.ts";
+import {
+  type MinibatchPolicyLoss,
+  minibatchPolicyLoss,
+  type MinibatchTargets,
+} from "./ppo_loss.ts";
 import {
   applyCriticResult,
   type CriticChunkArrays,
@@ -420,24 +424,16 @@ export async function trainGrpo(
             // outcome mode: the frozen stage-1 policy's log-probs, for the KL penalty.
             refLogProb: outcome ? state.reference!.logProbs(batch).logProb : undefined,
           };
-          let terms: PolicyLoss | undefined;
+          let terms: MinibatchPolicyLoss | undefined;
           const p = tf.variableGrads(() => {
-            const { logProb, entropy } = policy.logProbs(batch);
-            terms = policyLoss(logProb, entropy, targets, {
+            terms = minibatchPolicyLoss(policy.forward(batch), batch.actions, targets, realMask, {
               clipEpsilon: clipEps,
               entropyCoef: config.entropyCoef,
               klCoef: config.klCoef,
             });
-            // Kept past variableGrads' scope, for the metrics.
-            tf.keep(terms.ratio);
-            tf.keep(terms.entropy);
             return terms.loss;
           }, policy.trainableVariables());
-          const { ratio, entropy } = terms!;
-          const r = ratioMetrics(ratio, realMask, targets.count, clipEps);
-          const metrics = tf.stack([entropy, r.approxKl, r.clipFraction, r.maxRatioError]);
-          tf.dispose([ratio, entropy]);
-          return { grads: p.grads, loss: p.value, metrics };
+          return { grads: p.grads, loss: p.value, metrics: terms!.metrics() };
         });
         // Applied unchecked: a non-finite step is undone below, from the iteration's start.
         const norm = clipAndStep(state.policyOptimizer, m.grads, config.maxGradNorm);

@@ -12,6 +12,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { type ActionDist, entropy, logProb } from "../model/distribution.ts";
+import { categoricalPpoLossOnWasm } from "./categorical_ppo_loss.ts";
 
 /** A minibatch's rollout-time quantities, [B, K] each. */
 export interface MinibatchTargets {
@@ -53,8 +56,10 @@ const maskedMean = (x: tf.Tensor, t: MinibatchTargets) => x.mul(t.mask).sum().di
  * @example Usage
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
  * import { policyLoss } from "./ppo_loss.ts";
  *
+ * await initBackend("cpu");
  * const same = tf.tensor2d([[-0.7, -0.7]]);
  * const { loss } = policyLoss(same, tf.zeros([1, 2]), {
  *   advantages: tf.tensor2d([[1, -1]]),
@@ -125,5 +130,82 @@ export function ratioMetrics(
     approxKl: ratio.sub(1).sub(tf.log(ratio)).mul(mask).sum().div(count) as tf.Scalar,
     clipFraction: off.greater(clipEpsilon).cast("float32").mul(mask).sum().div(count) as tf.Scalar,
     maxRatioError: off.mul(mask).max() as tf.Scalar,
+  };
+}
+
+/** What {@linkcode minibatchPolicyLoss} returns. */
+export interface MinibatchPolicyLoss {
+  loss: tf.Scalar;
+  /**
+   * The diagnostics [entropy, approxKl, clipFraction, maxRatioError], made
+   * when called (after the gradient tape, which need not record them).
+   */
+  metrics: () => tf.Tensor1D;
+}
+
+/**
+ * {@linkcode policyLoss} of a minibatch from the policy's action
+ * distributions and the taken actions, and its diagnostics
+ * ({@linkcode ratioMetrics} over `realMask`, the unweighted mask). A
+ * categorical policy on wasm without a KL term takes the fused path
+ * (`categorical_ppo_loss.ts`: one gradient node, the same bits).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
+ * import { minibatchPolicyLoss } from "./ppo_loss.ts";
+ *
+ * await initBackend("cpu");
+ * const logits = tf.zeros([1, 2, 2]);
+ * const { loss, metrics } = minibatchPolicyLoss({ kind: "discrete", logits }, tf.zeros([1, 2, 1]), {
+ *   advantages: tf.tensor2d([[1, -1]]),
+ *   oldLogProb: tf.fill([1, 2], Math.log(0.5)),
+ *   mask: tf.ones([1, 2]),
+ *   count: tf.scalar(2),
+ * }, tf.ones([1, 2]), { clipEpsilon: 0.2, entropyCoef: 0, klCoef: 0 });
+ * assert.strictEqual(Math.abs(loss.dataSync()[0]), 0); // ratio 1, advantages summing to 0
+ * assert.strictEqual(metrics().shape[0], 4);
+ * ```
+ */
+export function minibatchPolicyLoss(
+  dist: ActionDist,
+  actions: tf.Tensor,
+  t: MinibatchTargets,
+  realMask: tf.Tensor,
+  c: PolicyLossCoefficients,
+): MinibatchPolicyLoss {
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm && dist.kind === "discrete" && !t.refLogProb) {
+    const { loss, metrics } = categoricalPpoLossOnWasm(
+      backend,
+      dist.logits,
+      actions,
+      t,
+      realMask,
+      c,
+    );
+    return { loss, metrics: () => tf.tensor1d(metrics) };
+  }
+  const { loss, ratio, entropy: meanEntropy } = policyLoss(
+    logProb(dist, actions),
+    entropy(dist),
+    t,
+    c,
+  );
+  // Kept past the gradient tape's scope, for the metrics.
+  tf.keep(ratio);
+  tf.keep(meanEntropy);
+  return {
+    loss,
+    metrics: () => {
+      const m = tf.tidy(() => {
+        const r = ratioMetrics(ratio, realMask, t.count, c.clipEpsilon);
+        return tf.stack([meanEntropy, r.approxKl, r.clipFraction, r.maxRatioError]) as tf.Tensor1D;
+      });
+      tf.dispose([ratio, meanEntropy]);
+      return m;
+    },
   };
 }
