@@ -52,6 +52,7 @@ import {
 } from "./layers.ts";
 import { stepSlots } from "./kv_slots.ts";
 import { embedTokensOnWasm } from "./token_embedding.ts";
+import { wasmBlock } from "./wasm_block.ts";
 
 /**
  * Sizes and input statistics of a Decision Transformer.
@@ -432,10 +433,15 @@ export class DecisionTransformer {
       const atStates = (t: tf.Tensor) => everyNthToken(t, 3, 1);
       const { mask, stateRows } = k === this.config.contextLength ? this.masks : causalMasks(k);
       const last = this.blocks.length - 1;
+      // On wasm a block is one gradient node (wasm_block.ts: one head, no dropout).
+      const fused = tf.getBackend() === "wasm" && this.config.nHead === 1 && drop === noDropout;
       this.blocks.forEach((blk, i) => {
-        x = i < last
-          ? this.block(x, blk, mask, drop)
-          : this.block(x, blk, stateRows, drop, undefined, atStates);
+        if (fused) x = wasmBlock(x, blk, i < last ? mask : stateRows, i === last);
+        else {
+          x = i < last
+            ? this.block(x, blk, mask, drop)
+            : this.block(x, blk, stateRows, drop, undefined, atStates);
+        }
       });
       return this.head(x);
     });

@@ -27,7 +27,7 @@ const MASKED_BELOW = -1e8;
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 /** Sizes of one call: BH sequences of Tq queries and Tk keys, width dh; mask strides by sequence. */
-interface Dims {
+export interface AttentionDims {
   b: number;
   h: number;
   tq: number;
@@ -39,7 +39,7 @@ interface Dims {
 }
 
 /** q [B, H, Tq, dh] or, one head, [B, Tq, dh]; the mask [Tq, Tk], [B or 1, Tq, Tk] or 4-D. */
-function dimsOf(q: tf.Tensor, k: tf.Tensor, mask: tf.Tensor): Dims {
+function dimsOf(q: tf.Tensor, k: tf.Tensor, mask: tf.Tensor): AttentionDims {
   const [b, h, tq, dh] = q.rank === 3
     ? [q.shape[0], 1, q.shape[1]!, q.shape[2]!]
     : q.shape as [number, number, number, number];
@@ -48,7 +48,7 @@ function dimsOf(q: tf.Tensor, k: tf.Tensor, mask: tf.Tensor): Dims {
   return { b, h, tq, tk, dh, maskB, maskH: maskH! };
 }
 
-function maskOffset(d: Dims, s: number): number {
+function maskOffset(d: AttentionDims, s: number): number {
   const bi = Math.floor(s / d.h), hi = s % d.h;
   return ((bi % d.maskB) * d.maskH + (hi % d.maskH)) * d.tq * d.tk;
 }
@@ -56,11 +56,33 @@ function maskOffset(d: Dims, s: number): number {
 /**
  * Forward: `P = softmax(Q K^T / sqrt(dh) + mask)`, `Y = (P * keep) V`.
  * Writes Y and P (kept for the gradient); `W` is scratch for `P * keep` when
- * dropping (else empty).
+ * dropping (else empty). Without dropout `KEEP` is one element.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { heapOutput, heapViews } from "./wasm_heap.ts";
+ * import { batchedMatMul } from "./wasm_batched_matmul.ts";
+ * import { attentionForward } from "./wasm_attention.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const d = { b: 1, h: 1, tq: 1, tk: 2, dh: 4, maskB: 1, maskH: 1 };
+ * const inputs = [tf.ones([1, 4]), tf.ones([2, 4]), tf.tensor2d([[1, 1, 1, 1], [3, 3, 3, 3]])];
+ * const [mask, keep] = [tf.zeros([1, 2]), tf.ones([1])];
+ * const [y, p] = [heapOutput(backend, [1, 4]), heapOutput(backend, [1, 2])];
+ * const [Q, K, V, M, KEEP, Y, P] = heapViews(backend, [...inputs, mask, keep, y, p]);
+ * attentionForward(batchedMatMul(backend), d, [Q, K, V, M, KEEP, Y, P, new Float32Array(0)]);
+ * assert.deepStrictEqual([...P], [0.5, 0.5]); // equal scores
+ * assert.deepStrictEqual([...Y], [2, 2, 2, 2]);
+ * ```
  */
-function forward(
+export function attentionForward(
   mm: BatchedMatMul,
-  d: Dims,
+  d: AttentionDims,
   [Q, K, V, M, KEEP, Y, P, W]: Float32Array[],
 ): void {
   const { tq, tk, dh } = d, bh = d.b * d.h;
@@ -73,7 +95,7 @@ function forward(
 }
 
 /** Dot products in `P` become `softmax(f32(dot * scale) + mask)` row by row, masked keys 0. */
-function softmaxRows(d: Dims, P: Float32Array, M: Float32Array): void {
+function softmaxRows(d: AttentionDims, P: Float32Array, M: Float32Array): void {
   const f = Math.fround;
   const { tq, tk } = d;
   const scale = f(1 / Math.sqrt(d.dh));
@@ -103,12 +125,13 @@ function softmaxRows(d: Dims, P: Float32Array, M: Float32Array): void {
 }
 
 /**
- * Gradient of {@linkcode forward} from dY: writes dQ, dK, dV. `DS` is scratch
- * for the scores' gradient, `W` for `P * keep` when dropping (else empty).
+ * Gradient of {@linkcode attentionForward} from dY: writes dQ, dK, dV. `DS`
+ * is scratch for the scores' gradient, `W` for `P * keep` when dropping
+ * (else empty).
  */
-function backward(
+export function attentionBackward(
   mm: BatchedMatMul,
-  d: Dims,
+  d: AttentionDims,
   [Q, K, V, KEEP, P, DY, DQ, DK, DV, DS, W]: Float32Array[],
 ): void {
   const { tq, tk, dh } = d, bh = d.b * d.h;
@@ -156,7 +179,7 @@ const fused = (mask: tf.Tensor, keep: tf.Tensor) =>
           );
           const views = heapViews(backend, [sq, sk, sv, skeep, sp, dy, ...outs, ...scratch]);
           // Without dropout there is no scratch for `P * keep`.
-          backward(batchedMatMul(backend), d, dropping ? views : [...views, NONE]);
+          attentionBackward(batchedMatMul(backend), d, dropping ? views : [...views, NONE]);
           scratch.forEach((t) => backend.disposeData(t.dataId));
           return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
         },
@@ -179,7 +202,7 @@ function forwardOnHeap(
   const p = heapOutput(backend, pShape);
   const w = dropping ? [heapOutput(backend, pShape)] : [];
   const [Q, K, V, M, KEEP, Y, P, W] = heapViews(backend, [q, k, v, mask, keep, y, p, ...w]);
-  forward(batchedMatMul(backend), d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
+  attentionForward(batchedMatMul(backend), d, [Q, K, V, M, KEEP, Y, P, W ?? NONE]);
   w.forEach((t) => backend.disposeData(t.dataId));
   return [y, p];
 }

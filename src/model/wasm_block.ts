@@ -1,0 +1,288 @@
+/**
+ * A pre-norm transformer block (GPT-2's, one attention head, no dropout) on
+ * tfjs's wasm backend as one gradient node: `x + attn(ln_1(x))`, then
+ * `x + mlp(ln_2(x))`, with the kernels its op-by-op form in
+ * `decision_transformer.ts` runs (layer norm, the gemm, attention and GELU
+ * over the heap, tfjs's sigmoid), called directly.
+ *
+ * Op by op a block is ~14 nodes on the gradient tape and ~12 more kernels in
+ * its gradient (weight transposes, the split's concat, the residuals'
+ * reshapes and adds), each with tfjs's bookkeeping: on a CartPole minibatch
+ * of 180 tokens that costs about as much as a kernel's arithmetic. Here the
+ * forward keeps what the gradient needs, and the gradient runs the same
+ * kernels in reverse, adding a residual's two gradients as tfjs's tape does
+ * (two terms: the order cannot matter): every bit is the ops'
+ * (`tests/wasm_block_test.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { gemm } from "./layers.ts";
+import { attentionBackward, type AttentionDims, attentionForward } from "./wasm_attention.ts";
+import { batchedMatMul } from "./wasm_batched_matmul.ts";
+import { columnSumOnHeap } from "./wasm_column_sum.ts";
+import { copyFloatRows } from "./wasm_copy_kernels.ts";
+import { geluOnHeap } from "./wasm_gelu.ts";
+import { heapOutput } from "./wasm_heap.ts";
+import { layerNormKernels } from "./wasm_layer_norm.ts";
+
+/** A block's weights, named as GPT-2's: `[weight, bias]` pairs, matrices [in, out]. */
+export interface BlockWeights {
+  ln1: [tf.Tensor, tf.Tensor];
+  attn: [tf.Tensor, tf.Tensor];
+  attnProj: [tf.Tensor, tf.Tensor];
+  ln2: [tf.Tensor, tf.Tensor];
+  fc: [tf.Tensor, tf.Tensor];
+  mlpProj: [tf.Tensor, tf.Tensor];
+}
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+/** `layerNorm`'s epsilon. */
+const EPS = 1e-5;
+/** The attention's dropout multiplier when there is none. */
+const NO_DROPOUT = Float32Array.of(1);
+const NONE = new Float32Array(0);
+
+/**
+ * One block over `x` ([B, T, D]) with an additive attention `mask` ([Tq,
+ * T]). With `pickStates` the block computes its queries, attention and MLP
+ * at every third token from token 1 alone (the s_t tokens of R, s, a
+ * triples; T = 3 Tq), all T tokens still giving keys and values: the output
+ * is [B, T / 3, D]. Differentiable in `x` and every weight.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
+ * import { causalMask } from "./layers.ts";
+ * import { wasmBlock } from "./wasm_block.ts";
+ *
+ * await initBackend("cpu");
+ * const d = 4, pair = (shape: number[]) => [tf.ones(shape), tf.zeros([shape.at(-1)!])];
+ * const weights = {
+ *   ln1: pair([d]), attn: pair([d, 3 * d]), attnProj: pair([d, d]),
+ *   ln2: pair([d]), fc: pair([d, 4 * d]), mlpProj: pair([4 * d, d]),
+ * } as Parameters<typeof wasmBlock>[1];
+ * const y = wasmBlock(tf.randomNormal([2, 6, d]), weights, causalMask(6), false);
+ * assert.deepStrictEqual(y.shape, [2, 6, d]);
+ * ```
+ */
+export function wasmBlock(
+  x: tf.Tensor,
+  blk: BlockWeights,
+  mask: tf.Tensor,
+  pickStates: boolean,
+): tf.Tensor {
+  const backend = tf.backend() as BackendWasm;
+  const [b, t, d] = x.shape as [number, number, number];
+  const tq = pickStates ? t / 3 : t;
+  const rows = b * t, qRows = b * tq;
+  const dims: AttentionDims = { b, h: 1, tq, tk: t, dh: d, maskB: 1, maskH: 1 };
+  const weights = [blk.ln1, blk.attn, blk.attnProj, blk.ln2, blk.fc, blk.mlpProj].flat();
+  const [ln1w, ln1b, wAttn, bAttn, wProj, bProj, ln2w, ln2b, wFc, bFc, wMlp, bMlp] = weights;
+  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  const temps: tf.TensorInfo[] = [];
+  const alloc = (shape: number[]) => {
+    const out = heapOutput(backend, shape);
+    temps.push(out);
+    return out;
+  };
+  const free = () => temps.splice(0).forEach((t) => backend.disposeData(t.dataId));
+  /** `out = a + b`, elementwise in f32. */
+  const add = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) => {
+    const [o, av, bv] = [out, a, b].map(view);
+    for (let i = 0; i < o.length; i++) o[i] = av[i] + bv[i];
+  };
+  /** Rows `r * every + offset` of `from` (`cols` wide, from column `col`) into `to` ([n, width]). */
+  const pickRows = (
+    to: tf.TensorInfo,
+    from: tf.TensorInfo,
+    cols: number,
+    col: number,
+    every: number,
+    offset: number,
+  ) => {
+    const width = to.shape[to.shape.length - 1]!;
+    const n = view(to).length / width;
+    copyFloatRows(
+      backend,
+      view(to),
+      width,
+      view(from).subarray(offset * cols + col),
+      every * cols,
+      n,
+      width,
+    );
+  };
+
+  // ---- forward, keeping what the gradient reads.
+  const forward = () => {
+    const ln = layerNormKernels(backend), gelu = geluOnHeap(backend);
+    const h1 = alloc([rows, d]);
+    ln.forward(view(x), view(ln1w), view(ln1b), view(h1), d, EPS);
+    const qkv = alloc([rows, 3 * d]);
+    gemm(backend, "nn", qkv, h1, wAttn, rows, d, bAttn);
+    const [q, k, v] = [alloc([qRows, d]), alloc([rows, d]), alloc([rows, d])];
+    pickRows(q, qkv, 3 * d, 0, pickStates ? 3 : 1, pickStates ? 1 : 0);
+    pickRows(k, qkv, 3 * d, d, 1, 0);
+    pickRows(v, qkv, 3 * d, 2 * d, 1, 0);
+    let xq: tf.TensorInfo = x;
+    if (pickStates) {
+      xq = alloc([qRows, d]);
+      pickRows(xq, x, d, 0, 3, 1);
+    }
+    const [y, p] = [alloc([qRows, d]), alloc([b, 1, tq, t])];
+    const [Q, K, V, M, Y, P] = [q, k, v, mask, y, p].map(view);
+    attentionForward(batchedMatMul(backend), dims, [Q, K, V, M, NO_DROPOUT, Y, P, NONE]);
+    const a = alloc([qRows, d]);
+    gemm(backend, "nn", a, y, wProj, qRows, d, bProj);
+    const x2 = alloc([qRows, d]);
+    add(x2, xq, a);
+    const h2 = alloc([qRows, d]);
+    ln.forward(view(x2), view(ln2w), view(ln2b), view(h2), d, EPS);
+    const u = alloc([qRows, 4 * d]);
+    gemm(backend, "nn", u, h2, wFc, qRows, d, bFc);
+    const slope = tf.engine().makeTensorFromTensorInfo(heapOutput(backend, [qRows, 4 * d]));
+    gelu.slope(view(u), view(slope));
+    const s = tf.sigmoid(slope);
+    slope.dispose();
+    const g = alloc([qRows, 4 * d]);
+    gelu.times(view(u), view(s), view(g));
+    const m = alloc([qRows, d]);
+    gemm(backend, "nn", m, g, wMlp, qRows, 4 * d, bMlp);
+    const out = heapOutput(backend, [b, tq, d]);
+    add(out, x2, m);
+    // What the gradient reads leaves `temps`; the rest is freed.
+    const kept = [h1, q, k, v, p, y, x2, h2, u, g];
+    temps.splice(0).filter((t) => !kept.includes(t)).forEach((t) => backend.disposeData(t.dataId));
+    return { out, saved: [...kept.map((t) => tf.engine().makeTensorFromTensorInfo(t)), s] };
+  };
+
+  // ---- gradient: the forward's kernels in reverse.
+  const gradient = (dOut: tf.TensorInfo, saved: tf.Tensor[]): tf.Tensor[] => {
+    const [x, h1, q, k, v, p, y, x2, h2, u, g, s] = saved;
+    const ln = layerNormKernels(backend), columnSum = columnSumOnHeap(backend);
+    /** A dense layer's gradients: dx = dy w^T, dw = x^T dy, db = dy's column sums. */
+    const dense = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo, n: number) => {
+      const [inDim, outDim] = w.shape as [number, number];
+      const wT = alloc([outDim, inDim]);
+      const [wv, tv] = [view(w), view(wT)];
+      for (let r = 0; r < inDim; r++) {
+        for (let c = 0; c < outDim; c++) tv[c * inDim + r] = wv[r * outDim + c];
+      }
+      const grads = [heapOutput(backend, [n, inDim]), heapOutput(backend, [inDim, outDim])];
+      grads.push(heapOutput(backend, [outDim]));
+      // The gemm reads b's width from its shape: dy as the matrix it is.
+      const dyMatrix = { ...dy, shape: [n, outDim] };
+      gemm(backend, "nn", grads[0], dy, wT, n, outDim);
+      gemm(backend, "tn", grads[1], input, dyMatrix, inDim, n);
+      columnSum(view(dy), view(grads[2]));
+      return grads;
+    };
+    const layerNorm = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo, n: number) => {
+      const grads = [[n, d], [d], [d]].map((shape) => heapOutput(backend, shape));
+      const [dx, dw, db] = grads.map(view);
+      ln.backward(view(input), view(w), view(dy), dx, dw, db, d, EPS);
+      return grads;
+    };
+    // The MLP and its residual.
+    const [dg, dwMlp, dbMlp] = dense(dOut, g, wMlp, qRows);
+    const du = alloc([qRows, 4 * d]);
+    geluOnHeap(backend).grad(view(dg), view(u), view(s), view(du));
+    backend.disposeData(dg.dataId);
+    const [dh2, dwFc, dbFc] = dense(du, h2, wFc, qRows);
+    const [dx2Norm, dln2w, dln2b] = layerNorm(dh2, x2, ln2w, qRows);
+    [dh2, dx2Norm].forEach((t) => temps.push(t));
+    const dx2 = alloc([qRows, d]);
+    add(dx2, dx2Norm, dOut);
+    // The attention and its residual.
+    const [dy, dwProj, dbProj] = dense(dx2, y, wProj, qRows);
+    temps.push(dy);
+    const [dq, dk, dv, ds] = [
+      alloc([qRows, d]),
+      alloc([rows, d]),
+      alloc([rows, d]),
+      alloc(p.shape),
+    ];
+    const [Q, K, V, P, DY, DQ, DK, DV, DS] = [q, k, v, p, dy, dq, dk, dv, ds].map(view);
+    attentionBackward(batchedMatMul(backend), dims, [
+      Q,
+      K,
+      V,
+      NO_DROPOUT,
+      P,
+      DY,
+      DQ,
+      DK,
+      DV,
+      DS,
+      NONE,
+    ]);
+    // The split's gradient: q's, k's and v's side by side (q's zero off the picked tokens).
+    const dqkv = alloc([rows, 3 * d]);
+    const every = pickStates ? 3 : 1, offset = pickStates ? 1 : 0;
+    if (pickStates) view(dqkv).fill(0);
+    copyFloatRows(
+      backend,
+      view(dqkv).subarray(offset * 3 * d),
+      every * 3 * d,
+      view(dq),
+      d,
+      qRows,
+      d,
+    );
+    copyFloatRows(backend, view(dqkv).subarray(d), 3 * d, view(dk), d, rows, d);
+    copyFloatRows(backend, view(dqkv).subarray(2 * d), 3 * d, view(dv), d, rows, d);
+    const [dh1, dwAttn, dbAttn] = dense(dqkv, h1, wAttn, rows);
+    const [dxNorm, dln1w, dln1b] = layerNorm(dh1, x, ln1w, rows);
+    [dh1, dxNorm].forEach((t) => temps.push(t));
+    // x's residual gradient (zero off the picked tokens), added to its layer norm's.
+    let dxResidual = dx2;
+    if (pickStates) {
+      dxResidual = alloc([rows, d]);
+      view(dxResidual).fill(0);
+      copyFloatRows(backend, view(dxResidual).subarray(d), 3 * d, view(dx2), d, qRows, d);
+    }
+    const dx = heapOutput(backend, [b, t, d]);
+    add(dx, dxNorm, dxResidual);
+    free();
+    return [
+      dx,
+      dln1w,
+      dln1b,
+      dwAttn,
+      dbAttn,
+      dwProj,
+      dbProj,
+      dln2w,
+      dln2b,
+      dwFc,
+      dbFc,
+      dwMlp,
+      dbMlp,
+    ]
+      .map((t) => tf.engine().makeTensorFromTensorInfo(t));
+  };
+
+  if (!tf.engine().isTapeOn()) {
+    const { out, saved } = forward();
+    tf.dispose(saved);
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
+  return (tf.customGrad(
+    // deno-lint-ignore no-explicit-any
+    ((...args: any[]): any => {
+      const save = args[1 + weights.length] as (ts: tf.Tensor[]) => void;
+      const { out, saved } = forward();
+      // x too: the forward's scope frees it before the gradient runs.
+      save([x, ...saved]);
+      return {
+        value: tf.engine().makeTensorFromTensorInfo(out),
+        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => gradient(dy, kept),
+      };
+    }) as unknown as CustomGradFn,
+  ) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor)(x, ...weights);
+}

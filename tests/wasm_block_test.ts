@@ -1,0 +1,82 @@
+/**
+ * A transformer block as one node on wasm (`src/model/wasm_block.ts`)
+ * against the block op by op (`DecisionTransformer`'s `block`, written out
+ * here with the same layers), bit for bit: the output off and on the tape
+ * and the gradients of the input and all twelve weights, for a block over
+ * every token and for the last block, which picks the state tokens; widths
+ * a multiple of four and not.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/model/backend.ts";
+import {
+  causalMask,
+  dense,
+  everyNthToken,
+  gelu,
+  layerNorm,
+  multiHeadAttention,
+} from "../src/model/layers.ts";
+import { type BlockWeights, wasmBlock } from "../src/model/wasm_block.ts";
+import { assertEquals } from "./assert.ts";
+
+Deno.test("a transformer block on wasm equals the block op by op, bit for bit", async () => {
+  await initBackend("cpu");
+  const before = tf.memory().numTensors;
+  for (
+    const [d, k, pickStates, seed] of [[8, 4, false, 1], [8, 4, true, 2], [6, 3, true, 3]] as const
+  ) {
+    const b = 3, t = 3 * k;
+    let s = seed * 100;
+    // Inside a tidy: tf.variable copies its initial tensor, which the tidy frees.
+    const rand = (shape: number[], scale = 0.3, add = 0) =>
+      tf.tidy(() => tf.variable(tf.randomNormal(shape, add, scale, "float32", s++)));
+    const pair = (rows: number | undefined, n: number): [tf.Variable, tf.Variable] => [
+      rows === undefined ? rand([n], 0.3, 1) : rand([rows, n]),
+      rand([n], 0.1),
+    ];
+    const blk: BlockWeights = {
+      ln1: pair(undefined, d),
+      attn: pair(d, 3 * d),
+      attnProj: pair(d, d),
+      ln2: pair(undefined, d),
+      fc: pair(d, 4 * d),
+      mlpProj: pair(4 * d, d),
+    };
+    const full = causalMask(t);
+    const mask = pickStates
+      ? tf.tidy(() => full.reshape([k, 3, t]).slice([0, 1, 0], [k, 1, t]).reshape([k, t]))
+      : full;
+    const x = rand([b, t, d], 1);
+    const dy = tf.tidy(() => tf.randomNormal([b, pickStates ? k : t, d], 0, 1, "float32", s++));
+    // The block as decision_transformer.ts writes it (no dropout).
+    const ops = (x: tf.Tensor) => {
+      const pick = (u: tf.Tensor) => pickStates ? everyNthToken(u, 3, 1) : u;
+      const [qAll, keys, values] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+      const y = multiHeadAttention(pick(qAll), keys, values, 1, mask);
+      const x2 = pick(x).add(dense(y, ...blk.attnProj));
+      return x2.add(dense(gelu(dense(layerNorm(x2, ...blk.ln2), ...blk.fc)), ...blk.mlpProj));
+    };
+    const fused = (x: tf.Tensor) => wasmBlock(x, blk, mask, pickStates);
+    const what = `width ${d}, picking ${pickStates}`;
+
+    const offTape = tf.tidy(() => [ops(x), fused(x)].map((y) => Array.from(y.dataSync())));
+    assertEquals(offTape[1], offTape[0], `output off the tape, ${what}`);
+    const variables = [x, ...Object.values(blk).flat()];
+    const [want, got] = [ops, fused].map((f) =>
+      tf.variableGrads(() => f(x).mul(dy).sum() as tf.Scalar, variables)
+    );
+    assertEquals(got.value.dataSync()[0], want.value.dataSync()[0], `output on the tape, ${what}`);
+    variables.forEach((v, i) => {
+      assertEquals(
+        Array.from(got.grads[v.name].dataSync()),
+        Array.from(want.grads[v.name].dataSync()),
+        `gradient of input ${i} [${v.shape}], ${what}`,
+      );
+    });
+    tf.dispose([want, got].flatMap((g) => [g.value, ...Object.values(g.grads)]));
+    tf.dispose([variables, dy, full, mask]);
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
