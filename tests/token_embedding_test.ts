@@ -3,14 +3,19 @@
  * (`src/model/token_embedding.ts`) against the tfjs ops it replaces (the
  * model's path on other backends), bit for bit: the tokens off and on the
  * tape and every weight's gradient, for discrete and continuous actions,
- * with timesteps past both ends of the table and an action out of range.
+ * with timesteps past both ends of the table and an action out of range;
+ * and a rollout step's tokens (`embedStepOnWasm`) against its ops.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "../src/model/backend.ts";
-import { embedTokensOnWasm, type TokenInputs } from "../src/model/token_embedding.ts";
+import {
+  embedStepOnWasm,
+  embedTokensOnWasm,
+  type TokenInputs,
+} from "../src/model/token_embedding.ts";
 import { dense, embeddingLookup, oneHot } from "../src/model/layers.ts";
 import { assertEquals } from "./assert.ts";
 
@@ -98,5 +103,49 @@ Deno.test("the token embedding on wasm equals tfjs's ops bit for bit, forward an
     tf.dispose([want, got].flatMap((g) => [g.value, ...Object.values(g.grads)]));
     tf.dispose([variables, Object.values(inputs), dy, scaling.obsMean, scaling.obsInvStd]);
   }
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("a rollout step's tokens on wasm equal tfjs's ops bit for bit", async () => {
+  await initBackend("cpu");
+  const backend = tf.backend() as BackendWasm;
+  const before = tf.memory().numTensors;
+  const [n, obsDim, actDim, d, maxTimestep] = [5, 3, 2, 8, 20];
+  tf.tidy(() => {
+    const rand = (shape: number[], s: number) => tf.randomNormal(shape, 0, 1, "float32", s);
+    const weights = {
+      timestep: rand([maxTimestep, d], 1),
+      returns: [rand([1, d], 2), rand([d], 3)] as [tf.Tensor, tf.Tensor],
+      states: [rand([obsDim, d], 4), rand([d], 5)] as [tf.Tensor, tf.Tensor],
+      actions: [rand([actDim, d], 6), rand([d], 7)] as [tf.Tensor, tf.Tensor],
+    };
+    const scaling = {
+      returnScale: 9.1,
+      obsMean: rand([obsDim], 8),
+      obsInvStd: rand([obsDim], 9).abs().add(0.1),
+      discrete: true,
+    };
+    // t = 0 (its previous row clamps to 0) and t past the table's end.
+    const inputs: TokenInputs = {
+      returnsToGo: rand([n], 10).mul(50),
+      obs: rand([n, obsDim], 11),
+      actions: tf.tensor2d([0, 1, 1, 0, 1], [n, 1]),
+      timesteps: tf.tensor1d([0, 1, 7, 19, 25], "int32"),
+    };
+    const int = (v: number) => tf.scalar(v, "int32");
+    const time = (t: tf.Tensor) =>
+      tf.gather(weights.timestep, tf.minimum(tf.maximum(t, int(0)), int(maxTimestep - 1)));
+    const [wr, br] = weights.returns;
+    const ops = tf.stack([
+      dense(oneHot(inputs.actions.squeeze([-1]).cast("int32"), actDim), ...weights.actions)
+        .add(time(inputs.timesteps.sub(int(1)))),
+      inputs.returnsToGo.div(scaling.returnScale).expandDims(-1).mul(wr.reshape([-1])).add(br)
+        .add(time(inputs.timesteps)),
+      dense(inputs.obs.sub(scaling.obsMean).mul(scaling.obsInvStd), ...weights.states)
+        .add(time(inputs.timesteps)),
+    ], 1);
+    const fused = embedStepOnWasm(backend, inputs, weights, scaling);
+    assertEquals(Array.from(fused.dataSync()), Array.from(ops.dataSync()));
+  });
   assertEquals(tf.memory().numTensors, before);
 });

@@ -4,7 +4,8 @@
  * here with the same layers), bit for bit: the output off and on the tape
  * and the gradients of the input and all twelve weights, for a block over
  * every token and for the last block, which picks the state tokens; widths
- * a multiple of four and not.
+ * a multiple of four and not. And a rollout step's block, attending over a
+ * context (a KV cache) with a mask per sequence, off the tape.
  *
  * @module
  */
@@ -58,7 +59,8 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
       const x2 = pick(x).add(dense(y, ...blk.attnProj));
       return x2.add(dense(gelu(dense(layerNorm(x2, ...blk.ln2), ...blk.fc)), ...blk.mlpProj));
     };
-    const fused = (x: tf.Tensor) => wasmBlock(x, blk, mask, pickStates);
+    const fused = (x: tf.Tensor) =>
+      wasmBlock(x, blk, mask, pickStates ? { pick: { every: 3, offset: 1 } } : {});
     const what = `width ${d}, picking ${pickStates}`;
 
     const offTape = tf.tidy(() => [ops(x), fused(x)].map((y) => Array.from(y.dataSync())));
@@ -78,5 +80,56 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
     tf.dispose([want, got].flatMap((g) => [g.value, ...Object.values(g.grads)]));
     tf.dispose([variables, dy, full, mask]);
   }
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("a rollout step's block on wasm, over a context, equals the block op by op", async () => {
+  await initBackend("cpu");
+  const before = tf.memory().numTensors;
+  const [n, d, cached] = [4, 8, 5];
+  let s = 7;
+  const rand = (shape: number[], scale = 0.3, add = 0) =>
+    tf.randomNormal(shape, add, scale, "float32", s++);
+  const pair = (rows: number | undefined, n: number): [tf.Tensor, tf.Tensor] => [
+    rows === undefined ? rand([n], 0.3, 1) : rand([rows, n]),
+    rand([n], 0.1),
+  ];
+  const blk: BlockWeights = {
+    ln1: pair(undefined, d),
+    attn: pair(d, 3 * d),
+    attnProj: pair(d, d),
+    ln2: pair(undefined, d),
+    fc: pair(d, 4 * d),
+    mlpProj: pair(4 * d, d),
+  };
+  // Three new tokens per env after `cached` ones; each env's queries see a prefix of its own.
+  const [cacheK, cacheV] = [rand([n, cached, d]), rand([n, cached, d])];
+  const context = (k: tf.Tensor, v: tf.Tensor): [tf.Tensor, tf.Tensor] => [
+    tf.concat([cacheK, k], 1),
+    tf.concat([cacheV, v], 1),
+  ];
+  const tk = cached + 3;
+  const mask = tf.tidy(() => {
+    const seen = tf.tensor1d([2, 4, 6, 7], "int32").reshape([n, 1, 1, 1]);
+    return tf.range(0, tk, 1, "int32").reshape([1, 1, 1, tk]).greater(seen).cast("float32")
+      .mul(-1e9).tile([1, 1, 3, 1]);
+  });
+  const x = rand([n, 3, d], 1);
+  for (const pick of [undefined, { every: 3, offset: 2 }]) {
+    const rows = pick ? mask.slice([0, 0, 2, 0], [n, 1, 1, tk]) : mask;
+    const [want, got] = tf.tidy(() => {
+      const [qAll, k, v] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
+      const at = (u: tf.Tensor) => pick ? everyNthToken(u, 3, 2) : u;
+      const [keys, values] = context(k, v);
+      const x2 = at(x).add(
+        dense(multiHeadAttention(at(qAll), keys, values, 1, rows), ...blk.attnProj),
+      );
+      const ops = x2.add(dense(gelu(dense(layerNorm(x2, ...blk.ln2), ...blk.fc)), ...blk.mlpProj));
+      return [ops, wasmBlock(x, blk, rows, { pick, context })].map((y) => Array.from(y.dataSync()));
+    });
+    assertEquals(got, want, `picking ${pick !== undefined}`);
+    if (pick) rows.dispose();
+  }
+  tf.dispose([Object.values(blk).flat(), cacheK, cacheV, mask, x]);
   assertEquals(tf.memory().numTensors, before);
 });

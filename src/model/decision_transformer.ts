@@ -51,7 +51,12 @@ import {
   tidy,
 } from "./layers.ts";
 import { stepSlots } from "./kv_slots.ts";
-import { embedTokensOnWasm } from "./token_embedding.ts";
+import {
+  embedStepOnWasm,
+  embedTokensOnWasm,
+  type TokenScaling,
+  type TokenWeights,
+} from "./token_embedding.ts";
 import { wasmBlock } from "./wasm_block.ts";
 
 /**
@@ -342,21 +347,29 @@ export class DecisionTransformer {
     return r.div(this.config.returnScale).expandDims(-1).mul(w.reshape([-1])).add(b);
   }
 
+  private tokenWeights(): TokenWeights {
+    return {
+      timestep: this.embedTimestep,
+      returns: this.embedReturn,
+      states: this.embedState,
+      actions: this.embedAction,
+    };
+  }
+
+  private tokenScaling(): TokenScaling {
+    return {
+      returnScale: this.config.returnScale,
+      obsMean: this.obsMean,
+      obsInvStd: this.obsInvStd,
+      discrete: this.config.actionKind === "discrete",
+    };
+  }
+
   /** The tokens [B, 3K, D] of a batch of segments: R_t, s_t, a_t interleaved, each plus its timestep. */
   private tokens(batch: SegmentBatch): tf.Tensor {
     const backend = tf.backend();
     if (backend instanceof BackendWasm) {
-      return embedTokensOnWasm(backend, batch, {
-        timestep: this.embedTimestep,
-        returns: this.embedReturn,
-        states: this.embedState,
-        actions: this.embedAction,
-      }, {
-        returnScale: this.config.returnScale,
-        obsMean: this.obsMean,
-        obsInvStd: this.obsInvStd,
-        discrete: this.config.actionKind === "discrete",
-      });
+      return embedTokensOnWasm(backend, batch, this.tokenWeights(), this.tokenScaling());
     }
     const [b, k] = batch.returnsToGo.shape;
     const time = this.embedTime(batch.timesteps);
@@ -436,8 +449,11 @@ export class DecisionTransformer {
       // On wasm a block is one gradient node (wasm_block.ts: one head, no dropout).
       const fused = tf.getBackend() === "wasm" && this.config.nHead === 1 && drop === noDropout;
       this.blocks.forEach((blk, i) => {
-        if (fused) x = wasmBlock(x, blk, i < last ? mask : stateRows, i === last);
-        else {
+        if (fused) {
+          x = i < last
+            ? wasmBlock(x, blk, mask)
+            : wasmBlock(x, blk, stateRows, { pick: { every: 3, offset: 1 } });
+        } else {
           x = i < last
             ? this.block(x, blk, mask, drop)
             : this.block(x, blk, stateRows, drop, undefined, atStates);
@@ -488,12 +504,22 @@ export class DecisionTransformer {
     const n = cache.size;
     const s = 3 * K;
     const result = tidy(() => {
-      const { time, prevTime, pos } = this.stepIndices(input.timestep);
-      let x = tf.stack([
-        this.embedActions(input.prevAction).add(prevTime),
-        this.embedReturns(input.returnToGo).add(time),
-        this.embedStates(input.obs).add(time),
-      ], 1); // [N, 3, D]
+      const backend = tf.backend();
+      const wasm = backend instanceof BackendWasm;
+      const pos = this.stepSlotIndices(input.timestep);
+      let x = wasm
+        ? embedStepOnWasm(
+          backend,
+          {
+            returnsToGo: input.returnToGo,
+            obs: input.obs,
+            actions: input.prevAction,
+            timesteps: input.timestep,
+          },
+          this.tokenWeights(),
+          this.tokenScaling(),
+        )
+        : this.stepTokens(input);
       x = layerNorm(x, ...this.embedLn);
       // a_{t-1} at a chunk start (slot -1) goes nowhere.
       const { mask, write } = stepSlots(pos, s);
@@ -502,17 +528,21 @@ export class DecisionTransformer {
       // As in forward, the last block's outputs are wanted at s_t alone (the third new token).
       const last = this.blocks.length - 1;
       const atState = (t: tf.Tensor) => everyNthToken(t, 3, 2);
+      const fused = wasm && this.config.nHead === 1;
       this.blocks.forEach((blk, i) => {
-        const queries = i < last ? undefined : atState;
         const rows = i < last ? mask : mask.slice([0, 0, 2, 0], [n, 1, 1, s]);
-        x = this.block(x, blk, rows, noDropout, (k, v) => {
+        const context = (k: tf.Tensor, v: tf.Tensor): [tf.Tensor, tf.Tensor] => {
           // The chunk's tokens so far, with this step's three written into their slots.
           const kAll = write(cache.keys[i], k);
           const vAll = write(cache.values[i], v);
           keys.push(kAll);
           values.push(vAll);
           return [kAll, vAll];
-        }, queries);
+        };
+        if (fused) {
+          const pick = i < last ? undefined : { every: 3, offset: 2 };
+          x = wasmBlock(x, blk, rows, { pick, context });
+        } else x = this.block(x, blk, rows, noDropout, context, i < last ? undefined : atState);
       });
       return { dist: this.head(x.reshape([n, d])), keys, values };
     });
@@ -522,40 +552,38 @@ export class DecisionTransformer {
     return result.dist;
   }
 
+  /** A rollout step's tokens [N, 3, D] as ops: a_{t-1}, R_t, s_t, each plus its timestep's row. */
+  private stepTokens(input: StepInput): tf.Tensor {
+    const int = (v: number) => tf.scalar(v, "int32");
+    const t = input.timestep.cast("int32");
+    const time = this.embedTime(t);
+    return tf.stack([
+      this.embedActions(input.prevAction).add(this.embedTime(t.sub(int(1)))),
+      this.embedReturns(input.returnToGo).add(time),
+      this.embedStates(input.obs).add(time),
+    ], 1);
+  }
+
   /**
-   * What a rollout step needs of its timesteps t ([N]): the timestep table's
-   * rows at t and t - 1 ([N, D] each) and the chunk slots of the step's three
-   * tokens, a_{t-1} at 3j - 1, R_t at 3j and s_t at 3j + 1 for j = t mod K
-   * ([N, 3] int32). On wasm from the host: the timesteps are on its heap, and
-   * as ops these were 18 small kernels, a seventh of a step. Elsewhere as
-   * ops, so GPU mode never reads them back.
+   * The chunk slots of a rollout step's three tokens for timesteps t ([N]):
+   * a_{t-1} at 3j - 1, R_t at 3j and s_t at 3j + 1 for j = t mod K ([N, 3]
+   * int32). On wasm from the host (the timesteps are on its heap; as ops
+   * these were a tenth of a step); elsewhere as ops, so GPU mode never reads
+   * them back.
    */
-  private stepIndices(
-    timestep: tf.Tensor,
-  ): { time: tf.Tensor; prevTime: tf.Tensor; pos: tf.Tensor } {
-    const { contextLength: K, maxTimestep } = this.config;
+  private stepSlotIndices(timestep: tf.Tensor): tf.Tensor {
+    const K = this.config.contextLength;
     const n = timestep.shape[0]!;
     const backend = tf.backend();
     if (backend instanceof BackendWasm) {
-      // As cast("int32") truncates, min/max clamp and mod floors.
+      // As cast("int32") truncates and mod floors.
       const t = Array.from(backend.typedArrayFromHeap(timestep), Math.trunc);
-      const row = (v: number) => Math.min(Math.max(v, 0), maxTimestep - 1);
-      const rows = (ts: number[]) => tf.gather(this.embedTimestep, tf.tensor1d(ts, "int32"));
       const slot = (v: number) => ((v % K) + K) % K;
-      return {
-        time: rows(t.map(row)),
-        prevTime: rows(t.map((v) => row(v - 1))),
-        pos: tf.tensor2d(t.flatMap((v) => [-1, 0, 1].map((o) => 3 * slot(v) + o)), [n, 3], "int32"),
-      };
+      return tf.tensor2d(t.flatMap((v) => [-1, 0, 1].map((o) => 3 * slot(v) + o)), [n, 3], "int32");
     }
-    const t = timestep.cast("int32");
     const int = (v: number) => tf.scalar(v, "int32");
-    const base = tf.mod(t, int(K)).mul(int(3)).reshape([n, 1]);
-    return {
-      time: this.embedTime(t),
-      prevTime: this.embedTime(t.sub(int(1))),
-      pos: base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32")),
-    };
+    const base = tf.mod(timestep.cast("int32"), int(K)).mul(int(3)).reshape([n, 1]);
+    return base.add(tf.tensor2d([[-1, 0, 1]], [1, 3], "int32"));
   }
 
   /** Copies the weights out (one readback per tensor). */

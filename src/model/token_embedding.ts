@@ -90,16 +90,71 @@ export function embedTokensOnWasm(
   w: TokenWeights,
   scaling: TokenScaling,
 ): tf.Tensor {
-  const [b, k] = inputs.returnsToGo.shape as [number, number];
-  const n = b * k;
+  return embed(backend, inputs, w, scaling, false);
+}
+
+/**
+ * A rollout step's tokens `[N, 3, D]` for N envs: a_{t-1}, R_t and s_t (in
+ * that order, as `DecisionTransformer.act` appends them), the action's plus
+ * the timestep table's row at t - 1, the others' at t. `inputs` are then
+ * `[N]` returns, `[N, obsDim]` observations, `[N, 1 or actDim]` previous
+ * actions and `[N]` timesteps. Off the gradient tape only (a rollout).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { embedStepOnWasm } from "./token_embedding.ts";
+ *
+ * await initBackend("cpu");
+ * const d = 1, pair = (rows: number) => [tf.ones([rows, d]), tf.zeros([d])] as [tf.Tensor, tf.Tensor];
+ * const tokens = embedStepOnWasm(tf.backend() as BackendWasm, {
+ *   returnsToGo: tf.tensor1d([10]),
+ *   obs: tf.tensor2d([[1, 2]]),
+ *   actions: tf.tensor2d([[1]]),
+ *   timesteps: tf.tensor1d([2], "int32"),
+ * }, { timestep: tf.tensor2d([[0], [10], [20]]), returns: pair(1), states: pair(2), actions: pair(2) }, {
+ *   returnScale: 10,
+ *   obsMean: tf.zeros([2]),
+ *   obsInvStd: tf.ones([2]),
+ *   discrete: true,
+ * });
+ * assert.deepStrictEqual([...tokens.dataSync()], [1 + 10, 1 + 20, 3 + 20]);
+ * ```
+ */
+export function embedStepOnWasm(
+  backend: BackendWasm,
+  inputs: TokenInputs,
+  w: TokenWeights,
+  scaling: TokenScaling,
+): tf.Tensor {
+  if (tf.engine().isTapeOn()) throw new Error("embedStepOnWasm has no gradient");
+  return embed(backend, inputs, w, scaling, true);
+}
+
+/** Segments' tokens (R, s, a at one timestep each) or, with `step`, a step's (a at t - 1, R, s). */
+function embed(
+  backend: BackendWasm,
+  inputs: TokenInputs,
+  w: TokenWeights,
+  scaling: TokenScaling,
+  step: boolean,
+): tf.Tensor {
+  const n = inputs.returnsToGo.size;
   const [maxTimestep, d] = w.timestep.shape as [number, number];
   const obsDim = w.states[0].shape[0]!, actDim = w.actions[0].shape[0]!;
+  const [b, k] = step ? [n, 1] : inputs.returnsToGo.shape as [number, number];
+  const outShape = [b, 3 * k, d];
+  // Each token's slot among its step's three.
+  const [returnSlot, stateSlot, actionSlot] = step ? [1, 2, 0] : [0, 1, 2];
 
   // The host's share, read once: timestep rows and scaled returns.
-  const rows = Int32Array.from(
-    backend.typedArrayFromHeap(inputs.timesteps),
-    (t) => Math.min(Math.max(Math.trunc(t), 0), maxTimestep - 1),
-  );
+  const row = (t: number) => Math.min(Math.max(t, 0), maxTimestep - 1);
+  const steps = Array.from(backend.typedArrayFromHeap(inputs.timesteps), Math.trunc);
+  const rows = Int32Array.from(steps, row);
+  const actionRows = step ? Int32Array.from(steps, (t) => row(t - 1)) : rows;
   const scale = Math.fround(scaling.returnScale);
   const scaled = Float32Array.from(
     backend.typedArrayFromHeap(inputs.returnsToGo),
@@ -133,7 +188,7 @@ export function embedTokensOnWasm(
   };
 
   const forward = (z: tf.Tensor, hot: tf.Tensor): tf.Tensor => {
-    const out = heapOutput(backend, [b, 3 * k, d]);
+    const out = heapOutput(backend, outShape);
     const states = heapOutput(backend, [n, d]), actions = heapOutput(backend, [n, d]);
     gemm(backend, "nn", states, z, w.states[0], n, obsDim, w.states[1]);
     gemm(backend, "nn", actions, hot, w.actions[0], n, actDim, w.actions[1]);
@@ -145,12 +200,13 @@ export function embedTokensOnWasm(
       ...w.returns,
     ]);
     for (let i = 0; i < n; i++) {
-      const t = rows[i] * d, r = scaled[i], at = i * d, to = 3 * i * d;
+      const t = rows[i] * d, ta = actionRows[i] * d, r = scaled[i], at = i * d;
+      const [ro, so, ao] = [returnSlot, stateSlot, actionSlot].map((slot) => (3 * i + slot) * d);
       for (let j = 0; j < d; j++) {
         const time = table[t + j];
-        o[to + j] = Math.fround(Math.fround(r * wr[j]) + br[j]) + time;
-        o[to + d + j] = s[at + j] + time;
-        o[to + 2 * d + j] = a[at + j] + time;
+        o[ro + j] = Math.fround(Math.fround(r * wr[j]) + br[j]) + time;
+        o[so + j] = s[at + j] + time;
+        o[ao + j] = a[at + j] + table[ta + j];
       }
     }
     [states, actions].forEach((t) => backend.disposeData(t.dataId));

@@ -45,12 +45,27 @@ const EPS = 1e-5;
 const NO_DROPOUT = Float32Array.of(1);
 const NONE = new Float32Array(0);
 
+/** What a block attends over and computes its outputs for (default: every token, over themselves). */
+export interface BlockOptions {
+  /**
+   * Outputs only at every `every`-th token from `offset` (the state tokens
+   * of (R, s, a) triples): the queries, attention and MLP run at those
+   * tokens alone, all still giving keys and values.
+   */
+  pick?: { every: number; offset: number };
+  /**
+   * The keys and values attended over, given the tokens' own ([B, T, D]
+   * each): a KV cache's chunks with the new tokens written in
+   * (`DecisionTransformer.act`). Off the gradient tape only.
+   */
+  context?: (k: tf.Tensor, v: tf.Tensor) => [tf.Tensor, tf.Tensor];
+}
+
 /**
  * One block over `x` ([B, T, D]) with an additive attention `mask` ([Tq,
- * T]). With `pickStates` the block computes its queries, attention and MLP
- * at every third token from token 1 alone (the s_t tokens of R, s, a
- * triples; T = 3 Tq), all T tokens still giving keys and values: the output
- * is [B, T / 3, D]. Differentiable in `x` and every weight.
+ * Tk], or [B, 1, Tq, Tk] for a mask per sequence); the output is [B, Tq, D]
+ * (Tq = T / every with `options.pick`). Differentiable in `x` and every
+ * weight.
  *
  * @example Usage
  * ```ts
@@ -66,7 +81,7 @@ const NONE = new Float32Array(0);
  *   ln1: pair([d]), attn: pair([d, 3 * d]), attnProj: pair([d, d]),
  *   ln2: pair([d]), fc: pair([d, 4 * d]), mlpProj: pair([4 * d, d]),
  * } as Parameters<typeof wasmBlock>[1];
- * const y = wasmBlock(tf.randomNormal([2, 6, d]), weights, causalMask(6), false);
+ * const y = wasmBlock(tf.randomNormal([2, 6, d]), weights, causalMask(6));
  * assert.deepStrictEqual(y.shape, [2, 6, d]);
  * ```
  */
@@ -74,13 +89,15 @@ export function wasmBlock(
   x: tf.Tensor,
   blk: BlockWeights,
   mask: tf.Tensor,
-  pickStates: boolean,
+  options: BlockOptions = {},
 ): tf.Tensor {
   const backend = tf.backend() as BackendWasm;
   const [b, t, d] = x.shape as [number, number, number];
-  const tq = pickStates ? t / 3 : t;
+  const { every, offset } = options.pick ?? { every: 1, offset: 0 };
+  const tq = t / every;
   const rows = b * t, qRows = b * tq;
-  const dims: AttentionDims = { b, h: 1, tq, tk: t, dh: d, maskB: 1, maskH: 1 };
+  const [maskB, maskH] = mask.rank === 4 ? mask.shape : [mask.rank === 3 ? mask.shape[0] : 1, 1];
+  const dims: AttentionDims = { b, h: 1, tq, tk: t, dh: d, maskB, maskH: maskH! };
   const weights = [blk.ln1, blk.attn, blk.attnProj, blk.ln2, blk.fc, blk.mlpProj].flat();
   const [ln1w, ln1b, wAttn, bAttn, wProj, bProj, ln2w, ln2b, wFc, bFc, wMlp, bMlp] = weights;
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
@@ -125,16 +142,26 @@ export function wasmBlock(
     ln.forward(view(x), view(ln1w), view(ln1b), view(h1), d, EPS);
     const qkv = alloc([rows, 3 * d]);
     gemm(backend, "nn", qkv, h1, wAttn, rows, d, bAttn);
-    const [q, k, v] = [alloc([qRows, d]), alloc([rows, d]), alloc([rows, d])];
-    pickRows(q, qkv, 3 * d, 0, pickStates ? 3 : 1, pickStates ? 1 : 0);
-    pickRows(k, qkv, 3 * d, d, 1, 0);
-    pickRows(v, qkv, 3 * d, 2 * d, 1, 0);
-    let xq: tf.TensorInfo = x;
-    if (pickStates) {
-      xq = alloc([qRows, d]);
-      pickRows(xq, x, d, 0, 3, 1);
+    const q = alloc([qRows, d]);
+    pickRows(q, qkv, 3 * d, 0, every, offset);
+    // k and v as tensors: a context takes them so.
+    let [k, v] = [d, 2 * d].map((col) => {
+      const out = heapOutput(backend, [b, t, d]);
+      pickRows(out, qkv, 3 * d, col, 1, 0);
+      return tf.engine().makeTensorFromTensorInfo(out);
+    });
+    if (options.context) {
+      const own = [k, v];
+      [k, v] = options.context(k, v);
+      tf.dispose(own);
+      dims.tk = k.shape[1]!;
     }
-    const [y, p] = [alloc([qRows, d]), alloc([b, 1, tq, t])];
+    let xq: tf.TensorInfo = x;
+    if (every > 1) {
+      xq = alloc([qRows, d]);
+      pickRows(xq, x, d, 0, every, offset);
+    }
+    const [y, p] = [alloc([qRows, d]), alloc([b, 1, tq, dims.tk])];
     const [Q, K, V, M, Y, P] = [q, k, v, mask, y, p].map(view);
     attentionForward(batchedMatMul(backend), dims, [Q, K, V, M, NO_DROPOUT, Y, P, NONE]);
     const a = alloc([qRows, d]);
@@ -156,9 +183,10 @@ export function wasmBlock(
     const out = heapOutput(backend, [b, tq, d]);
     add(out, x2, m);
     // What the gradient reads leaves `temps`; the rest is freed.
-    const kept = [h1, q, k, v, p, y, x2, h2, u, g];
+    const kept = [h1, q, p, y, x2, h2, u, g];
     temps.splice(0).filter((t) => !kept.includes(t)).forEach((t) => backend.disposeData(t.dataId));
-    return { out, saved: [...kept.map((t) => tf.engine().makeTensorFromTensorInfo(t)), s] };
+    const [h1t, qt, ...rest] = kept.map((t) => tf.engine().makeTensorFromTensorInfo(t));
+    return { out, saved: [h1t, qt, k, v, ...rest, s] };
   };
 
   // ---- gradient: the forward's kernels in reverse.
@@ -223,8 +251,7 @@ export function wasmBlock(
     ]);
     // The split's gradient: q's, k's and v's side by side (q's zero off the picked tokens).
     const dqkv = alloc([rows, 3 * d]);
-    const every = pickStates ? 3 : 1, offset = pickStates ? 1 : 0;
-    if (pickStates) view(dqkv).fill(0);
+    if (every > 1) view(dqkv).fill(0);
     copyFloatRows(
       backend,
       view(dqkv).subarray(offset * 3 * d),
@@ -241,10 +268,18 @@ export function wasmBlock(
     [dh1, dxNorm].forEach((t) => temps.push(t));
     // x's residual gradient (zero off the picked tokens), added to its layer norm's.
     let dxResidual = dx2;
-    if (pickStates) {
+    if (every > 1) {
       dxResidual = alloc([rows, d]);
       view(dxResidual).fill(0);
-      copyFloatRows(backend, view(dxResidual).subarray(d), 3 * d, view(dx2), d, qRows, d);
+      copyFloatRows(
+        backend,
+        view(dxResidual).subarray(offset * d),
+        every * d,
+        view(dx2),
+        d,
+        qRows,
+        d,
+      );
     }
     const dx = heapOutput(backend, [b, t, d]);
     add(dx, dxNorm, dxResidual);
@@ -269,9 +304,12 @@ export function wasmBlock(
 
   if (!tf.engine().isTapeOn()) {
     const { out, saved } = forward();
+    // A context's keys and values are its caller's.
+    if (options.context) saved.splice(2, 2);
     tf.dispose(saved);
     return tf.engine().makeTensorFromTensorInfo(out);
   }
+  if (options.context) throw new Error("wasmBlock: a context is for rollouts, off the tape");
   return (tf.customGrad(
     // deno-lint-ignore no-explicit-any
     ((...args: any[]): any => {
