@@ -4,8 +4,9 @@
  * here with the same layers), bit for bit: the output off and on the tape
  * and the gradients of the input and all twelve weights, for a block over
  * every token and for the last block, which picks the state tokens; widths
- * a multiple of four and not. And a rollout step's block, attending over a
- * context (a KV cache) with a mask per sequence, off the tape.
+ * a multiple of four and not, with and without dropout. And a rollout
+ * step's block, attending over a context (a KV cache) with a mask per
+ * sequence, off the tape.
  *
  * @module
  */
@@ -25,9 +26,14 @@ import { assertEquals } from "./assert.ts";
 Deno.test("a transformer block on wasm equals the block op by op, bit for bit", async () => {
   await initBackend("cpu");
   const before = tf.memory().numTensors;
-  for (
-    const [d, k, pickStates, seed] of [[8, 4, false, 1], [8, 4, true, 2], [6, 3, true, 3]] as const
-  ) {
+  // Width, steps, picking the state tokens, dropout, seed.
+  const cases = [
+    [8, 4, false, false, 1],
+    [8, 4, true, false, 2],
+    [6, 3, true, false, 3],
+    [8, 4, true, true, 4],
+  ] as const;
+  for (const [d, k, pickStates, dropping, seed] of cases) {
     const b = 3, t = 3 * k;
     let s = seed * 100;
     // Inside a tidy: tf.variable copies its initial tensor, which the tidy frees.
@@ -51,17 +57,30 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
       : full;
     const x = rand([b, t, d], 1);
     const dy = tf.tidy(() => tf.randomNormal([b, pickStates ? k : t, d], 0, 1, "float32", s++));
-    // The block as decision_transformer.ts writes it (no dropout).
+    // Dropout's multipliers (0 or 1 / 0.9), as tf.dropout draws them.
+    const tq = pickStates ? k : t;
+    const multiplier = (shape: number[]) =>
+      tf.tidy(() => tf.dropout(tf.ones(shape), 0.1, undefined, `${s++}`));
+    const dropout = dropping
+      ? {
+        attention: multiplier([b, 1, tq, t]),
+        attnProj: multiplier([b, tq, d]),
+        mlp: multiplier([b, tq, d]),
+      }
+      : undefined;
+    const drop = (u: tf.Tensor, m?: tf.Tensor) => m ? u.mul(m) : u;
+    // The block as decision_transformer.ts writes it.
     const ops = (x: tf.Tensor) => {
       const pick = (u: tf.Tensor) => pickStates ? everyNthToken(u, 3, 1) : u;
       const [qAll, keys, values] = tf.split(dense(layerNorm(x, ...blk.ln1), ...blk.attn), 3, -1);
-      const y = multiHeadAttention(pick(qAll), keys, values, 1, mask);
-      const x2 = pick(x).add(dense(y, ...blk.attnProj));
-      return x2.add(dense(gelu(dense(layerNorm(x2, ...blk.ln2), ...blk.fc)), ...blk.mlpProj));
+      const y = multiHeadAttention(pick(qAll), keys, values, 1, mask, dropout?.attention);
+      const x2 = pick(x).add(drop(dense(y, ...blk.attnProj), dropout?.attnProj));
+      const mlp = dense(gelu(dense(layerNorm(x2, ...blk.ln2), ...blk.fc)), ...blk.mlpProj);
+      return x2.add(drop(mlp, dropout?.mlp));
     };
     const fused = (x: tf.Tensor) =>
-      wasmBlock(x, blk, mask, pickStates ? { pick: { every: 3, offset: 1 } } : {});
-    const what = `width ${d}, picking ${pickStates}`;
+      wasmBlock(x, blk, mask, { pick: pickStates ? { every: 3, offset: 1 } : undefined, dropout });
+    const what = `width ${d}, picking ${pickStates}, dropout ${dropping}`;
 
     const offTape = tf.tidy(() => [ops(x), fused(x)].map((y) => Array.from(y.dataSync())));
     assertEquals(offTape[1], offTape[0], `output off the tape, ${what}`);
@@ -78,7 +97,7 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
       );
     });
     tf.dispose([want, got].flatMap((g) => [g.value, ...Object.values(g.grads)]));
-    tf.dispose([variables, dy, full, mask]);
+    tf.dispose([variables, dy, full, mask, Object.values(dropout ?? {})]);
   }
   assertEquals(tf.memory().numTensors, before);
 });

@@ -414,6 +414,26 @@ export class DecisionTransformer {
   }
 
   /**
+   * A fused block's dropout multipliers, drawn as {@linkcode block} draws
+   * them (the same sites in the same order, so the same masks): the
+   * attention weights', then the attention's and the MLP's outputs'.
+   */
+  private blockDropout(
+    drop: (x: tf.Tensor) => tf.Tensor,
+    b: number,
+    t: number,
+    tq: number,
+  ): { attention: tf.Tensor; attnProj: tf.Tensor; mlp: tf.Tensor } | undefined {
+    if (drop === noDropout) return undefined;
+    const { nHead, embedDim: d } = this.config;
+    return {
+      attention: drop(tf.ones([b, nHead, tq, t])),
+      attnProj: drop(tf.ones([b, tq, d])),
+      mlp: drop(tf.ones([b, tq, d])),
+    };
+  }
+
+  /**
    * Dropout for one forward: each call draws its mask from its own stream of
    * `seed` (tfjs would draw from Math.random), so a seeded training run
    * repeats bit for bit; no seed, no dropout.
@@ -439,20 +459,22 @@ export class DecisionTransformer {
   forward(batch: SegmentBatch, dropoutSeed?: string): ActionDist {
     return tidy(() => {
       const drop = this.dropout(dropoutSeed);
-      const k = batch.returnsToGo.shape[1];
+      const k = batch.returnsToGo.shape[1]!;
       let x = drop(layerNorm(this.tokens(batch), ...this.embedLn));
       // Hidden states at the s_t tokens predict a_t, so the last block computes its queries,
       // attention and MLP at those K tokens alone (a third of its rows), against all 3K keys.
       const atStates = (t: tf.Tensor) => everyNthToken(t, 3, 1);
       const { mask, stateRows } = k === this.config.contextLength ? this.masks : causalMasks(k);
       const last = this.blocks.length - 1;
-      // On wasm a block is one gradient node (wasm_block.ts: one head, no dropout).
-      const fused = tf.getBackend() === "wasm" && this.config.nHead === 1 && drop === noDropout;
+      // On wasm a block is one gradient node (wasm_block.ts, one head).
+      const fused = tf.getBackend() === "wasm" && this.config.nHead === 1;
       this.blocks.forEach((blk, i) => {
         if (fused) {
-          x = i < last
-            ? wasmBlock(x, blk, mask)
-            : wasmBlock(x, blk, stateRows, { pick: { every: 3, offset: 1 } });
+          const pick = i < last ? undefined : { every: 3, offset: 1 };
+          x = wasmBlock(x, blk, pick ? stateRows : mask, {
+            pick,
+            dropout: this.blockDropout(drop, x.shape[0], 3 * k, pick ? k : 3 * k),
+          });
         } else {
           x = i < last
             ? this.block(x, blk, mask, drop)

@@ -1,5 +1,5 @@
 /**
- * A pre-norm transformer block (GPT-2's, one attention head, no dropout) on
+ * A pre-norm transformer block (GPT-2's, one attention head) on
  * tfjs's wasm backend as one gradient node: `x + attn(ln_1(x))`, then
  * `x + mlp(ln_2(x))`, with the kernels its op-by-op form in
  * `decision_transformer.ts` runs (layer norm, the gemm, attention and GELU
@@ -59,6 +59,12 @@ export interface BlockOptions {
    * (`DecisionTransformer.act`). Off the gradient tape only.
    */
   context?: (k: tf.Tensor, v: tf.Tensor) => [tf.Tensor, tf.Tensor];
+  /**
+   * Dropout, as the multipliers `tf.dropout` draws (0 or 1 / keep): of the
+   * attention weights ([B, 1, Tq, Tk]) and of the attention's and the MLP's
+   * outputs ([B, Tq, D]) before each is added to the residual stream.
+   */
+  dropout?: { attention: tf.Tensor; attnProj: tf.Tensor; mlp: tf.Tensor };
 }
 
 /**
@@ -108,6 +114,12 @@ export function wasmBlock(
     return out;
   };
   const free = () => temps.splice(0).forEach((t) => backend.disposeData(t.dataId));
+  let dropout = options.dropout;
+  /** `x *= multiplier` in place, elementwise in f32 (tf.dropout's product). */
+  const times = (x: tf.TensorInfo, multiplier: tf.TensorInfo) => {
+    const [xv, mv] = [x, multiplier].map(view);
+    for (let i = 0; i < xv.length; i++) xv[i] = xv[i] * mv[i];
+  };
   /** `out = a + b`, elementwise in f32. */
   const add = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) => {
     const [o, av, bv] = [out, a, b].map(view);
@@ -162,10 +174,13 @@ export function wasmBlock(
       pickRows(xq, x, d, 0, every, offset);
     }
     const [y, p] = [alloc([qRows, d]), alloc([b, 1, tq, dims.tk])];
-    const [Q, K, V, M, Y, P] = [q, k, v, mask, y, p].map(view);
-    attentionForward(batchedMatMul(backend), dims, [Q, K, V, M, NO_DROPOUT, Y, P, NONE]);
+    const weighted = dropout ? [alloc(p.shape)] : [];
+    const [Q, K, V, M, Y, P, W] = [q, k, v, mask, y, p, ...weighted].map(view);
+    const keep = dropout ? view(dropout.attention) : NO_DROPOUT;
+    attentionForward(batchedMatMul(backend), dims, [Q, K, V, M, keep, Y, P, W ?? NONE]);
     const a = alloc([qRows, d]);
     gemm(backend, "nn", a, y, wProj, qRows, d, bProj);
+    if (dropout) times(a, dropout.attnProj);
     const x2 = alloc([qRows, d]);
     add(x2, xq, a);
     const h2 = alloc([qRows, d]);
@@ -180,6 +195,7 @@ export function wasmBlock(
     gelu.times(view(u), view(s), view(g));
     const m = alloc([qRows, d]);
     gemm(backend, "nn", m, g, wMlp, qRows, 4 * d, bMlp);
+    if (dropout) times(m, dropout.mlp);
     const out = heapOutput(backend, [b, tq, d]);
     add(out, x2, m);
     // What the gradient reads leaves `temps`; the rest is freed.
@@ -216,8 +232,16 @@ export function wasmBlock(
       ln.backward(view(input), view(w), view(dy), dx, dw, db, d, EPS);
       return grads;
     };
+    /** The gradient through a dropout: dy times its multiplier (else dy itself). */
+    const dropped = (dy: tf.TensorInfo, multiplier?: tf.TensorInfo) => {
+      if (!multiplier) return dy;
+      const out = alloc([qRows, d]);
+      const [o, g, m] = [out, dy, multiplier].map(view);
+      for (let i = 0; i < o.length; i++) o[i] = g[i] * m[i];
+      return out;
+    };
     // The MLP and its residual.
-    const [dg, dwMlp, dbMlp] = dense(dOut, g, wMlp, qRows);
+    const [dg, dwMlp, dbMlp] = dense(dropped(dOut, dropout?.mlp), g, wMlp, qRows);
     const du = alloc([qRows, 4 * d]);
     geluOnHeap(backend).grad(view(dg), view(u), view(s), view(du));
     backend.disposeData(dg.dataId);
@@ -227,7 +251,7 @@ export function wasmBlock(
     const dx2 = alloc([qRows, d]);
     add(dx2, dx2Norm, dOut);
     // The attention and its residual.
-    const [dy, dwProj, dbProj] = dense(dx2, y, wProj, qRows);
+    const [dy, dwProj, dbProj] = dense(dropped(dx2, dropout?.attnProj), y, wProj, qRows);
     temps.push(dy);
     const [dq, dk, dv, ds] = [
       alloc([qRows, d]),
@@ -235,19 +259,23 @@ export function wasmBlock(
       alloc([rows, d]),
       alloc(p.shape),
     ];
-    const [Q, K, V, P, DY, DQ, DK, DV, DS] = [q, k, v, p, dy, dq, dk, dv, ds].map(view);
+    const weighted = dropout ? [alloc(p.shape)] : [];
+    const [Q, K, V, P, DY, DQ, DK, DV, DS, W] = [q, k, v, p, dy, dq, dk, dv, ds, ...weighted].map(
+      view,
+    );
+    const keep = dropout ? view(dropout.attention) : NO_DROPOUT;
     attentionBackward(batchedMatMul(backend), dims, [
       Q,
       K,
       V,
-      NO_DROPOUT,
+      keep,
       P,
       DY,
       DQ,
       DK,
       DV,
       DS,
-      NONE,
+      W ?? NONE,
     ]);
     // The split's gradient: q's, k's and v's side by side (q's zero off the picked tokens).
     const dqkv = alloc([rows, 3 * d]);
@@ -315,11 +343,18 @@ export function wasmBlock(
     ((...args: any[]): any => {
       const save = args[1 + weights.length] as (ts: tf.Tensor[]) => void;
       const { out, saved } = forward();
-      // x too: the forward's scope frees it before the gradient runs.
-      save([x, ...saved]);
+      // x and the dropout multipliers too: the forward's scope frees them before the gradient runs.
+      const multipliers = dropout ? [dropout.attention, dropout.attnProj, dropout.mlp] : [];
+      save([x, ...saved, ...multipliers]);
       return {
         value: tf.engine().makeTensorFromTensorInfo(out),
-        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => gradient(dy, kept),
+        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
+          if (dropout) {
+            const [attention, attnProj, mlp] = kept.slice(-3);
+            dropout = { attention, attnProj, mlp };
+          }
+          return gradient(dy, kept);
+        },
       };
     }) as unknown as CustomGradFn,
   ) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor)(x, ...weights);
