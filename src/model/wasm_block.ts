@@ -23,6 +23,7 @@ import { attentionBackward, type AttentionDims, attentionForward } from "./wasm_
 import { batchedMatMul } from "./wasm_batched_matmul.ts";
 import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import { copyFloatRows } from "./wasm_copy_kernels.ts";
+import { elementwiseOnHeap } from "./wasm_elementwise.ts";
 import { geluOnHeap } from "./wasm_gelu.ts";
 import { heapOutput } from "./wasm_heap.ts";
 import { layerNormKernels } from "./wasm_layer_norm.ts";
@@ -115,16 +116,13 @@ export function wasmBlock(
   };
   const free = () => temps.splice(0).forEach((t) => backend.disposeData(t.dataId));
   let dropout = options.dropout;
-  /** `x *= multiplier` in place, elementwise in f32 (tf.dropout's product). */
-  const times = (x: tf.TensorInfo, multiplier: tf.TensorInfo) => {
-    const [xv, mv] = [x, multiplier].map(view);
-    for (let i = 0; i < xv.length; i++) xv[i] = xv[i] * mv[i];
-  };
+  const elementwise = elementwiseOnHeap(backend);
+  /** `out = a * b` (`out` may be `a`), elementwise in f32: tf.dropout's product. */
+  const times = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) =>
+    elementwise.mul(view(a), view(b), view(out));
   /** `out = a + b`, elementwise in f32. */
-  const add = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) => {
-    const [o, av, bv] = [out, a, b].map(view);
-    for (let i = 0; i < o.length; i++) o[i] = av[i] + bv[i];
-  };
+  const add = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) =>
+    elementwise.add(view(a), view(b), view(out));
   /** Rows `r * every + offset` of `from` (`cols` wide, from column `col`) into `to` ([n, width]). */
   const pickRows = (
     to: tf.TensorInfo,
@@ -180,7 +178,7 @@ export function wasmBlock(
     attentionForward(batchedMatMul(backend), dims, [Q, K, V, M, keep, Y, P, W ?? NONE]);
     const a = alloc([qRows, d]);
     gemm(backend, "nn", a, y, wProj, qRows, d, bProj);
-    if (dropout) times(a, dropout.attnProj);
+    if (dropout) times(a, a, dropout.attnProj);
     const x2 = alloc([qRows, d]);
     add(x2, xq, a);
     const h2 = alloc([qRows, d]);
@@ -195,7 +193,7 @@ export function wasmBlock(
     gelu.times(view(u), view(s), view(g));
     const m = alloc([qRows, d]);
     gemm(backend, "nn", m, g, wMlp, qRows, 4 * d, bMlp);
-    if (dropout) times(m, dropout.mlp);
+    if (dropout) times(m, m, dropout.mlp);
     const out = heapOutput(backend, [b, tq, d]);
     add(out, x2, m);
     // What the gradient reads leaves `temps`; the rest is freed.
@@ -236,8 +234,7 @@ export function wasmBlock(
     const dropped = (dy: tf.TensorInfo, multiplier?: tf.TensorInfo) => {
       if (!multiplier) return dy;
       const out = alloc([qRows, d]);
-      const [o, g, m] = [out, dy, multiplier].map(view);
-      for (let i = 0; i < o.length; i++) o[i] = g[i] * m[i];
+      times(out, dy, multiplier);
       return out;
     };
     // The MLP and its residual.

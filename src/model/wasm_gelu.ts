@@ -12,21 +12,8 @@
  * @module
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import {
-  arith,
-  f32,
-  get,
-  I32,
-  lanesOf,
-  lanesThenTail,
-  load,
-  op,
-  splat,
-  store,
-  V128,
-  type WasmFunction,
-  type Width,
-} from "./wasm_assembler.ts";
+import { arith, f32, get, splat, type Width } from "./wasm_assembler.ts";
+import { elementwise, IN_0, IN_1, IN_2, input, SPLAT_0, SPLAT_1 } from "./wasm_elementwise.ts";
 import { kernelsOnHeap } from "./wasm_heap.ts";
 
 /** The slope inside the sigmoid, as the f32 that tfjs's `mul(1.702)` multiplies by. */
@@ -42,43 +29,20 @@ export interface GeluKernels {
   grad(dy: Float32Array, x: Float32Array, s: Float32Array, dx: Float32Array): void;
 }
 
-// Every loop's parameters: three inputs' addresses (unused ones 0), the output's, the byte length;
-// then C, LANES and the splats of 1 and of the slope.
-const [IN_0, IN_1, IN_2, OUT, BYTES, C, LANES, ONES, SLOPES] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-
-/** Element C of input `p`, as v128 lanes or one f32. */
-const input = (w: Width, p: number) => load(w, [...get(p), ...get(C), op.i32Add]);
-
-/** `out[c] = value` for every element c, four lanes at a time, then one by one. */
-function elementwise(name: string, value: (w: Width) => number[]): WasmFunction {
-  return {
-    name,
-    params: [I32, I32, I32, I32, I32],
-    locals: [I32, I32, V128, V128],
-    body: [
-      ...lanesOf(BYTES, LANES),
-      ...splat(f32(1), ONES),
-      ...splat(f32(GELU_SLOPE), SLOPES),
-      ...lanesThenTail(
-        C,
-        get(LANES),
-        get(BYTES),
-        (w) => store(w, [...get(OUT), ...get(C), op.i32Add], value(w)),
-      ),
-    ],
-  };
-}
+// The splats of 1 and of the slope, made before each loop.
+const [ONES, SLOPES] = [SPLAT_0, SPLAT_1];
+const splats = [...splat(f32(1), ONES), ...splat(f32(GELU_SLOPE), SLOPES)];
 
 /** 1 or the slope: the splat in the lanes, a constant in the tail. */
 const constant = (w: Width, splatted: number, value: number) =>
   w === "v" ? get(splatted) : f32(value);
 
 // slope: IN_0 x; times: IN_0 x, IN_1 s; geluGrad: IN_0 dy, IN_1 x, IN_2 s.
-const slope = elementwise("slope", (w) => [
-  ...input(w, IN_0),
-  ...constant(w, SLOPES, GELU_SLOPE),
-  ...arith.mul(w),
-]);
+const slope = elementwise(
+  "slope",
+  (w) => [...input(w, IN_0), ...constant(w, SLOPES, GELU_SLOPE), ...arith.mul(w)],
+  splats,
+);
 const times = elementwise("times", (w) => [...input(w, IN_0), ...input(w, IN_1), ...arith.mul(w)]);
 const geluGrad = elementwise("geluGrad", (w) => {
   const [add, sub, mul] = [arith.add(w), arith.sub(w), arith.mul(w)];
@@ -102,7 +66,7 @@ const geluGrad = elementwise("geluGrad", (w) => {
     ...mul,
     ...add,
   ];
-});
+}, splats);
 
 /**
  * The loops on `backend`'s heap (views of that heap only).
