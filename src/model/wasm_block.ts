@@ -115,7 +115,6 @@ export function wasmBlock(
     return out;
   };
   const free = () => temps.splice(0).forEach((t) => backend.disposeData(t.dataId));
-  let dropout = options.dropout;
   const elementwise = elementwiseOnHeap(backend);
   /** `out = a * b` (`out` may be `a`), elementwise in f32: tf.dropout's product. */
   const times = (out: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo) =>
@@ -145,8 +144,9 @@ export function wasmBlock(
     );
   };
 
-  // ---- forward, keeping what the gradient reads.
-  const forward = () => {
+  // ---- forward; `forGradient`, it keeps what the gradient reads.
+  const forward = (forGradient: boolean) => {
+    const dropout = options.dropout;
     const ln = layerNormKernels(backend), gelu = geluOnHeap(backend);
     const h1 = alloc([rows, d]);
     ln.forward(view(x), view(ln1w), view(ln1b), view(h1), d, EPS);
@@ -196,6 +196,13 @@ export function wasmBlock(
     if (dropout) times(m, m, dropout.mlp);
     const out = heapOutput(backend, [b, tq, d]);
     add(out, x2, m);
+    if (!forGradient) {
+      free();
+      // A context's keys and values are its caller's.
+      if (!options.context) tf.dispose([k, v]);
+      s.dispose();
+      return { out, saved: [] };
+    }
     // What the gradient reads leaves `temps`; the rest is freed.
     const kept = [h1, q, p, y, x2, h2, u, g];
     temps.splice(0).filter((t) => !kept.includes(t)).forEach((t) => backend.disposeData(t.dataId));
@@ -205,7 +212,9 @@ export function wasmBlock(
 
   // ---- gradient: the forward's kernels in reverse.
   const gradient = (dOut: tf.TensorInfo, saved: tf.Tensor[]): tf.Tensor[] => {
-    const [x, h1, q, k, v, p, y, x2, h2, u, g, s] = saved;
+    const [x, h1, q, k, v, p, y, x2, h2, u, g, s, ...multipliers] = saved;
+    const [attention, attnProj, mlp] = multipliers;
+    const dropout = options.dropout && { attention, attnProj, mlp };
     const ln = layerNormKernels(backend), columnSum = columnSumOnHeap(backend);
     /** A dense layer's gradients: dx = dy w^T, dw = x^T dy, db = dy's column sums. */
     const dense = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo, n: number) => {
@@ -327,31 +336,19 @@ export function wasmBlock(
       .map((t) => tf.engine().makeTensorFromTensorInfo(t));
   };
 
-  if (!tf.engine().isTapeOn()) {
-    const { out, saved } = forward();
-    // A context's keys and values are its caller's.
-    if (options.context) saved.splice(2, 2);
-    tf.dispose(saved);
-    return tf.engine().makeTensorFromTensorInfo(out);
-  }
+  if (!tf.engine().isTapeOn()) return tf.engine().makeTensorFromTensorInfo(forward(false).out);
   if (options.context) throw new Error("wasmBlock: a context is for rollouts, off the tape");
   return (tf.customGrad(
     // deno-lint-ignore no-explicit-any
     ((...args: any[]): any => {
       const save = args[1 + weights.length] as (ts: tf.Tensor[]) => void;
-      const { out, saved } = forward();
+      const { out, saved } = forward(true);
       // x and the dropout multipliers too: the forward's scope frees them before the gradient runs.
-      const multipliers = dropout ? [dropout.attention, dropout.attnProj, dropout.mlp] : [];
-      save([x, ...saved, ...multipliers]);
+      const d = options.dropout;
+      save([x, ...saved, ...(d ? [d.attention, d.attnProj, d.mlp] : [])]);
       return {
         value: tf.engine().makeTensorFromTensorInfo(out),
-        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
-          if (dropout) {
-            const [attention, attnProj, mlp] = kept.slice(-3);
-            dropout = { attention, attnProj, mlp };
-          }
-          return gradient(dy, kept);
-        },
+        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => gradient(dy, kept),
       };
     }) as unknown as CustomGradFn,
   ) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor)(x, ...weights);
