@@ -113,7 +113,10 @@ export function categoricalPpoLossOnWasm(
     logRatio[r] = lp - old[r];
   }
   // Probabilities and ratios in one call: exp is elementwise.
-  const both = viaTfjs(tf.exp, Float32Array.from([...logp, ...logRatio]));
+  const exponents = new Float32Array(rows * n + rows);
+  exponents.set(logp);
+  exponents.set(logRatio, rows * n);
+  const both = viaTfjs(tf.exp, exponents);
   const probs = both.subarray(0, rows * n), ratio = both.subarray(rows * n);
   // ... the entropies, the clipped surrogate and the masked means.
   const entropy = new Float32Array(rows);
