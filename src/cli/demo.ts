@@ -33,7 +33,7 @@ export const DEMO_ITERATIONS = 40;
  * best return) after 40, after 40, at 25 and after 40 (docs/results.md,
  * "Stage 1").
  */
-export const DEMO_STAGE1 = [
+const DEMO_STAGE1 = [
   "--num-episodes",
   "200",
   "--num-epochs",
