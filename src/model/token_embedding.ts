@@ -1,8 +1,9 @@
 /**
  * The Decision Transformer's input tokens on tfjs's wasm backend as one
  * gradient node: for each step of a batch of segments the return-to-go, the
- * observation and the previous action, each embedded linearly, plus the
- * learned embedding of the step's timestep, interleaved as R_t, s_t, a_t.
+ * observation and the action, each embedded linearly, plus the learned
+ * embedding of the step's timestep, interleaved as R_t, s_t, a_t; and, off
+ * the tape, a rollout step's three (a_{t-1}, R_t, s_t: `embedStepOnWasm`).
  *
  * As tfjs ops (what `decision_transformer.ts` runs on other backends) these
  * are ~25 kernels forward and ~25 back on tensors of a few thousand floats,
