@@ -23,6 +23,28 @@ import {
 import { type BlockWeights, wasmBlock } from "../src/model/wasm_block.ts";
 import { assertEquals } from "./assert.ts";
 
+/**
+ * A block's weights of width `d` from `rand(shape, scale, mean)`: layer norm
+ * weights near 1, biases small.
+ */
+function blockWeights(
+  d: number,
+  rand: (shape: number[], scale?: number, mean?: number) => tf.Tensor,
+): BlockWeights {
+  const pair = (rows: number | undefined, n: number): [tf.Tensor, tf.Tensor] => [
+    rows === undefined ? rand([n], 0.3, 1) : rand([rows, n]),
+    rand([n], 0.1),
+  ];
+  return {
+    ln1: pair(undefined, d),
+    attn: pair(d, 3 * d),
+    attnProj: pair(d, d),
+    ln2: pair(undefined, d),
+    fc: pair(d, 4 * d),
+    mlpProj: pair(4 * d, d),
+  };
+}
+
 Deno.test("a transformer block on wasm equals the block op by op, bit for bit", async () => {
   await initBackend("cpu");
   const before = tf.memory().numTensors;
@@ -39,18 +61,7 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
     // Inside a tidy: tf.variable copies its initial tensor, which the tidy frees.
     const rand = (shape: number[], scale = 0.3, add = 0) =>
       tf.tidy(() => tf.variable(tf.randomNormal(shape, add, scale, "float32", s++)));
-    const pair = (rows: number | undefined, n: number): [tf.Variable, tf.Variable] => [
-      rows === undefined ? rand([n], 0.3, 1) : rand([rows, n]),
-      rand([n], 0.1),
-    ];
-    const blk: BlockWeights = {
-      ln1: pair(undefined, d),
-      attn: pair(d, 3 * d),
-      attnProj: pair(d, d),
-      ln2: pair(undefined, d),
-      fc: pair(d, 4 * d),
-      mlpProj: pair(4 * d, d),
-    };
+    const blk = blockWeights(d, rand);
     const full = causalMask(t);
     const mask = pickStates
       ? tf.tidy(() => full.reshape([k, 3, t]).slice([0, 1, 0], [k, 1, t]).reshape([k, t]))
@@ -84,7 +95,7 @@ Deno.test("a transformer block on wasm equals the block op by op, bit for bit", 
 
     const offTape = tf.tidy(() => [ops(x), fused(x)].map((y) => Array.from(y.dataSync())));
     assertEquals(offTape[1], offTape[0], `output off the tape, ${what}`);
-    const variables = [x, ...Object.values(blk).flat()];
+    const variables = [x, ...Object.values(blk).flat()] as tf.Variable[];
     const [want, got] = [ops, fused].map((f) =>
       tf.variableGrads(() => f(x).mul(dy).sum() as tf.Scalar, variables)
     );
@@ -109,18 +120,7 @@ Deno.test("a rollout step's block on wasm, over a context, equals the block op b
   let s = 7;
   const rand = (shape: number[], scale = 0.3, add = 0) =>
     tf.randomNormal(shape, add, scale, "float32", s++);
-  const pair = (rows: number | undefined, n: number): [tf.Tensor, tf.Tensor] => [
-    rows === undefined ? rand([n], 0.3, 1) : rand([rows, n]),
-    rand([n], 0.1),
-  ];
-  const blk: BlockWeights = {
-    ln1: pair(undefined, d),
-    attn: pair(d, 3 * d),
-    attnProj: pair(d, d),
-    ln2: pair(undefined, d),
-    fc: pair(d, 4 * d),
-    mlpProj: pair(4 * d, d),
-  };
+  const blk = blockWeights(d, rand);
   // Three new tokens per env after `cached` ones; each env's queries see a prefix of its own.
   const [cacheK, cacheV] = [rand([n, cached, d]), rand([n, cached, d])];
   const context = (k: tf.Tensor, v: tf.Tensor): [tf.Tensor, tf.Tensor] => [

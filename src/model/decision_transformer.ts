@@ -57,7 +57,7 @@ import {
   type TokenScaling,
   type TokenWeights,
 } from "./token_embedding.ts";
-import { wasmBlock } from "./wasm_block.ts";
+import { type BlockWeights, wasmBlock } from "./wasm_block.ts";
 
 /**
  * Sizes and input statistics of a Decision Transformer.
@@ -199,14 +199,8 @@ export class KVCache {
   }
 }
 
-interface Block {
-  ln1: [tf.Variable, tf.Variable];
-  attn: [tf.Variable, tf.Variable];
-  attnProj: [tf.Variable, tf.Variable];
-  ln2: [tf.Variable, tf.Variable];
-  fc: [tf.Variable, tf.Variable];
-  mlpProj: [tf.Variable, tf.Variable];
-}
+/** A block's weights (as `wasm_block.ts` names them), trainable. */
+type Block = { [name in keyof BlockWeights]: [tf.Variable, tf.Variable] };
 
 /**
  * The Decision Transformer policy.

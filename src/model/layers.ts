@@ -232,7 +232,6 @@ const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved;
         const [k, n] = sw.shape as [number, number];
-        const rows = sx.size / k;
         const backend = tf.backend();
         if (!(backend instanceof BackendWasm) || sx.dtype !== "float32") {
           const dy2 = dy.reshape([-1, n]);
@@ -240,26 +239,64 @@ const denseWithGradient: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
           const dw = matMul2d(sx.reshape([-1, k]), dy2, true);
           return [dx, dw, dy2.sum(0)];
         }
-        // The kernels read dy and x as the matrices [rows, n] and [rows, k]: no reshapes.
-        const matrix = (t: tf.Tensor, cols: number): tf.TensorInfo => ({
-          dataId: t.dataId,
-          dtype: t.dtype,
-          shape: [rows, cols],
-        });
-        const [dy2, x2] = [matrix(dy, n), matrix(sx, k)];
-        const wT = transposeLast(sw);
-        const outs = [heapOutput(backend, sx.shape), heapOutput(backend, [k, n])];
-        outs.push(heapOutput(backend, [n]));
-        gemm(backend, "nn", outs[0], dy2, wT, rows, n);
-        gemm(backend, "tn", outs[1], x2, dy2, k, rows);
-        const [db, dyv] = heapViews(backend, [outs[2], dy]);
-        columnSumOnHeap(backend)(dyv, db);
-        wT.dispose();
-        return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
+        return denseGradOnHeap(backend, dy, sx, sw, sx.shape)
+          .map((t) => tf.engine().makeTensorFromTensorInfo(t));
       },
     };
   }) as unknown as CustomGradFn,
 ) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * {@linkcode dense}'s gradients on the wasm heap, from `dy` and the layer's
+ * input `x` (each read as the matrix its data is: [rows, n] and [rows, k])
+ * and weight `w` ([k, n]): dx = dy w^T (shaped `dxShape`), dw = x^T dy and
+ * db = dy's column sums, the ops tfjs's gradients run. New heap outputs.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { denseGradOnHeap } from "./layers.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const [dy, x, w] = [tf.tensor2d([[1, 2]]), tf.tensor2d([[3]]), tf.tensor2d([[4, 5]])];
+ * const [dx, dw, db] = denseGradOnHeap(backend, dy, x, w, [1, 1])
+ *   .map((t) => [...tf.engine().makeTensorFromTensorInfo(t).dataSync()]);
+ * assert.deepStrictEqual([dx, dw, db], [[14], [3, 6], [1, 2]]);
+ * ```
+ */
+export function denseGradOnHeap(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  w: tf.Tensor,
+  dxShape: number[],
+): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  const [k, n] = w.shape as [number, number];
+  const rows = dxShape.reduce((a, c) => a * c, 1) / k;
+  // The kernels read dy and x as the matrices [rows, n] and [rows, k]: no reshapes.
+  const matrix = (t: tf.TensorInfo, cols: number): tf.TensorInfo => ({
+    dataId: t.dataId,
+    dtype: t.dtype,
+    shape: [rows, cols],
+  });
+  const [dy2, x2] = [matrix(dy, n), matrix(x, k)];
+  const wT = transposeLast(w);
+  const outs: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] = [
+    heapOutput(backend, dxShape),
+    heapOutput(backend, [k, n]),
+    heapOutput(backend, [n]),
+  ];
+  gemm(backend, "nn", outs[0], dy2, wT, rows, n);
+  gemm(backend, "tn", outs[1], x2, dy2, k, rows);
+  const [db, dyv] = heapViews(backend, [outs[2], dy]);
+  columnSumOnHeap(backend)(dyv, db);
+  wT.dispose();
+  return outs;
+}
 
 /** `x @ w + b` over the last axis of a tensor of any rank. */
 export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
@@ -289,8 +326,20 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  * `s = sigmoid(1.702 x)` and GELU's output `y = x s`: on wasm the two
  * products are loops over the heap ({@linkcode geluOnHeap}; tfjs's product
  * by a scalar uploads the scalar and broadcasts it), the sigmoid tfjs's own.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend } from "../../mod.ts";
+ * import { geluParts } from "./layers.ts";
+ *
+ * await initBackend("cpu");
+ * const { s, y } = geluParts(tf.tensor1d([0]));
+ * assert.deepStrictEqual([s.dataSync()[0], y.dataSync()[0]], [0.5, 0]);
+ * ```
  */
-function geluParts(x: tf.Tensor): { s: tf.Tensor; y: tf.Tensor } {
+export function geluParts(x: tf.Tensor): { s: tf.Tensor; y: tf.Tensor } {
   const backend = tf.backend();
   if (!(backend instanceof BackendWasm) || x.dtype !== "float32") {
     const s = tf.sigmoid(x.mul(1.702));

@@ -18,15 +18,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { gemm } from "./layers.ts";
+import { denseGradOnHeap, geluParts, gemm } from "./layers.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "./wasm_attention.ts";
 import { batchedMatMul } from "./wasm_batched_matmul.ts";
-import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import { copyFloatRows } from "./wasm_copy_kernels.ts";
 import { elementwiseOnHeap } from "./wasm_elementwise.ts";
 import { geluOnHeap } from "./wasm_gelu.ts";
 import { heapOutput } from "./wasm_heap.ts";
-import { layerNormKernels } from "./wasm_layer_norm.ts";
+import { layerNormGradOnHeap, layerNormKernels } from "./wasm_layer_norm.ts";
 
 /** A block's weights, named as GPT-2's: `[weight, bias]` pairs, matrices [in, out]. */
 export interface BlockWeights {
@@ -147,7 +146,7 @@ export function wasmBlock(
   // ---- forward; `forGradient`, it keeps what the gradient reads.
   const forward = (forGradient: boolean) => {
     const dropout = options.dropout;
-    const ln = layerNormKernels(backend), gelu = geluOnHeap(backend);
+    const ln = layerNormKernels(backend);
     const h1 = alloc([rows, d]);
     ln.forward(view(x), view(ln1w), view(ln1b), view(h1), d, EPS);
     const qkv = alloc([rows, 3 * d]);
@@ -183,14 +182,9 @@ export function wasmBlock(
     add(x2, xq, a);
     const h2 = alloc([qRows, d]);
     ln.forward(view(x2), view(ln2w), view(ln2b), view(h2), d, EPS);
-    const u = alloc([qRows, 4 * d]);
+    const u = tf.engine().makeTensorFromTensorInfo(heapOutput(backend, [qRows, 4 * d]));
     gemm(backend, "nn", u, h2, wFc, qRows, d, bFc);
-    const slope = tf.engine().makeTensorFromTensorInfo(heapOutput(backend, [qRows, 4 * d]));
-    gelu.slope(view(u), view(slope));
-    const s = tf.sigmoid(slope);
-    slope.dispose();
-    const g = alloc([qRows, 4 * d]);
-    gelu.times(view(u), view(s), view(g));
+    const { s, y: g } = geluParts(u);
     const m = alloc([qRows, d]);
     gemm(backend, "nn", m, g, wMlp, qRows, 4 * d, bMlp);
     if (dropout) times(m, m, dropout.mlp);
@@ -200,14 +194,14 @@ export function wasmBlock(
       free();
       // A context's keys and values are its caller's.
       if (!options.context) tf.dispose([k, v]);
-      s.dispose();
+      tf.dispose([u, s, g]);
       return { out, saved: [] };
     }
     // What the gradient reads leaves `temps`; the rest is freed.
-    const kept = [h1, q, p, y, x2, h2, u, g];
+    const kept = [h1, q, p, y, x2, h2];
     temps.splice(0).filter((t) => !kept.includes(t)).forEach((t) => backend.disposeData(t.dataId));
     const [h1t, qt, ...rest] = kept.map((t) => tf.engine().makeTensorFromTensorInfo(t));
-    return { out, saved: [h1t, qt, k, v, ...rest, s] };
+    return { out, saved: [h1t, qt, k, v, ...rest, u, g, s] };
   };
 
   // ---- gradient: the forward's kernels in reverse.
@@ -215,30 +209,10 @@ export function wasmBlock(
     const [x, h1, q, k, v, p, y, x2, h2, u, g, s, ...multipliers] = saved;
     const [attention, attnProj, mlp] = multipliers;
     const dropout = options.dropout && { attention, attnProj, mlp };
-    const ln = layerNormKernels(backend), columnSum = columnSumOnHeap(backend);
-    /** A dense layer's gradients: dx = dy w^T, dw = x^T dy, db = dy's column sums. */
-    const dense = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo, n: number) => {
-      const [inDim, outDim] = w.shape as [number, number];
-      const wT = alloc([outDim, inDim]);
-      const [wv, tv] = [view(w), view(wT)];
-      for (let r = 0; r < inDim; r++) {
-        for (let c = 0; c < outDim; c++) tv[c * inDim + r] = wv[r * outDim + c];
-      }
-      const grads = [heapOutput(backend, [n, inDim]), heapOutput(backend, [inDim, outDim])];
-      grads.push(heapOutput(backend, [outDim]));
-      // The gemm reads b's width from its shape: dy as the matrix it is.
-      const dyMatrix = { ...dy, shape: [n, outDim] };
-      gemm(backend, "nn", grads[0], dy, wT, n, outDim);
-      gemm(backend, "tn", grads[1], input, dyMatrix, inDim, n);
-      columnSum(view(dy), view(grads[2]));
-      return grads;
-    };
-    const layerNorm = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo, n: number) => {
-      const grads = [[n, d], [d], [d]].map((shape) => heapOutput(backend, shape));
-      const [dx, dw, db] = grads.map(view);
-      ln.backward(view(input), view(w), view(dy), dx, dw, db, d, EPS);
-      return grads;
-    };
+    const dense = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.Tensor, n: number) =>
+      denseGradOnHeap(backend, dy, input, w, [n, w.shape[0]!]);
+    const layerNorm = (dy: tf.TensorInfo, input: tf.TensorInfo, w: tf.TensorInfo) =>
+      layerNormGradOnHeap(backend, input, w, dy, EPS);
     /** The gradient through a dropout: dy times its multiplier (else dy itself). */
     const dropped = (dy: tf.TensorInfo, multiplier?: tf.TensorInfo) => {
       if (!multiplier) return dy;
@@ -252,7 +226,7 @@ export function wasmBlock(
     geluOnHeap(backend).grad(view(dg), view(u), view(s), view(du));
     backend.disposeData(dg.dataId);
     const [dh2, dwFc, dbFc] = dense(du, h2, wFc, qRows);
-    const [dx2Norm, dln2w, dln2b] = layerNorm(dh2, x2, ln2w, qRows);
+    const [dx2Norm, dln2w, dln2b] = layerNorm(dh2, x2, ln2w);
     [dh2, dx2Norm].forEach((t) => temps.push(t));
     const dx2 = alloc([qRows, d]);
     add(dx2, dx2Norm, dOut);
@@ -298,7 +272,7 @@ export function wasmBlock(
     copyFloatRows(backend, view(dqkv).subarray(d), 3 * d, view(dk), d, rows, d);
     copyFloatRows(backend, view(dqkv).subarray(2 * d), 3 * d, view(dv), d, rows, d);
     const [dh1, dwAttn, dbAttn] = dense(dqkv, h1, wAttn, rows);
-    const [dxNorm, dln1w, dln1b] = layerNorm(dh1, x, ln1w, rows);
+    const [dxNorm, dln1w, dln1b] = layerNorm(dh1, x, ln1w);
     [dh1, dxNorm].forEach((t) => temps.push(t));
     // x's residual gradient (zero off the picked tokens), added to its layer norm's.
     let dxResidual = dx2;

@@ -381,6 +381,42 @@ function forward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tens
   return y;
 }
 
+/**
+ * The layer norm's gradients on the heap from `dy`, its input `x` and weight
+ * `w`: dx (shaped as x), dw and db, as new heap outputs.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { initBackend } from "../../mod.ts";
+ * import { layerNormGradOnHeap } from "./wasm_layer_norm.ts";
+ *
+ * await initBackend("cpu");
+ * const backend = tf.backend() as BackendWasm;
+ * const [, , db] = layerNormGradOnHeap(backend, tf.tensor2d([[1, 3]]), tf.ones([2]), tf.ones([1, 2]), 0);
+ * assert.deepStrictEqual([...tf.engine().makeTensorFromTensorInfo(db).dataSync()], [1, 1]);
+ * ```
+ */
+export function layerNormGradOnHeap(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  eps: number,
+): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  const d = w.shape[0]!;
+  const outs: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] = [
+    heapOutput(backend, x.shape),
+    heapOutput(backend, [d]),
+    heapOutput(backend, [d]),
+  ];
+  const [X, W, DY, DX, DW, DB] = heapViews(backend, [x, w, dy, ...outs]);
+  layerNormKernels(backend).backward(X, W, DY, DX, DW, DB, d, eps);
+  return outs;
+}
+
 const byEps = new Map<number, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
 
 /** The differentiable kernel for one `eps` (a number, so not a customGrad input). */
@@ -390,19 +426,13 @@ function fusedFor(eps: number): (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf
   fused = tf.customGrad(
     // deno-lint-ignore no-explicit-any
     ((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: any): any => {
-      const backend = tf.backend() as BackendWasm;
-      const d = w.size;
       const y = forward(x, w, b, eps);
       save([x, w]);
       return {
         value: tf.engine().makeTensorFromTensorInfo(y),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sw] = saved;
-          const outs = [sx.shape, [d], [d]].map((shape) => heapOutput(backend, shape));
-          const [X, W, DY, DX, DW, DB] = heapViews(backend, [sx, sw, dy, ...outs]);
-          layerNormKernels(backend).backward(X, W, DY, DX, DW, DB, d, eps);
-          return outs.map((t) => tf.engine().makeTensorFromTensorInfo(t));
-        },
+        gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) =>
+          layerNormGradOnHeap(tf.backend() as BackendWasm, sx, sw, dy, eps)
+            .map((t) => tf.engine().makeTensorFromTensorInfo(t)),
       };
     }) as unknown as CustomGradFn,
   ) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
