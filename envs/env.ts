@@ -260,6 +260,8 @@ export interface Env<P extends EnvParams = EnvParams> {
  * training code.
  */
 export interface TrainingPreset {
+  /** Discount factor of the returns and of GAE. */
+  gamma?: number;
   /** Policy (Decision Transformer) learning rate. */
   policyLr?: number;
   /** Value network learning rate. */

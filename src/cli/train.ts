@@ -213,7 +213,7 @@ const flags = {
     type: "string",
     choices: ["on", "off"],
     help:
-      "decay both learning rates linearly to 0 over the run (default off; on in the LunarLander presets)",
+      "decay both learning rates linearly to 0 over the run (default off; on in the CartPole, LunarLander and Pendulum presets)",
   },
   curriculum: {
     type: "boolean",
