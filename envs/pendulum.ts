@@ -62,8 +62,8 @@ export const pendulum: Env<PendulumParams> = {
   renderFps: 30,
   // CartPole's rates and a target return near a good Gymnasium score; gamma 0.9 (RL Baselines3
   // Zoo's Pendulum setting: a swing-up pays off within a few seconds, and a longer horizon only adds
-  // variance) and annealed rates lifted the last checkpoint of 100 iterations from -193 to -688 to
-  // -163 to -176 on seeds 0-3 (docs/results.md, "The other presets").
+  // variance) and annealed rates: the last checkpoint of 100 iterations on seeds 0-3 scored -163 to
+  // -176 with them, -193 to -688 without (docs/results.md, "The other presets").
   preset: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -150, gamma: 0.9, annealLr: true },
   reset(s, so, _p, rng) {
     s[so] = rng.range(0, -Math.PI, Math.PI);
