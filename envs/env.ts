@@ -268,6 +268,8 @@ export interface TrainingPreset {
   valueLr?: number;
   /** Entropy bonus coefficient. */
   entropyCoef?: number;
+  /** Training iterations, where the spec's 100 are too few to reach a published-level score. */
+  numIterations?: number;
   /** Parallel environments. */
   numEnvs?: number;
   /** Steps per rollout, per environment. */

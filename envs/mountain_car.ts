@@ -48,8 +48,16 @@ export const mountainCar: Env<MountainCarParams> = {
   // CartPole's rates and a target return near a good Gymnasium score. The curriculum is what
   // solves it: from held-action random data, stage 2 at full difficulty never reaches the flag
   // in 100 iterations, while starting at twice the force it ends reaching it in every episode
-  // (-108.6 to -145.7 over seeds 0-2, docs/results.md).
-  preset: { policyLr: 3e-4, valueLr: 1e-3, targetReturn: -110, curriculum: true },
+  // (-108.6 to -145.7 over seeds 0-2, docs/results.md). 300 iterations, not the spec's 100: the
+  // seeds' last checkpoints went from -132.9, -130.7, -109.1 to -103.6, -109.1, -117.9 (RL
+  // Baselines3 Zoo trains PPO here for 1M steps; these are 307k).
+  preset: {
+    policyLr: 3e-4,
+    valueLr: 1e-3,
+    targetReturn: -110,
+    curriculum: true,
+    numIterations: 300,
+  },
   reset(s, so, _p, rng) {
     s[so] = rng.range(0, -0.6, -0.4);
     s[so + 1] = 0;

@@ -11,10 +11,12 @@ import { main } from "../src/cli/main.ts";
 import {
   checkpointScore,
   resumeFlags,
+  TRAIN_QUICK_TEST,
   trainCommand,
   trainConfig,
   type TrainValues,
 } from "../src/cli/train.ts";
+import { SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { helpText, parseFlags } from "../src/cli/args.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { mountainCar } from "../envs/mountain_car.ts";
@@ -207,6 +209,18 @@ Deno.test("--advantage grpo, the old name of outcome, is accepted on the command
   const stored = resumeFlags({} as TrainValues, { advantage: "grpo" }, "old.safetensors").values;
   assertEquals(trainConfig(cartpole, stored).config.advantage, "outcome");
   assert(helpText("", "", trainCommand.flags).includes("gae-group|gae-global|outcome"));
+});
+
+Deno.test("a preset's iteration count yields to --num-iterations and to --quick-test", () => {
+  const config = (argv: string[], env: Env = mountainCar) =>
+    trainConfig(env, parseFlags("train", argv, trainCommand.flags).values as TrainValues);
+  assertEquals(config([]).config.numIterations, mountainCar.preset?.numIterations);
+  assert(config([]).fromPreset.includes("numIterations"));
+  assertEquals(config(["--num-iterations", "7"]).config.numIterations, 7);
+  assert(!config(["--num-iterations", "7"]).fromPreset.includes("numIterations"));
+  assertEquals(config(["--quick-test"]).config.numIterations, TRAIN_QUICK_TEST.numIterations);
+  assert(!config(["--quick-test"]).fromPreset.includes("numIterations"));
+  assertEquals(config([], cartpole).config.numIterations, SPEC_DEFAULTS.numIterations);
 });
 
 Deno.test("a preset's curriculum is on by default and --no-curriculum turns it off", async () => {

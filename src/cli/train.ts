@@ -354,6 +354,7 @@ export function trainConfig(
   }
   if (v["quick-test"] && v["num-iterations"] === undefined) {
     config.numIterations = TRAIN_QUICK_TEST.numIterations;
+    fromPreset.delete("numIterations");
   }
   checkConfig(config, env);
   return { config, fromPreset: [...fromPreset] };
