@@ -268,7 +268,7 @@ export interface TrainingPreset {
   valueLr?: number;
   /** Entropy bonus coefficient. */
   entropyCoef?: number;
-  /** Training iterations, where the spec's 100 are too few to reach a published-level score. */
+  /** Training iterations, where the spec's 100 (its CartPole example) are too few. */
   numIterations?: number;
   /** Parallel environments. */
   numEnvs?: number;

@@ -362,8 +362,8 @@ function layoutWgsl(continuous: boolean): string {
 }
 
 /**
- * LunarLander's stage-2 preset: docs/spec.md's LunarLander example (16 envs
- * x 256 steps); entropy 0.01 keeps the engines exploring, and the target
+ * LunarLander's stage-2 preset: docs/spec.md's LunarLander example (500
+ * iterations of 16 envs x 256 steps); entropy 0.01 keeps the engines exploring, and the target
  * return asks for a landing (+100) with little fuel spent. Annealing the
  * learning rates took the deterministic eval at iteration 500 from 210.5 to
  * 261.2 (docs/results.md). Minibatches of 256 samples at twice the learning
@@ -379,6 +379,7 @@ const LANDER_PRESET: TrainingPreset = {
   policyLr: 6e-4,
   valueLr: 2e-3,
   entropyCoef: 0.01,
+  numIterations: 500,
   numEnvs: 16,
   rolloutSteps: 256,
   batchSize: 256,

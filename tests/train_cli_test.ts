@@ -20,6 +20,7 @@ import { SPEC_DEFAULTS } from "../src/rl/grpo_config.ts";
 import { helpText, parseFlags } from "../src/cli/args.ts";
 import { cartpole } from "../envs/cartpole.ts";
 import { mountainCar } from "../envs/mountain_car.ts";
+import { lunarLander } from "../envs/lunar_lander.ts";
 import type { Env } from "../envs/env.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 
@@ -221,6 +222,7 @@ Deno.test("a preset's iteration count yields to --num-iterations and to --quick-
   assertEquals(config(["--quick-test"]).config.numIterations, TRAIN_QUICK_TEST.numIterations);
   assert(!config(["--quick-test"]).fromPreset.includes("numIterations"));
   assertEquals(config([], cartpole).config.numIterations, SPEC_DEFAULTS.numIterations);
+  assertEquals(config([], lunarLander).config.numIterations, 500); // the spec's LunarLander example
 });
 
 Deno.test("a preset's curriculum is on by default and --no-curriculum turns it off", async () => {
