@@ -363,17 +363,18 @@ function layoutWgsl(continuous: boolean): string {
 
 /**
  * LunarLander's stage-2 preset: docs/spec.md's LunarLander example (500
- * iterations of 16 envs x 256 steps); entropy 0.01 keeps the engines exploring, and the target
- * return asks for a landing (+100) with little fuel spent. Annealing the
- * learning rates took the deterministic eval at iteration 500 from 210.5 to
- * 261.2 (docs/results.md). Minibatches of 256 samples at twice the learning
- * rates of 64 (3e-4, 1e-3): a quarter as many update steps, each on four
- * times the rows, cost CPU mode less per sample (tfjs's fixed cost per
- * kernel is shared by more rows): ~1.4x the iterations an hour, and >= 250
- * within 35 minutes on two seeds where 64 reached it on one. Both variants
- * share it: a categorical policy drives the continuous one through
- * `discreteActions`, which step exactly as the discrete actions do
- * (tests/lunar_lander_test.ts), so their runs are the same.
+ * iterations of 16 envs x 256 steps); entropy 0.01 keeps the engines
+ * exploring, and the target return asks for a landing (+100) with little
+ * fuel spent. Annealing the learning rates took the deterministic eval at
+ * iteration 500 from 210.5 to 261.2 (docs/results.md). Minibatches of 256
+ * samples at twice the learning rates of 64 (3e-4, 1e-3): a quarter as many
+ * update steps, each on four times the rows, cost CPU mode less per sample
+ * (tfjs's fixed cost per kernel is shared by more rows): ~1.4x the
+ * iterations an hour, and >= 250 within 35 minutes on two seeds where 64
+ * reached it on one. Both variants share it: a categorical policy drives the
+ * continuous one through `discreteActions`, which step exactly as the
+ * discrete actions do (tests/lunar_lander_test.ts), so their runs are the
+ * same.
  */
 const LANDER_PRESET: TrainingPreset = {
   policyLr: 6e-4,

@@ -77,6 +77,7 @@ export const demoCommand: Command = defineCommand({
     const started = performance.now();
     const out = v.out;
     const device = v.device;
+    const checkpoints = join(out, "checkpoints");
     console.log(
       `== grpo demo: CartPole-v1, a short stage 1, then ${v.iterations} GRPO iterations\n`,
     );
@@ -85,12 +86,12 @@ export const demoCommand: Command = defineCommand({
       "cartpole",
       ...DEMO_STAGE1,
       "--out",
-      join(out, "checkpoints"),
+      checkpoints,
       "--device",
       device,
     ]);
     if (pretrained !== 0) return pretrained;
-    const [stage1Dir] = await latest(join(out, "checkpoints"), "gym_cartpole_");
+    const [stage1Dir] = await latest(checkpoints, "gym_cartpole_");
     console.log("");
     const trained = await runCommand(trainCommand, [
       "--checkpoint",
@@ -110,14 +111,14 @@ export const demoCommand: Command = defineCommand({
       "--stop-at-eval",
       "500",
       "--out",
-      join(out, "checkpoints"),
+      checkpoints,
       "--log-dir",
       join(out, "logs"),
       "--device",
       device,
     ]);
     if (trained !== 0) return trained;
-    const [runDir] = await latest(join(out, "checkpoints"), "grpo_cartpole_");
+    const [runDir] = await latest(checkpoints, "grpo_cartpole_");
     const [logDir] = await latest(join(out, "logs"), "grpo_cartpole_");
     const checkpoint = join(runDir, "best.safetensors");
     const replay = join(out, "replay.html");

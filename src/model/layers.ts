@@ -12,6 +12,7 @@ import { wasmLayerNorm } from "./wasm_layer_norm.ts";
 import { gemmOnHeap } from "./wasm_gemm.ts";
 import { columnSumOnHeap } from "./wasm_column_sum.ts";
 import { geluOnHeap } from "./wasm_gelu.ts";
+import { elementwiseOnHeap } from "./wasm_elementwise.ts";
 import { copyFloatRows } from "./wasm_copy_kernels.ts";
 import { heapOutput, heapViews } from "./wasm_heap.ts";
 
@@ -324,8 +325,9 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 
 /**
  * `s = sigmoid(1.702 x)` and GELU's output `y = x s`: on wasm the two
- * products are loops over the heap ({@linkcode geluOnHeap}; tfjs's product
- * by a scalar uploads the scalar and broadcasts it), the sigmoid tfjs's own.
+ * products are loops over the heap ({@linkcode geluOnHeap}'s slope and
+ * {@linkcode elementwiseOnHeap}'s mul; tfjs's product by a scalar uploads the
+ * scalar and broadcasts it), the sigmoid tfjs's own.
  *
  * @example Usage
  * ```ts
@@ -358,7 +360,7 @@ export function geluParts(x: tf.Tensor): { s: tf.Tensor; y: tf.Tensor } {
   u.dispose();
   const y = onHeap((out) => {
     const [X, S, Y] = heapViews(backend, [x, s, out]);
-    geluOnHeap(backend).times(X, S, Y);
+    elementwiseOnHeap(backend).mul(X, S, Y);
   });
   return { s, y };
 }

@@ -1,13 +1,14 @@
 /**
  * GELU's sigmoid form `x * sigmoid(1.702 x)` as WebAssembly SIMD loops over
- * tfjs's heap, for CPU mode: its two products (tfjs's scalar product uploads
- * its scalar and broadcasts it; the sigmoid stays tfjs's own) and its
- * gradient. tfjs's gradients of its Multiply, Sigmoid and Multiply are seven
- * elementwise kernels over the MLP's widest activation (~0.45 ms of a
- * CartPole policy minibatch on the 2-core machine, 6% of its gradients); here
- * each element takes the same f32 operations in the same order, each
- * correctly rounded, so the bits are tfjs's (`tests/wasm_gelu_test.ts` holds
- * the gradient to its TypeScript twin, and all three loops to tfjs's ops).
+ * tfjs's heap, for CPU mode: its product by the slope (tfjs's scalar product
+ * uploads its scalar and broadcasts it; the sigmoid stays tfjs's own, and the
+ * product x s is `wasm_elementwise.ts`'s) and its gradient. tfjs's gradients
+ * of its Multiply, Sigmoid and Multiply are seven elementwise kernels over
+ * the MLP's widest activation (~0.45 ms of a CartPole policy minibatch on the
+ * 2-core machine, 6% of its gradients); here each element takes the same f32
+ * operations in the same order, each correctly rounded, so the bits are
+ * tfjs's (`tests/wasm_gelu_test.ts` holds the gradient to its TypeScript
+ * twin, and GELU and its gradient to tfjs's ops).
  *
  * @module
  */
@@ -23,8 +24,6 @@ export const GELU_SLOPE = Math.fround(1.702);
 export interface GeluKernels {
   /** `out = x 1.702`, the sigmoid's argument. */
   slope(x: Float32Array, out: Float32Array): void;
-  /** `out = x s`, GELU's output from `s = sigmoid(1.702 x)`. */
-  times(x: Float32Array, s: Float32Array, out: Float32Array): void;
   /** `dx = dy s + ((dy x) (s (1 - s))) 1.702`, the gradient. */
   grad(dy: Float32Array, x: Float32Array, s: Float32Array, dx: Float32Array): void;
 }
@@ -37,13 +36,12 @@ const splats = [...splat(f32(1), ONES), ...splat(f32(GELU_SLOPE), SLOPES)];
 const constant = (w: Width, splatted: number, value: number) =>
   w === "v" ? get(splatted) : f32(value);
 
-// slope: IN_0 x; times: IN_0 x, IN_1 s; geluGrad: IN_0 dy, IN_1 x, IN_2 s.
+// slope: IN_0 x; geluGrad: IN_0 dy, IN_1 x, IN_2 s. (GELU's output x s is elementwiseOnHeap's mul.)
 const slope = elementwise(
   "slope",
   (w) => [...input(w, IN_0), ...constant(w, SLOPES, GELU_SLOPE), ...arith.mul(w)],
   splats,
 );
-const times = elementwise("times", (w) => [...input(w, IN_0), ...input(w, IN_1), ...arith.mul(w)]);
 const geluGrad = elementwise("geluGrad", (w) => {
   const [add, sub, mul] = [arith.add(w), arith.sub(w), arith.mul(w)];
   const [dy, x, s] = [IN_0, IN_1, IN_2].map((p) => input(w, p));
@@ -91,9 +89,9 @@ const geluGrad = elementwise("geluGrad", (w) => {
  * ```
  */
 export const geluOnHeap: (backend: BackendWasm) => GeluKernels = kernelsOnHeap(
-  [geluGrad, slope, times],
+  [geluGrad, slope],
   (exports) => {
-    const [grad, slope, times] = ["geluGrad", "slope", "times"].map((name) =>
+    const [grad, slope] = ["geluGrad", "slope"].map((name) =>
       exports[name] as (...args: number[]) => void
     );
     // Inputs, then the output and its byte length; unused input addresses 0.
@@ -101,7 +99,6 @@ export const geluOnHeap: (backend: BackendWasm) => GeluKernels = kernelsOnHeap(
       f(...[0, 1, 2].map((k) => inputs[k]?.byteOffset ?? 0), out.byteOffset, out.byteLength);
     return {
       slope: (x, out) => call(slope, [x], out),
-      times: (x, s, out) => call(times, [x, s], out),
       grad: (dy, x, s, dx) => call(grad, [dy, x, s], dx),
     };
   },
