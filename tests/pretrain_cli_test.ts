@@ -82,7 +82,7 @@ Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("pretrain's best_model is the epoch that played best, or with --eval-episodes 0 the lowest validation loss", async () => {
+Deno.test("pretrain's best_model is the epoch of lowest validation loss, or with --eval-episodes the one that played best at stage 2's target", async () => {
   const dir = await Deno.makeTempDir();
   const pretrain = async (out: string, ...extra: string[]) => {
     const run = await grpo(
@@ -103,24 +103,37 @@ Deno.test("pretrain's best_model is the epoch that played best, or with --eval-e
   const kept = (xs: number[], better: (x: number, best: number) => boolean) =>
     xs.reduce((best, x, i) => (better(x, xs[best]) ? i : best), 0) + 1;
 
+  // The episodes play at the return stage 2 will ask for: CartPole's preset target, 500.
   const played = await pretrain(`${dir}/played`, "--eval-episodes", "4");
+  assert(played.out.includes("best_model by 4 episodes at return 500 an epoch"), played.out);
   const scores = played.rows.map((r) => r.eval_return as number);
   assertEquals(scores.length, 3);
   assert(scores.every(Number.isFinite), JSON.stringify(scores));
   // Ties go to the later epoch (as stage 2's best.safetensors), lower losses to the earlier.
   assertEquals(played.bestEpoch, kept(scores, (x, best) => x >= best), played.out);
   // The saved model replays its score on the choice's own starts (SELECTION_SEED + seed 0).
-  const replay = await grpo(
-    ...["eval", "--checkpoint", `${played.runDir}/best_model.safetensors`],
-    ...["--num-episodes", "4", "--deterministic", "--seed", String(SELECTION_SEED)],
-    ...["--json", "--device", "cpu"],
-  );
-  assertEquals(replay.code, 0, replay.err);
-  assertEquals(JSON.parse(replay.out).mean_return, Math.max(...scores));
+  const replayed = async (runDir: string, episodes: string, target: string) => {
+    const replay = await grpo(
+      ...["eval", "--checkpoint", `${runDir}/best_model.safetensors`],
+      ...["--num-episodes", episodes, "--deterministic", "--seed", String(SELECTION_SEED)],
+      ...["--target-return", target, "--json", "--device", "cpu"],
+    );
+    assertEquals(replay.code, 0, replay.err);
+    return JSON.parse(replay.out).mean_return;
+  };
+  assertEquals(await replayed(played.runDir, "4", "500"), Math.max(...scores));
 
-  const byLoss = await pretrain(`${dir}/by-loss`, "--eval-episodes", "0");
+  const other = await pretrain(
+    `${dir}/other-target`,
+    ...["--eval-episodes", "2", "--eval-target-return", "60"],
+  );
+  assert(other.out.includes("best_model by 2 episodes at return 60 an epoch"), other.out);
+  const otherScores = other.rows.map((r) => r.eval_return as number);
+  assertEquals(await replayed(other.runDir, "2", "60"), Math.max(...otherScores));
+
+  const byLoss = await pretrain(`${dir}/by-loss`);
   assert(byLoss.rows.every((r) => !("eval_return" in r)));
-  assert(byLoss.out.includes("lowest validation loss"), byLoss.out);
+  assert(byLoss.out.includes("best_model by the lowest validation loss"), byLoss.out);
   const losses = byLoss.rows.map((r) => r.val_loss as number);
   assertEquals(byLoss.bestEpoch, kept(losses, (x, best) => x < best), byLoss.out);
   await Deno.remove(dir, { recursive: true });
