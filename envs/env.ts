@@ -255,11 +255,17 @@ export interface Env<P extends EnvParams = EnvParams> {
 }
 
 /**
- * The stage-2 hyperparameters an env may preset: a subset of src/rl's
- * `GrpoConfig`, declared here so that an env module need not import the
- * training code.
+ * The training hyperparameters an env may preset: a subset of src/rl's
+ * `GrpoConfig` (stage 2), declared here so that an env module need not import
+ * the training code, and how stage 1 picks its best model.
  */
 export interface TrainingPreset {
+  /**
+   * `grpo pretrain --eval-episodes`' default for this env: deterministic
+   * episodes played at `targetReturn` after each epoch, the best-playing
+   * epoch kept as best_model (without it: the lowest validation loss).
+   */
+  pretrainEvalEpisodes?: number;
   /** Discount factor of the returns and of GAE. */
   gamma?: number;
   /** Policy (Decision Transformer) learning rate. */

@@ -386,6 +386,7 @@ const LANDER_PRESET: TrainingPreset = {
   batchSize: 256,
   annealLr: true,
   targetReturn: 250,
+  pretrainEvalEpisodes: 20,
 };
 
 /** LunarLander-v3 (discrete actions). */

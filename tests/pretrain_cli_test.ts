@@ -82,7 +82,7 @@ Deno.test("grpo pretrain, inspect and eval work end to end", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("pretrain's best_model is the epoch of lowest validation loss, or with --eval-episodes the one that played best at stage 2's target", async () => {
+Deno.test("pretrain's best_model is the epoch of lowest validation loss, or with --eval-episodes (LunarLander's default) the one that played best at stage 2's target", async () => {
   const dir = await Deno.makeTempDir();
   const pretrain = async (out: string, ...extra: string[]) => {
     const run = await grpo(
@@ -136,6 +136,13 @@ Deno.test("pretrain's best_model is the epoch of lowest validation loss, or with
   assert(byLoss.out.includes("best_model by the lowest validation loss"), byLoss.out);
   const losses = byLoss.rows.map((r) => r.val_loss as number);
   assertEquals(byLoss.bestEpoch, kept(losses, (x, best) => x < best), byLoss.out);
+
+  // LunarLander's preset plays 20 episodes at its target by default; the quick test none.
+  const lander = await pretrain(`${dir}/lander`, "--env", "lunar_lander");
+  assert(lander.out.includes("best_model by 20 episodes at return 250 an epoch"), lander.out);
+  assertEquals(lander.rows.filter((r) => Number.isFinite(r.eval_return)).length, 3);
+  const quick = await pretrain(`${dir}/lander-quick`, "--env", "lunar_lander", "--quick-test");
+  assert(quick.out.includes("best_model by the lowest validation loss"), quick.out);
   await Deno.remove(dir, { recursive: true });
 });
 

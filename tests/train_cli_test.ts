@@ -223,6 +223,9 @@ Deno.test("a preset's iteration count yields to --num-iterations and to --quick-
   assert(!config(["--quick-test"]).fromPreset.includes("numIterations"));
   assertEquals(config([], cartpole).config.numIterations, SPEC_DEFAULTS.numIterations);
   assertEquals(config([], lunarLander).config.numIterations, 500); // the spec's LunarLander example
+  // Stage 1's field of the preset is pretrain's, not stage 2's.
+  assert(!("pretrainEvalEpisodes" in config([], lunarLander).config));
+  assert(!config([], lunarLander).fromPreset.includes("pretrainEvalEpisodes"));
 });
 
 Deno.test("a preset's curriculum is on by default and --no-curriculum turns it off", async () => {

@@ -109,5 +109,6 @@ export const SPEC_DEFAULTS: GrpoConfig = {
  * tuned). Flags given by the user always win.
  */
 export function presetFor(env: Env): Partial<GrpoConfig> {
-  return env.preset ?? {};
+  const { pretrainEvalEpisodes: _stage1, ...stage2 } = env.preset ?? {};
+  return stage2;
 }
