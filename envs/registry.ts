@@ -193,6 +193,12 @@ export function validateEnv(env: Env, source: string): void {
   if (env.randomActionHold !== undefined && !positiveInt(env.randomActionHold)) {
     problems.push("randomActionHold must be a positive integer");
   }
+  const selection = env.preset?.pretrainEvalEpisodes;
+  if (
+    selection !== undefined && !(Number.isInteger(selection) && selection >= 0 && selection <= 1000)
+  ) {
+    problems.push("preset.pretrainEvalEpisodes must be an integer in [0, 1000]");
+  }
   if (env.preset?.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
     problems.push("preset.curriculum needs difficulty parameters");
   }

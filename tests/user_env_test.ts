@@ -71,6 +71,11 @@ Deno.test("a broken env module is one InputError line naming the problem", async
       `import e from ${EXAMPLE_IMPORT}; export default { ...e, randomActionHold: 0, difficulty: undefined, preset: { curriculum: true } };`,
       "randomActionHold must be a positive integer; preset.curriculum needs difficulty parameters",
     ));
+  await t.step("a stage-1 choice of half an episode", () =>
+    loadBroken(
+      `import e from ${EXAMPLE_IMPORT}; export default { ...e, preset: { pretrainEvalEpisodes: 2.5 } };`,
+      "preset.pretrainEvalEpisodes must be an integer in [0, 1000]",
+    ));
   await t.step("a step that throws", () =>
     loadBroken(
       `import e from ${EXAMPLE_IMPORT}; export default { ...e, step() { throw new Error("oops\\nmore"); } };`,

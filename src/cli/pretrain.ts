@@ -342,10 +342,11 @@ export async function pretrain(
       result.policy.dispose();
       return { bestPath, exitCode: stopper.exitCode };
     }
+    const at = +selectionTarget.toFixed(2);
     const chosenBy = evalEpisodes > 0
-      ? `its ${evalEpisodes} deterministic episodes at return ${+selectionTarget.toFixed(
-        2,
-      )} scored ${best.evalReturn.toFixed(1)}`
+      ? `its ${evalEpisodes} deterministic episodes at return ${at} scored ${
+        best.evalReturn.toFixed(1)
+      }`
       : `the lowest validation loss, ${result.bestValLoss.toFixed(4)}`;
     console.log(
       `best epoch ${best.epoch} (${chosenBy}); target return ${+targetReturn.toFixed(2)}; ${
