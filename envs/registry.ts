@@ -13,6 +13,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError } from "../src/errors.ts";
+import { formatRange, inRange, type Range } from "../src/range.ts";
 import { acrobot } from "./acrobot.ts";
 import { cartpole } from "./cartpole.ts";
 import { lunarLander, lunarLanderContinuous } from "./lunar_lander.ts";
@@ -179,6 +180,12 @@ function isEnv(x: unknown): x is Env {
     typeof e.step === "function" && typeof e.reset === "function";
 }
 
+/**
+ * Stage 1's episodes an epoch that pick best_model: `grpo pretrain
+ * --eval-episodes` and an env preset's `pretrainEvalEpisodes` alike.
+ */
+export const EVAL_EPISODES: Range = { min: 0, max: 1000 };
+
 /** Checks the declared data of an env so that mistakes surface as one clear line. */
 export function validateEnv(env: Env, source: string): void {
   const problems: string[] = [];
@@ -195,9 +202,11 @@ export function validateEnv(env: Env, source: string): void {
   }
   const selection = env.preset?.pretrainEvalEpisodes;
   if (
-    selection !== undefined && !(Number.isInteger(selection) && selection >= 0 && selection <= 1000)
+    selection !== undefined && !(Number.isInteger(selection) && inRange(selection, EVAL_EPISODES))
   ) {
-    problems.push("preset.pretrainEvalEpisodes must be an integer in [0, 1000]");
+    problems.push(
+      `preset.pretrainEvalEpisodes must be an integer in ${formatRange(EVAL_EPISODES)}`,
+    );
   }
   if (env.preset?.curriculum && Object.keys(env.difficulty ?? {}).length === 0) {
     problems.push("preset.curriculum needs difficulty parameters");

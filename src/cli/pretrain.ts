@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { GYM_FLAGS, resolveEnvFlag } from "./env_flags.ts";
-import { isBuiltinEnv } from "../../envs/registry.ts";
+import { EVAL_EPISODES, isBuiltinEnv } from "../../envs/registry.ts";
 import { isExternalEnv } from "../rl/vec_env.ts";
 import { InputError } from "../errors.ts";
 import { resolveMode } from "../device.ts";
@@ -147,7 +147,7 @@ const flags = {
   },
   "eval-episodes": {
     type: "integer",
-    range: { min: 0, max: 1000 },
+    range: EVAL_EPISODES,
     help:
       "after each epoch play this many deterministic episodes at --eval-target-return, and keep as best_model the epoch that scores highest, the later on a tie (0: the epoch of lowest validation loss; default: the env preset's, LunarLander 20, else 0)",
   },
